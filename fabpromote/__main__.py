@@ -1,0 +1,5 @@
+"""``python -m fabpromote``."""
+
+from fabpromote._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The native engine: walk an HLD tree the way ``fab generate`` does.
+
+The walk loads every component and merges its config first; only when the
+whole tree is known do the generators run, in parallel (bounded by the
+number of cores). So a bad file deep in the tree fails before any helm
+process starts. A component with generate hooks (only when allowed) renders
+during the walk, as in Fabrikate, because a hook may prepare files that its
+subcomponents read.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from fabpromote import _hooks
+from fabpromote._hld import Component, ComponentConfig, load_component, load_environments
+from fabpromote._manifests import Manifests
+from fabpromote._merge import merge_component_config
+from fabpromote.exceptions import UnsafePathError
+
+if TYPE_CHECKING:
+    from fabpromote._plugins import Plugins
+
+__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "output_dir_name"]
+
+_GENERATE_STAGES = ("before-generate", "after-generate")
+
+
+@attrs.frozen(kw_only=True)
+class RenderOptions:
+    """How to render.
+
+    Attributes:
+        allow_hooks: Run the shell commands of component hooks.
+        fix_disabled: Let an unset ``disabled`` in a higher config fall
+            through to a lower one, instead of Fabrikate's cancelling.
+    """
+
+    allow_hooks: bool = False
+    fix_disabled: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RenderRequest:
+    """One visited component, ready for its generator.
+
+    Attributes:
+        component: The component (for inlined entries, the entry itself).
+        config: Its merged config for the environments.
+        directory: Its physical directory (an inlined entry's is its parent's).
+        logical_path: The chain of entry names above it, ``""`` at the root.
+        environments: The environments rendered, highest priority first.
+    """
+
+    component: Component
+    config: ComponentConfig
+    directory: Path
+    logical_path: str
+    environments: tuple[str, ...]
+
+    @property
+    def output_path(self) -> str:
+        """Where its manifest goes: ``<logical path>/<own name>.yaml``."""
+        return posixpath.join(self.logical_path, f"{self.component.name}.yaml")
+
+
+def output_dir_name(environments: tuple[str, ...]) -> str:
+    """The ``generated/`` sub-folder: the environments joined by ``-``."""
+    for environment in environments:
+        _check_name(environment, "environment name")
+    return "-".join(environments) or "common"
+
+
+def _check_name(name: str, what: str) -> str:
+    if "/" in name or "\\" in name or "\0" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{what} {name!r} is not a valid file name")
+    return name
+
+
+def _go_join(*parts: str) -> str:
+    """Go's ``path.Join``: join the non-empty parts with ``/``, then clean."""
+    return posixpath.normpath("/".join(part for part in parts if part)) if any(parts) else ""
+
+
+@attrs.define
+class NativeEngine:
+    """Renders an HLD with fabpromote's own walk and the registered generators."""
+
+    _plugins: Plugins
+
+    def render(self, path: Path, environments: tuple[str, ...], options: RenderOptions) -> Manifests:
+        """Render the HLD in directory ``path``; see :class:`~fabpromote.typing.Engine`."""
+        walk = _Walk(self._plugins, tuple(environments), options)
+        walk.run(Path(path))
+        return walk.finish()
+
+
+@attrs.define
+class _Walk:
+    """One render: visits the tree, then renders what was visited."""
+
+    plugins: Plugins
+    environments: tuple[str, ...]
+    options: RenderOptions
+    done: dict[str, bytes] = attrs.Factory(dict)
+    pending: list[RenderRequest] = attrs.Factory(list)
+    seen: set[str] = attrs.Factory(set)
+
+    def run(self, root_dir: Path) -> None:
+        root = load_component(root_dir)
+        if root.method == "git":
+            # Fabrikate reads a git root from where `fab install` put it.
+            root_dir = root_dir / _go_join("components", root.name, root.path)
+            root = load_component(root_dir)
+        config = load_environments(root_dir, self.environments, fix_disabled=self.options.fix_disabled)
+        queue = [
+            RenderRequest(
+                component=root, config=config, directory=root_dir, logical_path="", environments=self.environments
+            )
+        ]
+        # Breadth first, as Fabrikate visits; the output does not depend on it.
+        while queue:
+            request = queue.pop(0)
+            self.visit(request)
+            queue.extend(self.children(request))
+
+    def visit(self, request: RenderRequest) -> None:
+        component = request.component
+        if component.name:  # Fabrikate writes an unnamed root to ".yaml"
+            _check_name(component.name, f"component name in {request.directory}")
+        if request.output_path in self.seen:
+            raise UnsafePathError(f"two components would write {request.output_path} (duplicate names)")
+        self.seen.add(request.output_path)
+        _hooks.check_allowed(component, _GENERATE_STAGES, allowed=self.options.allow_hooks, where=request.directory)
+        generator = self.plugins.generator(component.kind)
+        if component.hooks.before_generate or component.hooks.after_generate:
+            _hooks.run_hook(component, "before-generate", request.directory)
+            self.done[request.output_path] = generator.generate(request)
+            _hooks.run_hook(component, "after-generate", request.directory)
+        else:
+            self.pending.append(request)
+
+    def children(self, parent: RenderRequest) -> list[RenderRequest]:
+        children = []
+        for entry in parent.component.subcomponents:
+            _check_name(entry.name, f"subcomponent name in {parent.directory}")
+            entry_config = parent.config.subcomponents.get(entry.name, ComponentConfig())
+            if entry_config.is_disabled:
+                continue
+            if entry.inlined:
+                children.append(attrs.evolve(parent, component=entry, config=entry_config))
+                continue
+            location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
+            directory = Path(_go_join(location, entry.path))
+            if not directory.is_absolute():
+                directory = parent.directory / directory
+            own = load_environments(directory, self.environments, fix_disabled=self.options.fix_disabled)
+            config = merge_component_config(entry_config, own, fix_disabled=self.options.fix_disabled)
+            children.append(
+                RenderRequest(
+                    component=load_component(directory),
+                    config=config,
+                    directory=directory,
+                    logical_path=posixpath.join(parent.logical_path, entry.name),
+                    environments=self.environments,
+                )
+            )
+        return children
+
+    def finish(self) -> Manifests:
+        """Render the pending components in parallel; the first error in walk order wins."""
+        workers = min(len(self.pending), os.cpu_count() or 1)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fabpromote-render") as pool:
+                futures = [pool.submit(self._render, request) for request in self.pending]
+                results = [future.result() for future in futures]
+        else:
+            results = [self._render(request) for request in self.pending]
+        files = dict(self.done)
+        files.update(zip((request.output_path for request in self.pending), results, strict=True))
+        return Manifests(files)
+
+    def _render(self, request: RenderRequest) -> bytes:
+        return bytes(self.plugins.generator(request.component.kind).generate(request))

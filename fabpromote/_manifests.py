@@ -1,0 +1,150 @@
+"""Manifests: the rendered output of an HLD, held in memory."""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+
+from fabpromote.exceptions import UnsafePathError
+
+__all__ = ["Manifests"]
+
+
+def check_relative(path: str) -> str:
+    """Return ``path`` if it is a clean relative POSIX path inside its root.
+
+    Raises:
+        UnsafePathError: The path is absolute, empty, has ``..`` or NUL.
+    """
+    parts = PurePosixPath(path).parts
+    if not path or "\0" in path or path.startswith("/") or any(part in ("..", ".") for part in parts) or "\\" in path:
+        raise UnsafePathError(f"output path {path!r} would leave the output directory")
+    return path
+
+
+class Manifests(Mapping[str, bytes]):
+    """An immutable, ordered mapping of relative path -> file bytes.
+
+    Paths use ``/`` and never leave the output directory. Iteration follows
+    the sorted path order, so equal contents compare, hash and write alike.
+    """
+
+    __slots__ = ("_digest", "_files")
+
+    def __init__(self, files: Mapping[str, bytes] | None = None) -> None:
+        checked = {check_relative(path): bytes(data) for path, data in (files or {}).items()}
+        self._files = dict(sorted(checked.items()))
+        self._digest: str | None = None
+
+    def __getitem__(self, path: str) -> bytes:
+        return self._files[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Manifests):
+            return self._files == other._files
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"Manifests({len(self)} files, digest={self.digest[:12]})"
+
+    @property
+    def digest(self) -> str:
+        """A sha256 over every path and its bytes (hex)."""
+        if self._digest is None:
+            sha = hashlib.sha256()
+            for path, data in self._files.items():
+                encoded = path.encode()
+                sha.update(len(encoded).to_bytes(8, "big") + encoded)
+                sha.update(len(data).to_bytes(8, "big") + data)
+            self._digest = sha.hexdigest()
+        return self._digest
+
+    def diff(self, other: Manifests, *, context: int = 3) -> str:
+        """A unified diff turning ``self`` into ``other`` (``""`` when equal)."""
+        chunks: list[str] = []
+        for path in sorted(set(self) | set(other)):
+            old, new = self.get(path), other.get(path)
+            if old == new:
+                continue
+            chunks.extend(
+                difflib.unified_diff(
+                    _lines(old),
+                    _lines(new),
+                    fromfile=f"a/{path}" if old is not None else "/dev/null",
+                    tofile=f"b/{path}" if new is not None else "/dev/null",
+                    n=context,
+                )
+            )
+        return "".join(chunks)
+
+    def write(self, directory: str | Path) -> None:
+        """Replace ``directory`` with exactly these files, in one step.
+
+        The tree is built in a sibling temporary directory and renamed into
+        place, so readers see the old tree or the new one, never a mix, and a
+        failure leaves the old tree untouched.
+        """
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for path, data in self._files.items():
+                file = staging / path
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_bytes(data)
+            os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
+            _swap(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Rename ``staging`` over ``target``; the old tree is removed after."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.rename(target, old / "tree")
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(old / "tree", target)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically with Linux's renameat2; False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return bool(renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0)
+
+
+def _lines(data: bytes | None) -> list[str]:
+    if data is None:
+        return []
+    return data.decode("utf-8", errors="replace").splitlines(keepends=True)

@@ -1,0 +1,20 @@
+"""fabpromote plugin: the ``fabrikate`` engine (runs the real ``fab``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fabpromote.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:
+    from fabpromote import Plugins
+
+
+@hookimpl
+def fabpromote_register_engines(register: Register) -> None:
+    def fabrikate(plugins: Plugins) -> Any:  # noqa: ARG001 - fab needs no other plugin
+        from fabpromote_fabrikate._engine import FabrikateEngine
+
+        return FabrikateEngine()
+
+    register("fabrikate", fabrikate)

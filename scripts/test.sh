@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command: install everything the tests need, then run them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+PATH="$(bash scripts/install-helm.sh):$PATH" exec .venv/bin/python -m pytest -q "$@"

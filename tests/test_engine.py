@@ -1,0 +1,274 @@
+"""The native engine: tree walk, names, disabled, namespaces, static output, hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import fabpromote
+from fabpromote import RenderRequest, generate, hookimpl
+from fabpromote.exceptions import (
+    GeneratorError,
+    HLDError,
+    HookError,
+    HooksNotAllowedError,
+    UnknownBackendError,
+    UnsafePathError,
+)
+from tests.conftest import WriteTree
+
+
+class Recorder:
+    """A generator plugin that records what it is asked to render."""
+
+    def __init__(self) -> None:
+        self.requests: list[RenderRequest] = []
+
+    @hookimpl
+    def fabpromote_register_generators(self, register) -> None:
+        register("recorded", lambda: self)
+
+    def generate(self, request: RenderRequest) -> bytes:
+        self.requests.append(request)
+        return f"ns={request.config.namespace} config={dict(request.config.config)}\n".encode()
+
+
+def plugins_with(*extra: object) -> fabpromote.Plugins:
+    return fabpromote.Plugins.load(autoload=False, plugins=extra)
+
+
+class TestWalk:
+    def test_local_nesting_and_names(self, write_tree: WriteTree) -> None:
+        """Files go to <entry names>/<own name>.yaml; components render empty."""
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: infra\n  source: ./infra\n",
+                "infra/component.yaml": "name: infra-own-name\nsubcomponents:\n- name: deep\n  source: ./d\n",
+                "infra/d/component.json": '{"name": "deepest"}',
+            }
+        )
+        manifests = generate(root, plugins=plugins_with())
+        assert dict(manifests) == {
+            "root.yaml": b"",
+            "infra/infra-own-name.yaml": b"",
+            "infra/deep/deepest.yaml": b"",
+        }
+
+    def test_static_and_inlined(self, write_tree: WriteTree) -> None:
+        """Static files are framed, sorted by name; inlined children sit beside the parent."""
+        root = write_tree(
+            {
+                "component.yaml": """
+                name: app
+                type: static
+                path: ./manifests
+                subcomponents:
+                - name: extra
+                  type: static
+                  path: ./more
+                """,
+                "manifests/b.yaml": "kind: B\n",
+                "manifests/a.yaml": "kind: A",
+                "manifests/empty": "",
+                "more/x.txt": "x: 1\n",
+            }
+        )
+        manifests = generate(root, plugins=plugins_with())
+        assert manifests["app.yaml"] == b"---\nkind: A\n---\nkind: B\n\n---\n\n"
+        assert manifests["extra.yaml"] == b"---\nx: 1\n\n"
+
+    def test_static_subdirectory_is_an_error(self, write_tree: WriteTree) -> None:
+        """A folder inside a static path is a fatal error naming it."""
+        root = write_tree({"component.yaml": "name: a\ntype: static\npath: m\n", "m/sub/x.yaml": "a: 1\n"})
+        with pytest.raises(GeneratorError, match="is a directory"):
+            generate(root, plugins=plugins_with())
+
+    def test_http_static_reads_download(self, write_tree: WriteTree) -> None:
+        """method: http reads components/<name>/, ignoring path."""
+        root = write_tree(
+            {
+                "component.yaml": "name: a\nsubcomponents:\n- name: dl\n  type: static\n  method: http\n  source: https://x/y.yaml\n  path: ignored\n",
+                "components/dl/dl.yaml": "kind: X\n",
+            }
+        )
+        assert generate(root, plugins=plugins_with())["dl.yaml"] == b"---\nkind: X\n\n"
+
+    def test_git_component_read_from_components(self, write_tree: WriteTree) -> None:
+        """A method: git subcomponent is read from components/<entry>/<path>."""
+        root = write_tree(
+            {
+                "component.yaml": "name: a\nsubcomponents:\n- name: app\n  method: git\n  source: https://x/app.git\n  path: hld\n",
+                "components/app/hld/component.yaml": "name: app-hld\n",
+            }
+        )
+        assert list(generate(root, plugins=plugins_with())) == ["a.yaml", "app/app-hld.yaml"]
+
+    def test_missing_subcomponent(self, write_tree: WriteTree) -> None:
+        """A subcomponent folder without a component file is an error naming the folder."""
+        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: b\n  source: ./nowhere\n"})
+        with pytest.raises(HLDError, match="nowhere"):
+            generate(root, plugins=plugins_with())
+
+
+class TestConfig:
+    def test_parent_config_beats_child_files(self, write_tree: WriteTree) -> None:
+        """A parent's config for a child beats the child's own files; env beats common."""
+        recorder = Recorder()
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: app\n  source: ./app\n",
+                "config/prod.yaml": "subcomponents:\n  app:\n    config: {a: root-prod}\n",
+                "config/common.yaml": "subcomponents:\n  app:\n    config: {a: root-common, b: root-common}\n",
+                "app/component.yaml": "name: app\ntype: recorded\n",
+                "app/config/prod.yaml": "namespace: app-ns\nconfig: {a: app-prod, b: app-prod, c: app-prod}\n",
+                "app/config/common.yaml": "config: {d: app-common}\n",
+            }
+        )
+        generate(root, ["prod"], plugins=plugins_with(recorder))
+        (request,) = recorder.requests
+        assert dict(request.config.config) == {"a": "root-prod", "b": "root-common", "c": "app-prod", "d": "app-common"}
+        assert request.config.namespace == "app-ns"
+
+    def test_inlined_gets_only_parent_config(self, write_tree: WriteTree) -> None:
+        """An inlined entry gets what the parent says under its name, nothing else."""
+        recorder = Recorder()
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: inl\n  type: recorded\n",
+                "config/common.yaml": "config: {top: 1}\nsubcomponents:\n  inl:\n    namespace: n\n    config: {x: 1}\n",
+            }
+        )
+        manifests = generate(root, plugins=plugins_with(recorder))
+        assert manifests["inl.yaml"] == b"ns=n config={'x': 1}\n"
+
+    def test_disabled_skips_subtree(self, write_tree: WriteTree) -> None:
+        """disabled: true skips the subcomponent and everything under it."""
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: off\n  method: git\n  source: https://x\n- name: on\n  source: ./on\n",
+                "config/dev.yaml": "subcomponents:\n  off:\n    disabled: true\n",
+                "on/component.yaml": "name: on\n",
+            }
+        )
+        assert list(generate(root, ["dev"], plugins=plugins_with())) == ["on/on.yaml", "root.yaml"]
+
+    def test_disabled_quirk_and_switch(self, write_tree: WriteTree) -> None:
+        """A higher mention cancels a lower disabled; fix_disabled keeps it."""
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: x\n  source: ./x\n",
+                "config/prod.yaml": "subcomponents:\n  x:\n    config: {a: 1}\n",
+                "config/common.yaml": "subcomponents:\n  x:\n    disabled: true\n",
+                "x/component.yaml": "name: x\n",
+            }
+        )
+        assert "x/x.yaml" in generate(root, ["prod"], plugins=plugins_with())
+        assert "x/x.yaml" not in generate(root, ["prod"], fix_disabled=True, plugins=plugins_with())
+
+    def test_merge_clash_writes_nothing(self, write_tree: WriteTree, tmp_path: Path) -> None:
+        """A merge error fails before any generator runs."""
+        recorder = Recorder()
+        root = write_tree(
+            {
+                "component.yaml": "name: root\ntype: recorded\nsubcomponents:\n- name: x\n  source: ./x\n",
+                "x/component.yaml": "name: x\n",
+                "x/config/prod.yaml": "config: {a: {b: 1}}\n",
+                "x/config/common.yaml": "config: {a: 2}\n",
+            }
+        )
+        with pytest.raises(HLDError, match=r"config\.a"):
+            generate(root, ["prod"], plugins=plugins_with(recorder))
+        assert recorder.requests == []
+
+
+class TestSafety:
+    def test_unknown_type_is_an_error(self, write_tree: WriteTree) -> None:
+        """An unknown type is an error listing the installed generators (Fabrikate renders it empty)."""
+        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: b\n  type: kustomize\n"})
+        with pytest.raises(UnknownBackendError, match=r"no generator named 'kustomize'.*static"):
+            generate(root, plugins=plugins_with())
+
+    def test_helm_without_plugin_names_plugin(self, write_tree: WriteTree) -> None:
+        """A helm component without the helm plugin says which plugin to install."""
+        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: b\n  type: helm\n"})
+        with pytest.raises(UnknownBackendError, match="fabpromote-helm"):
+            generate(root, plugins=plugins_with())
+
+    @pytest.mark.parametrize("name", ["../escape", "a/../../b", ".."])
+    def test_names_cannot_escape(self, write_tree: WriteTree, name: str) -> None:
+        """A component name that would write outside the output folder is refused."""
+        root = write_tree(
+            {"component.yaml": f"name: root\nsubcomponents:\n- name: '{name}'\n  type: static\n  path: m\n", "m/a": "x"}
+        )
+        with pytest.raises(UnsafePathError):
+            generate(root, plugins=plugins_with())
+
+    @pytest.mark.parametrize("env", ["../x", "a/b", "", ".."])
+    def test_environment_names_checked(self, write_tree: WriteTree, env: str) -> None:
+        """An environment name that is not a file name is refused."""
+        root = write_tree({"component.yaml": "name: a\n"})
+        with pytest.raises(UnsafePathError):
+            generate(root, [env], plugins=plugins_with())
+
+    def test_duplicate_names(self, write_tree: WriteTree) -> None:
+        """Two subcomponents writing the same file are an error."""
+        root = write_tree(
+            {
+                "component.yaml": "name: a\nsubcomponents:\n- {name: b, type: static, path: m}\n- {name: b, type: static, path: m}\n",
+                "m/x": "y",
+            }
+        )
+        with pytest.raises(UnsafePathError, match="duplicate"):
+            generate(root, plugins=plugins_with())
+
+
+class TestHooks:
+    def test_hooks_refused_without_permission(self, write_tree: WriteTree) -> None:
+        """A component with generate hooks is an error that says how to allow them."""
+        root = write_tree({"component.yaml": "name: a\nhooks:\n  before-generate: [touch ran]\n"})
+        with pytest.raises(HooksNotAllowedError, match="--allow-hooks"):
+            generate(root, plugins=plugins_with())
+        assert not (root / "ran").exists()
+
+    def test_hooks_run_around_generate(self, write_tree: WriteTree) -> None:
+        """before-generate runs before and after-generate after, in the component folder."""
+        root = write_tree(
+            {
+                "component.yaml": """
+                name: a
+                type: static
+                path: m
+                hooks:
+                  before-generate: [echo made > m/made.yaml]
+                  after-generate: [rm m/made.yaml, touch after]
+                """,
+                "m/x.yaml": "x: 1\n",
+            }
+        )
+        manifests = generate(root, allow_hooks=True, plugins=plugins_with())
+        assert manifests["a.yaml"] == b"---\nmade\n\n---\nx: 1\n\n"
+        assert (root / "after").exists()
+        assert not (root / "m" / "made.yaml").exists()
+
+    def test_failing_hook(self, write_tree: WriteTree) -> None:
+        """A failing hook is an error naming the stage, component and command."""
+        root = write_tree({"component.yaml": "name: a\nhooks:\n  before-generate: ['echo boom; exit 3']\n"})
+        with pytest.raises(HookError, match=r"before-generate hook of component 'a' failed \(exit 3\).*boom"):
+            generate(root, allow_hooks=True, plugins=plugins_with())
+
+
+class TestDeterminism:
+    def test_twice_identical(self, write_tree: WriteTree) -> None:
+        """Rendering twice gives the same bytes and digest."""
+        root = write_tree(
+            {
+                "component.yaml": "name: a\nsubcomponents:\n"
+                + "".join(f"- {{name: s{i}, type: static, path: m}}\n" for i in range(20)),
+                "m/x.yaml": "x: 1\n",
+            }
+        )
+        first, second = generate(root, plugins=plugins_with()), generate(root, plugins=plugins_with())
+        assert first == second
+        assert first.digest == second.digest
+        assert len(first) == 21
