@@ -25,7 +25,7 @@ from fabpromote import _goyaml
 from fabpromote._hld import Component, ComponentConfig, Hooks
 from fabpromote.exceptions import HLDError
 
-__all__ = ["component_from_file", "config_from_file", "parse_file"]
+__all__ = ["NodeReader", "component_from_file", "config_from_file", "parse_file"]
 
 log = logging.getLogger("fabpromote")
 
@@ -38,13 +38,13 @@ _COMPONENT_STRINGS = ("name", "type", "generator", "source", "method", "path", "
 
 def component_from_file(file: Path) -> Component:
     """Read a ``component.yaml``/``.json``."""
-    reader = _Reader(file)
+    reader = NodeReader(file)
     return reader.component(reader.root(), "")
 
 
 def config_from_file(file: Path) -> ComponentConfig:
     """Read a ``config/<env>.yaml``/``.json``."""
-    reader = _Reader(file)
+    reader = NodeReader(file)
     return reader.config(reader.root(), "")
 
 
@@ -96,7 +96,7 @@ def _json_node(value: Any) -> Node:
     return node
 
 
-class _Reader:
+class NodeReader:
     """Reads one file's node tree into records, naming fields in errors."""
 
     def __init__(self, file: Path) -> None:

@@ -1,0 +1,159 @@
+"""Finding the helm binary, asking its version and running ``helm template``.
+
+Every process is started from an argument list (never through a shell),
+with no standard input, and killed when it outlives its timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import attrs
+
+from fabpromote.exceptions import GeneratorError
+from fabpromote_helm._settings import ENV_HELM
+
+__all__ = ["INSTALL_HINT", "TemplateRun", "find_helm", "helm_version", "output_tail", "run_template"]
+
+INSTALL_HINT = (
+    f"install helm (https://helm.sh/docs/intro/install/; fabpromote's scripts/install-helm.sh "
+    f"installs the reference v3.18.0) and put it on PATH, or set {ENV_HELM} to its path"
+)
+
+#: How long ``helm version`` may take; it does no I/O besides printing.
+_VERSION_TIMEOUT = 60.0
+
+_versions: dict[tuple[str, int, int], str] = {}
+_versions_lock = threading.Lock()
+
+
+def find_helm(explicit: str | None = None) -> str:
+    """The absolute path of the helm binary to run.
+
+    Args:
+        explicit: The ``FABPROMOTE_HELM`` setting; None looks up ``helm`` on ``PATH``.
+
+    Raises:
+        GeneratorError: There is no such executable; the message says how to install one.
+    """
+    if explicit:
+        found = shutil.which(explicit) if os.sep not in explicit else explicit
+        if not found or not Path(found).is_file() or not os.access(found, os.X_OK):
+            raise GeneratorError(f"{ENV_HELM}={explicit!r} is not an executable file; {INSTALL_HINT}")
+        return str(Path(found).absolute())
+    found = shutil.which("helm")
+    if not found:
+        raise GeneratorError(f"helm was not found on PATH; {INSTALL_HINT}")
+    return str(Path(found).absolute())
+
+
+def helm_version(binary: str) -> str:
+    """``helm version --short`` of ``binary`` (``v3.18.0+gcc58e3f``), asked once per process.
+
+    The answer is remembered per binary path, size and modification time, so
+    replacing the binary in place is noticed.
+
+    Raises:
+        GeneratorError: The binary cannot run or does not answer.
+    """
+    try:
+        info = Path(binary).stat()
+    except OSError as exc:
+        raise GeneratorError(f"cannot run helm at {binary}: {exc.strerror}; {INSTALL_HINT}") from None
+    key = (binary, info.st_size, info.st_mtime_ns)
+    with _versions_lock:
+        cached = _versions.get(key)
+    if cached is not None:
+        return cached
+    try:
+        # stdout only: some helm versions log warnings on stderr here (helm/chart-testing#294).
+        done = subprocess.run(
+            [binary, "version", "--short"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_VERSION_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GeneratorError(f"`{binary} version --short` did not answer within {_VERSION_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise GeneratorError(f"cannot run helm at {binary}: {exc.strerror}; {INSTALL_HINT}") from None
+    version = done.stdout.decode("utf-8", "replace").strip()
+    if done.returncode != 0 or not version:
+        tail = output_tail(done.stdout + done.stderr)
+        raise GeneratorError(f"`{binary} version --short` failed (exit {done.returncode}): {tail}")
+    with _versions_lock:
+        _versions[key] = version
+    return version
+
+
+@attrs.frozen(kw_only=True)
+class TemplateRun:
+    """What one ``helm template`` printed.
+
+    Attributes:
+        output: stdout, or stdout and stderr interleaved when they were combined.
+        stderr: stderr when it was kept separate, else ``b""``.
+    """
+
+    output: bytes
+    stderr: bytes = b""
+
+
+def run_template(
+    binary: str,
+    *,
+    release: str,
+    chart: str,
+    values_file: str,
+    namespace: str,
+    timeout: float,
+    combine_stderr: bool,
+    component: str,
+) -> TemplateRun:
+    """Run ``helm template <release> <chart> --values <file> --namespace <ns>``.
+
+    Raises:
+        GeneratorError: helm cannot start, exits non-zero (the message ends
+            with the tail of its output), or runs longer than ``timeout``.
+    """
+    args = [binary, "template", release, chart, "--values", values_file, "--namespace", namespace]
+    try:
+        done = subprocess.run(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            # Fabrikate reads CombinedOutput(): one pipe, so the interleaving is helm's own.
+            stderr=subprocess.STDOUT if combine_stderr else subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed and reaped helm by now.
+        raise GeneratorError(
+            f"helm template of component {component!r} (chart {chart}) did not finish within "
+            f"{timeout:g} s and was killed; raise FABPROMOTE_HELM_TIMEOUT if the chart is that slow"
+        ) from None
+    except OSError as exc:
+        raise GeneratorError(f"cannot run helm at {binary}: {exc.strerror}; {INSTALL_HINT}") from None
+    stderr = b"" if combine_stderr else done.stderr
+    if done.returncode != 0:
+        raise GeneratorError(
+            f"helm template of component {component!r} (chart {chart}) failed "
+            f"(exit {done.returncode}): {output_tail(done.stdout + stderr)}"
+        )
+    return TemplateRun(output=done.stdout, stderr=stderr)
+
+
+def output_tail(output: bytes, *, lines: int = 20, chars: int = 2000) -> str:
+    """The last non-blank ``lines`` of ``output`` (at most ``chars``), for error messages."""
+    text = output.decode("utf-8", "replace")
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    tail = "\n".join(kept)
+    if len(tail) > chars:
+        tail = "..." + tail[-chars:]
+    return tail or "(no output)"
