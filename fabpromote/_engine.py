@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,15 +20,15 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote import _hooks
-from fabpromote._hld import Component, ComponentConfig, load_component, load_environments
+from fabpromote._hld import Component, ComponentConfig, find_component_file, load_component, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config
-from fabpromote.exceptions import UnsafePathError
+from fabpromote.exceptions import HLDError, UnsafePathError
 
 if TYPE_CHECKING:
     from fabpromote._plugins import Plugins
 
-__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "output_dir_name"]
+__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "check_file_name", "output_dir_name"]
 
 _GENERATE_STAGES = ("before-generate", "after-generate")
 
@@ -73,11 +74,12 @@ class RenderRequest:
 def output_dir_name(environments: tuple[str, ...]) -> str:
     """The ``generated/`` sub-folder: the environments joined by ``-``."""
     for environment in environments:
-        _check_name(environment, "environment name")
+        check_file_name(environment, "environment name")
     return "-".join(environments) or "common"
 
 
-def _check_name(name: str, what: str) -> str:
+def check_file_name(name: str, what: str) -> str:
+    """Return ``name`` if it can be used as one file name, else raise UnsafePathError."""
     if "/" in name or "\\" in name or "\0" in name or name in ("", ".", ".."):
         raise UnsafePathError(f"{what} {name!r} is not a valid file name")
     return name
@@ -119,21 +121,21 @@ class _Walk:
             root_dir = root_dir / _go_join("components", root.name, root.path)
             root = load_component(root_dir)
         config = load_environments(root_dir, self.environments, fix_disabled=self.options.fix_disabled)
-        queue = [
-            RenderRequest(
-                component=root, config=config, directory=root_dir, logical_path="", environments=self.environments
-            )
-        ]
+        root_request = RenderRequest(
+            component=root, config=config, directory=root_dir, logical_path="", environments=self.environments
+        )
         # Breadth first, as Fabrikate visits; the output does not depend on it.
+        # Each entry carries the real folders above it, to stop cycles.
+        queue = deque([(root_request, (os.path.realpath(root_dir),))])
         while queue:
-            request = queue.pop(0)
+            request, ancestors = queue.popleft()
             self.visit(request)
-            queue.extend(self.children(request))
+            queue.extend(self.children(request, ancestors))
 
     def visit(self, request: RenderRequest) -> None:
         component = request.component
         if component.name:  # Fabrikate writes an unnamed root to ".yaml"
-            _check_name(component.name, f"component name in {request.directory}")
+            check_file_name(component.name, f"component name in {request.directory}")
         if request.output_path in self.seen:
             raise UnsafePathError(f"two components would write {request.output_path} (duplicate names)")
         self.seen.add(request.output_path)
@@ -146,31 +148,40 @@ class _Walk:
         else:
             self.pending.append(request)
 
-    def children(self, parent: RenderRequest) -> list[RenderRequest]:
+    def children(
+        self, parent: RenderRequest, ancestors: tuple[str, ...]
+    ) -> list[tuple[RenderRequest, tuple[str, ...]]]:
         children = []
         for entry in parent.component.subcomponents:
-            _check_name(entry.name, f"subcomponent name in {parent.directory}")
+            check_file_name(entry.name, f"subcomponent name in {parent.directory}")
             entry_config = parent.config.subcomponents.get(entry.name, ComponentConfig())
             if entry_config.is_disabled:
                 continue
             if entry.inlined:
-                children.append(attrs.evolve(parent, component=entry, config=entry_config))
+                children.append((attrs.evolve(parent, component=entry, config=entry_config), ancestors))
                 continue
             location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
             directory = Path(_go_join(location, entry.path))
             if not directory.is_absolute():
-                directory = parent.directory / directory
+                directory = Path(_go_join(str(parent.directory), str(directory)))
+            real = os.path.realpath(directory)
+            if real in ancestors:
+                chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
+                raise HLDError(
+                    f"cycle of local components: {chain}",
+                    file=str(find_component_file(parent.directory)),
+                    field=f"subcomponents.{entry.name}",
+                )
             own = load_environments(directory, self.environments, fix_disabled=self.options.fix_disabled)
             config = merge_component_config(entry_config, own, fix_disabled=self.options.fix_disabled)
-            children.append(
-                RenderRequest(
-                    component=load_component(directory),
-                    config=config,
-                    directory=directory,
-                    logical_path=posixpath.join(parent.logical_path, entry.name),
-                    environments=self.environments,
-                )
+            child = RenderRequest(
+                component=load_component(directory),
+                config=config,
+                directory=directory,
+                logical_path=posixpath.join(parent.logical_path, entry.name),
+                environments=self.environments,
             )
+            children.append((child, (*ancestors, real)))
         return children
 
     def finish(self) -> Manifests:

@@ -339,13 +339,45 @@ def load(data: bytes | str) -> Any:
     Raises:
         yaml.YAMLError: The text is not valid YAML or cannot be decoded.
     """
-    loader = _GoLoader(data)
-    try:
-        if not loader.check_node():
-            return None
-        return _construct(loader.get_node(), set())
-    finally:
-        loader.dispose()
+    node = compose(data)
+    return None if node is None else construct(node)
+
+
+#: Deeper nesting is refused: libyaml composes recursively in C, where a few
+#: hundred thousand levels overflow the stack and kill the process.
+MAX_DEPTH = 200
+
+
+class NestingError(yaml.YAMLError):
+    """The document nests collections deeper than :data:`MAX_DEPTH`."""
+
+
+def _check_depth(data: bytes | str) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH, using the parser's events.
+
+    The event parser keeps its own heap stack, so it is safe at any depth.
+    Only the first document counts, as only it is composed.
+    """
+    depth = 0
+    for event in yaml.parse(data, Loader=_BaseLoader):
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise NestingError(
+                    f"collections nested more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})"
+                )
+        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, DocumentEndEvent):
+            return
+
+
+def _may_nest_deeply(data: bytes | str) -> bool:
+    # Deep nesting needs many flow brackets or a deeply indented line; two
+    # substring counts rule both out cheaply for ordinary files.
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return data.count(b"[") + data.count(b"{") > MAX_DEPTH or b"\n" + b" " * MAX_DEPTH in data
 
 
 def compose(data: bytes | str) -> Any:
@@ -357,6 +389,8 @@ def compose(data: bytes | str) -> Any:
     Raises:
         yaml.YAMLError: The text is not valid YAML.
     """
+    if _may_nest_deeply(data):
+        _check_depth(data)
     loader = _GoLoader(data)
     try:
         return loader.get_node() if loader.check_node() else None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fabpromote
 from fabpromote import RenderRequest, generate, hookimpl
@@ -31,7 +36,10 @@ class Recorder:
 
     def generate(self, request: RenderRequest) -> bytes:
         self.requests.append(request)
-        return f"ns={request.config.namespace} config={dict(request.config.config)}\n".encode()
+        # Sorted, like a real generator's values file: key order must not matter.
+        return (
+            f"ns={request.config.namespace} config={json.dumps(dict(request.config.config), sort_keys=True)}\n".encode()
+        )
 
 
 def plugins_with(*extra: object) -> fabpromote.Plugins:
@@ -140,7 +148,7 @@ class TestConfig:
             }
         )
         manifests = generate(root, plugins=plugins_with(recorder))
-        assert manifests["inl.yaml"] == b"ns=n config={'x': 1}\n"
+        assert manifests["inl.yaml"] == b'ns=n config={"x": 1}\n'
 
     def test_disabled_skips_subtree(self, write_tree: WriteTree) -> None:
         """disabled: true skips the subcomponent and everything under it."""
@@ -272,3 +280,78 @@ class TestDeterminism:
         assert first == second
         assert first.digest == second.digest
         assert len(first) == 21
+
+
+class TestHostileInput:
+    def test_cycle_of_local_components(self, write_tree: WriteTree) -> None:
+        """A component that includes an ancestor is an error naming the cycle."""
+        root = write_tree(
+            {
+                "component.yaml": "name: a\nsubcomponents:\n- name: b\n  source: ./b\n",
+                "b/component.yaml": "name: b\nsubcomponents:\n- name: back\n  source: ..\n",
+            }
+        )
+        with pytest.raises(HLDError, match=r"b/component\.yaml \(subcomponents\.back\): cycle of local components"):
+            generate(root, plugins=plugins_with())
+
+    def test_self_cycle(self, write_tree: WriteTree) -> None:
+        """A component listing its own folder is a cycle too."""
+        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: me\n  source: ./\n"})
+        with pytest.raises(HLDError, match="cycle"):
+            generate(root, plugins=plugins_with())
+
+    @pytest.mark.parametrize("depth", [201, 100_000])
+    def test_deep_nesting(self, write_tree: WriteTree, depth: int) -> None:
+        """YAML nested thousands of levels deep is refused, naming the file."""
+        root = write_tree(
+            {"component.yaml": "name: a\n", "config/common.yaml": "config:\n  x: " + "[" * depth + "]" * depth + "\n"}
+        )
+        with pytest.raises(HLDError, match=r"common\.yaml.*nested more than 200 levels"):
+            generate(root, plugins=plugins_with())
+
+    def test_missing_static_path(self, write_tree: WriteTree) -> None:
+        """A static path that does not exist is an error naming it."""
+        root = write_tree({"component.yaml": "name: a\ntype: static\npath: ./nowhere\n"})
+        with pytest.raises(GeneratorError, match="nowhere"):
+            generate(root, plugins=plugins_with())
+
+
+class TestOrderIndependence:
+    @given(
+        st.permutations(["name: app", "type: static", "path: ./m", "subcomponents: [{name: s, source: ./s}]"]),
+        st.permutations(["a: 1", "b: [p, q]", "c: {d: 2}"]),
+    )
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def test_key_order_does_not_matter(self, write_tree: WriteTree, fields: list[str], config: list[str]) -> None:
+        """The output does not depend on the order of keys in the YAML files."""
+        root = write_tree(
+            {
+                "component.yaml": "\n".join(fields) + "\n",
+                "m/x.yaml": "x: 1\n",
+                "s/component.yaml": "name: s\ntype: recorded\n",
+                "config/common.yaml": "subcomponents:\n  s:\n    config:\n"
+                + "".join(f"      {line}\n" for line in config),
+            }
+        )
+        manifests = generate(root, plugins=plugins_with(Recorder()))
+        assert manifests["s/s.yaml"] == b'ns= config={"a": 1, "b": ["p", "q"], "c": {"d": 2}}\n'
+        assert manifests["app.yaml"] == b"---\nx: 1\n\n"
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_listing_order_does_not_matter(
+        self, write_tree: WriteTree, monkeypatch: pytest.MonkeyPatch, seed: int
+    ) -> None:
+        """Static output is the same whatever order the file system lists files in."""
+        root = write_tree(
+            {"component.yaml": "name: a\ntype: static\npath: m\n", **{f"m/{c}.yaml": f"{c}: 1\n" for c in "qazwsx"}}
+        )
+        expected = generate(root, plugins=plugins_with())
+        real, rnd = os.listdir, random.Random(seed)
+
+        def shuffled(path: str | os.PathLike[str]) -> list[str]:
+            names = real(path)
+            rnd.shuffle(names)
+            return names
+
+        monkeypatch.setattr(os, "listdir", shuffled)
+        assert generate(root, plugins=plugins_with()) == expected
