@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from fabpromote._cli import build_parser, main
-from tests.conftest import WriteTree
+
+if TYPE_CHECKING:
+    from tests.conftest import WriteTree
 
 STATIC_APP = {
     "component.yaml": "name: app\ntype: static\npath: m\nsubcomponents:\n- name: sub\n  source: ./sub\n",

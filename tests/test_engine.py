@@ -6,6 +6,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,9 @@ from fabpromote.exceptions import (
     UnknownBackendError,
     UnsafePathError,
 )
-from tests.conftest import WriteTree
+
+if TYPE_CHECKING:
+    from tests.conftest import WriteTree
 
 
 class Recorder:

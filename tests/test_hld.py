@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from fabpromote import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
 from fabpromote.exceptions import HLDError
-from tests.conftest import WriteTree
+
+if TYPE_CHECKING:
+    from tests.conftest import WriteTree
 
 
 class TestLoadComponent:
