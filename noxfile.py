@@ -5,6 +5,7 @@ Tests run against installed copies (not the source tree), as attrs does.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,17 +19,19 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
 
 
-def _helm_path() -> str:
-    return subprocess.run(
+def _path_with_helm(session: nox.Session) -> dict[str, str]:
+    """PATH with the reference helm and the session's tools in front."""
+    helm = subprocess.run(
         ["bash", str(ROOT / "scripts" / "install-helm.sh")], check=True, capture_output=True, text=True
     ).stdout.strip()
+    return {"PATH": os.pathsep.join([helm, session.bin, os.environ.get("PATH", "")])}
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The core and every first-party plugin together."""
     session.install(".[test]", *(str(p) for p in PLUGINS))
-    session.run("pytest", *session.posargs, env={"PATH": f"{_helm_path()}:{session.bin}"})
+    session.run("pytest", *session.posargs, env=_path_with_helm(session))
 
 
 @nox.session
@@ -36,7 +39,7 @@ def tests(session: nox.Session) -> None:
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin alone with the core: catches undeclared dependencies."""
     session.install(".[test]", f"plugins/{plugin}")
-    session.run("pytest", f"plugins/{plugin}", *session.posargs, env={"PATH": f"{_helm_path()}:{session.bin}"})
+    session.run("pytest", f"plugins/{plugin}", *session.posargs, env=_path_with_helm(session))
 
 
 @nox.session
