@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fabpromote._engine import RenderOptions, RenderRequest
+from fabpromote._fetch import Fetcher, LockEntry
 from fabpromote._generate import generate, output_directory
 from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
+from fabpromote._install import install
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
 from fabpromote._plugins import Plugins, make_plugin_manager
@@ -17,7 +19,9 @@ __all__ = [
     "Component",
     "ComponentConfig",
     "FabpromoteError",
+    "Fetcher",
     "Hooks",
+    "LockEntry",
     "Manifests",
     "Plugins",
     "RenderOptions",
@@ -26,6 +30,7 @@ __all__ = [
     "generate",
     "hookimpl",
     "hookspec",
+    "install",
     "load_component",
     "load_config",
     "load_environments",

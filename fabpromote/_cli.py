@@ -35,6 +35,15 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install(args: argparse.Namespace) -> int:
+    from fabpromote._install import install
+
+    installed = install(args.path, allow_hooks=args.allow_hooks)
+    for path in installed:
+        print(f"installed {path}", file=sys.stderr)
+    return 0
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from fabpromote._plugins import Plugins
 
@@ -72,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a higher config that mentions a subcomponent without `disabled` keeps a lower `disabled: true`",
     )
     gen.set_defaults(handler=_generate)
+
+    inst = commands.add_parser(
+        "install",
+        help="fetch remote components and charts like `fab install`",
+        description="Fill components/ and helm_repos/ of the HLD in --path where `fab install` puts them, "
+        "fetching through fabpromote's cache. Nothing changes unless every fetch succeeds.",
+    )
+    inst.add_argument("--path", default=".", metavar="DIR", help="directory of the root component (default: .)")
+    inst.add_argument("--allow-hooks", action="store_true", help="run before-install/after-install hooks")
+    inst.set_defaults(handler=_install)
 
     plug = commands.add_parser("plugins", help="list installed plugins and what they provide")
     plug.add_argument("--json", action="store_true", help="print JSON")

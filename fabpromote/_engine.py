@@ -26,9 +26,10 @@ from fabpromote._merge import merge_component_config
 from fabpromote.exceptions import HLDError, UnsafePathError
 
 if TYPE_CHECKING:
+    from fabpromote._fetch import Fetcher
     from fabpromote._plugins import Plugins
 
-__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "check_file_name", "output_dir_name"]
+__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "check_file_name", "check_inside", "output_dir_name"]
 
 _GENERATE_STAGES = ("before-generate", "after-generate")
 
@@ -57,6 +58,12 @@ class RenderRequest:
         directory: Its physical directory (an inlined entry's is its parent's).
         logical_path: The chain of entry names above it, ``""`` at the root.
         environments: The environments rendered, highest priority first.
+        entry_path: The chain of entry names down to this component itself
+            (``""`` for the root); names it in locks and messages.
+        boundary: For content fetched from a remote, the snapshot it came
+            from: no path may lead out of it. None for the user's own tree.
+        fetcher: Fetches remote content not installed in the tree (charts,
+            downloads) and records the lock; None when fetching is off.
     """
 
     component: Component
@@ -64,11 +71,37 @@ class RenderRequest:
     directory: Path
     logical_path: str
     environments: tuple[str, ...]
+    entry_path: str = ""
+    boundary: Path | None = None
+    fetcher: Fetcher | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def output_path(self) -> str:
         """Where its manifest goes: ``<logical path>/<own name>.yaml``."""
         return posixpath.join(self.logical_path, f"{self.component.name}.yaml")
+
+    def contained(self, path: Path) -> Path:
+        """``path``, if it stays inside :attr:`boundary` (symlinks resolved).
+
+        Raises:
+            UnsafePathError: A fetched component points outside its snapshot.
+        """
+        return check_inside(self.boundary, path, self.entry_path or self.component.name)
+
+
+def check_inside(boundary: Path | None, path: Path, who: str) -> Path:
+    """``path``, if it stays inside ``boundary`` (None: anywhere), symlinks resolved.
+
+    Raises:
+        UnsafePathError: It leads out: a fetched component must not read the
+            files of the machine it is rendered on.
+    """
+    if boundary is not None:
+        inside = Path(os.path.realpath(boundary))
+        real = Path(os.path.realpath(path))
+        if real != inside and inside not in real.parents:
+            raise UnsafePathError(f"component {who!r} points outside the repository it was fetched from: {path}")
+    return path
 
 
 def output_dir_name(environments: tuple[str, ...]) -> str:
@@ -96,10 +129,25 @@ class NativeEngine:
 
     _plugins: Plugins
 
-    def render(self, path: Path, environments: tuple[str, ...], options: RenderOptions) -> Manifests:
-        """Render the HLD in directory ``path``; see :class:`~fabpromote.typing.Engine`."""
-        walk = _Walk(self._plugins, tuple(environments), options)
-        walk.run(Path(path))
+    def render(
+        self,
+        path: Path,
+        environments: tuple[str, ...],
+        options: RenderOptions,
+        *,
+        fetcher: Fetcher | None = None,
+        boundary: Path | None = None,
+    ) -> Manifests:
+        """Render the HLD in directory ``path``; see :class:`~fabpromote.typing.Engine`.
+
+        Args:
+            fetcher: Fetches git components, charts and downloads that are not
+                installed in the tree; without one they must be installed.
+            boundary: When ``path`` lies in a fetched snapshot: the snapshot,
+                which no path may leave.
+        """
+        walk = _Walk(self._plugins, tuple(environments), options, fetcher)
+        walk.run(Path(path), boundary)
         return walk.finish()
 
 
@@ -110,11 +158,12 @@ class _Walk:
     plugins: Plugins
     environments: tuple[str, ...]
     options: RenderOptions
+    fetcher: Fetcher | None
     done: dict[str, bytes] = attrs.Factory(dict)
     pending: list[RenderRequest] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
 
-    def run(self, root_dir: Path) -> None:
+    def run(self, root_dir: Path, boundary: Path | None) -> None:
         root = load_component(root_dir)
         if root.method == "git":
             # Fabrikate reads a git root from where `fab install` put it.
@@ -122,11 +171,17 @@ class _Walk:
             root = load_component(root_dir)
         config = load_environments(root_dir, self.environments, fix_disabled=self.options.fix_disabled)
         root_request = RenderRequest(
-            component=root, config=config, directory=root_dir, logical_path="", environments=self.environments
+            component=root,
+            config=config,
+            directory=root_dir,
+            logical_path="",
+            environments=self.environments,
+            boundary=boundary,
+            fetcher=self.fetcher,
         )
         # Breadth first, as Fabrikate visits; the output does not depend on it.
         # Each entry carries the real folders above it, to stop cycles.
-        queue = deque([(root_request, (os.path.realpath(root_dir),))])
+        queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root_request, (os.path.realpath(root_dir),))])
         while queue:
             request, ancestors = queue.popleft()
             self.visit(request)
@@ -152,18 +207,29 @@ class _Walk:
         self, parent: RenderRequest, ancestors: tuple[str, ...]
     ) -> list[tuple[RenderRequest, tuple[str, ...]]]:
         children = []
+        entries = []
         for entry in parent.component.subcomponents:
             check_file_name(entry.name, f"subcomponent name in {parent.directory}")
             entry_config = parent.config.subcomponents.get(entry.name, ComponentConfig())
-            if entry_config.is_disabled:
-                continue
+            if not entry_config.is_disabled:
+                entries.append((entry, entry_config))
+        fetched = self.fetch_components(parent, [entry for entry, _ in entries])
+        for entry, entry_config in entries:
+            entry_path = posixpath.join(parent.entry_path, entry.name)
             if entry.inlined:
-                children.append((attrs.evolve(parent, component=entry, config=entry_config), ancestors))
+                inlined = attrs.evolve(parent, component=entry, config=entry_config, entry_path=entry_path)
+                children.append((inlined, ancestors))
                 continue
-            location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
-            directory = Path(_go_join(location, entry.path))
-            if not directory.is_absolute():
-                directory = Path(_go_join(str(parent.directory), str(directory)))
+            boundary = parent.boundary
+            if entry.name in fetched:
+                boundary = fetched[entry.name]
+                directory = Path(_go_join(str(boundary), entry.path))
+            else:
+                location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
+                directory = Path(_go_join(location, entry.path))
+                if not directory.is_absolute():
+                    directory = Path(_go_join(str(parent.directory), str(directory)))
+            check_inside(boundary, directory, entry_path)
             real = os.path.realpath(directory)
             if real in ancestors:
                 chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
@@ -180,9 +246,32 @@ class _Walk:
                 directory=directory,
                 logical_path=posixpath.join(parent.logical_path, entry.name),
                 environments=self.environments,
+                entry_path=entry_path,
+                boundary=boundary,
+                fetcher=self.fetcher,
             )
             children.append((child, (*ancestors, real)))
         return children
+
+    def fetch_components(self, parent: RenderRequest, entries: list[Component]) -> dict[str, Path]:
+        """Snapshots of the ``method: git`` components among ``entries`` that are not installed.
+
+        They are resolved and fetched together, so one parent's git
+        components cost one round trip per remote, in parallel.
+        """
+        if self.fetcher is None:
+            return {}
+        wanted = [
+            entry
+            for entry in entries
+            if not entry.inlined
+            and entry.method == "git"
+            and not (self.fetcher.prefer_installed and (parent.directory / "components" / entry.name).is_dir())
+        ]
+        trees = self.fetcher.git_trees(
+            [(posixpath.join(parent.entry_path, e.name), e.source, e.version or e.branch) for e in wanted]
+        )
+        return {entry.name: tree for entry, tree in zip(wanted, trees, strict=True)}
 
     def finish(self) -> Manifests:
         """Render the pending components in parallel; the first error in walk order wins."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fabpromote._engine import RenderOptions, output_dir_name
+from fabpromote._fetch import Fetcher
 from fabpromote._manifests import Manifests
 from fabpromote._plugins import Plugins
 
@@ -42,7 +43,8 @@ def generate(
     output_dir_name(environments)  # reject unusable names before any work
     plugins = plugins or Plugins.load()
     options = RenderOptions(allow_hooks=allow_hooks, fix_disabled=fix_disabled)
-    manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options)
+    fetcher = Fetcher(prefer_installed=True)
+    manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options, fetcher=fetcher)
     plugins.after_generate(path=str(path), environments=environments, manifests=manifests)
     return manifests
 

@@ -363,9 +363,8 @@ def _check_depth(data: bytes | str) -> None:
         if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise NestingError(
-                    f"collections nested more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})"
-                )
+                where = f" (line {event.start_mark.line + 1})" if event.start_mark else ""
+                raise NestingError(f"collections nested more than {MAX_DEPTH} levels deep{where}")
         elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
             depth -= 1
         elif isinstance(event, DocumentEndEvent):

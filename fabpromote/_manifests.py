@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import hashlib
 import os
@@ -11,6 +10,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
+from fabpromote._fsutil import replace_path
 from fabpromote.exceptions import UnsafePathError
 
 __all__ = ["Manifests"]
@@ -108,40 +108,10 @@ class Manifests(Mapping[str, bytes]):
                 file.parent.mkdir(parents=True, exist_ok=True)
                 file.write_bytes(data)
             os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
-            _swap(staging, target)
+            replace_path(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Rename ``staging`` over ``target``; the old tree is removed after."""
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    if _exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.rename(target, old / "tree")
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(old / "tree", target)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically with Linux's renameat2; False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return bool(renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0)
 
 
 def _lines(data: bytes | None) -> list[str]:

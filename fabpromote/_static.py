@@ -31,8 +31,12 @@ class StaticGenerator:
         component = request.component
         if component.method == "http":
             directory = request.directory / "components" / component.name
+            fetcher = request.fetcher
+            if fetcher is not None and not (fetcher.prefer_installed and directory.is_dir()):
+                # What `fab install` would save as components/<name>/<name>.yaml.
+                return b"---\n" + fetcher.download(request.entry_path, component.source) + b"\n"
         else:
-            directory = request.directory / component.path
+            directory = request.contained(request.directory / component.path)
         try:
             names = sorted(os.listdir(directory))
         except OSError as exc:

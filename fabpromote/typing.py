@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from fabpromote._engine import RenderOptions, RenderRequest
+    from fabpromote._fetch import Fetcher
     from fabpromote._manifests import Manifests
 
 __all__ = ["Engine", "Generator"]
@@ -37,8 +38,22 @@ class Generator(Protocol):
 class Engine(Protocol):
     """Renders a whole HLD tree, as ``fab generate`` does."""
 
-    def render(self, path: Path, environments: tuple[str, ...], options: RenderOptions) -> Manifests:
+    def render(
+        self,
+        path: Path,
+        environments: tuple[str, ...],
+        options: RenderOptions,
+        *,
+        fetcher: Fetcher | None = None,
+        boundary: Path | None = None,
+    ) -> Manifests:
         """Render the HLD in directory ``path`` for ``environments``.
+
+        Args:
+            fetcher: Fetches remote parts that are not installed in the tree,
+                and records what it used (the lock).
+            boundary: A folder no path of the HLD may lead out of (set when
+                the HLD itself was fetched).
 
         Returns the files of ``generated/<envs>/``, relative to that folder.
         """

@@ -13,6 +13,7 @@ import attrs
 
 from fabpromote import Manifests, RenderOptions, load_component
 from fabpromote._engine import output_dir_name
+from fabpromote._fetch import Fetcher
 from fabpromote._hld import COMPONENT_FILES
 from fabpromote.exceptions import FabpromoteError, GenerateError, HooksNotAllowedError
 
@@ -53,7 +54,15 @@ class FabrikateEngine:
     timeout: float = attrs.field(factory=lambda: float(os.environ.get("FABPROMOTE_FAB_TIMEOUT", "600")))
     install: bool = attrs.field(factory=lambda: os.environ.get("FABPROMOTE_FAB_INSTALL", "1") != "0")
 
-    def render(self, path: Path, environments: tuple[str, ...], options: RenderOptions) -> Manifests:
+    def render(
+        self,
+        path: Path,
+        environments: tuple[str, ...],
+        options: RenderOptions,
+        *,
+        fetcher: Fetcher | None = None,  # noqa: ARG002 - `fab install` fetches by itself
+        boundary: Path | None = None,  # noqa: ARG002 - fab reads what the copy holds
+    ) -> Manifests:
         """Copy ``path``, run fab there, and read the generated tree back."""
         fab = find_fab()
         path = Path(path).resolve()

@@ -1,0 +1,142 @@
+"""Tokens for Git remotes, read from the environment, and their redaction.
+
+A :class:`Credentials` maps a host (``github.com``, ``gitlab.example.com:8443``)
+to the *name* of the environment variable that holds its token; the token is
+read when a request is made, never stored, and never logged. Everything the
+sources layer prints goes through :meth:`Credentials.redact`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import threading
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["DEFAULT_TOKEN_VARIABLES", "DEFAULT_USERNAMES", "Credentials", "redact"]
+
+DEFAULT_TOKEN_VARIABLES: Mapping[str, str] = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
+# GitHub takes any user name with a token; GitLab wants "oauth2" for OAuth tokens.
+DEFAULT_USERNAMES: Mapping[str, str] = {"gitlab.com": "oauth2"}
+GENERIC_USERNAME = "x-access-token"
+REDACTED = "***"
+
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without URL user info (``https://***@host``) nor any of ``secrets``."""
+    text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+    # Longest first, so that a token containing another is removed whole.
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _merged(mapping: Mapping[str, str] | None, defaults: Mapping[str, str]) -> dict[str, str]:
+    merged = {host.lower(): value for host, value in defaults.items()}
+    merged.update({host.lower(): value for host, value in (mapping or {}).items()})
+    return merged
+
+
+def _with_default_variables(mapping: Mapping[str, str] | None) -> dict[str, str]:
+    return _merged(mapping, DEFAULT_TOKEN_VARIABLES)
+
+
+def _with_default_usernames(mapping: Mapping[str, str] | None) -> dict[str, str]:
+    return _merged(mapping, DEFAULT_USERNAMES)
+
+
+@attrs.define
+class Credentials:
+    """Which environment variable holds the token for which host.
+
+    Args:
+        mapping: Host (``name`` or ``name:port``) to the name of the variable
+            holding its token; added to, and overriding, the defaults
+            ``github.com`` -> ``GITHUB_TOKEN`` and ``gitlab.com`` -> ``GITLAB_TOKEN``.
+        usernames: Host to the user name sent with its token; the default is
+            ``oauth2`` for ``gitlab.com`` and ``x-access-token`` elsewhere.
+    """
+
+    _mapping: dict[str, str] = attrs.field(default=None, converter=_with_default_variables)
+    _usernames: dict[str, str] = attrs.field(default=None, converter=_with_default_usernames)
+    # Passwords seen in URLs' user info: redacted wherever they appear, not only in URLs.
+    _seen: set[str] = attrs.field(init=False, factory=set, repr=False)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    def variable_for(self, url: str) -> str | None:
+        """The name of the variable configured for ``url``'s host, if any."""
+        host = _host_keys(url)
+        return next((self._mapping[key] for key in host if key in self._mapping), None)
+
+    def for_url(self, url: str) -> tuple[str, str] | None:
+        """``(username, token)`` for ``url``, or ``None`` to send no credentials.
+
+        Credentials go only to ``https`` URLs (and ``http`` on the loopback
+        interface, for test servers), never in clear text over a network. A
+        URL carrying its own user info keeps it.
+        """
+        parts = urlsplit(url)
+        if parts.password:
+            self._remember(unquote(parts.password))
+        if parts.username is not None or not _may_carry_token(parts.scheme, parts.hostname):
+            return None
+        variable = self.variable_for(url)
+        token = os.environ.get(variable, "") if variable else ""
+        if not token:
+            return None
+        keys = _host_keys(url)
+        username = next((self._usernames[key] for key in keys if key in self._usernames), GENERIC_USERNAME)
+        return username, token
+
+    def secrets(self) -> set[str]:
+        """Every token value known right now: configured variables and URL passwords."""
+        with self._lock:
+            found = set(self._seen)
+        found.update(os.environ.get(variable, "") for variable in self._mapping.values())
+        found.discard("")
+        return found
+
+    def redact(self, text: str) -> str:
+        """``text`` with URL user info and every known token value replaced by ``***``."""
+        return redact(text, self.secrets())
+
+    def _remember(self, secret: str) -> None:
+        with self._lock:
+            self._seen.add(secret)
+
+
+def _host_keys(url: str) -> list[str]:
+    """Lookup keys for ``url``'s host, most specific first: ``host:port``, ``host``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        return []
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return [f"{host}:{port}", host] if port else [host]
+
+
+def _may_carry_token(scheme: str, host: str | None) -> bool:
+    if scheme == "https":
+        return True
+    return scheme == "http" and _is_loopback(host or "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,184 @@
+"""Fetching the remote parts of an HLD, recording what was used in a lock.
+
+The engine asks the :class:`Fetcher` for git components, charts and
+downloads that are not installed in the HLD tree (``components/``,
+``helm_repos/``). Everything comes from the cache: git trees through
+:class:`~fabpromote._sources.Sources` snapshots (one per commit), downloads
+by content digest. Each answer is recorded as a :class:`LockEntry`; a
+fetcher made from a lock answers with exactly the recorded versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from fabpromote._cache import atomic_write, cache_root
+from fabpromote.exceptions import FabpromoteError
+
+if TYPE_CHECKING:
+    from fabpromote._sources import Sources
+
+__all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock"]
+
+HTTP_TIMEOUT = 60.0
+
+
+class DownloadError(FabpromoteError, RuntimeError):
+    """An HTTP download failed."""
+
+
+class LockMismatchError(FabpromoteError, ValueError):
+    """Content fetched for a lock does not match the digest the lock recorded."""
+
+
+@attrs.frozen(kw_only=True)
+class LockEntry:
+    """What one remote part of an HLD resolved to.
+
+    Attributes:
+        component: The logical path of the component (entry names joined by ``/``).
+        url: The source URL.
+        ref: What the HLD asked for: a branch, tag or SHA for git; ``chart@version``
+            for helm repositories; empty for downloads.
+        sha: The commit SHA (git), or the sha256 of the content (helm, http).
+        kind: ``git``, ``helm`` or ``http``.
+    """
+
+    component: str
+    url: str
+    ref: str
+    sha: str
+    kind: str = "git"
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object of this entry (``kind`` omitted for git)."""
+        data = {"component": self.component, "url": self.url, "ref": self.ref, "sha": self.sha}
+        if self.kind != "git":
+            data["kind"] = self.kind
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> LockEntry:
+        """Read an entry written by :meth:`to_json`."""
+        return cls(
+            component=str(data.get("component", "")),
+            url=str(data["url"]),
+            ref=str(data.get("ref", "")),
+            sha=str(data["sha"]),
+            kind=str(data.get("kind", "git")),
+        )
+
+
+def as_lock(value: Iterable[LockEntry]) -> tuple[LockEntry, ...]:
+    """A lock: the entries as a tuple (attrs converter)."""
+    return tuple(value)
+
+
+@attrs.define
+class Fetcher:
+    """Finds remote content for one render, and records the lock.
+
+    Args:
+        sources: Where git content comes from; made on first use.
+        lock: Entries to reproduce: their URLs and refs resolve to their SHAs.
+        prefer_installed: Use ``components/`` and ``helm_repos/`` when present
+            (as ``fab generate`` does); materialize turns this off.
+    """
+
+    _sources: Sources | None = None
+    lock: tuple[LockEntry, ...] = attrs.field(default=(), converter=as_lock)
+    prefer_installed: bool = True
+    _pins: dict[tuple[str, str, str], str] = attrs.field(init=False, factory=dict)
+    _recorded: dict[tuple[str, str], LockEntry] = attrs.field(init=False, factory=dict)
+    _mutex: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        for entry in self.lock:
+            self._pins[(entry.kind, entry.url, entry.ref)] = entry.sha
+
+    @property
+    def sources(self) -> Sources:
+        """The git sources layer (created when first needed)."""
+        with self._mutex:
+            if self._sources is None:
+                from fabpromote._sources import Sources
+
+                self._sources = Sources()
+            return self._sources
+
+    def pinned(self, kind: str, url: str, ref: str) -> str | None:
+        """The SHA or digest the lock gives for ``(kind, url, ref)``, if any."""
+        return self._pins.get((kind, url, ref))
+
+    def record(self, entry: LockEntry) -> None:
+        """Add an entry to the lock of this render."""
+        with self._mutex:
+            self._recorded[(entry.component, entry.kind)] = entry
+
+    def entries(self) -> tuple[LockEntry, ...]:
+        """The lock of this render so far, sorted by component."""
+        with self._mutex:
+            return tuple(sorted(self._recorded.values(), key=lambda e: (e.component, e.kind, e.url)))
+
+    def git_trees(self, wanted: list[tuple[str, str, str]]) -> list[Path]:
+        """Snapshots of many ``(component, url, ref)`` at once.
+
+        Refs of different URLs are read in parallel and missing commits are
+        fetched in parallel, then each tree is exported (or reused).
+        """
+        unpinned = [(url, ref) for _, url, ref in wanted if self.pinned("git", url, ref) is None]
+        resolved = self.sources.resolve_many(unpinned) if unpinned else {}
+        shas = [self.pinned("git", url, ref) or resolved[(url, ref)] for _, url, ref in wanted]
+        missing: dict[str, list[str]] = {}
+        for (_, url, _), sha in zip(wanted, shas, strict=True):
+            missing.setdefault(url, []).append(sha)
+        self.sources.fetch_many(missing)
+        trees = []
+        for (component, url, ref), sha in zip(wanted, shas, strict=True):
+            trees.append(self.sources.snapshot(url, sha))
+            self.record(LockEntry(component=component, url=url, ref=ref, sha=sha))
+        return trees
+
+    def git_tree(self, component: str, url: str, ref: str) -> Path:
+        """The snapshot of one ``(url, ref)``; see :meth:`git_trees`."""
+        return self.git_trees([(component, url, ref)])[0]
+
+    def download(self, component: str, url: str) -> bytes:
+        """The bytes at ``url`` (``method: http``), kept in the cache by digest.
+
+        With a lock, the cached bytes of the recorded digest are used without
+        asking the server; otherwise the URL is downloaded.
+        """
+        pinned = self.pinned("http", url, "")
+        store = cache_root() / "downloads"
+        if pinned is not None and (store / pinned).is_file():
+            data = (store / pinned).read_bytes()
+        else:
+            data = _http_get(url)
+            digest = hashlib.sha256(data).hexdigest()
+            if pinned is not None and digest != pinned:
+                raise LockMismatchError(
+                    f"{url} changed since the lock was made (sha256 {digest[:12]}, lock {pinned[:12]})"
+                )
+            atomic_write(store / digest, data)
+        self.record(LockEntry(component=component, url=url, ref="", sha=hashlib.sha256(data).hexdigest(), kind="http"))
+        return data
+
+
+def _http_get(url: str) -> bytes:
+    import requests
+
+    from fabpromote._credentials import redact
+
+    try:
+        response = requests.get(url, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise DownloadError(f"cannot download {redact(url)}: {redact(str(exc))}") from None
+    return response.content

@@ -1,0 +1,74 @@
+"""File system helpers: replacing a folder in one step, staging beside a target."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+__all__ = ["copy_writable", "replace_path", "staging_dir"]
+
+
+def staging_dir(target: Path) -> Path:
+    """A new empty folder beside ``target``, on the same file system."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+
+
+def copy_writable(source: Path, destination: Path) -> None:
+    """Copy a tree (symlinks kept as links) and make it writable by its owner.
+
+    Snapshots in the cache are read-only; installed copies must not be.
+    """
+    shutil.copytree(source, destination, symlinks=True)
+    for directory, dirs, files in os.walk(destination):
+        for name in (*dirs, *files):
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+    os.chmod(destination, os.stat(destination).st_mode | stat.S_IWUSR)
+
+
+def replace_path(staging: Path, target: Path) -> None:
+    """Put ``staging`` (a file or folder) where ``target`` is, in one step.
+
+    Readers see the old ``target`` or the new one, never a mix; the old one
+    is removed after. Both must be on one file system (make ``staging``
+    beside ``target``).
+    """
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        _remove(staging)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.rename(target, old / "tree")
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(old / "tree", target)
+        raise
+    finally:
+        _remove(old)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically with Linux's renameat2; False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return bool(renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

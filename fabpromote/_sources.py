@@ -1,0 +1,776 @@
+"""Git sources: resolve ``(url, ref)`` to a commit, mirror it, export read-only snapshots.
+
+Everything lives under the cache root (see :func:`fabpromote._cache.cache_root`)::
+
+    mirrors/<sha256(url)[:16]>-<tail>.git   a bare mirror per remote, fetched incrementally
+    mirrors/<sha256(url)[:16]>-<tail>.lock  flock'ed around every write to that mirror
+    snapshots/<sha>/_root                   the whole tree of commit <sha>, read-only
+    snapshots/<sha>/<quoted subpath>        one directory of that tree, read-only
+
+Remotes are anything dulwich reaches: local paths (bare or not), ``file://``,
+``git://`` and smart ``http(s)://``. Messages and logs never show a token:
+they all go through :meth:`Credentials.redact`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import threading
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import attrs
+import urllib3
+from dulwich.client import (
+    HTTPProxyUnauthorized,
+    HTTPUnauthorized,
+    LocalGitClient,
+    default_urllib3_manager,
+    get_transport_and_path,
+)
+from dulwich.errors import ApplyDeltaError, ChecksumMismatch, GitProtocolError, HangupException, NotGitRepository
+from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, Tree
+from dulwich.refs import Ref
+from dulwich.repo import Repo
+
+from fabpromote._cache import cache_root
+from fabpromote._credentials import Credentials
+from fabpromote.exceptions import FabpromoteError, UnsafePathError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from dulwich.client import GitClient
+    from dulwich.object_store import BaseObjectStore, ObjectStoreGraphWalker
+
+__all__ = ["AuthenticationError", "RefNotFoundError", "SourceError", "SourceStats", "Sources"]
+
+log = logging.getLogger("fabpromote.sources")
+
+NETWORK_TIMEOUT = 60.0
+ROOT_ENTRY = "_root"
+KEEP_REF_PREFIX = "refs/fabpromote/"
+BRANCHES_SHOWN = 10
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
+_HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
+_CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
+_SAFE_TAIL = re.compile(r"[^A-Za-z0-9._-]+")
+# What dulwich raises when a remote is unreachable, refuses, or sends garbage.
+_TRANSPORT_ERRORS = (
+    GitProtocolError,
+    NotGitRepository,
+    HTTPUnauthorized,
+    HTTPProxyUnauthorized,
+    OSError,
+    ChecksumMismatch,
+    ApplyDeltaError,
+)
+
+T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class SourceError(FabpromoteError, RuntimeError):
+    """A remote could not be read, or did not have what was asked of it.
+
+    Attributes:
+        url: The remote, with credentials redacted.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
+class RefNotFoundError(SourceError, LookupError):
+    """No branch or tag of the remote has the name asked for.
+
+    Attributes:
+        ref: The name asked for.
+        branches: The remote's branch names, sorted.
+    """
+
+    def __init__(self, ref: str, *, url: str, branches: list[str]) -> None:
+        self.ref = ref
+        self.branches = branches
+        shown = ", ".join(branches[:BRANCHES_SHOWN]) or "none"
+        if len(branches) > BRANCHES_SHOWN:
+            shown += f", ... ({len(branches)} in all)"
+        message = f"no branch or tag named {ref!r} (branches: {shown})"
+        if _ABBREVIATED_SHA.fullmatch(ref):
+            message += "; abbreviated commit SHAs are not supported, give all 40 hex digits"
+        super().__init__(message, url=url)
+
+
+class AuthenticationError(SourceError, PermissionError):
+    """The remote refused the request for want of valid credentials (HTTP 401/403).
+
+    Attributes:
+        status: The HTTP status.
+        variable: The environment variable that supplies the token for the
+            remote's host, or ``None`` when none is configured.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int, variable: str | None) -> None:
+        self.status = status
+        self.variable = variable
+        super().__init__(message, url=url)
+
+
+@attrs.define
+class SourceStats:
+    """Counters of the work a :class:`Sources` did, for tests and benchmarks."""
+
+    ls_remote_calls: int = 0
+    fetches: int = 0
+    packs_fetched: int = 0
+    objects_fetched: int = 0
+    snapshots_created: int = 0
+    snapshot_hits: int = 0
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False, eq=False)
+
+    def add(self, **counts: int) -> None:
+        """Add to the named counters (several threads may count at once)."""
+        with self._lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
+
+
+@attrs.frozen
+class _Remote:
+    """One remote, as given and as used.
+
+    Attributes:
+        url: As the caller gave it; may carry credentials.
+        location: What dulwich is given: ``url``, or an absolute path for local paths.
+        key: Its identity, without credentials: names its mirror and memoized refs.
+        shown: For messages, redacted.
+        mirror: The bare mirror of it in the cache.
+    """
+
+    url: str
+    location: str
+    key: str
+    shown: str
+    mirror: Path
+
+
+@attrs.frozen
+class _Listing:
+    """The refs a remote advertised; annotated tags also as ``<name>^{}`` -> commit."""
+
+    refs: Mapping[str, str]
+
+    def lookup(self, ref: str) -> str | None:
+        """The commit ``ref`` names: ``HEAD``, a full name, a branch, then a tag."""
+        if not ref or ref == "HEAD":
+            candidates = ["HEAD"]
+        elif ref.startswith("refs/"):
+            candidates = [ref]
+        else:
+            # Branches before tags, as `git clone --branch` does.
+            candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/{ref}"]
+        for name in candidates:
+            if name in self.refs:
+                return self.refs.get(f"{name}^{{}}", self.refs[name])
+        return None
+
+    def peel(self, sha: str) -> str | None:
+        """The commit an advertised ``sha`` stands for, or ``None`` if not advertised."""
+        for name, value in self.refs.items():
+            if value == sha and not name.endswith("^{}"):
+                return self.refs.get(f"{name}^{{}}", value)
+        return None
+
+    def branches(self) -> list[str]:
+        return sorted(name.removeprefix("refs/heads/") for name in self.refs if name.startswith("refs/heads/"))
+
+
+def _default_credentials(credentials: Credentials | None) -> Credentials:
+    return credentials if credentials is not None else Credentials()
+
+
+def _default_jobs(jobs: int | None) -> int:
+    return max(1, jobs or os.cpu_count() or 1)
+
+
+@attrs.define
+class Sources:
+    """Resolves refs, mirrors remotes and exports snapshots, in a cache shared by processes.
+
+    Args:
+        cache_dir: The cache root; default :func:`~fabpromote._cache.cache_root`.
+        credentials: Where tokens come from; default :class:`Credentials` ().
+        jobs: How many remotes to talk to at once; default the CPU count.
+
+    Attributes:
+        stats: What this instance did so far.
+    """
+
+    _cache_dir: Path = attrs.field(default=None, converter=cache_root)
+    _credentials: Credentials = attrs.field(default=None, converter=_default_credentials)
+    _jobs: int = attrs.field(default=None, converter=_default_jobs)
+    stats: SourceStats = attrs.field(init=False, factory=SourceStats)
+    _listings: dict[str, _Listing] = attrs.field(init=False, factory=dict, repr=False)
+    _listing_locks: dict[str, threading.Lock] = attrs.field(init=False, factory=dict, repr=False)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    def resolve(self, url: str, ref: str = "") -> str:
+        """The 40-hex commit SHA that ``ref`` names at ``url``.
+
+        Args:
+            url: The remote.
+            ref: A branch, a tag (annotated tags are peeled), a full
+                ``refs/...`` name, a 40-hex SHA, or ``""`` for the remote's HEAD.
+
+        Raises:
+            RefNotFoundError: No branch or tag has that name.
+            AuthenticationError: The remote wants (other) credentials.
+            SourceError: The remote cannot be read, or cannot send that SHA.
+        """
+        remote = self._remote(url)
+        if _SHA.fullmatch(ref):
+            return self._resolve_sha(remote, ref.lower())
+        sha = self._listing(remote).lookup(ref)
+        if sha is None:
+            if not ref or ref == "HEAD":
+                raise SourceError("the remote has no HEAD (is it empty?)", url=remote.shown)
+            raise RefNotFoundError(ref, url=remote.shown, branches=self._listing(remote).branches())
+        return sha
+
+    def resolve_many(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """:meth:`resolve` every ``(url, ref)``, reading the refs of different URLs in parallel."""
+        by_url: dict[str, list[str]] = {}
+        for url, ref in pairs:
+            refs = by_url.setdefault(url, [])
+            if ref not in refs:
+                refs.append(ref)
+        resolved: dict[tuple[str, str], str] = {}
+        for part in self._parallel(by_url, self._resolve_all):
+            resolved.update(part)
+        return resolved
+
+    def fetch(self, url: str, shas: Iterable[str]) -> None:
+        """Make sure the commits ``shas`` (and their trees) are in the mirror of ``url``.
+
+        Only missing commits are asked for, and the mirror's refs tell the
+        server what is there already, so a fetch brings only new objects.
+
+        Raises:
+            AuthenticationError: The remote wants (other) credentials.
+            SourceError: The remote cannot be read or did not send them.
+        """
+        remote = self._remote(url)
+        wanted = sorted({_checked_sha(sha, remote) for sha in shas})
+        if not wanted:
+            return
+        with self._locked_mirror(remote) as repo:
+            missing = [sha for sha in wanted if not _has_commit(repo, sha)]
+            if missing:
+                self._fetch_into(remote, repo, missing)
+
+    def fetch_many(self, wanted: Mapping[str, Iterable[str]]) -> None:
+        """:meth:`fetch` for several remotes at once, ``{url: shas}``."""
+        self._parallel(dict(wanted), self.fetch)
+
+    def snapshot(self, url: str, sha: str, subpath: str = "") -> Path:
+        """A read-only directory holding the tree of commit ``sha`` (or its ``subpath``).
+
+        The directory is built once per SHA and subpath, beside its final
+        place, and renamed there whole; later calls reuse it.
+
+        Raises:
+            UnsafePathError: ``subpath`` leaves the tree, or a symlink or file
+                name in the tree would lead out of the snapshot.
+            SourceError: The commit cannot be fetched, or ``subpath`` is not a
+                directory of it.
+        """
+        remote = self._remote(url)
+        sha = _checked_sha(sha, remote)
+        parts = _subpath_parts(subpath)
+        final = self._cache_dir / "snapshots" / sha / _entry_name(parts)
+        if final.is_dir():
+            self.stats.add(snapshot_hits=1)
+            return final
+        if not self._in_mirror(remote, sha):
+            self.fetch(url, [sha])
+        with contextlib.closing(Repo(os.fspath(remote.mirror))) as repo:
+            tree = _subtree(repo.object_store, sha, parts, remote)
+            where = f"{remote.shown}@{sha[:12]}"
+            created = _build_snapshot(repo.object_store, tree, final, PurePosixPath(*parts), where, self._redact)
+        self.stats.add(**({"snapshots_created": 1} if created else {"snapshot_hits": 1}))
+        return final
+
+    # Resolving
+
+    def _resolve_all(self, url: str, refs: list[str]) -> dict[tuple[str, str], str]:
+        return {(url, ref): self.resolve(url, ref) for ref in refs}
+
+    def _resolve_sha(self, remote: _Remote, sha: str) -> str:
+        if self._in_mirror(remote, sha):
+            return sha
+        peeled = self._listing(remote).peel(sha)
+        if peeled is not None:
+            return peeled
+        self.fetch(remote.url, [sha])
+        return sha
+
+    def _listing(self, remote: _Remote) -> _Listing:
+        """The remote's refs, read once per instance: later calls cost no round trip."""
+        with self._lock:
+            lock = self._listing_locks.setdefault(remote.key, threading.Lock())
+        with lock:
+            if remote.key not in self._listings:
+                self._listings[remote.key] = self._list_refs(remote)
+            return self._listings[remote.key]
+
+    def _list_refs(self, remote: _Remote) -> _Listing:
+        log.debug("listing refs of %s", remote.shown)
+        try:
+            with self._client(remote) as (client, path):
+                result = client.get_refs(os.fsencode(path))
+                refs = {name.decode(): sha.decode() for name, sha in result.refs.items() if sha}
+                if isinstance(client, LocalGitClient):
+                    refs.update(_peeled_local_tags(path, refs))
+        except _TRANSPORT_ERRORS as exc:
+            raise self._failure(remote, exc, "cannot list refs") from None
+        finally:
+            self.stats.add(ls_remote_calls=1)
+        return _Listing(refs)
+
+    # Fetching
+
+    @contextlib.contextmanager
+    def _locked_mirror(self, remote: _Remote) -> Iterator[Repo]:
+        """The mirror, created if missing, with its lock held: one writer at a time."""
+        remote.mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Opened for append: the lock file is never truncated, so it is never replaced.
+        with open(remote.mirror.with_suffix(".lock"), "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not remote.mirror.is_dir():
+                _init_mirror(remote.mirror)
+            with contextlib.closing(_Mirror(os.fspath(remote.mirror))) as repo:
+                yield repo
+
+    def _fetch_into(self, remote: _Remote, repo: Repo, missing: list[str]) -> None:
+        log.info("fetching %d commit(s) from %s", len(missing), remote.shown)
+        _remove_debris(remote.mirror)
+        packs_before, objects_before = _pack_counts(repo)
+
+        def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            del refs, depth  # Only what is missing, whatever the remote's refs say.
+            return [_oid(sha) for sha in missing]
+
+        try:
+            with self._client(remote) as (client, path):
+                client.fetch(path, repo, determine_wants=determine_wants)
+        except (*_TRANSPORT_ERRORS, KeyError) as exc:
+            raise self._failure(
+                remote, exc, f"cannot fetch {_short(missing)}", self._tip_hint(remote, missing)
+            ) from None
+        finally:
+            self.stats.add(fetches=1)
+        packs_after, objects_after = _pack_counts(repo)
+        self.stats.add(packs_fetched=packs_after - packs_before, objects_fetched=objects_after - objects_before)
+        for sha in missing:
+            _check_fetched(repo, sha, remote)
+        # Refs last: the objects they name are in place, so a killed fetch
+        # never leaves a ref to a missing object. They also tell the next
+        # fetch what the mirror has, which keeps it incremental.
+        for sha in missing:
+            repo.refs[Ref(f"{KEEP_REF_PREFIX}{sha}".encode())] = _oid(sha)
+
+    def _tip_hint(self, remote: _Remote, shas: list[str]) -> str:
+        """Why a server may refuse ``shas``, when we know they are no branch or tag tip."""
+        listing = self._listings.get(remote.key)
+        if listing is None or all(sha in listing.refs.values() for sha in shas):
+            return ""
+        return " (no branch or tag points there: the commit may not exist, or the server may not serve such commits)"
+
+    def _in_mirror(self, remote: _Remote, sha: str) -> bool:
+        if not remote.mirror.is_dir():
+            return False
+        with contextlib.closing(Repo(os.fspath(remote.mirror))) as repo:
+            return _has_commit(repo, sha)
+
+    # Remotes and errors
+
+    def _remote(self, url: str) -> _Remote:
+        client, path = get_transport_and_path(url)
+        if isinstance(client, LocalGitClient) and not urlsplit(url).scheme:
+            location = key = os.path.abspath(path)
+        else:
+            location, key = url, _without_userinfo(url)
+        name = f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{_safe_tail(key)}.git"
+        mirror = self._cache_dir / "mirrors" / name
+        return _Remote(url=url, location=location, key=key, shown=self._redact(url), mirror=mirror)
+
+    @contextlib.contextmanager
+    def _client(self, remote: _Remote) -> Iterator[tuple[GitClient, str]]:
+        """A dulwich client for the remote, with its credentials; its connections closed after."""
+        credentials = self._credentials.for_url(remote.location)
+        username, password = credentials if credentials else (None, None)
+        is_http = urlsplit(remote.location).scheme in ("http", "https")
+        pool_manager = _pool_manager(remote.location) if is_http else None
+        try:
+            yield get_transport_and_path(
+                remote.location, username=username, password=password, pool_manager=pool_manager
+            )
+        finally:
+            if pool_manager is not None:
+                pool_manager.clear()
+
+    def _failure(self, remote: _Remote, exc: BaseException, doing: str, hint: str = "") -> SourceError:
+        """The error to raise for a transport failure, redacted."""
+        status = _http_status(exc)
+        if status in (401, 403):
+            variable = self._credentials.variable_for(remote.location)
+            message = f"{doing}: {_auth_advice(remote, status, variable)}"
+            return AuthenticationError(self._redact(message), url=remote.shown, status=status, variable=variable)
+        return SourceError(self._redact(f"{doing}: {_reason(exc)}{hint}"), url=remote.shown)
+
+    def _redact(self, text: str) -> str:
+        return self._credentials.redact(text)
+
+    def _parallel(self, items: dict[K, V], work: Callable[[K, V], T]) -> list[T]:
+        """``work(key, value)`` for every item, ``jobs`` at a time; the first error is raised."""
+        if len(items) <= 1:
+            return [work(key, value) for key, value in items.items()]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(self._jobs, len(items))) as pool:
+            futures = [pool.submit(work, key, value) for key, value in items.items()]
+        # Raised only once the pool is done: no fetch goes on behind the back of a caller handling the error.
+        return [future.result() for future in futures]
+
+
+class _ClosesResponses:
+    """A urllib3 pool manager that closes, at ``clear()``, every response it handed out.
+
+    dulwich raises on a 401 or 404 without closing the response, which would
+    keep its connection open until garbage collection.
+    """
+
+    _responses: list[urllib3.BaseHTTPResponse]
+
+    def urlopen(self, *args: Any, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        response: urllib3.BaseHTTPResponse = super().urlopen(*args, **kwargs)  # type: ignore[misc]
+        self.__dict__.setdefault("_responses", []).append(response)
+        return response
+
+    def clear(self) -> None:
+        for response in self.__dict__.pop("_responses", []):
+            response.close()
+        super().clear()  # type: ignore[misc]
+
+
+class _PoolManager(_ClosesResponses, urllib3.PoolManager):
+    pass
+
+
+class _ProxyManager(_ClosesResponses, urllib3.ProxyManager):
+    pass
+
+
+def _pool_manager(url: str) -> urllib3.PoolManager:
+    """What dulwich would use for ``url`` (proxies, CA settings), closing its responses, with a timeout."""
+    # dulwich sets no timeout of its own: a silent server would hang us forever.
+    manager = default_urllib3_manager(
+        None, base_url=url, timeout=NETWORK_TIMEOUT, pool_manager_cls=_PoolManager, proxy_manager_cls=_ProxyManager
+    )
+    # Without auth callbacks dulwich returns the class it was given, never its callback wrapper.
+    assert isinstance(manager, urllib3.PoolManager)
+    return manager
+
+
+class _Mirror(Repo):
+    """A bare mirror whose kept commits all count as "haves" when fetching.
+
+    dulwich offers only ``refs/heads/*`` to the server as what the target has;
+    the mirror keeps its commits under ``refs/fabpromote/``, so without this
+    every fetch would bring the whole history again.
+    """
+
+    def get_graph_walker(self, heads: list[ObjectID] | None = None) -> ObjectStoreGraphWalker:
+        if heads is None:
+            kept = self.refs.as_dict(Ref(KEEP_REF_PREFIX.rstrip("/").encode())).values()
+            heads = [sha for sha in kept if sha in self.object_store]
+        return super().get_graph_walker(heads)
+
+
+def _peeled_local_tags(path: str, refs: Mapping[str, str]) -> dict[str, str]:
+    """``<tag>^{}`` -> commit for annotated tags of a local repo.
+
+    Servers advertise peeled tags; dulwich's LocalGitClient.get_refs does not,
+    so read them from the repository itself.
+    """
+    peeled: dict[str, str] = {}
+    with contextlib.closing(Repo(path)) as repo:
+        for name, sha in refs.items():
+            if name.startswith("refs/tags/"):
+                target = repo.get_peeled(Ref(name.encode())).decode()
+                if target != sha:
+                    peeled[f"{name}^{{}}"] = target
+    return peeled
+
+
+def _init_mirror(mirror: Path) -> None:
+    """Create a bare repo at ``mirror`` in one step (callers hold its lock)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{mirror.name}.", dir=mirror.parent))
+    try:
+        Repo.init_bare(os.fspath(staging)).close()
+        os.rename(staging, mirror)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _remove_debris(mirror: Path) -> None:
+    """Remove what a killed fetch left: temporary packs and packs without an index.
+
+    Callers hold the mirror's lock, so no other fetch is writing these.
+    """
+    pack_dir = mirror / "objects" / "pack"
+    for path in pack_dir.glob("tmp_pack_*"):
+        path.unlink(missing_ok=True)
+    for path in pack_dir.glob("*.pack"):
+        if not path.with_suffix(".idx").exists():
+            path.unlink(missing_ok=True)
+
+
+def _pack_counts(repo: Repo) -> tuple[int, int]:
+    packs = list(repo.object_store.packs)
+    return len(packs), sum(len(pack) for pack in packs)
+
+
+def _has_commit(repo: Repo, sha: str) -> bool:
+    try:
+        return isinstance(repo.object_store[_oid(sha)], Commit)
+    except KeyError:
+        return False
+
+
+def _check_fetched(repo: Repo, sha: str, remote: _Remote) -> None:
+    try:
+        obj = repo.object_store[_oid(sha)]
+    except KeyError:
+        raise SourceError(f"the server did not send commit {sha}", url=remote.shown) from None
+    if not isinstance(obj, Commit):
+        raise SourceError(f"{sha} is a {obj.type_name.decode()}, not a commit", url=remote.shown)
+
+
+def _oid(sha: str) -> ObjectID:
+    return ObjectID(sha.encode("ascii"))
+
+
+def _checked_sha(sha: str, remote: _Remote) -> str:
+    if not _SHA.fullmatch(sha):
+        raise SourceError(f"{sha!r} is not a full 40-hex commit SHA", url=remote.shown)
+    return sha.lower()
+
+
+def _short(shas: list[str]) -> str:
+    shown = ", ".join(sha[:12] for sha in shas[:3])
+    return f"commit(s) {shown}" + (f" and {len(shas) - 3} more" if len(shas) > 3 else "")
+
+
+def _http_status(exc: BaseException) -> int | None:
+    if isinstance(exc, HTTPUnauthorized):
+        return 401
+    if isinstance(exc, HTTPProxyUnauthorized):
+        return 407
+    match = _HTTP_STATUS.search(str(exc)) if isinstance(exc, GitProtocolError) else None
+    return int(match.group(1)) if match else None
+
+
+def _auth_advice(remote: _Remote, status: int, variable: str | None) -> str:
+    refused = "access denied" if status == 403 else "authentication required"
+    host = urlsplit(remote.location).netloc.rpartition("@")[2] or remote.location
+    if urlsplit(remote.url).username is not None:
+        return f"{refused} (HTTP {status}): the credentials in the URL were refused"
+    if variable is None:
+        return (
+            f"{refused} (HTTP {status}): no token variable is configured for {host}; "
+            f"map the host to one, e.g. Credentials({{{host!r}: 'MY_TOKEN'}})"
+        )
+    if os.environ.get(variable):
+        return f"{refused} (HTTP {status}): the token in ${variable} was refused or lacks access"
+    return f"{refused} (HTTP {status}): set ${variable} to a token for {host}"
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, human reason for a transport failure."""
+    if isinstance(exc, NotGitRepository):
+        return "no Git repository there"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, KeyError):
+        missing = exc.args[0] if exc.args else b""
+        return f"object {os.fsdecode(missing)} not found"
+    # urllib3 errors come wrapped (GitProtocolError <- MaxRetryError <- the socket
+    # error); the innermost message is the readable part.
+    inner = getattr(exc.__cause__, "reason", None) or exc.__cause__
+    if inner is not None and not isinstance(exc, HangupException):
+        text = inner.args[0] if inner.args and isinstance(inner.args[0], str) else str(inner)
+        return _CONNECTION_PREFIX.sub("", text)
+    return str(exc) or type(exc).__name__
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), parts.path, parts.query, ""))
+
+
+def _safe_tail(key: str) -> str:
+    tail = key.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    return _SAFE_TAIL.sub("_", tail).lstrip(".")[:40] or "repo"
+
+
+# Snapshots
+
+
+def _subpath_parts(subpath: str) -> tuple[str, ...]:
+    path = PurePosixPath(subpath)
+    if path.is_absolute() or ".." in path.parts or "\0" in subpath:
+        raise UnsafePathError(f"subpath {subpath!r} must be relative and stay inside the repository")
+    return tuple(part for part in path.parts if part != ".")
+
+
+def _entry_name(parts: tuple[str, ...]) -> str:
+    """The snapshot directory name: ``_root``, or the subpath quoted into one name.
+
+    Quoting a leading ``_`` or ``.`` keeps a subpath from ever being named
+    ``_root`` or looking like a temporary (dot) directory.
+    """
+    if not parts:
+        return ROOT_ENTRY
+    name = quote("/".join(parts), safe="")
+    if name[0] in "_.":
+        name = f"%{ord(name[0]):02X}{name[1:]}"
+    if len(name) > 200:
+        name = f"{name[:150]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return name
+
+
+def _subtree(store: BaseObjectStore, sha: str, parts: tuple[str, ...], remote: _Remote) -> ObjectID:
+    commit = store[_oid(sha)]
+    if not isinstance(commit, Commit):
+        raise SourceError(f"{sha} is a {commit.type_name.decode()}, not a commit", url=remote.shown)
+    tree_sha: ObjectID = commit.tree
+    for depth, part in enumerate(parts):
+        tree = _object(store, tree_sha, Tree, f"{remote.shown}@{sha[:12]}")
+        try:
+            mode, tree_sha = tree[part.encode()]
+        except KeyError:
+            raise SourceError(f"{'/'.join(parts[: depth + 1])} does not exist in {sha}", url=remote.shown) from None
+        if not stat.S_ISDIR(mode):
+            raise SourceError(f"{'/'.join(parts[: depth + 1])} is not a directory in {sha}", url=remote.shown)
+    return tree_sha
+
+
+def _build_snapshot(
+    store: BaseObjectStore, tree: ObjectID, final: Path, prefix: PurePosixPath, where: str, redact: Callable[[str], str]
+) -> bool:
+    """Export ``tree`` to ``final`` in one step; False if another process got there first."""
+    final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        links = _export(store, tree, staging, prefix, where, redact)
+        _check_links(staging, links, where)
+        os.rename(staging, final)
+    except OSError:
+        _discard(staging)
+        if final.is_dir():
+            return False
+        raise
+    except BaseException:
+        _discard(staging)
+        raise
+    return True
+
+
+def _export(
+    store: BaseObjectStore,
+    tree_sha: ObjectID,
+    directory: Path,
+    prefix: PurePosixPath,
+    where: str,
+    redact: Callable[[str], str],
+) -> list[tuple[Path, PurePosixPath]]:
+    """Write ``tree_sha`` into ``directory``, read-only; return the symlinks made."""
+    links: list[tuple[Path, PurePosixPath]] = []
+    for entry in _object(store, tree_sha, Tree, where).iteritems():
+        name = os.fsdecode(entry.path)
+        shown = prefix / name
+        _check_name(name, shown, where)
+        path = directory / name
+        if stat.S_ISDIR(entry.mode):
+            path.mkdir(mode=0o700)
+            links += _export(store, entry.sha, path, shown, where, redact)
+        elif S_ISGITLINK(entry.mode):
+            log.warning(redact(f"{where}: skipping submodule {shown} (submodules are not exported)"))
+        elif stat.S_ISLNK(entry.mode):
+            target = os.fsdecode(_object(store, entry.sha, Blob, where).as_raw_string())
+            if os.path.isabs(target) or "\0" in target:
+                raise UnsafePathError(f"symlink to {target!r} leads out of the snapshot of {where}", file=str(shown))
+            os.symlink(target, path)
+            links.append((path, shown))
+        else:
+            _write_file(path, _object(store, entry.sha, Blob, where), executable=bool(entry.mode & 0o111))
+    os.chmod(directory, 0o555)  # noqa: S103 - read-only for everyone is the point: snapshots are shared
+    return links
+
+
+def _object(store: BaseObjectStore, sha: ObjectID, kind: type[T], where: str) -> T:
+    obj = store[sha]
+    if not isinstance(obj, kind):
+        raise SourceError(f"object {sha.decode()} should be a {kind.__name__.lower()}: corrupt tree", url=where)
+    return obj
+
+
+def _check_name(name: str, shown: PurePosixPath, where: str) -> None:
+    # Names a real git tree never holds; a crafted one could write outside the snapshot.
+    if name in ("", ".", "..") or "/" in name or "\0" in name or name.lower() == ".git":
+        raise UnsafePathError(f"unsafe file name {name!r} in the tree of {where}", file=str(shown))
+
+
+def _write_file(path: Path, blob: Blob, *, executable: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        for chunk in blob.as_raw_chunks():
+            handle.write(chunk)
+        os.fchmod(handle.fileno(), 0o555 if executable else 0o444)
+
+
+def _check_links(root: Path, links: list[tuple[Path, PurePosixPath]], where: str) -> None:
+    """Refuse symlinks that resolve outside ``root``, following chains of links.
+
+    Checked on the finished tree: a target that looks inside may still lead
+    out through another link (``a -> .``, ``b -> a/..``).
+    """
+    real_root = os.path.realpath(root)
+    for path, shown in links:
+        resolved = os.path.realpath(path)
+        if os.path.commonpath([real_root, resolved]) != real_root:
+            target = os.readlink(path)
+            raise UnsafePathError(f"symlink to {target!r} leads out of the snapshot of {where}", file=str(shown))
+
+
+def _discard(staging: Path) -> None:
+    """Remove a half-built snapshot, whose directories are read-only."""
+    for directory, _, _ in os.walk(staging):
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+    shutil.rmtree(staging, ignore_errors=True)
