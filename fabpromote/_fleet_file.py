@@ -1,0 +1,169 @@
+"""Read ``fabpromote.yaml`` into a :class:`~fabpromote._cluster.Fleet`.
+
+Errors name the file, the line and the field path (``clusters[1].hld.url``).
+The format is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+from fabpromote._convert import NodeReader
+from fabpromote._engine import check_file_name
+
+__all__ = ["fleet_from_file"]
+
+_CLUSTER_KEYS = ("name", "hld", "manifests", "environments", "promotions", "settings")
+_TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts")
+
+
+def fleet_from_file(file: Path) -> Fleet:
+    """Read a fleet file (several clusters, or one cluster at the top level)."""
+    reader = _FleetReader(file)
+    root = reader.root()
+    fields = reader.mapping(root, "", _TOP_KEYS)
+    if root is None or not fields:
+        raise reader.error(
+            root, "", "empty configuration: expected `clusters:` or a cluster's `name`, `hld`, `manifests`"
+        )
+    defaults: Fields = {key: fields[key] for key in ("environments", "promotions", "settings") if key in fields}
+    if "clusters" in fields:
+        for key in ("name", "hld", "manifests"):
+            if key in fields:
+                raise reader.error(fields[key][0], key, "put cluster fields inside `clusters:` entries")
+        entries = [
+            (node, path, reader.mapping(node, path, _CLUSTER_KEYS))
+            for node, path in reader.items(fields["clusters"][0], "clusters")
+        ]
+        if not entries:
+            raise reader.error(fields["clusters"][0], "clusters", "expected at least one cluster")
+    else:
+        entries, defaults = [(root, "", fields)], {}
+    clusters: list[Cluster] = []
+    for node, path, cluster_fields in entries:
+        cluster = reader.cluster(cluster_fields, defaults, path)
+        if cluster.name in (known.name for known in clusters):
+            raise reader.error(node, f"{path}.name".lstrip("."), f"duplicate cluster name {cluster.name!r}")
+        clusters.append(cluster)
+    hosts = reader.hosts(fields["hosts"][0], "hosts") if "hosts" in fields else {}
+    clusters = [attrs.evolve(cluster, hosts=hosts) for cluster in clusters]
+    return Fleet(clusters=clusters, hosts=hosts, file=str(file))
+
+
+Fields = dict[str, tuple[Node, str]]
+
+
+class _FleetReader(NodeReader):
+    def mapping(self, node: Node | None, field: str, allowed: tuple[str, ...]) -> Fields:
+        """The fields of a map node; unknown keys are errors (typos must not pass)."""
+        fields: Fields = {}
+        for key, value, path in self.fields(node, field):
+            if key not in allowed:
+                raise self.error(value, path, f"unknown field (expected one of: {', '.join(allowed)})")
+            fields[key] = (value, path)
+        return fields
+
+    def required(self, fields: Fields, key: str, parent: Node | None, field: str) -> tuple[Node, str]:
+        if key not in fields:
+            raise self.error(parent, field, f"missing field {key!r}")
+        return fields[key]
+
+    def cluster(self, fields: Fields, defaults: Fields, field: str) -> Cluster:
+        merged = {**defaults, **fields}
+        parent = next(iter(fields.values()))[0] if fields else None
+        name = self.string(*self.required(fields, "name", parent, field))
+        check_file_name(name, f"cluster name in {self.file}")
+        hld, hld_path = self.repo(*self.required(fields, "hld", parent, field), with_path=True)
+        manifests, _ = self.repo(*self.required(fields, "manifests", parent, field), with_path=False)
+        environments = self.environments(*merged["environments"]) if "environments" in merged else _default_envs()
+        pipeline = self.pipeline(environments, merged.get("promotions"))
+        settings = self.settings(*merged["settings"]) if "settings" in merged else Settings()
+        return Cluster(name=name, hld=hld, hld_path=hld_path, manifests=manifests, pipeline=pipeline, settings=settings)
+
+    def repo(self, node: Node, field: str, *, with_path: bool) -> tuple[Repo, str]:
+        if isinstance(node, ScalarNode):
+            return Repo(url=self.nonempty(node, field)), ""
+        allowed = ("url", "host", "token_env", "path") if with_path else ("url", "host", "token_env")
+        fields = self.mapping(node, field, allowed)
+        url = self.nonempty(*self.required(fields, "url", node, field))
+        host = self.string(*fields["host"]) if "host" in fields else ""
+        token_env = self.string(*fields["token_env"]) if "token_env" in fields else ""
+        path = self.string(*fields["path"]) if "path" in fields else ""
+        return Repo(url=url, host=host, token_env=token_env), path
+
+    def nonempty(self, node: Node, field: str) -> str:
+        value = self.string(node, field)
+        if not value:
+            raise self.error(node, field, "must not be empty")
+        return value
+
+    def environments(self, node: Node, field: str) -> list[Environment]:
+        environments: list[Environment] = []
+        for index, (item, path) in enumerate(self.items(node, field)):
+            values: dict[str, Any] = {"protected": index > 0}
+            if isinstance(item, MappingNode):
+                fields = self.mapping(item, path, ("name", "hld_branch", "manifests_branch", "fabrikate", "protected"))
+                values["name"] = self.nonempty(*self.required(fields, "name", item, path))
+                for key in ("hld_branch", "manifests_branch"):
+                    if key in fields:
+                        values[key] = self.nonempty(*fields[key])
+                if "fabrikate" in fields:
+                    values["fabrikate_environments"] = self.strings(*fields["fabrikate"])
+                if "protected" in fields:
+                    values["protected"] = self.boolean(*fields["protected"])
+            else:
+                values["name"] = self.nonempty(item, path)
+            check_file_name(values["name"], f"environment name in {self.file}")
+            if any(environment.name == values["name"] for environment in environments):
+                raise self.error(item, path, f"duplicate environment {values['name']!r}")
+            environments.append(Environment(**values))
+        if not environments:
+            raise self.error(node, field, "expected at least one environment")
+        return environments
+
+    def pipeline(self, environments: list[Environment], promotions: tuple[Node, str] | None) -> Pipeline:
+        if promotions is None:
+            return Pipeline(environments=environments)
+        node, field = promotions
+        names = {environment.name for environment in environments}
+        table: dict[str, tuple[str, ...]] = {}
+        for source, value, path in self.fields(node, field):
+            targets = self.strings(value, path) if not isinstance(value, ScalarNode) else (self.string(value, path),)
+            for name in (source, *targets):
+                if name not in names:
+                    raise self.error(value, path, f"unknown environment {name!r} (known: {', '.join(sorted(names))})")
+            table[source] = targets
+        return Pipeline(environments=environments, promotions=table)
+
+    def settings(self, node: Node, field: str) -> Settings:
+        fields = self.mapping(node, field, ("engine", "allow_hooks", "cache_dir", "fix_disabled"))
+        values: dict[str, Any] = {}
+        for key in ("engine", "cache_dir"):
+            if key in fields:
+                values[key] = self.string(*fields[key])
+        for key in ("allow_hooks", "fix_disabled"):
+            if key in fields:
+                values[key] = self.boolean(*fields[key])
+        return Settings(**values)
+
+    def hosts(self, node: Node, field: str) -> dict[str, dict[str, str]]:
+        hosts = {}
+        for name, value, path in self.fields(node, field):
+            fields = self.mapping(value, path, ("type", "api_url", "token_env"))
+            hosts[name] = {key: self.string(*fields[key]) for key in fields}
+            if "type" not in hosts[name]:
+                raise self.error(value, path, "missing field 'type' (the Git host backend, e.g. github)")
+        return hosts
+
+
+def _default_envs() -> list[Environment]:
+    return [
+        Environment(name="dev"),
+        Environment(name="stage", protected=True),
+        Environment(name="prod", protected=True),
+    ]

@@ -1,0 +1,108 @@
+"""``materialize(cluster, env)``: render an environment of a cluster from git.
+
+The cluster HLD is read at the environment's branch; every git component
+(each app's HLD at its ``branch``) resolves to a commit; the engine renders
+the tree; the result is the manifests plus the lock of every commit used.
+Given that lock, it renders exactly those commits again: the same bytes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from fabpromote._engine import RenderOptions, check_inside
+from fabpromote._fetch import Fetcher, LockEntry, as_lock
+from fabpromote._manifests import Manifests
+from fabpromote._plugins import Plugins
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from fabpromote._cluster import Cluster
+    from fabpromote._sources import Sources
+
+__all__ = ["CLUSTER_HLD", "Materialization", "materialize"]
+
+#: The lock entry name of the cluster HLD itself.
+CLUSTER_HLD = "."
+
+
+@attrs.frozen(kw_only=True)
+class Materialization:
+    """The manifests of one environment of one cluster, and where they came from.
+
+    Attributes:
+        cluster: The cluster's name.
+        environment: The environment's name.
+        manifests: The rendered files.
+        lock: Every remote part used: the cluster HLD (component ``"."``),
+            each git component, chart and download, with its resolved SHA.
+        engine: The engine that rendered.
+    """
+
+    cluster: str
+    environment: str
+    manifests: Manifests
+    lock: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
+    engine: str
+
+    @property
+    def hld_sha(self) -> str:
+        """The commit of the cluster HLD that was rendered."""
+        return next(entry.sha for entry in self.lock if entry.component == CLUSTER_HLD)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON summary ``materialize --json`` prints (without ``publish``)."""
+        return {
+            "cluster": self.cluster,
+            "env": self.environment,
+            "digest": self.manifests.digest,
+            "files": len(self.manifests),
+            "engine": self.engine,
+            "lock": [entry.to_json() for entry in self.lock],
+        }
+
+
+def materialize(
+    cluster: Cluster,
+    env: str,
+    *,
+    lock: Iterable[LockEntry] | None = None,
+    engine: str | None = None,
+    sources: Sources | None = None,
+    plugins: Plugins | None = None,
+) -> Materialization:
+    """Render environment ``env`` of ``cluster`` from its git repositories.
+
+    Idempotent: it reads and caches, never writes to a repository.
+
+    Args:
+        cluster: The cluster (see :meth:`Cluster.from_file`).
+        env: The environment's name.
+        lock: Render exactly these commits (from an earlier materialization)
+            instead of resolving branches.
+        engine: The engine; default the cluster's setting.
+        sources: The git sources layer to use (shares mirrors and ref reads).
+        plugins: The plugin facade; by default one is loaded.
+
+    Raises:
+        FabpromoteError: Unknown environment, unreachable or missing branch,
+            bad HLD, failed render: each naming the remote, file or field.
+    """
+    environment = cluster.pipeline.environment(env)
+    engine = engine or cluster.settings.engine
+    plugins = plugins or Plugins.load()
+    fetcher = Fetcher(sources, lock=lock or (), prefer_installed=False)
+    tree = fetcher.git_tree(CLUSTER_HLD, cluster.hld.url, environment.hld_branch)
+    root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
+    options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)
+    manifests = plugins.engine(engine).render(
+        root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
+    )
+    return Materialization(
+        cluster=cluster.name, environment=env, manifests=manifests, lock=fetcher.entries(), engine=engine
+    )
