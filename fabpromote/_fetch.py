@@ -132,6 +132,8 @@ class Fetcher:
         Refs of different URLs are read in parallel and missing commits are
         fetched in parallel, then each tree is exported (or reused).
         """
+        if not wanted:
+            return []
         unpinned = [(url, ref) for _, url, ref in wanted if self.pinned("git", url, ref) is None]
         resolved = self.sources.resolve_many(unpinned) if unpinned else {}
         shas = [self.pinned("git", url, ref) or resolved[(url, ref)] for _, url, ref in wanted]

@@ -13,10 +13,14 @@ from fabpromote.hookspecs import Register, hookimpl
 from fabpromote_helm._stats import RenderStats, reset_stats, stats
 
 if TYPE_CHECKING:
+    from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
     from fabpromote_helm._generator import HelmGenerator
     from fabpromote_helm._settings import HelmSettings
 
 __all__ = [
+    "ChartNotFoundError",
+    "ChartRepositoryError",
+    "ChartVersionNotFoundError",
     "HelmGenerator",
     "HelmSettings",
     "RenderStats",
@@ -27,6 +31,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ChartNotFoundError": "fabpromote_helm._errors",
+    "ChartRepositoryError": "fabpromote_helm._errors",
+    "ChartVersionNotFoundError": "fabpromote_helm._errors",
     "HelmGenerator": "fabpromote_helm._generator",
     "HelmSettings": "fabpromote_helm._settings",
 }

@@ -1,11 +1,14 @@
-"""The ``helm`` generator: ``helm template`` plus Fabrikate's cleaning, with a render cache."""
+"""The ``helm`` generator: ``helm template`` plus Fabrikate's cleaning, with a render cache.
+
+Charts that ``fab install`` did not put into ``helm_repos/`` are fetched
+through the cache first (:mod:`._fetching`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import posixpath
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +16,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote.exceptions import GeneratorError
-from fabpromote_helm import _chart_digest, _cleaning, _helm, _render_cache
+from fabpromote_helm import _chart_digest, _cleaning, _fetching, _helm, _render_cache
+from fabpromote_helm._fetching import chart_location
 from fabpromote_helm._settings import HelmSettings
 from fabpromote_helm._stats import COUNTERS
 
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from fabpromote import Component, RenderRequest
+    from fabpromote import RenderRequest
 
 __all__ = ["HelmGenerator", "chart_location", "values_yaml"]
 
@@ -29,25 +33,6 @@ log = logging.getLogger("fabpromote.helm")
 
 #: helm's namespace when the config names none, as in Fabrikate.
 DEFAULT_NAMESPACE = "default"
-
-
-def chart_location(component: Component, directory: str | os.PathLike[str]) -> str:
-    """The absolute chart path Fabrikate gives helm for ``component`` in ``directory``.
-
-    ``method: git`` charts sit at ``helm_repos/<name>/<path>`` (the whole
-    repository was cloned), ``method: helm`` charts at ``helm_repos/<name>``
-    (the chart alone was pulled), anything else at ``<path>``. Paths are
-    joined like Go's ``path.Join`` (an absolute ``path`` stays under the
-    directory) and made absolute without resolving symlinks.
-    """
-    if component.method == "git":
-        parts = [os.fspath(directory), "helm_repos", component.name, component.path]
-    elif component.method == "helm":
-        parts = [os.fspath(directory), "helm_repos", component.name]
-    else:
-        parts = [os.fspath(directory), component.path]
-    # Go's filepath.Abs cleans but never resolves symlinks, which Path.resolve() would.
-    return os.path.abspath(posixpath.normpath("/".join(part for part in parts if part)))
 
 
 def values_yaml(config: Mapping[str, Any]) -> bytes:
@@ -77,15 +62,36 @@ class HelmGenerator:
         """A generator configured from the environment (see :mod:`fabpromote_helm._settings`)."""
         return cls(settings=HelmSettings.from_env())
 
+    def fetch(self, request: RenderRequest) -> Path | None:
+        """The folder ``fab install`` would place at ``<dir>/helm_repos/<name>``, fetched through the cache.
+
+        None when the component needs nothing remote (``method`` other than
+        ``git`` or ``helm``), or when it is installed and
+        ``request.fetcher.prefer_installed`` (without a fetcher, installed
+        content is required). The chart is the folder itself for
+        ``method: helm`` and ``<folder>/<path>`` for ``method: git``. What was
+        fetched is recorded in the fetcher's lock.
+
+        Raises:
+            ChartNotFoundError: Not installed and no fetcher, or no such chart or version.
+            ChartRepositoryError: The chart repository cannot be reached.
+            LockMismatchError: A pulled archive differs from the one the lock records.
+            UnsafePathError: A git chart's ``path`` leads out of its repository.
+            FabpromoteError: The git repository cannot be read (``SourceError``).
+        """
+        return _fetching.fetch(request, self.settings)
+
     def generate(self, request: RenderRequest) -> bytes:
         """Render ``request.component`` with ``helm template``; see :class:`fabpromote.typing.Generator`.
 
+        Charts that are not installed are fetched first (see :meth:`fetch`).
+
         Raises:
-            GeneratorError: helm is missing, fails, or times out.
+            GeneratorError: The chart is missing or cannot be fetched, or helm
+                is missing, fails, or times out.
         """
         component = request.component
         config = request.config
-        chart = chart_location(component, request.directory)
         namespace = config.namespace or DEFAULT_NAMESPACE
         inject = config.namespace if config.inject_namespace and config.namespace else ""
         try:
@@ -93,6 +99,7 @@ class HelmGenerator:
         except GeneratorError as exc:
             raise GeneratorError(f"component {component.name!r}: {exc}") from None
         binary = _helm.find_helm(self.settings.helm)
+        chart = _fetching.chart_path(request, self.settings)
 
         key = self._cache_key(binary, component.name, chart, values, namespace, inject)
         if key is not None:

@@ -17,7 +17,15 @@ import attrs
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._settings import ENV_HELM
 
-__all__ = ["INSTALL_HINT", "TemplateRun", "find_helm", "helm_version", "output_tail", "run_template"]
+__all__ = [
+    "INSTALL_HINT",
+    "TemplateRun",
+    "find_helm",
+    "helm_version",
+    "one_line",
+    "output_tail",
+    "run_template",
+]
 
 INSTALL_HINT = (
     f"install helm (https://helm.sh/docs/intro/install/; fabpromote's scripts/install-helm.sh "
@@ -157,3 +165,8 @@ def output_tail(output: bytes, *, lines: int = 20, chars: int = 2000) -> str:
     if len(tail) > chars:
         tail = "..." + tail[-chars:]
     return tail or "(no output)"
+
+
+def one_line(output: bytes, *, lines: int = 3, chars: int = 600) -> str:
+    """The last non-blank ``lines`` of ``output`` joined by ``"; "``, for one-line error messages."""
+    return "; ".join(output_tail(output, lines=lines, chars=chars).splitlines())

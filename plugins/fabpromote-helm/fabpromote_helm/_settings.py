@@ -7,7 +7,8 @@ factory reads these environment variables (library users may instead build
 ``FABPROMOTE_HELM``
     Path of the helm binary; by default ``helm`` is looked up on ``PATH``.
 ``FABPROMOTE_HELM_TIMEOUT``
-    Seconds one ``helm template`` may run before it is killed (default 300).
+    Seconds one ``helm template``, ``helm pull`` or ``helm dependency`` may
+    run before it is killed (default 300).
 ``FABPROMOTE_HELM_STDERR``
     ``combine`` (default, as Fabrikate: helm's warnings become part of the
     manifests) or ``separate`` (warnings are logged, never rendered).
@@ -67,7 +68,8 @@ class HelmSettings:
 
     Attributes:
         helm: The helm binary; None looks up ``helm`` on ``PATH`` at render time.
-        helm_timeout: Seconds one ``helm template`` may run before it is killed.
+        helm_timeout: Seconds one ``helm template``, ``helm pull`` or ``helm
+            dependency`` may run before it is killed.
         helm_stderr: ``combine`` reads helm's stdout and stderr as one stream,
             as Fabrikate does (a warning such as ``WARNING: This chart is
             deprecated`` parses as a YAML map and becomes the first document);

@@ -1,7 +1,8 @@
 """Counters of what the helm generator did in this process.
 
 Tests use them to show that an unchanged render is served from the cache
-(zero ``helm template`` processes); operators can log them after a run.
+(zero ``helm template`` and ``helm pull`` processes); operators can log them
+after a run.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ class RenderStats:
         cache_hits: Renders served from the render cache.
         cache_misses: Cacheable renders that were not in the cache (or whose
             entry was corrupt), and so ran helm.
+        helm_pulls: ``helm pull`` processes started (charts not yet in the cache).
+        dependency_builds: ``helm dependency build|update`` processes started
+            for charts fetched from git.
+        index_downloads: Chart repository ``index.yaml`` files requested (to
+            resolve the newest version, or to explain a failed pull).
     """
 
     helm_calls: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    helm_pulls: int = 0
+    dependency_builds: int = 0
+    index_downloads: int = 0
 
 
 @attrs.define

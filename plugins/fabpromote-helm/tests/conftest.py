@@ -1,22 +1,29 @@
-"""Fixtures: the real helm binary, small charts built in tmp_path, an isolated cache."""
+"""Fixtures: the real helm binary, small charts built in tmp_path, an isolated cache.
+
+Also a helm chart repository served on 127.0.0.1 (:class:`ChartServer`) and
+real git repositories made with the ``git`` CLI, for the fetching tests.
+"""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
 import textwrap
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import fabpromote_helm
 import pytest
-from fabpromote_helm import _chart_digest
+from fabpromote_helm import _chart_digest, _index
 
-from fabpromote import Component, ComponentConfig, RenderRequest
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from fabpromote import Component, ComponentConfig, Fetcher, RenderRequest
 
 #: Variables of the generator that a developer's shell might set; every test starts without them.
 _SETTINGS_ENV = (
@@ -45,11 +52,22 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, str(tmp_path / "helm-home" / name.lower()))
     for name in _SETTINGS_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Requests to the test servers must not go through a proxy of the developer's shell.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # git made by the tests: no user or system config, a fixed author.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     fabpromote_helm.reset_stats()
     _chart_digest.forget_digests()
+    _index.forget_indexes()
 
 
 @pytest.fixture(name="helm_binary")
@@ -79,15 +97,22 @@ def write_chart(
     directory: Path,
     *,
     name: str = "demo",
+    version: str = "0.1.0",
     templates: dict[str, str] | None = None,
     deprecated: bool = False,
     values: str = "",
+    dependencies: str = "",
 ) -> Path:
-    """Write a small helm chart into ``directory`` and return it."""
+    """Write a small helm chart into ``directory`` and return it.
+
+    ``dependencies`` is the YAML list under ``dependencies:`` in Chart.yaml.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    chart_yaml = f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n"
+    chart_yaml = f"apiVersion: v2\nname: {name}\nversion: {version}\n"
     if deprecated:
         chart_yaml += "deprecated: true\n"
+    if dependencies:
+        chart_yaml += "dependencies:\n" + textwrap.dedent(dependencies)
     (directory / "Chart.yaml").write_text(chart_yaml)
     (directory / "values.yaml").write_text(values)
     (directory / "templates").mkdir(exist_ok=True)
@@ -117,14 +142,173 @@ def _make_request() -> MakeRequest:
         name: str = "web",
         method: str = "",
         path: str = "chart",
+        source: str = "",
+        version: str = "",
+        branch: str = "",
         namespace: str = "",
         inject_namespace: bool = False,
         config: dict[str, Any] | None = None,
+        fetcher: Fetcher | None = None,
+        boundary: Path | None = None,
     ) -> RenderRequest:
-        component = Component(name=name, type="helm", method=method, path=path)
+        component = Component(
+            name=name, type="helm", method=method, path=path, source=source, version=version, branch=branch
+        )
         merged = ComponentConfig(namespace=namespace, inject_namespace=inject_namespace, config=config or {})
         return RenderRequest(
-            component=component, config=merged, directory=directory, logical_path="", environments=("prod",)
+            component=component,
+            config=merged,
+            directory=directory,
+            logical_path="",
+            environments=("prod",),
+            entry_path=name,
+            boundary=boundary,
+            fetcher=fetcher,
         )
 
     return make
+
+
+# A helm chart repository on 127.0.0.1
+
+#: The server shuts itself down after this many seconds, should a test never stop it.
+SERVER_LIFETIME = 300.0
+#: At most this many requests are served at once; a client silent this long is dropped.
+SERVER_CONCURRENCY = 16
+SERVER_SOCKET_TIMEOUT = 30.0
+
+
+def versioned_configmap(version: str) -> dict[str, str]:
+    """Templates of a chart whose ConfigMap tells the chart version."""
+    return {"cm.yaml": CONFIGMAP + f'  version: "{version}"\n'}
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    server: _CountingServer
+    timeout = SERVER_SOCKET_TIMEOUT
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.record(self.path)
+        super().do_GET()
+
+
+class _CountingServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory)))
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(SERVER_CONCURRENCY)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def record(self, path: str) -> None:
+        with self._lock:
+            self.requests.append(path)
+
+
+class ChartServer:
+    """A chart repository (``index.yaml`` and ``.tgz`` files) served over HTTP on 127.0.0.1.
+
+    Attributes:
+        directory: The served folder.
+        url: ``http://127.0.0.1:<port>``.
+        requests: The paths asked for, in order.
+    """
+
+    def __init__(self, directory: Path, helm: str) -> None:
+        self.directory = directory
+        self.helm = helm
+        self._server = _CountingServer(directory)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._timer = threading.Timer(SERVER_LIFETIME, self._server.shutdown)
+        self._timer.daemon = True
+
+    @property
+    def requests(self) -> list[str]:
+        return list(self._server.requests)
+
+    def add(self, chart: Path) -> Path:
+        """``helm package`` the chart folder into the repository and index it again; returns the archive."""
+        done = subprocess.run(
+            [self.helm, "package", str(chart), "--destination", str(self.directory)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        archive = Path(done.stdout.strip().rsplit(": ", 1)[-1])
+        subprocess.run(
+            [self.helm, "repo", "index", str(self.directory), "--url", self.url], capture_output=True, check=True
+        )
+        return archive
+
+    def start(self) -> None:
+        self._thread.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(name="chart_server")
+def _chart_server(helm_binary: str, tmp_path: Path) -> Iterator[ChartServer]:
+    """A chart repository with chart ``demo`` at 0.1.0, 0.2.0 and 0.3.0-rc.1 (a pre-release)."""
+    directory = tmp_path / "chart-repo"
+    directory.mkdir()
+    server = ChartServer(directory, helm_binary)
+    sources = tmp_path / "chart-sources"
+    for version in ("0.1.0", "0.2.0", "0.3.0-rc.1"):
+        server.add(write_chart(sources / version, version=version, templates=versioned_configmap(version)))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="closed_url")
+def _closed_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# Git repositories
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo``; return its stripped stdout."""
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit everything in ``repo``; return the commit SHA."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def init_repo(repo: Path) -> Path:
+    """An empty git repository on branch ``main``."""
+    repo.mkdir(parents=True, exist_ok=True)
+    git(repo, "init", "-q", "-b", "main")
+    return repo

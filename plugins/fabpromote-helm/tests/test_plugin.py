@@ -49,7 +49,14 @@ class TestRegistration:
         import attrs
 
         assert fabpromote_helm.stats() == RenderStats()
-        assert set(attrs.fields_dict(RenderStats)) == {"helm_calls", "cache_hits", "cache_misses"}
+        assert set(attrs.fields_dict(RenderStats)) == {
+            "helm_calls",
+            "cache_hits",
+            "cache_misses",
+            "helm_pulls",
+            "dependency_builds",
+            "index_downloads",
+        }
         fabpromote_helm._stats.COUNTERS.add("helm_calls")
         assert fabpromote_helm.stats().helm_calls == 1
         fabpromote_helm.reset_stats()
