@@ -10,9 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster
+    from fabpromote._fetch import LockEntry
 
 __all__ = ["build_parser", "main"]
 
@@ -44,6 +50,195 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_path(args: argparse.Namespace) -> str:
+    return args.config or os.environ.get("FABPROMOTE_CONFIG") or "fabpromote.yaml"
+
+
+def _cluster(args: argparse.Namespace) -> Cluster:
+    from fabpromote._cluster import Fleet
+
+    return Fleet.from_file(_config_path(args)).cluster(args.cluster)
+
+
+def _stage(message: str) -> None:
+    """A progress line for people watching a terminal; silent in pipelines."""
+    if sys.stderr.isatty():
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _read_lock(path: str) -> list[LockEntry]:
+    from fabpromote._fetch import LockEntry
+    from fabpromote.exceptions import HLDError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise HLDError(f"cannot read the lock: {exc}", file=path) from None
+    entries = data.get("lock") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise HLDError("expected the JSON of `materialize --json` or a list of lock entries", file=path)
+    try:
+        return [LockEntry.from_json(entry) for entry in entries]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise HLDError(f"malformed lock entry ({exc})", file=path) from None
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    from fabpromote._materialize import materialize
+    from fabpromote._publish import publish
+
+    cluster = _cluster(args)
+    lock = _read_lock(args.lock) if args.lock else None
+    _stage(f"materializing {cluster.name}/{args.env}: resolving sources and rendering")
+    result = materialize(cluster, args.env, lock=lock, engine=args.engine)
+    if args.out:
+        result.manifests.write(args.out)
+    published = None
+    if args.publish:
+        _stage(f"publishing to {cluster.manifests.url}")
+        published = publish(result, cluster)
+    if args.json:
+        print(json.dumps({**result.to_json(), "publish": published.to_json() if published else None}, indent=2))
+        return 0
+    print(f"{cluster.name}/{args.env}: {len(result.manifests)} files, sha256 {result.manifests.digest[:12]}")
+    for entry in result.lock:
+        print(f"  {entry.component or '.'}: {entry.url} {entry.ref or '-'} -> {entry.sha[:12]}")
+    if args.out:
+        print(f"wrote {args.out}")
+    if published is not None:
+        done = f"committed {published.commit}" if published.commit else "unchanged, no commit"
+        print(f"published to {published.repo} branch {published.branch}: {done}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fabpromote._demo import build_demo
+
+    for line in build_demo(Path(args.directory)):
+        print(line)
+    return 0
+
+
+def _guard(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import guard
+
+    guard(_cluster(args), base=args.base, head=args.head)
+    print(f"ok: {args.head} may be merged into {args.base}")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import promote
+
+    result = promote(
+        _cluster(args),
+        args.app,
+        source=args.source,
+        target=args.target,
+        merge=args.merge,
+        publish_after=args.publish,
+        dry_run=args.dry_run,
+    )
+    print("\n".join(result.lines()))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from fabpromote._cluster import Fleet
+    from fabpromote._workflow import status
+
+    fleet = Fleet.from_file(_config_path(args))
+    clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
+    rows = [row for cluster in clusters for row in status(cluster)]
+    if args.json:
+        print(json.dumps([row.to_json() for row in rows], indent=2))
+        return 0
+    table = [("CLUSTER", "APP", "ENV", "SHA", "IMAGES", "PENDING", "MATERIALIZED")]
+    table += [
+        (
+            r.cluster,
+            r.app,
+            r.env,
+            r.sha[:12] or "-",
+            ",".join(r.images) or "-",
+            str(r.pending),
+            "yes" if r.materialized else "no",
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import preview
+
+    result = preview(_cluster(args), args.app, source=args.source, target=args.target)
+    sys.stdout.write(result.config_diff)
+    sys.stdout.write(result.manifests_diff)
+    if not result.config_diff and not result.manifests_diff:
+        print(f"no difference: promoting {args.app} would not change {args.target}", file=sys.stderr)
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import rollback, rollback_manifests
+
+    cluster = _cluster(args)
+    if args.manifests:
+        if args.to is None:
+            raise _usage("--manifests needs --to SHA (see `fabpromote history ENV`)")
+        done = rollback_manifests(cluster, args.target_env, to=args.to)
+    else:
+        if args.app is None:
+            raise _usage("give APP, or --manifests for the emergency path")
+        done = rollback(cluster, args.app, args.target_env, to=args.to, steps=args.steps)
+    print(_written(done, "rolled back", "already at that tree; nothing to do"))
+    return 0
+
+
+def _set_image(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import set_image
+
+    path, commit = set_image(_cluster(args), args.app, args.env, args.tag, repository=args.repository)
+    print(f"set {args.app} image tag {args.tag} in {path} on {args.env}: " + (commit or "unchanged, no commit"))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import history
+
+    publishes = history(_cluster(args), args.env, limit=args.limit)
+    if args.json:
+        print(json.dumps([item.to_json() for item in publishes], indent=2))
+        return 0
+    for item in publishes:
+        sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
+        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}")
+    return 0
+
+
+def _time(seconds: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _written(done: object, verb: str, nothing: str) -> str:
+    if done is None:
+        return nothing
+    url = getattr(done, "url", "")
+    return f"{verb}: {url or done}"
+
+
+def _usage(message: str) -> Exception:
+    from fabpromote.exceptions import FabpromoteError
+
+    return FabpromoteError(message)
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from fabpromote._plugins import Plugins
 
@@ -57,6 +252,13 @@ def _plugins(args: argparse.Namespace) -> int:
             print(f"  provides {backend}")
         print(f"  hooks: {', '.join(row['hooks'])}")
     return 0
+
+
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="cluster file (default: $FABPROMOTE_CONFIG, else ./fabpromote.yaml)"
+    )
+    parser.add_argument("--cluster", metavar="NAME", help="which cluster, when the file describes several")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +283,121 @@ def build_parser() -> argparse.ArgumentParser:
         help="a higher config that mentions a subcomponent without `disabled` keeps a lower `disabled: true`",
     )
     gen.set_defaults(handler=_generate)
+
+    mat = commands.add_parser(
+        "materialize",
+        help="render an environment of a cluster from git, optionally publish it",
+        description="Read the cluster HLD at the environment's branch, resolve every git component to a "
+        "commit, render, and print the lock. --publish commits the result to the environment's branch of "
+        "the manifests repo (no commit when unchanged).",
+    )
+    mat.add_argument("env", metavar="ENV", help="the environment")
+    _config_options(mat)
+    mat.add_argument("--out", metavar="DIR", help="also write the manifests to DIR (replaced in one step)")
+    mat.add_argument("--publish", action="store_true", help="commit the result to the manifests branch")
+    mat.add_argument("--lock", metavar="FILE", help="render exactly the commits of this lock (JSON)")
+    mat.add_argument("--engine", help="rendering engine (default: the configuration's, else native)")
+    mat.add_argument("--json", action="store_true", help="print one JSON object")
+    mat.set_defaults(handler=_materialize)
+
+    demo = commands.add_parser(
+        "demo",
+        help="build the seed's example (local repos) and publish every environment",
+        description="Create in DIR: app repos cat and dog (branches master/dev/stage/prod, hld/ with a helm "
+        "chart), a cluster HLD repo (dev/stage/prod), an empty manifests repo, and DIR/fabpromote.yaml; then "
+        "materialize and publish every environment.",
+    )
+    demo.add_argument("directory", metavar="DIR", help="an empty or missing folder")
+    demo.set_defaults(handler=_demo)
+
+    grd = commands.add_parser(
+        "guard",
+        help="may branch HEAD be merged into branch BASE? (a pull request check)",
+        description="Exit 0 when the pipeline allows merging --head into --base, else 1 with the reason. "
+        "Run it as a required check on pull/merge requests of app and cluster HLD repos.",
+    )
+    grd.add_argument("--base", required=True, help="the branch merged into (e.g. stage)")
+    grd.add_argument("--head", required=True, help="the branch merged from (e.g. dev)")
+    _config_options(grd)
+    grd.set_defaults(handler=_guard)
+
+    pro = commands.add_parser(
+        "promote",
+        help="promote an app from one environment to the next",
+        description="Merge APP's --from branch into its --to branch: directly on local git, through a "
+        "pull/merge request on hosted hosts (merged at the expected head with --merge).",
+    )
+    pro.add_argument("app", metavar="APP")
+    pro.add_argument("--from", dest="source", required=True, metavar="ENV")
+    pro.add_argument("--to", dest="target", required=True, metavar="ENV")
+    pro.add_argument("--merge", action="store_true", help="merge the pull/merge request once mergeable")
+    pro.add_argument("--publish", action="store_true", help="then materialize and publish --to (local host)")
+    pro.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    _config_options(pro)
+    pro.set_defaults(handler=_promote)
+
+    sta = commands.add_parser(
+        "status",
+        help="which version of each app runs in which environment",
+        description="For each app and environment: branch SHA, images in its HLD config, commits waiting "
+        "to be promoted from the previous environment, and whether the manifests branch was published from it. "
+        "Spans every cluster of the file unless --cluster is given.",
+    )
+    sta.add_argument("--json", action="store_true", help="print a JSON list")
+    _config_options(sta)
+    sta.set_defaults(handler=_status)
+
+    dif = commands.add_parser(
+        "diff",
+        help="preview a promotion: the target's manifests and config, before and after",
+        description="Render --to as it would be with APP promoted from --from, and print unified diffs "
+        "of APP's merged config and of the manifests. Pushes nothing.",
+    )
+    dif.add_argument("app", metavar="APP")
+    dif.add_argument("--from", dest="source", required=True, metavar="ENV")
+    dif.add_argument("--to", dest="target", required=True, metavar="ENV")
+    _config_options(dif)
+    dif.set_defaults(handler=_diff)
+
+    rol = commands.add_parser(
+        "rollback",
+        help="restore an app's environment branch to an earlier state",
+        description="Make APP's ENV branch hold an earlier tree again, as a new commit (history kept; a "
+        "pull/merge request on hosted hosts). Emergency path: --manifests --to SHA puts an earlier publish "
+        "back on the manifests branch alone.",
+    )
+    rol.add_argument("app", metavar="APP", nargs="?")
+    rol.add_argument("target_env", metavar="ENV")
+    rol.add_argument("--to", metavar="SHA", help="the commit to restore")
+    rol.add_argument("--steps", type=int, metavar="N", help="go back N first-parent commits")
+    rol.add_argument("--manifests", action="store_true", help="roll back the manifests branch of ENV instead")
+    _config_options(rol)
+    rol.set_defaults(handler=_rollback)
+
+    img = commands.add_parser(
+        "set-image",
+        help="set an app's image tag in its HLD config on an environment's branch",
+        description="Edit the image tag (and --repository) in APP's HLD config on ENV's branch, keeping the "
+        "file's layout and comments, and commit. CI calls this after building an image (usually on dev).",
+    )
+    img.add_argument("app", metavar="APP")
+    img.add_argument("env", metavar="ENV")
+    img.add_argument("tag", metavar="TAG")
+    img.add_argument("--repository", metavar="R", help="also set the image repository")
+    _config_options(img)
+    img.set_defaults(handler=_set_image)
+
+    his = commands.add_parser(
+        "history",
+        help="the publishes of an environment and their provenance",
+        description="List the publish commits of ENV's manifests branch, newest first, with the sources each "
+        "was rendered from.",
+    )
+    his.add_argument("env", metavar="ENV")
+    his.add_argument("--limit", type=int, default=50, help="how many commits to read (default 50)")
+    his.add_argument("--json", action="store_true", help="print a JSON list")
+    _config_options(his)
+    his.set_defaults(handler=_history)
 
     inst = commands.add_parser(
         "install",

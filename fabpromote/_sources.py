@@ -38,7 +38,14 @@ from dulwich.client import (
     default_urllib3_manager,
     get_transport_and_path,
 )
-from dulwich.errors import ApplyDeltaError, ChecksumMismatch, GitProtocolError, HangupException, NotGitRepository
+from dulwich.errors import (
+    ApplyDeltaError,
+    ChecksumMismatch,
+    GitProtocolError,
+    HangupException,
+    NotGitRepository,
+    SendPackError,
+)
 from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -66,6 +73,9 @@ _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 _HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
 _CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 _SAFE_TAIL = re.compile(r"[^A-Za-z0-9._-]+")
+_ZERO_SHA = b"0" * 40
+# Lines of transfer progress, not worth showing in an error.
+_PROGRESS_LINE = re.compile(r"^[A-Za-z][A-Za-z ]*:\s+\d+% ")
 # What dulwich raises when a remote is unreachable, refuses, or sends garbage.
 _TRANSPORT_ERRORS = (
     GitProtocolError,
@@ -312,6 +322,94 @@ class Sources:
             created = _build_snapshot(repo.object_store, tree, final, PurePosixPath(*parts), where, self._redact)
         self.stats.add(**({"snapshots_created": 1} if created else {"snapshot_hits": 1}))
         return final
+
+    def refresh(self, url: str) -> Mapping[str, str]:
+        """Read the refs of ``url`` again (one round trip); later calls see them.
+
+        Listings are otherwise read once per instance, so that one run sees
+        one state of each remote; writers call this to see the current one.
+
+        Returns:
+            Ref name -> SHA, as advertised (annotated tags also as ``<name>^{}``).
+
+        Raises:
+            AuthenticationError: The remote wants (other) credentials.
+            SourceError: The remote cannot be read.
+        """
+        remote = self._remote(url)
+        listing = self._list_refs(remote)
+        self._remember_listing(remote, listing)
+        return listing.refs
+
+    @contextlib.contextmanager
+    def mirror(self, url: str) -> Iterator[Repo]:
+        """The mirror of ``url``, locked against every other writer, thread or process.
+
+        The lock is not re-entrant: inside, call nothing that fetches ``url``
+        (:meth:`fetch`, :meth:`snapshot`, :meth:`resolve` of a missing SHA).
+        """
+        with self._locked_mirror(self._remote(url)) as repo:
+            yield repo
+
+    def push(self, url: str, repo: Repo, ref: str, new: str, *, check: Callable[[str | None], None]) -> str | None:
+        """Point ``ref`` of ``url`` at commit ``new`` of ``repo``, never forcing.
+
+        ``check`` is given what the server says ``ref`` is right now (``None``:
+        absent) and raises to call the push off before anything is sent. The
+        server then moves ``ref`` only if it is still at that value, so of two
+        racing pushes one fails instead of overwriting the other.
+
+        Args:
+            url: The remote.
+            repo: The locked mirror of ``url`` (see :meth:`mirror`) holding ``new``.
+            ref: The full name, e.g. ``refs/heads/prod``.
+            new: The commit to point ``ref`` at.
+            check: Raises when the push must not happen.
+
+        Returns:
+            None when the server moved ``ref``; else its reason for refusing,
+            with what it printed (a hook's output), redacted.
+
+        Raises:
+            AuthenticationError: The remote wants (other) credentials.
+            SourceError: The remote cannot be reached or broke off.
+        """
+        remote = self._remote(url)
+        name, target = Ref(ref.encode()), _oid(new)
+        printed: list[bytes] = []
+
+        def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
+            current = refs.get(name)
+            check(current.decode() if current and current != _ZERO_SHA else None)
+            return {name: target}
+
+        try:
+            with self._client(remote) as (client, path):
+                refusal = _checked_out_refusal(client, path, ref)
+                if refusal is not None:
+                    return refusal
+                result = client.send_pack(
+                    os.fsencode(path), update_refs, repo.object_store.generate_pack_data, progress=printed.append
+                )
+        except SendPackError as exc:
+            return self._redact(_refusal(_reason(exc), printed))
+        except _TRANSPORT_ERRORS as exc:
+            raise self._failure(remote, exc, f"cannot push to {ref}") from None
+        error = (result.ref_status or {}).get(name)
+        if error is not None:
+            return self._redact(_refusal(error, printed))
+        # Kept like fetched commits: the next fetch offers it as a "have".
+        repo.refs[Ref(f"{KEEP_REF_PREFIX}{new}".encode())] = target
+        listing = self._listings.get(remote.key)
+        if listing is not None:
+            self._remember_listing(remote, _Listing({**listing.refs, ref: new}))
+        return None
+
+    def _remember_listing(self, remote: _Remote, listing: _Listing) -> None:
+        with self._lock:
+            lock = self._listing_locks.setdefault(remote.key, threading.Lock())
+        with lock:
+            self._listings[remote.key] = listing
 
     # Resolving
 
@@ -774,3 +872,30 @@ def _discard(staging: Path) -> None:
         with contextlib.suppress(OSError):
             os.chmod(directory, 0o700)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+# Pushing
+
+
+def _checked_out_refusal(client: GitClient, path: str, ref: str) -> str | None:
+    """Why a push to a local repository must not happen, as git's ``receive.denyCurrentBranch``.
+
+    dulwich writes local repositories directly: moving the branch a work
+    tree has checked out would leave that work tree and index behind it.
+    """
+    if not isinstance(client, LocalGitClient):
+        return None
+    with contextlib.closing(Repo(path)) as target:
+        if target.bare or target.refs.get_symrefs().get(Ref(b"HEAD")) != Ref(ref.encode()):
+            return None
+    return f"{ref} is checked out in a repository with a work tree (push to a bare repository)"
+
+
+def _refusal(reason: str, printed: list[bytes]) -> str:
+    """The server's reason, with what it printed (a hook's output) after it."""
+    lines = []
+    for line in re.split(r"[\r\n]+", b"".join(printed).decode("utf-8", "replace")):
+        line = line.strip().removeprefix("remote:").strip()
+        if line and not _PROGRESS_LINE.match(line):
+            lines.append(line)
+    return "; ".join([reason.strip(), *lines])

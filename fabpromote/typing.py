@@ -64,34 +64,41 @@ class Engine(Protocol):
 
 @runtime_checkable
 class GitHost(Protocol):
-    """A Git host backend: ``local`` git, GitHub, GitLab.
+    """Reads and changes the branches of repositories on one kind of Git host.
 
-    Git content (reading trees, pushing commits) goes through git itself;
-    the host adds what differs between hosts: how a merge is proposed and
-    made (a direct merge, a pull or merge request), and branch protection.
-    Every write names its ``purpose`` (``publish``, ``promote``, ``rollback``,
-    ``set-image``) so that protection rules can be enforced.
+    Reads see the repository as it is now (nothing is memoized between calls).
+    Writes are compare-and-swap: each names where the branch must be
+    (``expected``) and raises StaleBranchError, changing nothing, when it is
+    elsewhere. Nothing is ever force-pushed.
     """
 
-    def read_branch(self, repo: str, branch: str) -> str | None:
-        """The commit ``branch`` points at now, or None when it does not exist."""
+    @property
+    def name(self) -> str:
+        """The name the backend is registered under (``local``, ``github``, ...)."""
         ...
 
-    def compare(self, repo: str, base: str, head: str) -> Comparison:
-        """How many commits ``head`` is ahead of and behind ``base``."""
+    def read_branch(self, repo_url: str, branch: str) -> str | None:
+        """The commit ``branch`` points at now; None when it does not exist."""
         ...
 
-    def read_file(self, repo: str, ref: str, path: str) -> bytes | None:
-        """The bytes of ``path`` at ``ref``, or None when it does not exist."""
+    def compare(self, repo_url: str, base: str, head: str) -> Comparison:
+        """How many commits ``head`` has that ``base`` lacks (ahead), and the reverse (behind)."""
         ...
 
-    def log(self, repo: str, branch: str, *, limit: int = 50) -> list[CommitInfo]:
-        """The first-parent history of ``branch``, newest first."""
+    def read_file(self, repo_url: str, ref: str, path: str) -> bytes | None:
+        """File ``path`` at ``ref`` (branch, tag or 40-hex SHA); None when it is not a file there.
+
+        Raises RefNotFoundError (a LookupError) when ``ref`` names nothing.
+        """
+        ...
+
+    def log(self, repo_url: str, branch: str, *, limit: int = 50) -> list[CommitInfo]:
+        """First-parent history of ``branch``, newest first, with each message's git trailers."""
         ...
 
     def commit_files(
         self,
-        repo: str,
+        repo_url: str,
         branch: str,
         files: Mapping[str, bytes | None],
         message: str,
@@ -99,22 +106,53 @@ class GitHost(Protocol):
         expected: str | None,
         replace: bool = False,
         purpose: str,
+        start: str | None = None,
     ) -> str | None:
-        """Commit ``files`` (None deletes) on ``branch`` if it is still at ``expected``.
+        """Commit ``files`` (POSIX relative path -> bytes, None deletes) directly onto ``branch``.
 
-        ``replace`` makes the tree exactly ``files``. Returns the new commit,
-        or None when the tree would not change.
+        The parent is ``expected``; ``expected=None`` creates the branch, from
+        ``start`` (a commit or branch) or with no parent. With ``replace`` the
+        tree is exactly ``files``. ``purpose`` (``publish``, ``set-image``, ...)
+        is checked against the branch's protection.
+
+        Returns the commit the branch now points at; None when the tree would
+        not change (no commit is made).
+
+        Raises StaleBranchError, ProtectedBranchError, UnsafePathError,
+        PushRejectedError.
         """
         ...
 
-    def open_change(self, repo: str, *, base: str, head: str, title: str, body: str) -> ChangeRequest:
-        """Find or open the proposal to merge ``head`` into ``base``."""
+    def open_change(self, repo_url: str, *, base: str, head: str, title: str, body: str) -> ChangeRequest:
+        """Propose merging branch ``head`` into ``base``: a pull/merge request, or
+        (hosts without reviews) a description of it with ``number`` 0.
+
+        ``head_sha`` is the head's commit now; ``mergeable`` whether the merge
+        would succeed without conflict (None while the host does not know yet).
+        """
         ...
 
-    def merge(self, repo: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
-        """Merge ``change`` if its head is still ``expected_head_sha``."""
+    def merge(self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
+        """Merge ``change`` (purpose ``promote``), only if its head is still at ``expected_head_sha``.
+
+        Returns ``merged`` (``fast_forward`` when base moved to the head's
+        commit), ``up-to-date``, or ``not-mergeable`` with the reason in
+        ``message`` (conflicts, checks pending): those are answers, not errors.
+
+        Raises StaleBranchError (the head or base moved), ProtectedBranchError.
+        """
         ...
 
-    def revert_to(self, repo: str, branch: str, target: str, *, expected: str, message: str) -> ChangeRequest | str:
-        """Restore ``branch`` to the tree of ``target`` as a new commit (or a proposal of one)."""
+    def revert_to(
+        self, repo_url: str, branch: str, target: str, *, expected: str, message: str
+    ) -> ChangeRequest | str | None:
+        """Give ``branch`` the tree of commit ``target`` in a new commit (purpose ``rollback``):
+        history is kept, nothing is reset.
+
+        Returns the new commit's SHA when committed directly, the ChangeRequest
+        opened for it on hosts that require reviews, or None when ``branch``
+        already has that tree.
+
+        Raises StaleBranchError, ProtectedBranchError.
+        """
         ...

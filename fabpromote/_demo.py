@@ -1,0 +1,136 @@
+"""``fabpromote demo DIR``: the seed's example, built from local repositories.
+
+Two apps (cat and dog), each a repo with its HLD in ``hld/`` (a helm chart
+and ``config/common.yaml`` with the image), on branches master, dev, stage
+and prod; a cluster HLD repo whose dev/stage/prod branches point each app at
+the same-named branch; an empty manifests repo; and ``fabpromote.yaml``.
+Then every environment is materialized and published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dulwich.repo import Repo as GitRepo
+
+from fabpromote.exceptions import FabpromoteError
+
+__all__ = ["build_demo"]
+
+APPS = {"cat": "v1.0.0", "dog": "v2.3.1"}
+ENVIRONMENTS = ("dev", "stage", "prod")
+
+
+def _chart_files() -> dict[str, bytes]:
+    """The demo chart, shipped as package data in ``fabpromote/demo/chart``."""
+    root = resources.files("fabpromote") / "demo" / "chart"
+    files = {}
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        for item in folder.iterdir():
+            if item.is_dir():
+                stack.append((item, f"{prefix}{item.name}/"))
+            else:
+                files[f"hld/chart/{prefix}{item.name}"] = item.read_bytes()
+    return files
+
+
+def _app_files(app: str, tag: str) -> dict[str, bytes]:
+    return {
+        "README.md": f"# {app}\n\nThe {app} application. Its Fabrikate HLD is in hld/.\n".encode(),
+        "src/main.py": f'print("hello from {app}")\n'.encode(),
+        "hld/component.yaml": f"name: {app}-application\ntype: helm\npath: ./chart\n".encode(),
+        "hld/config/common.yaml": (
+            f"# The image of {app}; `fabpromote set-image` edits the tag.\n"
+            f"config:\n  image:\n    repository: ghcr.io/example/{app}\n    tag: {tag}\n"
+        ).encode(),
+        **_chart_files(),
+    }
+
+
+def _cluster_files(env: str, repos: Path) -> dict[str, bytes]:
+    entries = "".join(
+        f"  - name: {app}-application\n"
+        f"    source: {repos / f'{app}.git'}\n"
+        f"    method: git\n"
+        f"    branch: {env}\n"
+        f"    path: hld\n"
+        for app in APPS
+    )
+    return {
+        "component.yaml": f'name: "my-cluster"\ntype: static\npath: ./manifests\nsubcomponents:\n{entries}'.encode(),
+        "manifests/namespace.yaml": b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+        "config/common.yaml": b"subcomponents:\n"
+        + b"".join(f"  {app}-application:\n    namespace: apps\n".encode() for app in APPS),
+    }
+
+
+def _config(directory: Path) -> str:
+    repos = directory / "repos"
+    return (
+        "# The demo cluster: every repository is a local bare repository.\n"
+        "name: demo\n"
+        f"hld: {repos / 'cluster-hld.git'}\n"
+        f"manifests: {repos / 'manifests.git'}\n"
+        "environments: [dev, stage, prod]\n"
+    )
+
+
+def _init(path: Path, head: str) -> None:
+    GitRepo.init_bare(str(path), mkdir=True)
+    with GitRepo(str(path)) as repo:
+        refs: Any = repo.refs  # dulwich's Ref/ObjectID are bytes at run time
+        refs.set_symbolic_ref(b"HEAD", f"refs/heads/{head}".encode())
+
+
+def _branch(path: Path, branch: str, sha: str) -> None:
+    with GitRepo(str(path)) as repo:
+        refs: Any = repo.refs
+        refs[f"refs/heads/{branch}".encode()] = sha.encode()
+
+
+def build_demo(directory: Path) -> Iterator[str]:
+    """Build the demo in ``directory`` and publish every environment; yields what it did."""
+    from fabpromote._cluster import Cluster
+    from fabpromote._gitops import GitOps
+    from fabpromote._materialize import materialize
+    from fabpromote._publish import publish
+    from fabpromote._sources import Sources
+
+    if directory.exists() and any(directory.iterdir()):
+        raise FabpromoteError(f"{directory} is not empty; the demo needs an empty or missing folder")
+    repos = directory / "repos"
+    repos.mkdir(parents=True)
+    sources = Sources()
+    ops = GitOps(sources)
+    for app, tag in APPS.items():
+        path = repos / f"{app}.git"
+        _init(path, "master")
+        sha = ops.commit_files(str(path), "master", _app_files(app, tag), f"{app} {tag}", expected=None)
+        assert sha is not None
+        for env in ENVIRONMENTS:
+            _branch(path, env, sha)
+        yield f"created app repo {path}: master, dev, stage, prod at {sha[:12]} (image tag {tag})"
+    hld = repos / "cluster-hld.git"
+    _init(hld, ENVIRONMENTS[0])
+    for env in ENVIRONMENTS:
+        ops.commit_files(str(hld), env, _cluster_files(env, repos), f"cluster HLD for {env}", expected=None)
+    yield f"created cluster HLD repo {hld}: dev, stage, prod"
+    _init(repos / "manifests.git", ENVIRONMENTS[0])
+    yield f"created empty manifests repo {repos / 'manifests.git'}"
+    config = directory / "fabpromote.yaml"
+    config.write_text(_config(directory))
+    yield f"wrote {config}"
+    cluster = Cluster.from_file(config)
+    sources = Sources()  # a fresh view: the refs written above are new
+    for env in ENVIRONMENTS:
+        result = materialize(cluster, env, sources=sources)
+        published = publish(result, cluster)
+        yield (
+            f"published {env}: {len(result.manifests)} files to branch {published.branch} "
+            f"of {published.repo} as {published.commit}"
+        )

@@ -1,0 +1,69 @@
+"""Picking and configuring the Git host backend of a repository."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from fabpromote._plugins import Plugins
+
+if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster, Repo
+    from fabpromote._sources import Sources
+    from fabpromote.typing import GitHost
+
+__all__ = ["host_for", "host_name", "protection"]
+
+#: What may change an environment branch of each kind of repository.
+_ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")}
+
+
+def host_name(cluster: Cluster, repo: Repo, plugins: Plugins) -> str:
+    """The backend for ``repo``: its ``host``, the configured host of its URL, or detection."""
+    if repo.host:
+        return repo.host
+    settings = cluster.hosts.get(urlsplit(repo.url).hostname or "")
+    if settings is not None:
+        return settings["type"]
+    return plugins.detect_git_host(repo.url)
+
+
+def protection(cluster: Cluster, role: str) -> dict[str, tuple[str, ...]]:
+    """Branch -> allowed purposes, for a repository of ``role`` (``manifests`` or ``hld``).
+
+    Manifests branches change only by publish (and the emergency rollback);
+    protected environments' HLD branches (cluster HLD and apps) only by
+    promotion and rollback.
+    """
+    environments = cluster.pipeline.environments
+    if role == "manifests":
+        return {env.manifests_branch: _ALLOWED["manifests"] for env in environments}
+    return {env.hld_branch: _ALLOWED["hld"] for env in environments if env.protected}
+
+
+def host_for(
+    cluster: Cluster,
+    repo: Repo,
+    *,
+    role: str = "manifests",
+    plugins: Plugins | None = None,
+    sources: Sources | None = None,
+) -> GitHost:
+    """A configured Git host backend for ``repo`` of ``cluster``.
+
+    Args:
+        role: ``manifests`` for the manifests repo, ``hld`` for the cluster
+            HLD and app repos; decides the protection rules.
+    """
+    plugins = plugins or Plugins.load()
+    name = host_name(cluster, repo, plugins)
+    settings: dict[str, Any] = {
+        key: value for key, value in cluster.hosts.get(urlsplit(repo.url).hostname or "", {}).items() if key != "type"
+    }
+    if repo.token_env:
+        settings["token_env"] = repo.token_env
+    if sources is not None:
+        settings["sources"] = sources
+    settings["protected"] = protection(cluster, role)
+    host: GitHost = plugins.git_hosts.factory(name)(**settings)
+    return host

@@ -1,0 +1,137 @@
+"""``publish``: make an environment's manifests branch hold a materialization.
+
+One commit holds exactly the materialized tree (files that disappeared are
+removed), with its provenance as git trailers in the message, never as files
+Flux would try to apply. An unchanged tree makes no commit. Pushes are
+compare-and-swap: when another publisher got there first, the branch is read
+again and the commit rebuilt on top, a bounded number of times, so no
+publisher's commit is ever dropped.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING
+
+import attrs
+
+from fabpromote._credentials import redact
+from fabpromote.exceptions import FabpromoteError
+
+if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster
+    from fabpromote._fetch import LockEntry
+    from fabpromote._materialize import Materialization
+    from fabpromote.typing import GitHost
+
+__all__ = ["TRAILER_PREFIX", "PublishError", "PublishResult", "commit_message", "parse_sources", "publish"]
+
+TRAILER_PREFIX = "Fabpromote-"
+RETRIES = 8
+
+
+class PublishError(FabpromoteError, RuntimeError):
+    """The manifests branch kept moving under every attempt to publish."""
+
+
+@attrs.frozen(kw_only=True)
+class PublishResult:
+    """What a publish did.
+
+    Attributes:
+        repo: The manifests repository (credentials redacted).
+        branch: The manifests branch.
+        commit: The new commit, or None when the branch already held the tree.
+        previous: The branch's commit before (None when the branch was created).
+        attempts: How many compare-and-swap rounds it took.
+    """
+
+    repo: str
+    branch: str
+    commit: str | None
+    previous: str | None
+    attempts: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        """The ``publish`` object of ``materialize --json``."""
+        return {"branch": self.branch, "commit": self.commit}
+
+
+def commit_message(materialization: Materialization) -> str:
+    """The commit message: a summary line, then the provenance as trailers."""
+    from fabpromote import __version__
+
+    manifests = materialization.manifests
+    lines = [
+        f"fabpromote: publish {materialization.cluster}/{materialization.environment} "
+        f"({len(manifests)} files, sha256 {manifests.digest[:12]})",
+        "",
+        f"{TRAILER_PREFIX}Cluster: {materialization.cluster}",
+        f"{TRAILER_PREFIX}Environment: {materialization.environment}",
+        f"{TRAILER_PREFIX}Engine: {materialization.engine}",
+        f"{TRAILER_PREFIX}Version: {__version__}",
+        f"{TRAILER_PREFIX}Digest: {manifests.digest}",
+    ]
+    lines += [f"{TRAILER_PREFIX}Source: {_source(entry)}" for entry in materialization.lock]
+    return "\n".join(lines) + "\n"
+
+
+def _source(entry: LockEntry) -> str:
+    # "<component> <kind> <url> <ref> <sha>": the URL may hold anything but spaces.
+    return " ".join((entry.component, entry.kind, redact(entry.url), entry.ref or "-", entry.sha))
+
+
+def parse_sources(trailers: tuple[tuple[str, str], ...]) -> list[LockEntry]:
+    """The lock recorded in a publish commit's trailers."""
+    from fabpromote._fetch import LockEntry
+
+    entries = []
+    for key, value in trailers:
+        parts = value.split(" ")
+        if key == f"{TRAILER_PREFIX}Source" and len(parts) == 5:
+            component, kind, url, ref, sha = parts
+            entries.append(LockEntry(component=component, kind=kind, url=url, ref="" if ref == "-" else ref, sha=sha))
+    return entries
+
+
+def publish(
+    materialization: Materialization,
+    cluster: Cluster,
+    *,
+    host: GitHost | None = None,
+    retries: int = RETRIES,
+) -> PublishResult:
+    """Commit ``materialization`` to its environment's manifests branch.
+
+    Idempotent: publishing the same tree again makes no commit. The branch
+    is created when missing.
+
+    Args:
+        materialization: What :func:`~fabpromote.materialize` returned.
+        cluster: The cluster it belongs to.
+        host: The Git host of the manifests repo; by default the one the
+            configuration names or the URL suggests.
+        retries: How many times to rebuild on top of a concurrent publish.
+
+    Raises:
+        PublishError: The branch moved under every attempt.
+        FabpromoteError: The repository cannot be read or written.
+    """
+    from fabpromote._gitops import StaleBranchError
+    from fabpromote._hosts import host_for
+
+    environment = cluster.pipeline.environment(materialization.environment)
+    url, branch = cluster.manifests.url, environment.manifests_branch
+    host = host or host_for(cluster, cluster.manifests)
+    files = dict(materialization.manifests)
+    message = commit_message(materialization)
+    for attempt in range(1, retries + 1):
+        previous = host.read_branch(url, branch)
+        try:
+            commit = host.commit_files(url, branch, files, message, expected=previous, replace=True, purpose="publish")
+        except StaleBranchError:
+            time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not crypto
+            continue
+        return PublishResult(repo=redact(url), branch=branch, commit=commit, previous=previous, attempts=attempt)
+    raise PublishError(f"{redact(url)} branch {branch} moved during {retries} attempts to publish; try again")

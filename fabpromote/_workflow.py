@@ -1,0 +1,493 @@
+"""The everyday operations: guard, promote, status, preview, rollback, set-image, history.
+
+Each works on one cluster, through the Git host backend of each repository
+(a direct merge on local git, a pull/merge request on hosted hosts). Reads
+see the remotes' current state; writes are compare-and-swap, so a branch
+that moved since it was read is an error, never an overwrite.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+import attrs
+
+from fabpromote import _goyaml
+from fabpromote._apps import App, app, apps
+from fabpromote._cluster import Repo
+from fabpromote._fetch import LockEntry, as_lock
+from fabpromote._hld import load_environments
+from fabpromote._hosts import host_for
+from fabpromote._images import find_images, set_image_in_text
+from fabpromote._materialize import Materialization, materialize
+from fabpromote._plugins import Plugins
+from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
+from fabpromote._sources import Sources
+from fabpromote.exceptions import FabpromoteError, HLDError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from fabpromote._cluster import Cluster, Environment
+    from fabpromote._githost import ChangeRequest, MergeResult
+    from fabpromote.typing import GitHost
+
+__all__ = [
+    "NothingToPromoteError",
+    "Preview",
+    "PromoteResult",
+    "Publish",
+    "StatusRow",
+    "guard",
+    "history",
+    "preview",
+    "promote",
+    "rollback",
+    "rollback_manifests",
+    "set_image",
+    "status",
+]
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class NothingToPromoteError(FabpromoteError, LookupError):
+    """The source branch has no commit the target branch lacks."""
+
+
+class MissingBranchError(FabpromoteError, LookupError):
+    """A branch the pipeline needs does not exist."""
+
+
+@attrs.define
+class _Context:
+    """What one operation shares: the plugins and one view of the remotes."""
+
+    cluster: Cluster
+    plugins: Plugins = attrs.Factory(Plugins.load)
+    sources: Sources = attrs.Factory(Sources)
+
+    def host(self, url: str, role: str = "hld") -> GitHost:
+        return host_for(self.cluster, Repo(url=url), role=role, plugins=self.plugins, sources=self.sources)
+
+    def branch(self, host: GitHost, url: str, branch: str) -> str:
+        sha = host.read_branch(url, branch)
+        if sha is None:
+            raise MissingBranchError(f"{_shown(url)} has no branch {branch!r}")
+        return sha
+
+
+def _shown(url: str) -> str:
+    from fabpromote._credentials import redact
+
+    return redact(url)
+
+
+def _env_for_branch(cluster: Cluster, branch: str) -> Environment:
+    for environment in cluster.pipeline.environments:
+        if branch in (environment.hld_branch, environment.name):
+            return environment
+    known = ", ".join(env.hld_branch for env in cluster.pipeline.environments)
+    raise FabpromoteError(f"branch {branch!r} is not an environment branch of {cluster.name} ({known})")
+
+
+def guard(cluster: Cluster, *, base: str, head: str) -> None:
+    """Allow merging branch ``head`` into branch ``base`` only as the pipeline says.
+
+    Raises:
+        PromotionRefused: The pipeline does not allow it (the message says why).
+    """
+    cluster.pipeline.check_promotion(_env_for_branch(cluster, head).name, _env_for_branch(cluster, base).name)
+
+
+@attrs.frozen(kw_only=True)
+class PromoteResult:
+    """What ``promote`` did (or, with ``dry_run``, would do)."""
+
+    app: str
+    source: str
+    target: str
+    repo: str
+    head: str
+    base: str
+    head_sha: str
+    pending: int
+    dry_run: bool = False
+    change: ChangeRequest | None = None
+    merge: MergeResult | None = None
+    publish: PublishResult | None = None
+
+    def lines(self) -> list[str]:
+        """What happened, for people."""
+        what = (
+            f"{self.app}: {self.head} -> {self.base} in {self.repo} ({self.pending} commits, head {self.head_sha[:12]})"
+        )
+        if self.dry_run:
+            return [f"would promote {what}"]
+        lines = [f"promote {what}"]
+        if self.change is not None and self.change.url:
+            lines.append(f"  change request: {self.change.url}")
+        if self.merge is not None:
+            detail = f" at {self.merge.sha}" if self.merge.sha else ""
+            style = " (fast-forward)" if self.merge.fast_forward else ""
+            lines.append(
+                f"  {self.merge.status}{detail}{style}{': ' + self.merge.message if self.merge.message else ''}"
+            )
+        if self.publish is not None:
+            lines.append(f"  published {self.target}: {self.publish.commit or 'unchanged'}")
+        return lines
+
+
+def promote(
+    cluster: Cluster,
+    app_name: str,
+    *,
+    source: str,
+    target: str,
+    merge: bool = False,
+    publish_after: bool = False,
+    dry_run: bool = False,
+    plugins: Plugins | None = None,
+) -> PromoteResult:
+    """Promote ``app_name`` from environment ``source`` into ``target``.
+
+    On the local host the branches are merged at once (fast-forward, else a
+    merge commit); on hosted hosts a pull/merge request is opened or reused,
+    and merged at the expected head SHA only with ``merge``.
+
+    Raises:
+        PromotionRefused: The pipeline does not allow it.
+        NothingToPromoteError: ``target`` already has every commit of ``source``.
+        StaleBranchError: A branch moved while promoting (nothing changed).
+        MergeConflictError: The branches conflict (nothing changed).
+    """
+    cluster.pipeline.check_promotion(source, target)
+    ctx = _Context(cluster, plugins or Plugins.load())
+    head_app, base_app = app(cluster, source, app_name, ctx.sources), app(cluster, target, app_name, ctx.sources)
+    if head_app.url != base_app.url:
+        raise FabpromoteError(
+            f"app {app_name!r} comes from {_shown(head_app.url)} in {source} but {_shown(base_app.url)} in {target}"
+        )
+    url = base_app.url
+    host = ctx.host(url)
+    head_sha = ctx.branch(host, url, head_app.branch)
+    ctx.branch(host, url, base_app.branch)
+    pending = host.compare(url, base_app.branch, head_app.branch).ahead
+    result = PromoteResult(
+        app=app_name,
+        source=source,
+        target=target,
+        repo=_shown(url),
+        head=head_app.branch,
+        base=base_app.branch,
+        head_sha=head_sha,
+        pending=pending,
+        dry_run=dry_run,
+    )
+    if pending == 0:
+        raise NothingToPromoteError(
+            f"nothing to promote: {base_app.branch} already has every commit of {head_app.branch} ({app_name})"
+        )
+    if dry_run:
+        return result
+    change = host.open_change(
+        url,
+        base=base_app.branch,
+        head=head_app.branch,
+        title=f"Promote {app_name} from {source} to {target}",
+        body=f"Promotes {pending} commit(s) of {app_name}, up to {head_sha}, from {source} to {target}.",
+    )
+    merged = None
+    if merge or change.number == 0:  # number 0: a host that merges directly
+        merged = host.merge(
+            url, change, expected_head_sha=head_sha, message=f"Promote {app_name} from {source} to {target}"
+        )
+    published = None
+    if publish_after and merged is not None and merged.status == "merged":
+        published = publish(materialize(cluster, target, plugins=ctx.plugins), cluster)
+    return attrs.evolve(result, change=change, merge=merged, publish=published)
+
+
+@attrs.frozen(kw_only=True)
+class StatusRow:
+    """Which version of an app an environment holds."""
+
+    cluster: str
+    app: str
+    env: str
+    sha: str
+    images: tuple[str, ...] = attrs.field(converter=_strings)
+    pending: int
+    materialized: bool
+
+    def to_json(self) -> dict[str, object]:
+        """The object of ``status --json``."""
+        return {
+            "cluster": self.cluster,
+            "app": self.app,
+            "env": self.env,
+            "sha": self.sha,
+            "images": list(self.images),
+            "pending": self.pending,
+            "materialized": self.materialized,
+        }
+
+
+def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRow]:
+    """For each app and environment: its branch SHA, images, pending commits, materialized or not."""
+    ctx = _Context(cluster, plugins or Plugins.load())
+    rows = []
+    by_env = {
+        env.name: {a.name: a for a in apps(cluster, env.name, ctx.sources)} for env in cluster.pipeline.environments
+    }
+    for environment in cluster.pipeline.environments:
+        published = _published_sources(ctx, environment)
+        previous = cluster.pipeline.previous(environment.name)
+        for entry in by_env[environment.name].values():
+            host = ctx.host(entry.url)
+            sha = host.read_branch(entry.url, entry.branch) or ""
+            before = by_env[previous.name].get(entry.name) if previous else None
+            pending = host.compare(entry.url, entry.branch, before.branch).ahead if before and sha else 0
+            rows.append(
+                StatusRow(
+                    cluster=cluster.name,
+                    app=entry.name,
+                    env=environment.name,
+                    sha=sha,
+                    images=_images(ctx, entry, sha, environment) if sha else (),
+                    pending=pending,
+                    materialized=(entry.name, sha) in published,
+                )
+            )
+    return rows
+
+
+def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str, str]]:
+    """(component, sha) of every git source of the latest publish on the manifests branch."""
+    latest = next(iter(history(ctx.cluster, environment.name, limit=20, ctx=ctx)), None)
+    return {(entry.component, entry.sha) for entry in latest.sources if entry.kind == "git"} if latest else set()
+
+
+def _images(ctx: _Context, entry: App, sha: str, environment: Environment) -> tuple[str, ...]:
+    tree = ctx.sources.snapshot(entry.url, sha)
+    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    return tuple(find_images(config.config))
+
+
+@attrs.frozen(kw_only=True)
+class Preview:
+    """An environment as it is, and as it would be after a promotion."""
+
+    before: Materialization
+    after: Materialization
+    config_diff: str
+
+    @property
+    def manifests_diff(self) -> str:
+        """Unified diff of the manifests."""
+        return self.before.manifests.diff(self.after.manifests)
+
+
+def preview(cluster: Cluster, app_name: str, *, source: str, target: str, plugins: Plugins | None = None) -> Preview:
+    """Render ``target`` as it would be with ``app_name`` promoted from ``source``; pushes nothing.
+
+    The app renders at the head of its ``source`` branch (what a fast-forward
+    promotion gives); every other part stays at the commit ``target`` has now.
+    """
+    cluster.pipeline.check_promotion(source, target)
+    ctx = _Context(cluster, plugins or Plugins.load())
+    head_app, base_app = app(cluster, source, app_name, ctx.sources), app(cluster, target, app_name, ctx.sources)
+    before = materialize(cluster, target, sources=ctx.sources, plugins=ctx.plugins)
+    head_sha = ctx.sources.resolve(head_app.url, head_app.branch)
+    pinned = [e for e in before.lock if (e.kind, e.url, e.ref) != ("git", base_app.url, base_app.branch)]
+    pinned.append(LockEntry(component=app_name, url=base_app.url, ref=base_app.branch, sha=head_sha))
+    after = materialize(cluster, target, lock=pinned, sources=ctx.sources, plugins=ctx.plugins)
+    environment = cluster.pipeline.environment(target)
+    old_sha = ctx.sources.resolve(base_app.url, base_app.branch)
+    old = _config_text(ctx, base_app, old_sha, environment)
+    new = _config_text(ctx, base_app, head_sha, environment)
+    config_diff = "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{app_name}/config ({target})",
+            tofile=f"b/{app_name}/config ({target} after promotion)",
+        )
+    )
+    return Preview(before=before, after=after, config_diff=config_diff)
+
+
+def _config_text(ctx: _Context, entry: App, sha: str, environment: Environment) -> str:
+    tree = ctx.sources.snapshot(entry.url, sha)
+    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    return _goyaml.dump(dict(config.config)) if config.config else "{}\n"
+
+
+def rollback(
+    cluster: Cluster,
+    app_name: str,
+    env: str,
+    *,
+    to: str | None = None,
+    steps: int | None = None,
+    plugins: Plugins | None = None,
+) -> ChangeRequest | str | None:
+    """Restore ``app_name``'s branch of ``env`` to an earlier commit, as a new commit.
+
+    History is kept: the new commit's tree is the earlier one's. On hosted
+    hosts this is a pull/merge request.
+
+    Args:
+        to: The commit to restore.
+        steps: Or: how many first-parent commits to go back.
+
+    Returns:
+        The new commit (local), the change request (hosted), or None when
+        the branch already holds that tree.
+    """
+    if (to is None) == (steps is None):
+        raise FabpromoteError("give exactly one of --to SHA and --steps N")
+    ctx = _Context(cluster, plugins or Plugins.load())
+    entry = app(cluster, env, app_name, ctx.sources)
+    host = ctx.host(entry.url)
+    head = ctx.branch(host, entry.url, entry.branch)
+    target = to if to is not None else _steps_back(host, entry.url, entry.branch, steps or 0)
+    return host.revert_to(
+        entry.url, entry.branch, target, expected=head, message=f"Roll back {app_name} in {env} to {target[:12]}"
+    )
+
+
+def _steps_back(host: GitHost, url: str, branch: str, steps: int) -> str:
+    if steps < 1:
+        raise FabpromoteError("--steps must be at least 1")
+    commits = host.log(url, branch, limit=steps + 1)
+    if len(commits) <= steps:
+        raise FabpromoteError(f"{branch} has only {len(commits)} commits; cannot go back {steps}")
+    return commits[steps].sha
+
+
+def rollback_manifests(
+    cluster: Cluster, env: str, *, to: str, plugins: Plugins | None = None
+) -> ChangeRequest | str | None:
+    """Emergency: put an earlier publish's tree back on the manifests branch alone.
+
+    The app branches are left as they are, so the next publish of ``env``
+    brings their state back: fix or roll back the app too.
+    """
+    environment = cluster.pipeline.environment(env)
+    ctx = _Context(cluster, plugins or Plugins.load())
+    url = cluster.manifests.url
+    host = ctx.host(url, role="manifests")
+    head = ctx.branch(host, url, environment.manifests_branch)
+    return host.revert_to(
+        url,
+        environment.manifests_branch,
+        to,
+        expected=head,
+        message=f"fabpromote: emergency rollback of {env} to {to[:12]}",
+    )
+
+
+def set_image(
+    cluster: Cluster,
+    app_name: str,
+    env: str,
+    tag: str,
+    *,
+    repository: str | None = None,
+    plugins: Plugins | None = None,
+) -> tuple[str, str | None]:
+    """Set the image tag (and repository) in ``app_name``'s HLD config on ``env``'s branch.
+
+    The file that defines the image with the highest priority for ``env``
+    (``config/<env>.yaml`` before ``config/common.yaml``) is edited in place,
+    keeping its layout and comments, and committed.
+
+    Returns:
+        The edited path and the new commit (None when the tag was already set).
+
+    Raises:
+        ProtectedBranchError: The environment is protected (promote instead).
+        HLDError: No image (a map with ``repository`` and ``tag``) in its config.
+    """
+    if not _TAG.fullmatch(tag):
+        raise FabpromoteError(f"{tag!r} is not a valid image tag")
+    ctx = _Context(cluster, plugins or Plugins.load())
+    environment = cluster.pipeline.environment(env)
+    entry = app(cluster, env, app_name, ctx.sources)
+    host = ctx.host(entry.url)
+    head = ctx.branch(host, entry.url, entry.branch)
+    names = (*environment.fabrikate_environments, "common")
+    for name in names:
+        path = f"{entry.path}/config/{name}.yaml".lstrip("/")
+        data = host.read_file(entry.url, head, path)
+        if data is None:
+            continue
+        edited = set_image_in_text(data.decode("utf-8"), tag, repository, file=path)
+        if edited is None:
+            continue
+        message = f"Set {app_name} image to {tag} in {env}" + (f" ({repository})" if repository else "")
+        commit = host.commit_files(
+            entry.url, entry.branch, {path: edited.encode("utf-8")}, message, expected=head, purpose="set-image"
+        )
+        return path, commit
+    raise HLDError(
+        f"no image (a map with repository and tag under config) in {', '.join(f'config/{n}.yaml' for n in names)} "
+        f"of {app_name} on {entry.branch}"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Publish:
+    """One publish of an environment, read back from its commit."""
+
+    sha: str
+    time: int
+    digest: str
+    engine: str
+    version: str
+    sources: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
+
+    def to_json(self) -> dict[str, object]:
+        """The object of ``history --json``."""
+        return {
+            "commit": self.sha,
+            "time": self.time,
+            "digest": self.digest,
+            "engine": self.engine,
+            "version": self.version,
+            "sources": [entry.to_json() for entry in self.sources],
+        }
+
+
+def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None = None) -> list[Publish]:
+    """The publishes of ``env``, newest first, with their provenance."""
+    environment = cluster.pipeline.environment(env)
+    ctx = ctx or _Context(cluster)
+    url = cluster.manifests.url
+    host = ctx.host(url, role="manifests")
+    if host.read_branch(url, environment.manifests_branch) is None:
+        return []
+    publishes = []
+    for commit in host.log(url, environment.manifests_branch, limit=limit):
+        trailers = dict(commit.trailers)
+        if f"{TRAILER_PREFIX}Digest" not in trailers:
+            continue
+        publishes.append(
+            Publish(
+                sha=commit.sha,
+                time=commit.time,
+                digest=trailers[f"{TRAILER_PREFIX}Digest"],
+                engine=trailers.get(f"{TRAILER_PREFIX}Engine", ""),
+                version=trailers.get(f"{TRAILER_PREFIX}Version", ""),
+                sources=parse_sources(commit.trailers),
+            )
+        )
+    return publishes

@@ -1,0 +1,221 @@
+"""The seed's story end to end on local repositories (the demo), with the real helm."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fabpromote import Plugins
+from fabpromote._cluster import Cluster, PromotionRefused, UnknownNameError
+from fabpromote._demo import build_demo
+from fabpromote._materialize import materialize
+from fabpromote._publish import publish
+from fabpromote._workflow import (
+    NothingToPromoteError,
+    guard,
+    history,
+    preview,
+    promote,
+    rollback,
+    rollback_manifests,
+    set_image,
+    status,
+)
+from fabpromote.testing.gitrepos import GIT_ENV, git
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
+    reason="the demo renders helm charts: needs helm on PATH and the fabpromote-helm plugin",
+)
+
+
+@pytest.fixture(autouse=True)
+def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(name="demo", scope="module")
+def _demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo, built once; tests copy it so each starts from the same state."""
+    root = tmp_path_factory.mktemp("demo-template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FABPROMOTE_CACHE_DIR", str(root / "cache"))
+        for name, value in GIT_ENV.items():
+            patch.setenv(name, value)
+        list(build_demo(root / "demo"))
+    return root / "demo"
+
+
+@pytest.fixture(name="cluster")
+def _cluster(demo: Path, tmp_path: Path) -> Cluster:
+    copy = tmp_path / "demo"
+    shutil.copytree(demo, copy, symlinks=True)
+    config = copy / "fabpromote.yaml"
+    config.write_text(config.read_text().replace(str(demo), str(copy)))
+    _rewrite_cluster_hld(copy, str(demo), str(copy))
+    return Cluster.from_file(config)
+
+
+def _rewrite_cluster_hld(root: Path, old: str, new: str) -> None:
+    """The copied cluster HLD still names the template's app repos: point it at the copies."""
+    work = root / "hld-work"
+    git("clone", "-q", str(root / "repos" / "cluster-hld.git"), str(work))
+    for branch in ("dev", "stage", "prod"):
+        git("checkout", "-q", branch, cwd=work)
+        component = work / "component.yaml"
+        component.write_text(component.read_text().replace(old, new))
+        git("commit", "-qam", "use the copied repos", cwd=work)
+        git("push", "-q", "origin", branch, cwd=work)
+    shutil.rmtree(work)
+
+
+def rows(cluster: Cluster) -> dict[tuple[str, str], dict[str, object]]:
+    return {(row.app, row.env): row.to_json() for row in status(cluster)}
+
+
+def manifests_branch(cluster: Cluster, env: str) -> str:
+    return git("--git-dir", cluster.manifests.url, "show", f"{env}:cat-application/cat-application.yaml")
+
+
+def fsck(*repos: str) -> None:
+    for repo in repos:
+        done = subprocess.run(
+            ["git", "--git-dir", repo, "fsck", "--strict"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+
+
+class TestStory:
+    def test_seed_story(self, cluster: Cluster) -> None:
+        """set-image on dev, publish, promote to stage with publish, guard, rollback; status at every step."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        before = rows(cluster)
+        assert before[("cat-application", "dev")]["images"] == ["ghcr.io/example/cat:v1.0.0"]
+        assert all(row["materialized"] and row["pending"] == 0 for row in before.values())
+
+        path, commit = set_image(cluster, "cat-application", "dev", "v1.1.0")
+        assert path == "hld/config/common.yaml"
+        assert commit is not None
+        text = git("--git-dir", cat, "show", "dev:hld/config/common.yaml")
+        assert "# The image of cat; `fabpromote set-image` edits the tag." in text
+        assert "tag: v1.1.0" in text
+        after_set = rows(cluster)
+        assert after_set[("cat-application", "dev")]["images"] == ["ghcr.io/example/cat:v1.1.0"]
+        assert after_set[("cat-application", "dev")]["materialized"] is False
+        assert after_set[("cat-application", "stage")]["pending"] == 1
+
+        published = publish(materialize(cluster, "dev"), cluster)
+        assert published.commit is not None
+        assert "ghcr.io/example/cat:v1.1.0" in manifests_branch(cluster, "dev")
+        assert rows(cluster)[("cat-application", "dev")]["materialized"] is True
+
+        result = promote(cluster, "cat-application", source="dev", target="stage", publish_after=True)
+        assert result.merge is not None
+        assert result.merge.status == "merged"
+        assert result.merge.fast_forward
+        assert result.publish is not None
+        assert result.publish.commit is not None
+        assert "ghcr.io/example/cat:v1.1.0" in manifests_branch(cluster, "stage")
+        assert "ghcr.io/example/cat:v1.0.0" in manifests_branch(cluster, "prod")
+        promoted = rows(cluster)
+        assert promoted[("cat-application", "stage")]["images"] == ["ghcr.io/example/cat:v1.1.0"]
+        assert promoted[("cat-application", "stage")]["pending"] == 0
+        assert promoted[("cat-application", "stage")]["materialized"] is True
+        assert promoted[("cat-application", "prod")]["pending"] == 1
+
+        with pytest.raises(PromotionRefused, match="dev may not be promoted into prod"):
+            guard(cluster, base="prod", head="dev")
+        guard(cluster, base="stage", head="dev")
+
+        rolled = rollback(cluster, "cat-application", "stage", steps=1)
+        assert isinstance(rolled, str)
+        republished = publish(materialize(cluster, "stage"), cluster)
+        assert republished.commit is not None
+        assert "ghcr.io/example/cat:v1.0.0" in manifests_branch(cluster, "stage")
+        final = rows(cluster)
+        assert final[("cat-application", "stage")]["images"] == ["ghcr.io/example/cat:v1.0.0"]
+        assert final[("cat-application", "stage")]["materialized"] is True
+        fsck(cat, cluster.manifests.url)
+
+    def test_publish_is_idempotent(self, cluster: Cluster) -> None:
+        """Publishing the same materialization twice makes one commit; a lock gives the old bytes."""
+        first = materialize(cluster, "dev")
+        assert publish(first, cluster).commit is None  # the demo published dev already
+        set_image(cluster, "cat-application", "dev", "v9.9.9")
+        moved = materialize(cluster, "dev")
+        assert moved.manifests != first.manifests
+        assert materialize(cluster, "dev", lock=first.lock).manifests == first.manifests
+        assert publish(moved, cluster).commit is not None
+        assert publish(moved, cluster).commit is None
+
+    def test_history_and_emergency_rollback(self, cluster: Cluster) -> None:
+        """history lists publishes with provenance; the manifests branch alone can go back."""
+        (initial,) = history(cluster, "dev")
+        assert {entry.component for entry in initial.sources} >= {".", "cat-application", "dog-application"}
+        set_image(cluster, "cat-application", "dev", "v2.0.0")
+        publish(materialize(cluster, "dev"), cluster)
+        _latest, older = history(cluster, "dev")
+        assert older.sha == initial.sha
+        assert "v2.0.0" in manifests_branch(cluster, "dev")
+        rollback_manifests(cluster, "dev", to=older.sha)
+        assert "v1.0.0" in manifests_branch(cluster, "dev")
+
+
+class TestRefusals:
+    def test_protected_environment(self, cluster: Cluster) -> None:
+        """set-image on a protected environment is refused: promote instead."""
+        with pytest.raises(Exception, match="stage"):
+            set_image(cluster, "cat-application", "stage", "v1.2.3")
+
+    def test_nothing_to_promote(self, cluster: Cluster) -> None:
+        """Promoting with no new commit is a clear error."""
+        with pytest.raises(NothingToPromoteError, match="nothing to promote"):
+            promote(cluster, "cat-application", source="dev", target="stage")
+
+    def test_unknown_app_and_env(self, cluster: Cluster) -> None:
+        """Unknown apps and environments list what exists."""
+        with pytest.raises(UnknownNameError, match=r"unknown app 'cow'.*cat-application, dog-application"):
+            set_image(cluster, "cow", "dev", "v1")
+        with pytest.raises(UnknownNameError, match="unknown environment 'qa'"):
+            promote(cluster, "cat-application", source="dev", target="qa")
+
+    def test_dry_run_changes_nothing(self, cluster: Cluster) -> None:
+        """--dry-run reports the plan and leaves every branch alone."""
+        set_image(cluster, "cat-application", "dev", "v3.0.0")
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        stage = git("--git-dir", cat, "rev-parse", "stage")
+        result = promote(cluster, "cat-application", source="dev", target="stage", dry_run=True)
+        assert result.lines()[0].startswith("would promote cat-application")
+        assert git("--git-dir", cat, "rev-parse", "stage") == stage
+
+    def test_preview(self, cluster: Cluster) -> None:
+        """diff shows the config and manifests change a promotion would make, and pushes nothing."""
+        set_image(cluster, "cat-application", "dev", "v4.0.0")
+        result = preview(cluster, "cat-application", source="dev", target="stage")
+        assert "-  tag: v1.0.0\n+  tag: v4.0.0" in result.config_diff
+        assert '+          image: "ghcr.io/example/cat:v4.0.0"' in result.manifests_diff
+
+
+class TestCommandLine:
+    def test_status_json(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+        """status --json prints the documented keys."""
+        from fabpromote._cli import main
+
+        config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
+        assert main(["status", "--json", "--config", config]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert {"app", "env", "sha", "images", "pending", "materialized"} <= set(data[0])
+
+    def test_guard_exit_codes(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+        """guard exits 0 for allowed merges and 1 with a reason otherwise."""
+        from fabpromote._cli import main
+
+        config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
+        assert main(["guard", "--base", "stage", "--head", "dev", "--config", config]) == 0
+        assert main(["guard", "--base", "prod", "--head", "dev", "--config", config]) == 1
+        assert "dev may not be promoted into prod" in capsys.readouterr().err
