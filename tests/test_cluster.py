@@ -115,7 +115,10 @@ class TestFile:
             ("name: a\nhld: ''\nmanifests: /m\n", r"\(hld\): must not be empty"),
             ("name: a\nhld: /h\nmanifests: /m\nenvironments: [dev, dev]\n", r"duplicate environment 'dev'"),
             ("name: a\nhld: /h\nmanifests: /m\npromotions: {dev: [qa]}\n", r"unknown environment 'qa'"),
-            ("clusters:\n- {name: a, hld: /h, manifests: /m}\n- {name: a, hld: /h, manifests: /m}\n", r"duplicate cluster name 'a'"),
+            (
+                "clusters:\n- {name: a, hld: /h, manifests: /m}\n- {name: a, hld: /h, manifests: /m}\n",
+                r"duplicate cluster name 'a'",
+            ),
             ("clusters: []\n", r"expected at least one cluster"),
             ("", r"empty"),
             ("name: a\nhld: [/h]\nmanifests: /m\n", r"\(hld\): expected a map"),
