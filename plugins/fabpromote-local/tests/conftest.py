@@ -3,93 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from fabpromote.testing.contracts import ServedRepo
 from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
 
 _names = itertools.count()
-
-
-class ServedRepo:
-    """A bare repository behind a Git host, and a clone to change it behind the host's back.
-
-    This is the ``repo`` fixture of the Git host contract: ``url`` is what the
-    host is given; the other methods tell the truth about the remote without
-    going through the host.
-    """
-
-    def __init__(self, bare: Path, work: Path, url: str) -> None:
-        self.bare = bare
-        self.work = work
-        self.url = url
-
-    def commit(self, branch: str, files: dict[str, str], message: str, *, start: str = "master") -> str:
-        """Commit ``files`` on ``branch`` (a new one starts at ``start``) and push, as someone else."""
-        git("fetch", "-q", "origin", cwd=self.work)
-        if _exists(self.work, f"origin/{branch}"):
-            git("checkout", "-q", "-B", branch, f"origin/{branch}", cwd=self.work)
-        elif _exists(self.work, f"origin/{start}"):
-            git("checkout", "-q", "-B", branch, f"origin/{start}", cwd=self.work)
-        else:
-            git("checkout", "-q", "--orphan", branch, cwd=self.work)
-        for name, content in files.items():
-            path = self.work / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-        git("add", "-A", cwd=self.work)
-        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.work)
-        git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=self.work)
-        sha = self.sha(branch)
-        assert sha is not None
-        return sha
-
-    def sha(self, branch: str) -> str | None:
-        """Where ``branch`` is, or None."""
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bare), "rev-parse", "-q", "--verify", f"refs/heads/{branch}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip() or None
-
-    def show(self, rev: str, path: str) -> str:
-        """The content of ``path`` at ``rev``, without its last newline."""
-        return git("--git-dir", str(self.bare), "show", f"{rev}:{path}")
-
-    def files(self, rev: str) -> list[str]:
-        """Every file at ``rev``, sorted."""
-        return git("--git-dir", str(self.bare), "ls-tree", "-r", "--name-only", rev).splitlines()
-
-    def parents(self, rev: str) -> list[str]:
-        """The parents of ``rev``."""
-        return git("--git-dir", str(self.bare), "rev-list", "--parents", "-n", "1", rev).split()[1:]
-
-    def tree(self, rev: str) -> str:
-        """The tree SHA of ``rev``."""
-        return git("--git-dir", str(self.bare), "rev-parse", f"{rev}^{{tree}}")
-
-    def check(self) -> None:
-        """The repository is intact (``git fsck --strict``)."""
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bare), "fsck", "--strict", "--no-dangling"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _exists(work: Path, rev: str) -> bool:
-    done = subprocess.run(
-        ["git", "rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], cwd=work, capture_output=True, check=False
-    )
-    return done.returncode == 0
 
 
 @pytest.fixture(autouse=True)
