@@ -16,13 +16,9 @@ from typing import Any
 
 import attrs
 
-from fabpromote.exceptions import FabpromoteError
+from fabpromote.exceptions import PromotionRefused, UnknownNameError
 
 __all__ = ["Cluster", "Environment", "Fleet", "Pipeline", "Repo", "Settings", "UnknownNameError"]
-
-
-class UnknownNameError(FabpromoteError, LookupError):
-    """An environment, cluster or app name that the configuration does not know."""
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> UnknownNameError:
@@ -134,10 +130,6 @@ class Pipeline:
         if target not in allowed:
             into = f"only into {', '.join(allowed)}" if allowed else "into nothing"
             raise PromotionRefused(f"{source} may not be promoted into {target}: {source} goes {into}")
-
-
-class PromotionRefused(FabpromoteError, PermissionError):
-    """The pipeline does not allow merging that branch into that one."""
 
 
 @attrs.frozen(kw_only=True)

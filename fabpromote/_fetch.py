@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._cache import atomic_write, cache_root
-from fabpromote.exceptions import FabpromoteError
+from fabpromote.exceptions import DownloadError, LockMismatchError
 
 if TYPE_CHECKING:
     from fabpromote._sources import Sources
@@ -27,14 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock"]
 
 HTTP_TIMEOUT = 60.0
-
-
-class DownloadError(FabpromoteError, RuntimeError):
-    """An HTTP download failed."""
-
-
-class LockMismatchError(FabpromoteError, ValueError):
-    """Content fetched for a lock does not match the digest the lock recorded."""
 
 
 @attrs.frozen(kw_only=True)

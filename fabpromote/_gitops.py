@@ -41,7 +41,15 @@ from dulwich.trailers import parse_trailers
 from fabpromote._credentials import redact
 from fabpromote._githost import CommitInfo, Comparison, MergeResult
 from fabpromote._sources import AuthenticationError, SourceError, Sources
-from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote.exceptions import (
+    BranchNameError,
+    MergeConflictError,
+    ProtectedBranchError,
+    PushAuthenticationError,
+    PushRejectedError,
+    StaleBranchError,
+    UnsafePathError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -62,97 +70,9 @@ __all__ = [
 DEFAULT_NAME = "fabpromote"
 DEFAULT_EMAIL = "fabpromote@localhost"
 FILE_MODE = 0o100644
-SHOWN_CONFLICTS = 10
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
 _IDENTITY_JUNK = re.compile(r"[<>\n\r\0]")
 _T = TypeVar("_T", Blob, Commit, Tree)
-
-
-class StaleBranchError(FabpromoteError, RuntimeError):
-    """A branch is no longer where the caller saw it: read it again and retry.
-
-    Attributes:
-        branch: The branch name.
-        expected: Where the caller expected it (``None``: that it did not exist).
-        actual: Where it is (``None``: it does not exist), when known.
-        url: The remote, redacted.
-    """
-
-    def __init__(self, branch: str, expected: str | None, actual: str | None, *, url: str) -> None:
-        self.branch = branch
-        self.expected = expected
-        self.actual = actual
-        self.url = url
-        was = f"at {expected[:12]}" if expected else "absent"
-        now = f"at {actual[:12]}" if actual else "absent"
-        super().__init__(f"{url}: branch {branch!r} moved: expected it {was}, it is {now}; read it again and retry")
-
-
-class MergeConflictError(FabpromoteError, RuntimeError):
-    """A merge would conflict; nothing was pushed.
-
-    Attributes:
-        base: The branch merged into.
-        head: The branch merged.
-        paths: The conflicting paths, sorted.
-        url: The remote, redacted.
-    """
-
-    def __init__(self, *, base: str, head: str, paths: Iterable[str], url: str) -> None:
-        self.base = base
-        self.head = head
-        self.paths = tuple(sorted(paths))
-        self.url = url
-        shown = ", ".join(self.paths[:SHOWN_CONFLICTS])
-        if len(self.paths) > SHOWN_CONFLICTS:
-            shown += f", ... ({len(self.paths)} in all)"
-        super().__init__(f"{url}: merging {head!r} into {base!r} conflicts in {shown}")
-
-
-class PushRejectedError(SourceError):
-    """The server refused the push (a hook, a protection rule, missing rights).
-
-    Attributes:
-        branch: The branch that was to move.
-        reason: What the server said, redacted.
-    """
-
-    def __init__(self, reason: str, *, url: str, branch: str) -> None:
-        self.branch = branch
-        self.reason = reason
-        # Named, not super(): in PushAuthenticationError the next class is AuthenticationError.
-        SourceError.__init__(self, f"push to {branch!r} refused: {reason}", url=url)
-
-
-class PushAuthenticationError(PushRejectedError, AuthenticationError):
-    """The server refused the push for want of (write) credentials (HTTP 401/403)."""
-
-    def __init__(self, reason: str, *, url: str, branch: str, status: int, variable: str | None) -> None:
-        self.status = status
-        self.variable = variable
-        PushRejectedError.__init__(self, reason, url=url, branch=branch)
-
-
-class ProtectedBranchError(FabpromoteError, PermissionError):
-    """A protected branch does not accept a change made for that purpose.
-
-    Attributes:
-        branch: The branch.
-        purpose: What the change was for (``set-image``, ``promote``, ...).
-        allowed: The purposes the branch accepts.
-    """
-
-    def __init__(self, branch: str, purpose: str, allowed: Iterable[str], *, url: str) -> None:
-        self.branch = branch
-        self.purpose = purpose
-        self.allowed = tuple(allowed)
-        self.url = url
-        accepts = ", ".join(self.allowed) or "nothing"
-        super().__init__(f"{url}: branch {branch!r} is protected: it accepts only {accepts}, not {purpose!r}")
-
-
-class BranchNameError(FabpromoteError, ValueError):
-    """A branch name git does not allow."""
 
 
 @attrs.define

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._credentials import redact
-from fabpromote.exceptions import FabpromoteError
+from fabpromote.exceptions import PublishError
 
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster
@@ -29,10 +29,6 @@ __all__ = ["TRAILER_PREFIX", "PublishError", "PublishResult", "commit_message", 
 
 TRAILER_PREFIX = "Fabpromote-"
 RETRIES = 8
-
-
-class PublishError(FabpromoteError, RuntimeError):
-    """The manifests branch kept moving under every attempt to publish."""
 
 
 @attrs.frozen(kw_only=True)

@@ -52,7 +52,7 @@ from dulwich.repo import Repo
 
 from fabpromote._cache import cache_root
 from fabpromote._credentials import Credentials
-from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote.exceptions import AuthenticationError, RefNotFoundError, SourceError, UnsafePathError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -67,9 +67,7 @@ log = logging.getLogger("fabpromote.sources")
 NETWORK_TIMEOUT = 60.0
 ROOT_ENTRY = "_root"
 KEEP_REF_PREFIX = "refs/fabpromote/"
-BRANCHES_SHOWN = 10
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
-_ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 _HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
 _CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 _SAFE_TAIL = re.compile(r"[^A-Za-z0-9._-]+")
@@ -90,53 +88,6 @@ _TRANSPORT_ERRORS = (
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class SourceError(FabpromoteError, RuntimeError):
-    """A remote could not be read, or did not have what was asked of it.
-
-    Attributes:
-        url: The remote, with credentials redacted.
-    """
-
-    def __init__(self, message: str, *, url: str) -> None:
-        self.url = url
-        super().__init__(f"{url}: {message}")
-
-
-class RefNotFoundError(SourceError, LookupError):
-    """No branch or tag of the remote has the name asked for.
-
-    Attributes:
-        ref: The name asked for.
-        branches: The remote's branch names, sorted.
-    """
-
-    def __init__(self, ref: str, *, url: str, branches: list[str]) -> None:
-        self.ref = ref
-        self.branches = branches
-        shown = ", ".join(branches[:BRANCHES_SHOWN]) or "none"
-        if len(branches) > BRANCHES_SHOWN:
-            shown += f", ... ({len(branches)} in all)"
-        message = f"no branch or tag named {ref!r} (branches: {shown})"
-        if _ABBREVIATED_SHA.fullmatch(ref):
-            message += "; abbreviated commit SHAs are not supported, give all 40 hex digits"
-        super().__init__(message, url=url)
-
-
-class AuthenticationError(SourceError, PermissionError):
-    """The remote refused the request for want of valid credentials (HTTP 401/403).
-
-    Attributes:
-        status: The HTTP status.
-        variable: The environment variable that supplies the token for the
-            remote's host, or ``None`` when none is configured.
-    """
-
-    def __init__(self, message: str, *, url: str, status: int, variable: str | None) -> None:
-        self.status = status
-        self.variable = variable
-        super().__init__(message, url=url)
 
 
 @attrs.define

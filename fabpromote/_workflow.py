@@ -25,7 +25,7 @@ from fabpromote._materialize import Materialization, materialize
 from fabpromote._plugins import Plugins
 from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
 from fabpromote._sources import Sources
-from fabpromote.exceptions import FabpromoteError, HLDError
+from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -56,14 +56,6 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
 
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
-
-class NothingToPromoteError(FabpromoteError, LookupError):
-    """The source branch has no commit the target branch lacks."""
-
-
-class MissingBranchError(FabpromoteError, LookupError):
-    """A branch the pipeline needs does not exist."""
 
 
 @attrs.define

@@ -8,8 +8,23 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+#: How many branch names a "no such branch" error lists.
+BRANCHES_SHOWN = 10
+#: How many conflicting paths a merge conflict error lists.
+SHOWN_CONFLICTS = 10
+_ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
+
 __all__ = [
+    "AuthenticationError",
+    "BranchNameError",
     "ConfigMergeError",
+    "DownloadError",
     "DuplicateBackendError",
     "FabpromoteError",
     "GenerateError",
@@ -18,7 +33,20 @@ __all__ = [
     "HLDError",
     "HookError",
     "HooksNotAllowedError",
+    "LockMismatchError",
+    "MergeConflictError",
+    "MissingBranchError",
+    "NothingToPromoteError",
+    "PromotionRefused",
+    "ProtectedBranchError",
+    "PublishError",
+    "PushAuthenticationError",
+    "PushRejectedError",
+    "RefNotFoundError",
+    "SourceError",
+    "StaleBranchError",
     "UnknownBackendError",
+    "UnknownNameError",
     "UnsafePathError",
 ]
 
@@ -112,3 +140,165 @@ class GitHostError(FabpromoteError, RuntimeError):
         self.host = host
         self.status = status
         super().__init__(message)
+
+
+class SourceError(FabpromoteError, RuntimeError):
+    """A remote could not be read, or did not have what was asked of it.
+
+    Attributes:
+        url: The remote, with credentials redacted.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
+class RefNotFoundError(SourceError, LookupError):
+    """No branch or tag of the remote has the name asked for.
+
+    Attributes:
+        ref: The name asked for.
+        branches: The remote's branch names, sorted.
+    """
+
+    def __init__(self, ref: str, *, url: str, branches: list[str]) -> None:
+        self.ref = ref
+        self.branches = branches
+        shown = ", ".join(branches[:BRANCHES_SHOWN]) or "none"
+        if len(branches) > BRANCHES_SHOWN:
+            shown += f", ... ({len(branches)} in all)"
+        message = f"no branch or tag named {ref!r} (branches: {shown})"
+        if _ABBREVIATED_SHA.fullmatch(ref):
+            message += "; abbreviated commit SHAs are not supported, give all 40 hex digits"
+        super().__init__(message, url=url)
+
+
+class AuthenticationError(SourceError, PermissionError):
+    """The remote refused the request for want of valid credentials (HTTP 401/403).
+
+    Attributes:
+        status: The HTTP status.
+        variable: The environment variable that supplies the token for the
+            remote's host, or ``None`` when none is configured.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int, variable: str | None) -> None:
+        self.status = status
+        self.variable = variable
+        super().__init__(message, url=url)
+
+
+class PushRejectedError(SourceError):
+    """The server refused the push (a hook, a protection rule, missing rights).
+
+    Attributes:
+        branch: The branch that was to move.
+        reason: What the server said, redacted.
+    """
+
+    def __init__(self, reason: str, *, url: str, branch: str) -> None:
+        self.branch = branch
+        self.reason = reason
+        # Named, not super(): in PushAuthenticationError the next class is AuthenticationError.
+        SourceError.__init__(self, f"push to {branch!r} refused: {reason}", url=url)
+
+
+class PushAuthenticationError(PushRejectedError, AuthenticationError):
+    """The server refused the push for want of (write) credentials (HTTP 401/403)."""
+
+    def __init__(self, reason: str, *, url: str, branch: str, status: int, variable: str | None) -> None:
+        self.status = status
+        self.variable = variable
+        PushRejectedError.__init__(self, reason, url=url, branch=branch)
+
+
+class StaleBranchError(FabpromoteError, RuntimeError):
+    """A branch is no longer where the caller saw it: read it again and retry.
+
+    Attributes:
+        branch: The branch name.
+        expected: Where the caller expected it (``None``: that it did not exist).
+        actual: Where it is (``None``: it does not exist), when known.
+        url: The remote, redacted.
+    """
+
+    def __init__(self, branch: str, expected: str | None, actual: str | None, *, url: str) -> None:
+        self.branch = branch
+        self.expected = expected
+        self.actual = actual
+        self.url = url
+        was = f"at {expected[:12]}" if expected else "absent"
+        now = f"at {actual[:12]}" if actual else "absent"
+        super().__init__(f"{url}: branch {branch!r} moved: expected it {was}, it is {now}; read it again and retry")
+
+
+class MergeConflictError(FabpromoteError, RuntimeError):
+    """A merge would conflict; nothing was pushed.
+
+    Attributes:
+        base: The branch merged into.
+        head: The branch merged.
+        paths: The conflicting paths, sorted.
+        url: The remote, redacted.
+    """
+
+    def __init__(self, *, base: str, head: str, paths: Iterable[str], url: str) -> None:
+        self.base = base
+        self.head = head
+        self.paths = tuple(sorted(paths))
+        self.url = url
+        shown = ", ".join(self.paths[:SHOWN_CONFLICTS])
+        if len(self.paths) > SHOWN_CONFLICTS:
+            shown += f", ... ({len(self.paths)} in all)"
+        super().__init__(f"{url}: merging {head!r} into {base!r} conflicts in {shown}")
+
+
+class ProtectedBranchError(FabpromoteError, PermissionError):
+    """A protected branch does not accept a change made for that purpose.
+
+    Attributes:
+        branch: The branch.
+        purpose: What the change was for (``set-image``, ``promote``, ...).
+        allowed: The purposes the branch accepts.
+    """
+
+    def __init__(self, branch: str, purpose: str, allowed: Iterable[str], *, url: str) -> None:
+        self.branch = branch
+        self.purpose = purpose
+        self.allowed = tuple(allowed)
+        self.url = url
+        accepts = ", ".join(self.allowed) or "nothing"
+        super().__init__(f"{url}: branch {branch!r} is protected: it accepts only {accepts}, not {purpose!r}")
+
+
+class BranchNameError(FabpromoteError, ValueError):
+    """A branch name git does not allow."""
+
+
+class DownloadError(FabpromoteError, RuntimeError):
+    """An HTTP download failed."""
+
+
+class LockMismatchError(FabpromoteError, ValueError):
+    """Content fetched for a lock does not match the digest the lock recorded."""
+
+
+class UnknownNameError(FabpromoteError, LookupError):
+    """An environment, cluster or app name that the configuration does not know."""
+
+
+class PromotionRefused(FabpromoteError, PermissionError):
+    """The pipeline does not allow merging that branch into that one."""
+
+
+class PublishError(FabpromoteError, RuntimeError):
+    """The manifests branch kept moving under every attempt to publish."""
+
+
+class NothingToPromoteError(FabpromoteError, LookupError):
+    """The source branch has no commit the target branch lacks."""
+
+
+class MissingBranchError(FabpromoteError, LookupError):
+    """A branch the pipeline needs does not exist."""

@@ -194,9 +194,11 @@ class GitHostContract:
     def test_revert_to(self, host: Any, repo: RepoHandle) -> None:
         """The branch gets the target's tree in a new commit; history is kept."""
         good = repo.sha("master")
+        assert good is not None
         bad = repo.commit("master", {"README.md": "broken\n"}, "bad")
         outcome = host.revert_to(repo.url, "master", good, expected=bad, message="Roll back")
         sha = outcome.head_sha if isinstance(outcome, ChangeRequest) else outcome
+        assert sha is not None
         assert repo.tree(sha) == repo.tree(good)
         assert repo.parents(sha) == [bad]
 
@@ -269,13 +271,6 @@ class ServedRepo:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _exists(work: Path, rev: str) -> bool:
-    done = subprocess.run(
-        ["git", "rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], cwd=work, capture_output=True, check=False
-    )
-    return done.returncode == 0
 
 
 def _exists(work: Path, rev: str) -> bool:

@@ -1,0 +1,417 @@
+"""The REST client: one ``requests.Session`` per API base, with timeouts, retries and rate limits.
+
+Every request carries a timeout. Connection failures, timeouts and 5xx answers
+are retried with exponential backoff (and jitter). Rate limits are honoured as
+GitHub documents them: a ``Retry-After`` header is waited out; a primary limit
+(``X-RateLimit-Remaining: 0``) waits until ``X-RateLimit-Reset``; a secondary
+limit without either waits a minute, doubling. A wait longer than
+``max_wait`` is an error instead of a hang. Lists follow ``Link: rel="next"``.
+
+The token is read from the environment for each request, sent only in the
+``Authorization`` header, never logged, and redacted from every error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import requests
+
+from fabpromote._credentials import redact
+from fabpromote_github._errors import (
+    GitHubAuthenticationError,
+    GitHubError,
+    GitHubNotFoundError,
+    GitHubRateLimitError,
+    GitHubSettingsError,
+)
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TOKEN_ENV",
+    "GitHubClient",
+]
+
+log = logging.getLogger("fabpromote.github")
+
+DEFAULT_TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the name of the variable, not a token
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_BACKOFF = 1.0
+#: The longest single wait for a rate limit or a retry; longer is an error.
+DEFAULT_MAX_WAIT = 600.0
+MAX_BACKOFF = 60.0
+#: GitHub: "otherwise, wait for at least one minute before retrying" (secondary limits).
+SECONDARY_LIMIT_WAIT = 60.0
+#: Added to X-RateLimit-Reset: the reset is in whole seconds and clocks drift.
+RESET_MARGIN = 0.5
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+MESSAGE_LENGTH = 500
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+
+
+def _api_url(value: str) -> str:
+    url = str(value).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise GitHubSettingsError(f"api_url must be an http(s) URL, not {redact(url)!r}")
+    if parts.username is not None or parts.password is not None:
+        raise GitHubSettingsError("api_url must not carry credentials: the token comes from token_env")
+    return url
+
+
+def _number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise GitHubSettingsError(f"{name} must be a number, not {value!r}") from None
+    if number < 0 or (name == "timeout" and number == 0):
+        raise GitHubSettingsError(f"{name} must be positive, not {value!r}")
+    return number
+
+
+def _timeout(value: Any) -> float:
+    return float(_number("timeout", value, float))
+
+
+def _max_retries(value: Any) -> int:
+    return int(_number("max_retries", value, int))
+
+
+def _backoff(value: Any) -> float:
+    return float(_number("backoff", value, float))
+
+
+def _max_wait(value: Any) -> float:
+    return float(_number("max_wait", value, float))
+
+
+def _token_env(value: str) -> str:
+    name = str(value or DEFAULT_TOKEN_ENV).strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise GitHubSettingsError(f"token_env must name an environment variable, not {name!r}")
+    return name
+
+
+def _new_session() -> requests.Session:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        agent = f"fabpromote-github/{version('fabpromote-github')}"
+    except PackageNotFoundError:  # Run from a source tree that is not installed.
+        agent = "fabpromote-github"
+    session = requests.Session()
+    session.headers.update(
+        {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": agent}
+    )
+    return session
+
+
+@attrs.define
+class GitHubClient:
+    """Talks to one GitHub REST API base (``https://api.github.com``, ``https://HOST/api/v3``).
+
+    Args:
+        api_url: The API base URL.
+        token_env: The environment variable holding the token.
+        timeout: Seconds to wait for a connection and for each read.
+        max_retries: How many times a failed request is tried again.
+        backoff: The first retry's delay in seconds; it doubles each time.
+        max_wait: The longest wait (rate limit or retry) before giving up.
+
+    Attributes:
+        session: The one ``requests.Session`` of this API base.
+    """
+
+    api_url: str = attrs.field(converter=_api_url)
+    token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=_token_env)
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=_timeout)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=_max_retries)
+    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff)
+    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait)
+    session: requests.Session = attrs.field(factory=_new_session, repr=False)
+    _sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
+    _paused_until: float = attrs.field(init=False, default=0.0, repr=False)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    # Tokens
+
+    def token(self) -> str | None:
+        """The token, read from ``token_env`` now; None when unset or empty."""
+        return os.environ.get(self.token_env) or None
+
+    def redact(self, text: str) -> str:
+        """``text`` without the token, nor credentials in URLs."""
+        token = self.token()
+        return redact(text, [token] if token else [])
+
+    # Requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expect: tuple[int, ...] = (200,),
+    ) -> requests.Response:
+        """Send a request, retrying and waiting as needed; return the response.
+
+        Args:
+            method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
+            path: Below the API base (``/repos/o/r``), its parts already
+                quoted; or a full URL on the API's host (a ``Link`` target).
+            params: The query.
+            json: The body, sent as JSON.
+            expect: The statuses returned to the caller; any other is an error.
+
+        Raises:
+            GitHubAuthenticationError: HTTP 401.
+            GitHubNotFoundError: HTTP 404 (unless expected).
+            GitHubRateLimitError: A rate limit lasts longer than ``max_wait``.
+            GitHubError: Any other unexpected status, or GitHub cannot be reached.
+        """
+        url = self._url(path)
+        shown = urlsplit(url).path
+        for attempt in range(self.max_retries + 1):
+            self._wait_for_reset()
+            last = attempt == self.max_retries
+            try:
+                response = self._send(method, url, params=params, json=json)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                reason = self._reason(exc)
+                if last:
+                    raise GitHubError(
+                        self.redact(f"cannot reach GitHub at {self.api_url}: {reason} ({method} {shown})")
+                    ) from exc
+                delay = self._retry_delay_for(attempt)
+                log.warning("GitHub %s %s failed (%s); retrying in %.1f s", method, shown, reason, delay)
+                self._sleep(delay)
+                continue
+            except requests.RequestException as exc:
+                raise GitHubError(self.redact(f"GitHub {method} {shown}: {self._reason(exc)}")) from exc
+            log.debug(
+                "GitHub %s %s -> %d (rate limit remaining %s)",
+                method,
+                shown,
+                response.status_code,
+                response.headers.get("X-RateLimit-Remaining", "?"),
+            )
+            self._note_limits(response)
+            if response.status_code in expect:
+                return response
+            retry = self._retry_delay(response, attempt)
+            if retry is None:
+                raise self._failure(response, method, shown)
+            delay, why = retry
+            if delay > self.max_wait:
+                raise GitHubRateLimitError(
+                    self.redact(
+                        f"GitHub {method} {shown}: {why}: it asks to wait {delay:.0f} s, more than "
+                        f"max_wait ({self.max_wait:.0f} s)"
+                    ),
+                    status=response.status_code,
+                )
+            if last:
+                error = self._failure(response, method, shown)
+                if why.startswith("rate limit"):
+                    raise GitHubRateLimitError(str(error), status=response.status_code)
+                raise error
+            log.warning("GitHub %s %s: %s; retrying in %.1f s", method, shown, why, delay)
+            response.close()
+            self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def get(self, path: str, *, params: Mapping[str, Any] | None = None, expect: tuple[int, ...] = (200,)) -> Any:
+        """The JSON of a GET; None for an expected status other than 200."""
+        response = self.request("GET", path, params=params, expect=expect)
+        return response.json() if response.status_code == 200 else None
+
+    def pages(self, path: str, *, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """The JSON of each page of a list, following ``Link: rel="next"``."""
+        query: Mapping[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
+        target = path
+        while True:
+            response = self.request("GET", target, params=query)
+            yield response.json()
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return
+            target, query = following, None  # The next URL carries the whole query.
+
+    def paginate(
+        self, path: str, *, params: Mapping[str, Any] | None = None, key: str | None = None, limit: int | None = None
+    ) -> Iterator[Any]:
+        """The items of a list, page after page.
+
+        Args:
+            key: The field holding the list when pages are objects
+                (``statuses`` of a combined status).
+            limit: Stop after this many items (no page beyond is fetched).
+        """
+        count = 0
+        for page in self.pages(path, params=params):
+            items = page.get(key) if key is not None and isinstance(page, dict) else page
+            if not isinstance(items, list):
+                raise GitHubError(self.redact(f"GitHub GET {urlsplit(path).path}: expected a list"))
+            if not items:
+                return
+            for item in items:
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+    # Helpers
+
+    def _url(self, path: str) -> str:
+        if "://" not in path:
+            return self.api_url + path
+        base, target = urlsplit(self.api_url), urlsplit(path)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            # A Link header pointing elsewhere must not receive the token.
+            raise GitHubError(self.redact(f"refusing to follow {path} off the API host {base.netloc}"))
+        return path
+
+    def _send(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any) -> requests.Response:
+        headers = {}
+        token = self.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, url, params=params, json=json, headers=headers, timeout=self.timeout)
+
+    def _retry_delay_for(self, attempt: int) -> float:
+        base = min(self.backoff * 2.0**attempt, MAX_BACKOFF)
+        # Jitter spreads the retries of CI jobs that failed together.
+        return base + random.uniform(0, base / 4)  # noqa: S311 - timing jitter, not cryptography
+
+    def _wait_for_reset(self) -> None:
+        with self._lock:
+            wait = self._paused_until - time.time()
+        if 0 < wait <= self.max_wait:
+            log.warning("GitHub rate limit used up; waiting %.1f s for it to reset", wait)
+            self._sleep(wait)
+
+    def _note_limits(self, response: requests.Response) -> None:
+        """Remember a used-up primary limit, so that the next request waits for the reset."""
+        if response.headers.get("X-RateLimit-Remaining") != "0" or response.status_code >= 400:
+            return
+        reset = _float(response.headers.get("X-RateLimit-Reset"))
+        if reset is not None:
+            with self._lock:
+                self._paused_until = reset + RESET_MARGIN
+
+    def _retry_delay(self, response: requests.Response, attempt: int) -> tuple[float, str] | None:
+        """How long to wait before trying ``response``'s request again, and why; None: do not."""
+        status = response.status_code
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if status in (403, 429):
+            remaining = response.headers.get("X-RateLimit-Remaining")
+            message = _message(response).lower()
+            if retry_after is not None:
+                return retry_after, "rate limited (Retry-After)"
+            if remaining == "0":
+                reset = _float(response.headers.get("X-RateLimit-Reset"))
+                if reset is not None:
+                    return max(reset - time.time(), 0.0) + RESET_MARGIN, "rate limit used up"
+            if status == 429 or "rate limit" in message:
+                return SECONDARY_LIMIT_WAIT * 2**attempt, "rate limited (secondary limit)"
+            return None
+        if status >= 500:
+            return (retry_after if retry_after is not None else self._retry_delay_for(attempt)), f"HTTP {status}"
+        return None
+
+    def _failure(self, response: requests.Response, method: str, path: str) -> GitHubError:
+        status = response.status_code
+        message = _message(response)
+        where = f"GitHub {method} {path}"
+        if status == 401:
+            return GitHubAuthenticationError(
+                self.redact(f"{where}: {self._auth_advice(message)}"), status=401, variable=self.token_env
+            )
+        if status == 403:
+            return GitHubError(
+                self.redact(
+                    f"{where}: access denied (HTTP 403): {message}; "
+                    f"check the permissions of the token in ${self.token_env}"
+                ),
+                status=403,
+            )
+        if status == 404:
+            return GitHubNotFoundError(self.redact(f"{where}: not found (HTTP 404): {message}"), status=404)
+        return GitHubError(self.redact(f"{where}: HTTP {status}: {message}"), status=status)
+
+    def _auth_advice(self, message: str) -> str:
+        if self.token() is None:
+            return f"authentication required (HTTP 401): set ${self.token_env} to a GitHub token"
+        return f"authentication failed (HTTP 401: {message}): the token in ${self.token_env} was refused"
+
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError):
+            return f"no answer within {self.timeout:g} s"
+        text = str(exc)
+        found = _ERRNO.search(text)
+        if found:
+            return found.group(1).strip()
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return f"no connection within {self.timeout:g} s"
+        return text or type(exc).__name__
+
+
+def _message(response: requests.Response) -> str:
+    """GitHub's ``message`` and the details of its ``errors``, or the start of the body."""
+    try:
+        data = response.json()
+    except ValueError:
+        text = " ".join(response.text.split())
+        return text[:MESSAGE_LENGTH] or response.reason or f"HTTP {response.status_code}"
+    if not isinstance(data, dict):
+        return str(data)[:MESSAGE_LENGTH]
+    parts = [str(data.get("message") or "").strip()]
+    for error in data.get("errors") or ():
+        if isinstance(error, dict):
+            detail = error.get("message") or " ".join(
+                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
+            )
+        else:
+            detail = str(error)
+        parts.append(str(detail).strip())
+    return "; ".join(part for part in parts if part)[:MESSAGE_LENGTH] or f"HTTP {response.status_code}"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    seconds = _float(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

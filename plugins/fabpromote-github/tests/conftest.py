@@ -1,0 +1,66 @@
+"""Fixtures: the fake GitHub (REST API and git over smart HTTP) on 127.0.0.1, and an isolated home."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabpromote.testing.gitrepos import GIT_ENV
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fabpromote_github import GitHubHost
+from fake_github import FakeGitHub
+from github_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "live: talks to the real api.github.com (needs FABPROMOTE_LIVE_GITHUB_TOKEN)")
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture(name="github")
+def _github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    """The fake GitHub with repository octo/app: master, dev, stage and prod at one commit."""
+    with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
+        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        yield fake
+
+
+@pytest.fixture(name="url")
+def _url(github: FakeGitHub) -> str:
+    """The clone URL of octo/app."""
+    return github.repo_url(OWNER, NAME)
+
+
+@pytest.fixture(name="host")
+def _host(github: FakeGitHub, tmp_path: Path) -> GitHubHost:
+    """The github host pointed at the fake."""
+    return make_host(github, tmp_path)
+
+
+@pytest.fixture(name="debug_logs")
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Everything logged at DEBUG, urllib3's connection logs included."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "fabpromote", "dulwich"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog

@@ -1,0 +1,34 @@
+"""What the tests share besides fixtures: the test token, the repository, a host factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fabpromote_github import GitHubHost
+from fake_github import FakeGitHub
+
+from fabpromote._sources import Sources
+
+#: A token that looks like a real one, so that a leak is easy to find in logs and messages.
+TOKEN = "ghp_FaKeT0kenF0rTests0nly1234567890abcd"
+TOKEN_ENV = "FABPROMOTE_TEST_GITHUB_TOKEN"
+OWNER, NAME = "octo", "app"
+PROTECTED = {"stage": ("promote", "rollback"), "prod": ("promote", "rollback")}
+FILES = {
+    "README.md": "# app\n",
+    "hld/component.yaml": "name: app\nsubcomponents: []\n",
+    "hld/config/common.yaml": "config:\n  image: app:1.0.0\n",
+}
+
+
+def make_host(github: FakeGitHub, tmp_path: Path, **settings: object) -> GitHubHost:
+    """A host on the fake, with fast retries; ``settings`` as a cluster file gives them."""
+    defaults: dict[str, object] = {
+        "sources": Sources(cache_dir=tmp_path / "cache"),
+        "protected": PROTECTED,
+        "api_url": github.api_url,
+        "token_env": TOKEN_ENV,
+        "backoff": "0.01",
+        "timeout": "10",
+    }
+    return GitHubHost.from_settings(**{**defaults, **settings})
