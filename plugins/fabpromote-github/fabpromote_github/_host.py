@@ -31,7 +31,7 @@ from fabpromote._credentials import redact
 from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
 from fabpromote._gitops import GitOps, ProtectedBranchError, StaleBranchError
 from fabpromote._sources import AuthenticationError, Sources
-from fabpromote.exceptions import UnsafePathError
+from fabpromote.exceptions import RefNotFoundError, UnsafePathError
 from fabpromote_github._client import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
@@ -334,6 +334,11 @@ class GitHubHost:
             GitHubError: GitHub refused to open it (e.g. no commits between the branches).
         """
         ref, client = self._repo(repo)
+        head_sha = self._existing_branch(repo, head)
+        self._existing_branch(repo, base)
+        if self.compare(repo, base, head).ahead == 0:
+            # GitHub refuses a pull request without commits: there is nothing to merge.
+            return ChangeRequest(base=base, head=head, head_sha=head_sha, number=0, mergeable=True)
         pulls = _repo_path(ref, "pulls")
         number = self._find_pull(ref, client, base=base, head=head)
         if number is None:
@@ -354,6 +359,12 @@ class GitHubHost:
                     )
         return _change(client.get(_repo_path(ref, "pulls", str(number))))
 
+    def _existing_branch(self, repo: str, branch: str) -> str:
+        sha = self.read_branch(repo, branch)
+        if sha is None:
+            raise RefNotFoundError(branch, url=redact(repo), branches=[])
+        return sha
+
     def merge(
         self, repo: str, change: ChangeRequest, *, expected_head_sha: str, message: str, purpose: str = "promote"
     ) -> MergeResult:
@@ -369,12 +380,8 @@ class GitHubHost:
             StaleBranchError: The head branch moved (GitHub's 409).
         """
         self._guard(repo, change.base, purpose)
-        if change.number <= 0:
-            raise GitHubError(
-                self._api(parse_repo(repo)).redact(
-                    f"{redact(repo)}: {change.head} -> {change.base} is not a pull request (number 0)"
-                )
-            )
+        if change.number <= 0:  # open_change found no commit to merge
+            return MergeResult(status="up-to-date", message=f"{change.base} already has every commit of {change.head}")
         ref, client = self._repo(repo)
         title, _, rest = message.strip().partition("\n")
         with self._not_found(ref, client, f"no pull request #{change.number}"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fabpromote_github import GitHubError, GitHubHost, GitHubNotFoundError, GitHubSettingsError
+from fabpromote_github import GitHubHost, GitHubNotFoundError, GitHubSettingsError
 from fake_github import FakeGitHub
 from github_testing import NAME, OWNER, make_host
 
@@ -217,11 +217,12 @@ class TestOpenChange:
         assert second.head_sha == dev
         assert len(github.api_requests("POST", r"/pulls$")) == 1
 
-    def test_nothing_to_propose(self, host: GitHubHost, url: str) -> None:
-        """GitHub's refusal (no commits between the branches) is a clear error."""
-        with pytest.raises(GitHubError, match="No commits between stage and dev") as caught:
-            host.open_change(url, base="stage", head="dev", title="Promote", body="")
-        assert caught.value.status == 422
+    def test_nothing_to_propose(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
+        """No commit to merge: no pull request is opened, and merging says up-to-date."""
+        change = host.open_change(url, base="stage", head="dev", title="Promote", body="")
+        assert (change.number, change.url) == (0, "")
+        assert host.merge(url, change, expected_head_sha=change.head_sha, message="m").status == "up-to-date"
+        assert github._repos["octo/app"].pulls == []
 
     def test_conflicting_is_not_mergeable(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
         """A pull request that conflicts reports mergeable False."""

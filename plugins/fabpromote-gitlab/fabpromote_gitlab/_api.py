@@ -1,0 +1,331 @@
+"""The GitLab REST API v4 client: one ``requests.Session``, timeouts, retries, rate limits, pages.
+
+Every request:
+
+- carries a timeout (connect and read);
+- sends the token as ``PRIVATE-TOKEN``, read from its environment variable at
+  that moment, and never writes it to a log or an error message;
+- is retried with exponential backoff on 5xx answers and connection errors,
+  and after the wait a 429 asks for (``Retry-After``, else ``RateLimit-Reset``);
+- follows no redirect: a redirect would carry the token to another address.
+
+Failures raise :class:`~fabpromote.exceptions.GitHostError` with the HTTP
+status and a message that says what to do (``401``: which variable to set).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import requests
+
+from fabpromote._credentials import redact
+from fabpromote.exceptions import GitHostError
+
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
+
+log = logging.getLogger("fabpromote.gitlab")
+
+HOST = "gitlab"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_TOKEN_ENV = "GITLAB_TOKEN"  # noqa: S105 - the name of a variable, not a token
+DEFAULT_RETRIES = 4
+MAX_PER_PAGE = 100
+#: Longest wait for a rate limit or between retries; a longer one fails at once.
+MAX_WAIT = 120.0
+_RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_SHOWN_BODY = 300
+_TAG = re.compile(r"<[^>]*>")
+# urllib3 starts its messages with the connection object: "HTTPConnection(host=..., port=...): ".
+_CONNECTION_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(.*?\)):\s*")
+
+
+def message_of(response: requests.Response) -> str:
+    """The error message GitLab sent: ``{"message": ...}`` or ``{"error": ...}``, else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        # Proxies and load balancers answer in HTML: keep the words.
+        text = " ".join(_TAG.sub(" ", response.text).split())
+        return text[:_SHOWN_BODY] or (response.reason or "")
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            if body.get(key):
+                return _flatten(body[key])
+    return _flatten(body)[:_SHOWN_BODY]
+
+
+def _flatten(value: Any) -> str:
+    """GitLab's messages are strings, lists, or ``{field: [problems]}``: one line of text."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {_flatten(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(_flatten(item) for item in value)
+    return str(value)
+
+
+def _without_slash(url: str) -> str:
+    return str(url).rstrip("/")
+
+
+@attrs.define
+class Api:
+    """A client of one GitLab REST API.
+
+    Args:
+        base_url: The API root, e.g. ``https://gitlab.com/api/v4``.
+        token_env: The environment variable holding the token.
+        timeout: Seconds to wait to connect, and for each read.
+        retries: How many times a failed request is tried again.
+        backoff: The first wait between tries, doubled each time (with jitter).
+        session: The session to use; one new session by default.
+    """
+
+    base_url: str = attrs.field(converter=_without_slash)
+    token_env: str = DEFAULT_TOKEN_ENV
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff: float = 0.5
+    session: requests.Session = attrs.Factory(requests.Session)
+    sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
+
+    # Requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        allow: tuple[int, ...] = (),
+        project: str = "",
+    ) -> requests.Response:
+        """Send one request, retried as needed; a failure other than ``allow`` raises.
+
+        Args:
+            path: Relative to the API root (``projects/...``), or a full URL on
+                the API's own origin (pagination links).
+            allow: Error statuses the caller handles itself (e.g. ``404``).
+            project: The project's path, for the "not found" message.
+
+        Raises:
+            GitHostError: The request failed, with its HTTP status when there was one.
+        """
+        url = self._url(path)
+        shown = self._shown(url)
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=self._headers(),
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                if last or not _retryable(method, exc):
+                    raise GitHostError(
+                        self.redact(f"cannot reach GitLab ({method} {shown}): {_reason(exc)}"), host=HOST
+                    ) from exc
+                wait = self._backoff(attempt)
+                log.info("GitLab %s %s failed (%s); retrying in %.1f s", method, shown, _reason(exc), wait)
+                self.sleep(wait)
+                continue
+            log.debug("GitLab %s %s -> %d", method, shown, response.status_code)
+            status = response.status_code
+            if (status == 429 or status in _RETRIED_STATUSES) and not last:
+                pause = self._wait(response, attempt)
+                if pause is not None:
+                    log.info("GitLab answered %d to %s %s; retrying in %.1f s", status, method, shown, pause)
+                    response.close()
+                    self.sleep(pause)
+                    continue
+            if status < 300 or (status in allow and not _project_missing(response, project)):
+                return response
+            raise self._error(response, method, shown, project)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def get(self, path: str, *, params: Mapping[str, Any] | None = None, project: str = "") -> Any:
+        """The JSON of a GET that must succeed."""
+        return self.json(self.request("GET", path, params=params, project=project))
+
+    def pages(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        project: str = "",
+    ) -> Iterator[Any]:
+        """Every item of a paginated list, page after page, at most ``limit`` of them.
+
+        Follows the ``Link: <...>; rel="next"`` header (offset and keyset
+        pagination), else ``X-Next-Page``; stops when neither names a next page.
+        """
+        per_page = MAX_PER_PAGE if limit is None else max(1, min(limit, MAX_PER_PAGE))
+        query: dict[str, Any] | None = {"per_page": per_page, **(params or {})}
+        url = path
+        count = 0
+        while True:
+            response = self.request("GET", url, params=query, project=project)
+            items = self.json(response)
+            if not isinstance(items, list):
+                raise GitHostError(f"GitLab sent no list for {self._shown(self._url(url))}", host=HOST)
+            for item in items:
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            link = response.links.get("next", {}).get("url")
+            next_page = response.headers.get("X-Next-Page", "").strip()
+            if link:
+                url, query = link, None
+            elif next_page and items:
+                query = {**(query or {}), "page": next_page}
+            else:
+                return
+
+    def json(self, response: requests.Response) -> Any:
+        """The JSON body of a successful answer; a body that is not JSON (a proxy's page) is an error."""
+        try:
+            return response.json()
+        except ValueError:
+            shown = self._shown(response.request.url or "") if response.request else self.base_url
+            raise GitHostError(
+                f"GitLab answered {shown} with no JSON (HTTP {response.status_code}): {message_of(response)}",
+                host=HOST,
+                status=response.status_code,
+            ) from None
+
+    # Helpers
+
+    def token(self) -> str:
+        """The token, read now from its variable ("" when unset)."""
+        return os.environ.get(self.token_env, "")
+
+    def redact(self, text: str) -> str:
+        """``text`` without URL user info nor the token."""
+        return redact(text, [self.token()])
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        token = self.token()
+        if token:
+            headers["PRIVATE-TOKEN"] = token
+        return headers
+
+    def _url(self, path: str) -> str:
+        if "://" not in path:
+            return f"{self.base_url}/{path.lstrip('/')}"
+        # Only links back to the API itself: the token must not go anywhere else.
+        if _origin(path) != _origin(self.base_url):
+            raise GitHostError(
+                self.redact(f"GitLab sent a link to another server ({_origin(path)}); not following it"), host=HOST
+            )
+        return path
+
+    def _shown(self, url: str) -> str:
+        return self.redact(url.split("?", 1)[0])
+
+    def _backoff(self, attempt: int) -> float:
+        wait: float = self.backoff * (2**attempt)
+        # Jitter spreads the retries of many CI jobs hitting one server at once.
+        return min(MAX_WAIT, wait * random.uniform(0.8, 1.2))  # noqa: S311 - not cryptography
+
+    def _wait(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait before trying again, or None when waiting is pointless."""
+        wait = _retry_after(response.headers)
+        if wait is None:
+            return self._backoff(attempt)
+        return wait if wait <= MAX_WAIT else None
+
+    def _error(self, response: requests.Response, method: str, shown: str, project: str) -> GitHostError:
+        status = response.status_code
+        message = message_of(response)
+        variable = self.token_env
+        if status == 401:
+            if self.token():
+                advice = f"the token in ${variable} was refused (expired, revoked, or for another server?)"
+            else:
+                advice = f"set ${variable} to a GitLab access token (scope api)"
+            text = f"GitLab authentication failed (HTTP 401) at {self._shown(self.base_url)}: {advice}"
+        elif status == 403:
+            text = (
+                f"GitLab refused {method} {shown} (HTTP 403): the token in ${variable} lacks the role "
+                f"or scope for it: {message}"
+            )
+        elif _project_missing(response, project):
+            text = f"repository {project} not found (or the token cannot see it) at {self._shown(self.base_url)}"
+        elif status == 429:
+            text = f"GitLab rate limit hit ({method} {shown}); try again later: {message}"
+        elif 300 <= status < 400:
+            target = response.headers.get("Location", "?")
+            text = f"GitLab redirected {method} {shown} to {target.split('?', 1)[0]}: set api_url to the API's address"
+        else:
+            text = f"GitLab {method} {shown} failed (HTTP {status}): {message}"
+        response.close()
+        return GitHostError(self.redact(text), host=HOST, status=status)
+
+
+def _project_missing(response: requests.Response, project: str) -> bool:
+    """A 404 about the project itself, which callers allowing a 404 (of a branch, a file) never mean."""
+    return bool(project) and response.status_code == 404 and "project not found" in message_of(response).lower()
+
+
+def _retryable(method: str, exc: requests.RequestException) -> bool:
+    # A request that never reached the server can always be sent again; one
+    # that timed out waiting for an answer may have been done already.
+    if isinstance(exc, requests.ConnectionError):  # ConnectTimeout included
+        return True
+    return isinstance(exc, requests.Timeout) and method.upper() in _IDEMPOTENT
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429 (or 503) asks for: ``Retry-After`` (seconds or a date), else ``RateLimit-Reset``."""
+    value = headers.get("Retry-After", "").strip()
+    if value:
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - time.time())
+    reset = headers.get("RateLimit-Reset", "").strip()
+    if reset.isdigit():
+        # An epoch time in seconds; one second more covers clock skew.
+        return max(0.0, float(reset) - time.time()) + 1.0
+    return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or ""), port or default
+
+
+def _reason(exc: BaseException) -> str:
+    """The readable part of a requests/urllib3 error: "Connection refused", "Read timed out"."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None) or inner or exc
+    text = str(reason) or type(exc).__name__
+    return _CONNECTION_PREFIX.sub("", text)

@@ -1,0 +1,108 @@
+"""Fixtures: an isolated home and cache, git without user config, and a fake GitLab on 127.0.0.1.
+
+The fake (``fake_gitlab.py`` beside this file) is loaded here and registered
+as module ``fake_gitlab``, since ``--import-mode=importlib`` puts no test
+folder on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from fabpromote.testing.gitrepos import GIT_ENV
+
+if TYPE_CHECKING:
+    from fabpromote_gitlab import GitLabHost
+    from fake_gitlab import FakeGitLab
+
+
+def _load_fake() -> None:
+    if "fake_gitlab" in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location("fake_gitlab", Path(__file__).with_name("fake_gitlab.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fake_gitlab"] = module
+    spec.loader.exec_module(module)
+
+
+_load_fake()
+
+PROJECT = "group/sub/app"
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep home and cache in tmp_path; git with no user or system config; no token, no proxy."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    # Requests to the test servers must not go through a proxy of the developer's shell.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@functools.cache
+def _git_version() -> tuple[int, ...]:
+    done = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
+    numbers = re.findall(r"\d+", done.stdout)[:2]
+    return tuple(int(number) for number in numbers) if done.returncode == 0 else (0,)
+
+
+@pytest.fixture(name="gitlab")
+def _gitlab(tmp_path: Path) -> Iterator[FakeGitLab]:
+    """A fake GitLab: its API and its repositories over smart HTTP."""
+    from fake_gitlab import FakeGitLab
+
+    if _git_version() < (2, 38):
+        pytest.skip("the fake GitLab merges with `git merge-tree --write-tree` (git 2.38 or later)")
+
+    with FakeGitLab(tmp_path / "gitlab") as fake:
+        yield fake
+
+
+@pytest.fixture(name="token")
+def _token(gitlab: FakeGitLab, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fake's token, in $GITLAB_TOKEN."""
+    monkeypatch.setenv("GITLAB_TOKEN", gitlab.token)
+    return gitlab.token
+
+
+@pytest.fixture(name="repo")
+def _repo(gitlab: FakeGitLab) -> str:
+    """The URL of project group/sub/app, branches master, dev, stage and prod at one commit."""
+    return gitlab.create_project(
+        PROJECT,
+        {"hld/component.yaml": "name: app\n", "hld/config/common.yaml": "image: v1\n"},
+        branches=("master", "dev", "stage", "prod"),
+    )
+
+
+@pytest.fixture(name="host")
+def _host(gitlab: FakeGitLab, token: str) -> Iterator[GitLabHost]:
+    """The gitlab host, talking to the fake, with short waits between retries."""
+    from fabpromote_gitlab import GitLabHost
+
+    host = GitLabHost(api_url=gitlab.api_url, protected={"prod": ("promote", "rollback")}, timeout=10)
+    fast(host)
+    yield host
+    host.close()
+
+
+def fast(host: GitLabHost) -> None:
+    """Make the host's retries wait a few milliseconds instead of seconds."""
+    host.api("https://gitlab.com/x/y").backoff = 0.01
