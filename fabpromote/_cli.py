@@ -207,6 +207,19 @@ def _set_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def _protect(args: argparse.Namespace) -> int:
+    from fabpromote._workflow import protect
+
+    lines = protect(_cluster(args), check_only=args.check)
+    for line in lines:
+        print(line)
+    drift = [line for line in lines if "enforces them" not in line]
+    if args.check and drift:
+        print(f"{PROG}: {len(drift)} differences from the protection fabpromote needs", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _history(args: argparse.Namespace) -> int:
     from fabpromote._workflow import history
 
@@ -386,6 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     img.add_argument("--repository", metavar="R", help="also set the image repository")
     _config_options(img)
     img.set_defaults(handler=_set_image)
+
+    prt = commands.add_parser(
+        "protect",
+        help="configure (or --check) branch protection of the HLD repos",
+        description="On GitHub and GitLab: make the protected environments' branches of the cluster HLD and of "
+        "every app repo change only through pull/merge requests that passed the fabpromote/guard check. "
+        "--check only reports differences and exits 1 when there are any.",
+    )
+    prt.add_argument("--check", action="store_true", help="verify only; exit 1 on drift")
+    _config_options(prt)
+    prt.set_defaults(handler=_protect)
 
     his = commands.add_parser(
         "history",

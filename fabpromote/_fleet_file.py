@@ -152,10 +152,14 @@ class _FleetReader(NodeReader):
         return Settings(**values)
 
     def hosts(self, node: Node, field: str) -> dict[str, dict[str, str]]:
+        """Git host settings by host name: ``type`` plus settings the backend checks.
+
+        Any scalar setting is passed to the backend as text (``merge_method``,
+        ``timeout``, ...); the backend rejects the ones it does not know.
+        """
         hosts = {}
         for name, value, path in self.fields(node, field):
-            fields = self.mapping(value, path, ("type", "api_url", "token_env"))
-            hosts[name] = {key: self.string(*fields[key]) for key in fields}
+            hosts[name] = {key: self.string(setting, key_path) for key, setting, key_path in self.fields(value, path)}
             if "type" not in hosts[name]:
                 raise self.error(value, path, "missing field 'type' (the Git host backend, e.g. github)")
         return hosts

@@ -9,10 +9,11 @@ from fabpromote._plugins import Plugins
 
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster, Repo
+    from fabpromote._credentials import Credentials
     from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
-__all__ = ["host_for", "host_name", "protection"]
+__all__ = ["credentials_for", "host_for", "host_name", "protection", "sources_for"]
 
 #: What may change an environment branch of each kind of repository.
 _ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")}
@@ -67,3 +68,26 @@ def host_for(
     settings["protected"] = protection(cluster, role)
     host: GitHost = plugins.git_hosts.factory(name)(**settings)
     return host
+
+
+def credentials_for(cluster: Cluster) -> Credentials:
+    """Which variable holds the token of each host the cluster's repositories are on.
+
+    From the ``hosts`` settings (``token_env``) and each repository's own
+    ``token_env``; the defaults (``GITHUB_TOKEN``, ``GITLAB_TOKEN``) stay.
+    """
+    from fabpromote._credentials import Credentials
+
+    mapping = {name: settings["token_env"] for name, settings in cluster.hosts.items() if "token_env" in settings}
+    for repo in (cluster.hld, cluster.manifests):
+        host = urlsplit(repo.url).netloc.rpartition("@")[2]
+        if repo.token_env and host:
+            mapping[host] = repo.token_env
+    return Credentials(mapping)
+
+
+def sources_for(cluster: Cluster) -> Sources:
+    """A sources layer for ``cluster``: its cache setting and its token variables."""
+    from fabpromote._sources import Sources
+
+    return Sources(cache_dir=cluster.settings.cache_dir or None, credentials=credentials_for(cluster))

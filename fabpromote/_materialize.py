@@ -16,6 +16,7 @@ import attrs
 
 from fabpromote._engine import RenderOptions, check_inside
 from fabpromote._fetch import Fetcher, LockEntry, as_lock
+from fabpromote._hosts import sources_for
 from fabpromote._manifests import Manifests
 from fabpromote._plugins import Plugins
 
@@ -96,7 +97,7 @@ def materialize(
     environment = cluster.pipeline.environment(env)
     engine = engine or cluster.settings.engine
     plugins = plugins or Plugins.load()
-    fetcher = Fetcher(sources, lock=lock or (), prefer_installed=False)
+    fetcher = Fetcher(sources or sources_for(cluster), lock=lock or (), prefer_installed=False)
     tree = fetcher.git_tree(CLUSTER_HLD, cluster.hld.url, environment.hld_branch)
     root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
     options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)

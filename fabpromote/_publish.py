@@ -115,11 +115,11 @@ def publish(
         FabpromoteError: The repository cannot be read or written.
     """
     from fabpromote._gitops import StaleBranchError
-    from fabpromote._hosts import host_for
+    from fabpromote._hosts import host_for, sources_for
 
     environment = cluster.pipeline.environment(materialization.environment)
     url, branch = cluster.manifests.url, environment.manifests_branch
-    host = host or host_for(cluster, cluster.manifests)
+    host = host or host_for(cluster, cluster.manifests, sources=sources_for(cluster))
     files = dict(materialization.manifests)
     message = commit_message(materialization)
     for attempt in range(1, retries + 1):

@@ -188,6 +188,11 @@ class Sources:
     _listing_locks: dict[str, threading.Lock] = attrs.field(init=False, factory=dict, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
 
+    @property
+    def cache_dir(self) -> Path:
+        """The cache root this instance keeps mirrors and snapshots in."""
+        return self._cache_dir
+
     def resolve(self, url: str, ref: str = "") -> str:
         """The 40-hex commit SHA that ``ref`` names at ``url``.
 

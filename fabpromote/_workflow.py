@@ -19,12 +19,11 @@ from fabpromote._apps import App, app, apps
 from fabpromote._cluster import Repo
 from fabpromote._fetch import LockEntry, as_lock
 from fabpromote._hld import load_environments
-from fabpromote._hosts import host_for
+from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
 from fabpromote._plugins import Plugins
 from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
-from fabpromote._sources import Sources
 from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
 
 if TYPE_CHECKING:
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from fabpromote._cluster import Cluster, Environment
     from fabpromote._githost import ChangeRequest, MergeResult
+    from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "history",
     "preview",
     "promote",
+    "protect",
     "rollback",
     "rollback_manifests",
     "set_image",
@@ -64,7 +65,7 @@ class _Context:
 
     cluster: Cluster
     plugins: Plugins = attrs.Factory(Plugins.load)
-    sources: Sources = attrs.Factory(Sources)
+    sources: Sources = attrs.Factory(lambda self: sources_for(self.cluster), takes_self=True)
 
     def host(self, url: str, role: str = "hld") -> GitHost:
         return host_for(self.cluster, Repo(url=url), role=role, plugins=self.plugins, sources=self.sources)
@@ -434,6 +435,34 @@ def set_image(
         f"no image (a map with repository and tag under config) in {', '.join(f'config/{n}.yaml' for n in names)} "
         f"of {app_name} on {entry.branch}"
     )
+
+
+def protect(cluster: Cluster, *, check_only: bool = False, plugins: Plugins | None = None) -> list[str]:
+    """Configure or verify branch protection of the cluster HLD and every app repository.
+
+    The protected environments' branches must change only through pull/merge
+    requests that passed the ``fabpromote/guard`` check. Hosts without such
+    settings (local git) are reported: fabpromote enforces the cluster file's
+    rules on its own writes there.
+
+    Returns:
+        One line per repository and difference found (fixed unless ``check_only``).
+    """
+    from fabpromote.typing import ProtectingHost
+
+    ctx = _Context(cluster, plugins or Plugins.load())
+    branches = [env.hld_branch for env in cluster.pipeline.environments if env.protected]
+    urls = [cluster.hld.url]
+    for environment in cluster.pipeline.environments:
+        urls += [entry.url for entry in apps(cluster, environment.name, ctx.sources) if entry.url not in urls]
+    lines = []
+    for url in urls:
+        host = ctx.host(url)
+        if isinstance(host, ProtectingHost):
+            lines += host.protect(url, branches, check_only=check_only)
+        else:
+            lines.append(f"{_shown(url)}: {type(host).__name__} has no protection settings; fabpromote enforces them")
+    return lines
 
 
 @attrs.frozen(kw_only=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
     from fabpromote._manifests import Manifests
 
-__all__ = ["Engine", "Generator", "GitHost"]
+__all__ = ["Engine", "Generator", "GitHost", "ProtectingHost"]
 
 
 @runtime_checkable
@@ -154,5 +154,22 @@ class GitHost(Protocol):
         already has that tree.
 
         Raises StaleBranchError, ProtectedBranchError.
+        """
+        ...
+
+
+@runtime_checkable
+class ProtectingHost(Protocol):
+    """A Git host that can configure branch protection itself (GitHub, GitLab).
+
+    ``fabpromote protect`` uses it so that environment branches change only
+    through pull/merge requests that passed the ``fabpromote/guard`` check.
+    """
+
+    def protect(self, repo_url: str, branches: list[str], *, check_only: bool = False) -> list[str]:
+        """Configure (or with ``check_only`` only verify) protection of ``branches``.
+
+        Returns one line per difference found between the repository's
+        settings and what fabpromote needs (fixed unless ``check_only``).
         """
         ...

@@ -219,3 +219,23 @@ class TestCommandLine:
         assert main(["guard", "--base", "stage", "--head", "dev", "--config", config]) == 0
         assert main(["guard", "--base", "prod", "--head", "dev", "--config", config]) == 1
         assert "dev may not be promoted into prod" in capsys.readouterr().err
+
+
+class TestReusableStory:
+    def test_seed_story_on_local_repos(self, tmp_path: Path) -> None:
+        """fabpromote.testing.story tells the seed's story on local bare repositories."""
+        from fabpromote._gitops import GitOps
+        from fabpromote._sources import Sources
+        from fabpromote.testing.story import run_seed_story
+
+        def create(name: str, branches: dict[str, dict[str, bytes]]) -> str:
+            path = tmp_path / "repos" / f"{name}.git"
+            git("init", "-q", "--bare", str(path))
+            ops = GitOps(Sources())
+            first = next(iter(branches), None)
+            for branch, files in branches.items():
+                start = None if branch == first else first
+                ops.commit_files(str(path), branch, files, f"{name} {branch}", expected=None, start=start)
+            return str(path)
+
+        run_seed_story(tmp_path, create)
