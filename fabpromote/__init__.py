@@ -1,33 +1,81 @@
-"""fabpromote: GitOps environment promotion built on Fabrikate HLDs."""
+"""fabpromote: GitOps environment promotion built on Fabrikate HLDs.
+
+The names below are the public API. The HLD layer is imported at once; the
+cluster, git and workflow layers on first use, so that the command line
+starts fast.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from fabpromote._engine import RenderOptions, RenderRequest
 from fabpromote._fetch import Fetcher, LockEntry
 from fabpromote._generate import generate, output_directory
 from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
-from fabpromote._install import install
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
 from fabpromote._plugins import Plugins, make_plugin_manager
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
 
+if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+    from fabpromote._install import install
+    from fabpromote._materialize import Materialization, materialize
+    from fabpromote._publish import PublishResult, publish
+    from fabpromote._sources import Sources
+    from fabpromote._workflow import guard, history, preview, promote, protect, rollback, set_image, status
+
+#: Public names imported on first use: name -> module.
+_LAZY = {
+    "Cluster": "fabpromote._cluster",
+    "Environment": "fabpromote._cluster",
+    "Fleet": "fabpromote._cluster",
+    "Pipeline": "fabpromote._cluster",
+    "Repo": "fabpromote._cluster",
+    "Settings": "fabpromote._cluster",
+    "install": "fabpromote._install",
+    "Materialization": "fabpromote._materialize",
+    "materialize": "fabpromote._materialize",
+    "PublishResult": "fabpromote._publish",
+    "publish": "fabpromote._publish",
+    "Sources": "fabpromote._sources",
+    "guard": "fabpromote._workflow",
+    "history": "fabpromote._workflow",
+    "preview": "fabpromote._workflow",
+    "promote": "fabpromote._workflow",
+    "protect": "fabpromote._workflow",
+    "rollback": "fabpromote._workflow",
+    "set_image": "fabpromote._workflow",
+    "status": "fabpromote._workflow",
+}
+
 __all__ = [
+    "Cluster",
     "Component",
     "ComponentConfig",
+    "Environment",
     "FabpromoteError",
     "Fetcher",
+    "Fleet",
     "Hooks",
     "LockEntry",
     "Manifests",
+    "Materialization",
+    "Pipeline",
     "Plugins",
+    "PublishResult",
     "RenderOptions",
     "RenderRequest",
+    "Repo",
+    "Settings",
+    "Sources",
     "__version__",
     "generate",
+    "guard",
+    "history",
     "hookimpl",
     "hookspec",
     "install",
@@ -35,13 +83,23 @@ __all__ = [
     "load_config",
     "load_environments",
     "make_plugin_manager",
+    "materialize",
     "merge_component_config",
     "merge_values",
     "output_directory",
+    "preview",
+    "promote",
+    "protect",
+    "publish",
+    "rollback",
+    "set_image",
+    "status",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     # Read lazily: importlib.metadata is slow to import and rarely needed.
     if name == "__version__":
         from importlib.metadata import version
