@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from fabpromote import _goyaml
 from fabpromote._hld import Component, ComponentConfig, Hooks
 from fabpromote.exceptions import HLDError
 
-__all__ = ["NodeReader", "component_from_file", "config_from_file", "parse_file"]
+__all__ = ["NodeReader", "component_from_file", "config_from_file", "max_file_bytes", "parse_file"]
 
 log = logging.getLogger("fabpromote")
 
@@ -34,6 +36,26 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _HOOKS = ("before-install", "after-install", "before-generate", "after-generate")
 _COMPONENT_STRINGS = ("name", "type", "generator", "source", "method", "path", "branch", "version")
+
+
+#: The environment variable that overrides :data:`DEFAULT_MAX_FILE_BYTES`.
+ENV_MAX_FILE_BYTES = "FABPROMOTE_MAX_FILE_BYTES"
+#: Component, config and cluster files larger than this are refused unread.
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def max_file_bytes() -> int:
+    """The size limit of files parsed: ``$FABPROMOTE_MAX_FILE_BYTES``, else 16 MiB.
+
+    Raises:
+        HLDError: The variable is not a positive whole number.
+    """
+    text = os.environ.get(ENV_MAX_FILE_BYTES, "").strip()
+    if not text:
+        return DEFAULT_MAX_FILE_BYTES
+    if not text.isdigit() or int(text) <= 0:
+        raise HLDError(f"${ENV_MAX_FILE_BYTES} must be a positive number of bytes, not {text!r}")
+    return int(text)
 
 
 def component_from_file(file: Path) -> Component:
@@ -54,11 +76,16 @@ def parse_file(file: Path) -> Node | None:
     Raises:
         HLDError: The file cannot be read or parsed; names the file and line.
     """
+    limit = max_file_bytes()
     try:
-        data = file.read_bytes()
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)  # never more: a huge file must not fill memory
     except OSError as exc:
         raise HLDError(f"cannot read: {exc.strerror}", file=str(file)) from None
+    if len(data) > limit:
+        raise HLDError(f"larger than {limit} bytes (the limit is set by ${ENV_MAX_FILE_BYTES})", file=str(file))
     if file.suffix == ".json":
+        _check_json_depth(data, file)
         try:
             value = json.loads(data)
         except UnicodeDecodeError:
@@ -73,8 +100,33 @@ def parse_file(file: Path) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(filter(None, (exc.context, exc.problem)))
         raise HLDError(f"invalid YAML: {problem}", file=str(file), line=mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:
+        # Its str() spans two lines; the reason and the byte offset are what matter.
+        what = "not UTF-8 text" if exc.character == -1 or "UTF" in exc.reason else f"invalid YAML: {exc.reason}"
+        raise HLDError(f"{what} (byte {exc.position})", file=str(file)) from None
     except yaml.YAMLError as exc:
         raise HLDError(f"invalid YAML: {exc}", file=str(file)) from None
+
+
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_json_depth(data: bytes, file: Path) -> None:
+    """Refuse JSON nested deeper than YAML may be: json and the readers recurse."""
+    if data.count(b"[") + data.count(b"{") <= _goyaml.MAX_DEPTH:
+        return
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > _goyaml.MAX_DEPTH:
+                line = data.count(b"\n", 0, token.start()) + 1
+                raise HLDError(
+                    f"invalid JSON: nested more than {_goyaml.MAX_DEPTH} levels deep", file=str(file), line=line
+                )
+        elif bracket in (b"]", b"}"):
+            depth -= 1
 
 
 def _json_node(value: Any) -> Node:

@@ -115,6 +115,9 @@ def check_file_name(name: str, what: str) -> str:
     """Return ``name`` if it can be used as one file name, else raise UnsafePathError."""
     if "/" in name or "\\" in name or "\0" in name or name in ("", ".", ".."):
         raise UnsafePathError(f"{what} {name!r} is not a valid file name")
+    if name.startswith("-"):
+        # Names reach command lines (helm's release name): "--post-renderer=sh" would be an option.
+        raise UnsafePathError(f"{what} {name!r} must not start with '-' (it would be read as an option)")
     return name
 
 

@@ -379,6 +379,57 @@ def _may_nest_deeply(data: bytes | str) -> bool:
     return data.count(b"[") + data.count(b"{") > MAX_DEPTH or b"\n" + b" " * MAX_DEPTH in data
 
 
+#: At most this many nodes may be added by expanding aliases (each use of an
+#: alias copies its node tree, as go-yaml does): a "billion laughs" document
+#: of a few lines would otherwise take exponential time and memory.
+MAX_ALIAS_NODES = 100_000
+
+
+class AliasingError(yaml.YAMLError):
+    """The document's aliases expand to more than :data:`MAX_ALIAS_NODES` nodes."""
+
+
+def _check_aliases(root: Any) -> None:
+    """Refuse a node graph whose expansion is too big or too deep.
+
+    Walks the graph once (iteratively, memoizing each node's expanded size
+    and depth), so an alias bomb costs time linear in its text. An anchor
+    containing itself is refused too.
+    """
+    size: dict[int, int] = {}  # collections only: a scalar counts 1, depth 0
+    depth: dict[int, int] = {}
+    scalars: set[int] = set()
+    started: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            children = _children(node)
+            scalars.update(id(child) for child in children if isinstance(child, ScalarNode))
+            size[key] = 1 + sum(size.get(id(child), 1) for child in children)
+            depth[key] = 1 + max((depth.get(id(child), 0) for child in children), default=0)
+            started.discard(key)
+            if depth[key] > MAX_DEPTH:
+                raise NestingError(f"collections nested more than {MAX_DEPTH} levels deep (through aliases)")
+        elif key in started:
+            # An anchor inside itself: go-yaml fails to decode it, and walking it would never end.
+            raise yaml.constructor.ConstructorError(None, None, "anchor value contains itself", node.start_mark)
+        elif key not in size:
+            started.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if not isinstance(child, ScalarNode))
+    copies = size[id(root)] - len(size) - len(scalars)
+    if copies > MAX_ALIAS_NODES:
+        raise AliasingError(f"aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)")
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return [part for pair in node.value for part in pair]
+
+
 def compose(data: bytes | str) -> Any:
     """Parse the first document into a node tree (None for an empty stream).
 
@@ -386,15 +437,24 @@ def compose(data: bytes | str) -> Any:
     go-yaml would resolve them to, :func:`construct` their values.
 
     Raises:
-        yaml.YAMLError: The text is not valid YAML.
+        yaml.YAMLError: The text is not valid YAML, nests deeper than
+            :data:`MAX_DEPTH`, or expands aliases past :data:`MAX_ALIAS_NODES`.
     """
     if _may_nest_deeply(data):
         _check_depth(data)
     loader = _GoLoader(data)
     try:
-        return loader.get_node() if loader.check_node() else None
+        node = loader.get_node() if loader.check_node() else None
     finally:
         loader.dispose()
+    # Only a document with an alias can expand; "*" is in every alias.
+    if node is not None and not isinstance(node, ScalarNode) and b"*" in _as_bytes(data):
+        _check_aliases(node)
+    return node
+
+
+def _as_bytes(data: bytes | str) -> bytes:
+    return data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
 
 
 def construct(node: Any) -> Any:

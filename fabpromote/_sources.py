@@ -35,6 +35,7 @@ from dulwich.client import (
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
     LocalGitClient,
+    StrangeHostname,
     default_urllib3_manager,
     get_transport_and_path,
 )
@@ -83,6 +84,8 @@ _TRANSPORT_ERRORS = (
     OSError,
     ChecksumMismatch,
     ApplyDeltaError,
+    # An ssh host starting with "-" (``-oProxyCommand=...``): dulwich refuses to run ssh with it.
+    StrangeHostname,
 )
 
 T = TypeVar("T")
@@ -666,6 +669,8 @@ def _reason(exc: BaseException) -> str:
     """A short, human reason for a transport failure."""
     if isinstance(exc, NotGitRepository):
         return "no Git repository there"
+    if isinstance(exc, StrangeHostname):
+        return "refusing an ssh host name that starts with '-' (it would be read as an option)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     if isinstance(exc, KeyError):

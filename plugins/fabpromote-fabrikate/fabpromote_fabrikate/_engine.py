@@ -91,8 +91,9 @@ class FabrikateEngine:
             raise GenerateError(f"`fab {' '.join(args)}` did not finish within {self.timeout:g} s") from None
         if done.returncode != 0:
             output = redact(done.stdout.decode("utf-8", errors="replace"), secrets).strip()
-            tail = "\n".join(output.splitlines()[-20:])
-            raise GenerateError(f"`fab {' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
+            # One line, as every error: fab's last words say what went wrong.
+            tail = " | ".join(line.strip() for line in output.splitlines()[-3:] if line.strip())
+            raise GenerateError(f"`fab {' '.join(args)}` failed (exit {done.returncode}): {tail}")
 
 
 def _component_files(root: Path) -> list[Path]:

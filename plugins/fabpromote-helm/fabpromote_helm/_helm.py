@@ -6,6 +6,7 @@ with no standard input, and killed when it outlives its timeout.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from fabpromote._cache import atomic_write, cache_root
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._settings import ENV_HELM
 
@@ -36,11 +38,15 @@ INSTALL_HINT = (
 _VERSION_TIMEOUT = 60.0
 
 _versions: dict[tuple[str, int, int], str] = {}
+_found: dict[tuple[str | None, str], str] = {}
 _versions_lock = threading.Lock()
 
 
 def find_helm(explicit: str | None = None) -> str:
     """The absolute path of the helm binary to run.
+
+    Looked up once per setting and ``PATH`` in a process: every helm
+    component asks, and ``shutil.which`` stats every ``PATH`` entry.
 
     Args:
         explicit: The ``FABPROMOTE_HELM`` setting; None looks up ``helm`` on ``PATH``.
@@ -48,6 +54,15 @@ def find_helm(explicit: str | None = None) -> str:
     Raises:
         GeneratorError: There is no such executable; the message says how to install one.
     """
+    key = (explicit, os.environ.get("PATH", ""))
+    found = _found.get(key)
+    if found is None or not os.access(found, os.X_OK):
+        found = _find_helm(explicit)
+        _found[key] = found
+    return found
+
+
+def _find_helm(explicit: str | None) -> str:
     if explicit:
         found = shutil.which(explicit) if os.sep not in explicit else explicit
         if not found or not Path(found).is_file() or not os.access(found, os.X_OK):
@@ -77,6 +92,19 @@ def helm_version(binary: str) -> str:
         cached = _versions.get(key)
     if cached is not None:
         return cached
+    # Also kept on disk: asking helm costs a process start on every run otherwise.
+    remembered = cache_root() / "helm" / "versions" / hashlib.sha256(repr(key).encode()).hexdigest()
+    try:
+        version = remembered.read_text().strip()
+    except OSError:
+        version = _ask_version(binary)
+        atomic_write(remembered, version.encode())
+    with _versions_lock:
+        _versions[key] = version
+    return version
+
+
+def _ask_version(binary: str) -> str:
     try:
         # stdout only: some helm versions log warnings on stderr here (helm/chart-testing#294).
         done = subprocess.run(
@@ -94,8 +122,6 @@ def helm_version(binary: str) -> str:
     if done.returncode != 0 or not version:
         tail = output_tail(done.stdout + done.stderr)
         raise GeneratorError(f"`{binary} version --short` failed (exit {done.returncode}): {tail}")
-    with _versions_lock:
-        _versions[key] = version
     return version
 
 
@@ -129,7 +155,8 @@ def run_template(
         GeneratorError: helm cannot start, exits non-zero (the message ends
             with the tail of its output), or runs longer than ``timeout``.
     """
-    args = [binary, "template", release, chart, "--values", values_file, "--namespace", namespace]
+    # "--" ends the options: a release or chart name can never be read as one (--post-renderer=...).
+    args = [binary, "template", "--values", values_file, "--namespace", namespace, "--", release, chart]
     try:
         done = subprocess.run(
             args,
