@@ -22,10 +22,12 @@ from fabpromote.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+    from fabpromote._flux import flux_manifests
     from fabpromote._install import install
     from fabpromote._materialize import Materialization, materialize
     from fabpromote._publish import PublishResult, publish
     from fabpromote._sources import Sources
+    from fabpromote._validate import validate
     from fabpromote._workflow import guard, history, preview, promote, protect, rollback, set_image, status
 
 #: Public names imported on first use: name -> module.
@@ -42,6 +44,8 @@ _LAZY = {
     "PublishResult": "fabpromote._publish",
     "publish": "fabpromote._publish",
     "Sources": "fabpromote._sources",
+    "flux_manifests": "fabpromote._flux",
+    "validate": "fabpromote._validate",
     "guard": "fabpromote._workflow",
     "history": "fabpromote._workflow",
     "preview": "fabpromote._workflow",
@@ -73,6 +77,7 @@ __all__ = [
     "Settings",
     "Sources",
     "__version__",
+    "flux_manifests",
     "generate",
     "guard",
     "history",
@@ -94,6 +99,7 @@ __all__ = [
     "rollback",
     "set_image",
     "status",
+    "validate",
 ]
 
 

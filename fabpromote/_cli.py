@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster
     from fabpromote._fetch import LockEntry
+    from fabpromote._manifests import Manifests
 
 __all__ = ["build_parser", "main"]
 
@@ -36,6 +37,8 @@ def _generate(args: argparse.Namespace) -> int:
         engine=args.engine,
         fix_disabled=args.fix_disabled,
     )
+    if args.validate:
+        _check(manifests)
     manifests.write(target)
     print(f"wrote {len(manifests)} files to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
     return 0
@@ -91,6 +94,8 @@ def _materialize(args: argparse.Namespace) -> int:
     lock = _read_lock(args.lock) if args.lock else None
     _stage(f"materializing {cluster.name}/{args.env}: resolving sources and rendering")
     result = materialize(cluster, args.env, lock=lock, engine=args.engine)
+    if args.validate:
+        _check(result.manifests)
     if args.out:
         result.manifests.write(args.out)
     published = None
@@ -108,6 +113,29 @@ def _materialize(args: argparse.Namespace) -> int:
     if published is not None:
         done = f"committed {published.commit}" if published.commit else "unchanged, no commit"
         print(f"published to {published.repo} branch {published.branch}: {done}")
+    return 0
+
+
+def _check(manifests: Manifests) -> None:
+    """``--validate``: custom resources are noted on stderr; a schema error stops before anything is written."""
+    from fabpromote._validate import validate
+
+    _stage("validating against the Kubernetes schemas")
+    report = validate(manifests)
+    for item in report.unchecked:
+        print(f"{PROG}: not checked: {item}", file=sys.stderr)
+    for error in report.errors[1:]:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+    report.raise_for_errors()
+
+
+def _flux(args: argparse.Namespace) -> int:
+    from fabpromote._flux import flux_manifests
+
+    text = flux_manifests(
+        _cluster(args), args.env, namespace=args.namespace, interval=args.interval, secret=args.secret
+    )
+    sys.stdout.write(text)
     return 0
 
 
@@ -295,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a higher config that mentions a subcomponent without `disabled` keeps a lower `disabled: true`",
     )
+    gen.add_argument("--validate", action="store_true", help="check every manifest against the Kubernetes schemas")
     gen.set_defaults(handler=_generate)
 
     mat = commands.add_parser(
@@ -311,7 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--lock", metavar="FILE", help="render exactly the commits of this lock (JSON)")
     mat.add_argument("--engine", help="rendering engine (default: the configuration's, else native)")
     mat.add_argument("--json", action="store_true", help="print one JSON object")
+    mat.add_argument("--validate", action="store_true", help="check every manifest against the Kubernetes schemas")
     mat.set_defaults(handler=_materialize)
+
+    flx = commands.add_parser(
+        "flux",
+        help="print the Flux objects that make a cluster apply an environment",
+        description="Print a Flux GitRepository following ENV's branch of the manifests repo and a Kustomization "
+        "applying it (prune on), ready for `kubectl apply -f -` or a cluster's Flux repo.",
+    )
+    flx.add_argument("env", metavar="ENV")
+    _config_options(flx)
+    flx.add_argument("--namespace", default="flux-system", help="namespace of both objects (default: flux-system)")
+    flx.add_argument("--interval", default="1m", help="how often Flux fetches and applies (default: 1m)")
+    flx.add_argument("--secret", metavar="NAME", help="secret in NAMESPACE holding the Git credentials")
+    flx.set_defaults(handler=_flux)
 
     demo = commands.add_parser(
         "demo",

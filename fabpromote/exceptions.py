@@ -48,6 +48,7 @@ __all__ = [
     "UnknownBackendError",
     "UnknownNameError",
     "UnsafePathError",
+    "ValidationError",
 ]
 
 
@@ -302,3 +303,19 @@ class NothingToPromoteError(FabpromoteError, LookupError):
 
 class MissingBranchError(FabpromoteError, LookupError):
     """A branch the pipeline needs does not exist."""
+
+
+class ValidationError(FabpromoteError, ValueError):
+    """Manifests that the Kubernetes schemas reject.
+
+    Attributes:
+        errors: Every problem, each ``<file>, document <n>: <field>: <what>``;
+            the message shows the first and counts the rest.
+    """
+
+    def __init__(self, errors: Iterable[str]) -> None:
+        self.errors = tuple(errors)
+        message = self.errors[0] if self.errors else "invalid manifests"
+        if len(self.errors) > 1:
+            message += f" (and {len(self.errors) - 1} more)"
+        super().__init__(message)
