@@ -10,8 +10,9 @@ import contextlib
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,12 +23,9 @@ from fabpromote_helm._settings import HelmSettings
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-
     from fabpromote import RenderRequest
 
-__all__ = ["HelmGenerator", "chart_location", "values_yaml"]
+__all__ = ["HelmGenerator", "chart_location", "values_identity", "values_yaml"]
 
 log = logging.getLogger("fabpromote.helm")
 
@@ -45,6 +43,23 @@ def values_yaml(config: Mapping[str, Any]) -> bytes:
         return _goyaml.dump(dict(config)).encode("utf-8")
     except TypeError as exc:  # go-yaml's Marshal fails alike on values it cannot represent
         raise GeneratorError(f"cannot write the helm values: {exc}") from None
+
+
+def values_identity(config: Mapping[str, Any]) -> bytes:
+    """A canonical encoding of the values: equal exactly when the values are.
+
+    Unlike JSON it keeps kinds apart (``1``, ``1.0``, ``"1"`` and ``True``
+    differ, as map keys too), and it costs far less than the YAML dump.
+    """
+    return repr(_canonical(config)).encode("utf-8", "surrogateescape")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return ("map", sorted(((_canonical(k), _canonical(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, list):
+        return ("list", [_canonical(item) for item in value])
+    return (type(value).__name__, repr(value))
 
 
 @attrs.define
@@ -94,14 +109,11 @@ class HelmGenerator:
         config = request.config
         namespace = config.namespace or DEFAULT_NAMESPACE
         inject = config.namespace if config.inject_namespace and config.namespace else ""
-        try:
-            values = values_yaml(config.config)
-        except GeneratorError as exc:
-            raise GeneratorError(f"component {component.name!r}: {exc}") from None
         binary = _helm.find_helm(self.settings.helm)
         chart = _fetching.chart_path(request, self.settings)
 
-        key = self._cache_key(binary, component.name, chart, values, namespace, inject)
+        # The key needs the values' identity, not their YAML: dumping waits for a miss.
+        key = self._cache_key(binary, component.name, chart, values_identity(config.config), namespace, inject)
         if key is not None:
             cached = _render_cache.load(key)
             if cached is not None:
@@ -110,6 +122,10 @@ class HelmGenerator:
                 return cached.manifest
             COUNTERS.add("cache_misses")
 
+        try:
+            values = values_yaml(config.config)
+        except GeneratorError as exc:
+            raise GeneratorError(f"component {component.name!r}: {exc}") from None
         run = self._template(binary, component.name, chart, values, namespace)
         self._warn(component.name, chart, run.stderr)
         manifest = self._clean(component.name, run.output, inject)

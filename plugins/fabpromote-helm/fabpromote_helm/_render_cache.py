@@ -41,7 +41,7 @@ class RenderKey:
 
     Attributes:
         chart: The chart digest (see :mod:`._chart_digest`).
-        values: The values file, as given to helm.
+        values: The identity of the values (see ``values_identity``).
         release: The release name (the component name).
         namespace: The ``--namespace`` given to helm.
         helm_version: ``helm version --short``.
@@ -63,7 +63,7 @@ class RenderKey:
         """The cache key: the sha256 of a canonical encoding of every field."""
         fields = attrs.asdict(self)
         fields["values"] = hashlib.sha256(self.values).hexdigest()
-        canonical = json.dumps({"format": 1, **fields}, sort_keys=True, ensure_ascii=True)
+        canonical = json.dumps({"format": 2, **fields}, sort_keys=True, ensure_ascii=True)
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
