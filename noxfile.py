@@ -43,6 +43,13 @@ def plugin(session: nox.Session, plugin: str) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks and the performance targets (bench/run.py); args go to it (--quick, --only NAME)."""
+    session.install(".", *(str(p) for p in PLUGINS))
+    session.run("python", "bench/run.py", *session.posargs, env=_path_with_helm(session))
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and format check."""
     session.install("ruff")
@@ -57,8 +64,52 @@ def typing(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml) into site/; warnings are errors."""
+    session.install(".[docs]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
 def build(session: nox.Session) -> None:
-    """Wheels and sdists of the core and every plugin."""
-    session.install("build")
+    """Wheels and sdists of the core and every plugin into dist/, their metadata checked."""
+    session.install("build", "twine")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
     for project in (ROOT, *PLUGINS):
-        session.run("python", "-m", "build", "--outdir", str(ROOT / "dist"), str(project))
+        session.run("python", "-m", "build", "--outdir", str(dist), str(project))
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
+    _check_dist(session, dist)
+
+
+def _check_dist(session: nox.Session, dist: Path) -> None:
+    """Versions in lock-step, and the files the tests and the demo need are in the archives."""
+    import tarfile
+    import zipfile
+
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for plugin in PLUGINS:
+        project = tomllib.loads((plugin / "pyproject.toml").read_text())["project"]
+        if project["version"] != version or f"fabpromote=={version}" not in project["dependencies"]:
+            session.error(f"{plugin.name}: version {project['version']} and dependency on fabpromote=={version}")
+    expected = {p.name.replace("-", "_") for p in PLUGINS} | {"fabpromote"}
+    for name in expected:
+        wheel, sdist = dist / f"{name}-{version}-py3-none-any.whl", dist / f"{name}-{version}.tar.gz"
+        if not wheel.is_file() or not sdist.is_file():
+            session.error(f"missing {wheel.name} or {sdist.name}")
+        with tarfile.open(sdist) as archive:
+            members = archive.getnames()
+        if not any("/tests/" in member for member in members):
+            session.error(f"{sdist.name} has no tests/")
+    with zipfile.ZipFile(dist / f"fabpromote-{version}-py3-none-any.whl") as wheel_file:
+        names = wheel_file.namelist()
+    for needed in (
+        "fabpromote/demo/chart/Chart.yaml",
+        "fabpromote/demo/chart/templates/deployment.yaml",
+        "fabpromote/py.typed",
+    ):
+        if needed not in names:
+            session.error(f"the fabpromote wheel lacks {needed}")
+    session.log(f"{len(expected)} distributions at {version}, metadata and contents checked")

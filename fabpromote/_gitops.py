@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
+from dulwich.file import FileLocked
 from dulwich.graph import can_fast_forward, find_merge_base
 from dulwich.index import commit_tree
 from dulwich.merge import Merger, recursive_merge
@@ -302,6 +303,10 @@ class GitOps:
 
         try:
             refusal = self.sources.push(url, repo, ref, new, check=check)
+        except FileLocked:
+            # A local remote whose ref another process is writing right now: it
+            # is moving, so say so; callers read it again and retry.
+            raise StaleBranchError(branch, expected, self.sources.refresh(url).get(ref), url=shown) from None
         except AuthenticationError as exc:
             reason = str(exc).removeprefix(f"{exc.url}: ").removeprefix(f"cannot push to {ref}: ")
             raise PushAuthenticationError(

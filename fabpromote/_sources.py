@@ -167,7 +167,9 @@ def _default_credentials(credentials: Credentials | None) -> Credentials:
 
 
 def _default_jobs(jobs: int | None) -> int:
-    return max(1, jobs or os.cpu_count() or 1)
+    # Talking to remotes mostly waits on the network, so more remotes than
+    # cores are read at once; renders, which compute, stay bounded by cores.
+    return max(1, jobs or 4 * (os.cpu_count() or 1))
 
 
 @attrs.define
@@ -177,7 +179,7 @@ class Sources:
     Args:
         cache_dir: The cache root; default :func:`~fabpromote._cache.cache_root`.
         credentials: Where tokens come from; default :class:`Credentials` ().
-        jobs: How many remotes to talk to at once; default the CPU count.
+        jobs: How many remotes to talk to at once; default four per CPU.
 
     Attributes:
         stats: What this instance did so far.
