@@ -92,14 +92,33 @@ class Manifests(Mapping[str, bytes]):
             )
         return "".join(chunks)
 
+    @classmethod
+    def read(cls, directory: str | Path) -> Manifests:
+        """The files under ``directory`` (symlinks are not followed)."""
+        files: dict[str, bytes] = {}
+        stack = [(os.fspath(directory), "")]
+        while stack:
+            folder, prefix = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, f"{prefix}{entry.name}/"))
+                    else:
+                        with open(entry.path, "rb") as handle:
+                            files[prefix + entry.name] = handle.read()
+        return cls(files)
+
     def write(self, directory: str | Path) -> None:
         """Replace ``directory`` with exactly these files, in one step.
 
         The tree is built in a sibling temporary directory and renamed into
         place, so readers see the old tree or the new one, never a mix, and a
-        failure leaves the old tree untouched.
+        failure leaves the old tree untouched. A directory that already holds
+        exactly these files is left alone (same result, no churn).
         """
         target = Path(directory)
+        if target.is_dir() and not target.is_symlink() and self._same_as(target):
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
@@ -112,6 +131,13 @@ class Manifests(Mapping[str, bytes]):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+    def _same_as(self, directory: Path) -> bool:
+        try:
+            return Manifests.read(directory) == self
+        except (OSError, UnsafePathError):
+            return False
 
 
 def _lines(data: bytes | None) -> list[str]:

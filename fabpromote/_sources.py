@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -87,6 +88,9 @@ _TRANSPORT_ERRORS = (
     # An ssh host starting with "-" (``-oProxyCommand=...``): dulwich refuses to run ssh with it.
     StrangeHostname,
 )
+
+# OSErrors that come from writing the cache, not from the network.
+_LOCAL_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -280,7 +284,14 @@ class Sources:
         with contextlib.closing(Repo(os.fspath(remote.mirror))) as repo:
             tree = _subtree(repo.object_store, sha, parts, remote)
             where = f"{remote.shown}@{sha[:12]}"
-            created = _build_snapshot(repo.object_store, tree, final, PurePosixPath(*parts), where, self._redact)
+            try:
+                created = _build_snapshot(repo.object_store, tree, final, PurePosixPath(*parts), where, self._redact)
+            except OSError as exc:
+                # A full disk, a read-only or unwritable cache: say which cache, never a traceback.
+                raise SourceError(
+                    self._redact(f"cannot write the snapshot of {where} to the cache {final}: {_reason(exc)}"),
+                    url=remote.shown,
+                ) from None
         self.stats.add(**({"snapshots_created": 1} if created else {"snapshot_hits": 1}))
         return final
 
@@ -414,12 +425,19 @@ class Sources:
     @contextlib.contextmanager
     def _locked_mirror(self, remote: _Remote) -> Iterator[Repo]:
         """The mirror, created if missing, with its lock held: one writer at a time."""
-        remote.mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Opened for append: the lock file is never truncated, so it is never replaced.
-        with open(remote.mirror.with_suffix(".lock"), "ab") as lock:
+        try:
+            remote.mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Opened for append: the lock file is never truncated, so it is never replaced.
+            lock = open(remote.mirror.with_suffix(".lock"), "ab")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise self._cache_failure(remote, exc) from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not remote.mirror.is_dir():
-                _init_mirror(remote.mirror)
+                try:
+                    _init_mirror(remote.mirror)
+                except OSError as exc:
+                    raise self._cache_failure(remote, exc) from None
             with contextlib.closing(_Mirror(os.fspath(remote.mirror))) as repo:
                 yield repo
 
@@ -491,8 +509,17 @@ class Sources:
             if pool_manager is not None:
                 pool_manager.clear()
 
+    def _cache_failure(self, remote: _Remote, exc: OSError) -> SourceError:
+        """The error to raise when the mirror of ``remote`` cannot be created in the cache."""
+        return SourceError(
+            self._redact(f"cannot create the mirror {remote.mirror} in the cache: {_reason(exc)}"), url=remote.shown
+        )
+
     def _failure(self, remote: _Remote, exc: BaseException, doing: str, hint: str = "") -> SourceError:
         """The error to raise for a transport failure, redacted."""
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_WRITE_ERRNOS:
+            # The mirror could not be written, whatever the remote sent: name the cache.
+            hint = f" (writing the mirror in the cache {remote.mirror.parent}){hint}"
         status = _http_status(exc)
         if status in (401, 403):
             variable = self._credentials.variable_for(remote.location)

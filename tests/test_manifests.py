@@ -74,3 +74,25 @@ class TestWrite:
         monkeypatch.undo()
         assert (target / "keep.yaml").read_bytes() == b"keep"
         assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+class TestReadAndUnchanged:
+    def test_read_round_trip(self, tmp_path: Path) -> None:
+        """read gives back what write wrote."""
+        manifests = Manifests({"a/b.yaml": b"b", "c.yaml": b""})
+        manifests.write(tmp_path / "out")
+        assert Manifests.read(tmp_path / "out") == manifests
+
+    def test_identical_tree_left_alone(self, tmp_path: Path) -> None:
+        """Writing the same files again changes nothing on disk; other files replace the tree."""
+        target = tmp_path / "out"
+        Manifests({"a.yaml": b"a"}).write(target)
+        inode = os.stat(target).st_ino
+        Manifests({"a.yaml": b"a"}).write(target)
+        assert os.stat(target).st_ino == inode
+        Manifests({"a.yaml": b"changed"}).write(target)
+        assert os.stat(target).st_ino != inode
+        assert (target / "a.yaml").read_bytes() == b"changed"
+        (target / "extra.yaml").write_bytes(b"x")
+        Manifests({"a.yaml": b"changed"}).write(target)
+        assert sorted(os.listdir(target)) == ["a.yaml"]

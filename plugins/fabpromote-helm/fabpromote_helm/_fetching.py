@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from fabpromote._credentials import redact
 from fabpromote._engine import check_inside
-from fabpromote._sources import SourceError
-from fabpromote.exceptions import GeneratorError
+from fabpromote.exceptions import GeneratorError, SourceError
 from fabpromote_helm import _dependencies, _helm, _pull
 from fabpromote_helm._errors import ChartNotFoundError
 
