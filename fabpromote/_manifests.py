@@ -132,7 +132,6 @@ class Manifests(Mapping[str, bytes]):
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-
     def _same_as(self, directory: Path) -> bool:
         try:
             return Manifests.read(directory) == self
