@@ -20,7 +20,9 @@ Fixes:
 * ``snapshot-parallel``: :meth:`Fetcher.git_trees` exports the snapshots of
   one parent's components in parallel instead of one after another (cold);
 * ``helm-gogc``: ``helm template`` runs with ``GOGC=off`` (a short-lived
-  process: Go's collector only costs CPU there), cold renders.
+  process: Go's collector only costs CPU there), cold renders;
+* ``jobs-per-core``: :class:`Sources` talks to as many remotes at once as
+  there are cores, not four per core (warm, local paths and ``git daemon``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402 - the bench folder is not a package
 
-FIXES = ("skip-fetch", "peel", "config-dir", "snapshot-parallel", "helm-gogc")
+FIXES = ("skip-fetch", "peel", "config-dir", "snapshot-parallel", "helm-gogc", "jobs-per-core", "jobs-per-core-daemon")
 
 
 @contextlib.contextmanager
@@ -126,12 +128,28 @@ def _helm_gogc() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _jobs_per_core() -> Iterator[None]:
+    from fabpromote._sources import Sources
+
+    original = Sources._parallel
+
+    def parallel(self: Sources, items: Any, work: Any) -> Any:
+        self._jobs = os.cpu_count() or 1  # the converter ran at construction: set the result
+        return original(self, items, work)
+
+    with mock.patch.object(Sources, "_parallel", parallel):
+        yield
+
+
 PATCHES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "skip-fetch": _skip_fetch,
     "peel": _peel,
     "config-dir": _config_dir,
     "snapshot-parallel": _snapshot_parallel,
     "helm-gogc": _helm_gogc,
+    "jobs-per-core": _jobs_per_core,
+    "jobs-per-core-daemon": _jobs_per_core,
 }
 
 
@@ -170,6 +188,8 @@ def _cases(bench: run.Bench) -> dict[str, Callable[[], tuple[str, Callable[[], o
         "config-dir": lambda: generating("static", 1000),
         "snapshot-parallel": lambda: cold("static", 100, "paths", 5),
         "helm-gogc": lambda: cold("helm", 100, "paths", 3),
+        "jobs-per-core": lambda: warm("static", 1000, "paths"),
+        "jobs-per-core-daemon": lambda: warm("static", 1000, "daemon"),
     }
     return cases
 

@@ -280,6 +280,20 @@ def _usage(message: str) -> Exception:
     return FabpromoteError(message)
 
 
+def _cache_check(args: argparse.Namespace) -> int:
+    from fabpromote._cachecheck import scan_cache
+
+    problems = scan_cache(args.cache_dir, repair=args.repair)
+    for problem in problems:
+        print(problem)
+    remaining = [problem for problem in problems if not problem.repaired]
+    if remaining:
+        hint = "" if args.repair else " (--repair removes them)"
+        print(f"{PROG}: {len(remaining)} problem(s) in the cache{hint}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from fabpromote._plugins import Plugins
 
@@ -475,6 +489,20 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--path", default=".", metavar="DIR", help="directory of the root component (default: .)")
     inst.add_argument("--allow-hooks", action="store_true", help="run before-install/after-install hooks")
     inst.set_defaults(handler=_install)
+
+    cache = commands.add_parser(
+        "cache",
+        help="check (and --repair) the cache of mirrors, snapshots, downloads and renders",
+        description="`cache check` verifies the cache ($FABPROMOTE_CACHE_DIR, else ~/.cache/fabpromote): git "
+        "mirrors pass git fsck, snapshots match their commits, downloads and renders match their digests, and no "
+        "temporary debris of killed runs is left. It prints one line per problem and exits 1 when any remains; "
+        "--repair removes the broken entries and the debris (nothing else), so the next run fetches them again.",
+    )
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    check = cache_commands.add_parser("check", help="verify the cache; exit 1 on problems")
+    check.add_argument("--repair", action="store_true", help="remove broken entries and debris")
+    check.add_argument("--cache-dir", metavar="DIR", help="the cache root (default: $FABPROMOTE_CACHE_DIR, ...)")
+    check.set_defaults(handler=_cache_check)
 
     plug = commands.add_parser("plugins", help="list installed plugins and what they provide")
     plug.add_argument("--json", action="store_true", help="print JSON")

@@ -11,6 +11,7 @@ fetcher made from a lock answers with exactly the recorded versions.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._cache import atomic_write, cache_root
+from fabpromote._credentials import redact
 from fabpromote.exceptions import DownloadError, LockMismatchError
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock"]
 
 HTTP_TIMEOUT = 60.0
+
+log = logging.getLogger("fabpromote.fetch")
 
 
 @attrs.frozen(kw_only=True)
@@ -160,7 +164,12 @@ class Fetcher:
                 raise LockMismatchError(
                     f"{url} changed since the lock was made (sha256 {digest[:12]}, lock {pinned[:12]})"
                 )
-            atomic_write(store / digest, data)
+            try:
+                atomic_write(store / digest, data)
+            except OSError as exc:  # a full or read-only cache only costs a download next time
+                log.warning(
+                    "cannot keep the download of %s in the cache %s: %s", redact(url), store, exc.strerror or exc
+                )
         self.record(LockEntry(component=component, url=url, ref="", sha=hashlib.sha256(data).hexdigest(), kind="http"))
         return data
 

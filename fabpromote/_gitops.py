@@ -58,6 +58,9 @@ if TYPE_CHECKING:
     from dulwich.object_store import BaseObjectStore
     from dulwich.repo import Repo
 
+#: Seconds a ref lock of a local remote may stay, with the ref unmoved, before it counts as stale.
+STALE_LOCK_WAIT = 2.0
+
 __all__ = [
     "BranchNameError",
     "GitOps",
@@ -292,6 +295,15 @@ class GitOps:
         if actual != expected:
             raise StaleBranchError(branch, expected, actual, url=redact(url))
 
+    def _after_lock(self, url: str, ref: str, expected: str | None, lock: str) -> str | None:
+        """Where ``ref`` is once its lock is gone or it moved, waiting at most ``STALE_LOCK_WAIT``."""
+        deadline = time.monotonic() + STALE_LOCK_WAIT
+        while True:
+            actual = self.sources.refresh(url).get(ref)
+            if actual != expected or not os.path.exists(lock) or time.monotonic() > deadline:
+                return actual
+            time.sleep(0.05)
+
     def _push(self, url: str, repo: Repo, branch: str, new: str, *, expected: str | None) -> None:
         """Move ``branch`` from ``expected`` to ``new``, or raise without changing it."""
         ref = _branch_ref(branch)
@@ -303,10 +315,20 @@ class GitOps:
 
         try:
             refusal = self.sources.push(url, repo, ref, new, check=check)
-        except FileLocked:
+        except FileLocked as exc:
             # A local remote whose ref another process is writing right now: it
-            # is moving, so say so; callers read it again and retry.
-            raise StaleBranchError(branch, expected, self.sources.refresh(url).get(ref), url=shown) from None
+            # is moving, so say so; callers read it again and retry. A lock that
+            # stays while the branch does not move was left by a killed writer.
+            actual = self._after_lock(url, ref, expected, os.fsdecode(exc.lockfilename))
+            if actual == expected and os.path.exists(exc.lockfilename):
+                raise PushRejectedError(
+                    f"{ref} is locked by {os.fsdecode(exc.lockfilename)}, which stayed for {STALE_LOCK_WAIT:g} s "
+                    "while the branch did not move: a process writing it was killed; remove that file if no "
+                    "other fabpromote or git process is using the repository",
+                    url=shown,
+                    branch=branch,
+                ) from None
+            raise StaleBranchError(branch, expected, actual, url=shown) from None
         except AuthenticationError as exc:
             reason = str(exc).removeprefix(f"{exc.url}: ").removeprefix(f"cannot push to {ref}: ")
             raise PushAuthenticationError(

@@ -356,7 +356,7 @@ class Sources:
             return {name: target}
 
         try:
-            with self._client(remote) as (client, path):
+            with self._client(remote) as (client, path), _local_push_lock(client, path):
                 refusal = _checked_out_refusal(client, path, ref)
                 if refusal is not None:
                     return refusal
@@ -371,6 +371,7 @@ class Sources:
         if error is not None:
             return self._redact(_refusal(error, printed))
         # Kept like fetched commits: the next fetch offers it as a "have".
+        _remove_debris(remote.mirror)
         repo.refs[Ref(f"{KEEP_REF_PREFIX}{new}".encode())] = target
         listing = self._listings.get(remote.key)
         if listing is not None:
@@ -622,10 +623,14 @@ def _init_mirror(mirror: Path) -> None:
 
 
 def _remove_debris(mirror: Path) -> None:
-    """Remove what a killed fetch left: temporary packs and packs without an index.
+    """Remove what a killed fetch or push left: temporary packs, packs without an index, ref locks.
 
-    Callers hold the mirror's lock, so no other fetch is writing these.
+    Callers hold the mirror's lock, so no other process is writing these.
     """
+    # A ref lock left by a killed writer would make every later write of that ref fail.
+    refs = mirror / "refs"
+    for path in [*refs.rglob("*.lock"), mirror / "packed-refs.lock"] if refs.is_dir() else []:
+        path.unlink(missing_ok=True)
     pack_dir = mirror / "objects" / "pack"
     for path in pack_dir.glob("tmp_pack_*"):
         path.unlink(missing_ok=True)
@@ -865,6 +870,31 @@ def _discard(staging: Path) -> None:
 
 
 # Pushing
+
+
+@contextlib.contextmanager
+def _local_push_lock(client: GitClient, path: str) -> Iterator[None]:
+    """For a local repository, one fabpromote push at a time (an flock on its git directory).
+
+    dulwich writes a local remote's packs and refs itself: two processes
+    pushing the same objects at once write packs of the same name over each
+    other and read them half-written ("Checksum mismatch", PackFileDisappeared).
+    Servers serialize this themselves; the lock puts no file in the repository.
+    """
+    if not isinstance(client, LocalGitClient):
+        yield
+        return
+    control = os.path.join(path, ".git")
+    try:
+        fd = os.open(control if os.path.isdir(control) else path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield  # not a directory we can open: dulwich will say what is wrong
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _checked_out_refusal(client: GitClient, path: str, ref: str) -> str | None:
