@@ -71,6 +71,13 @@ def smart_http(base_dir: str | Path, *, token: str | None = None) -> Iterator[st
         yield server.url
 
 
+def _accepts(port: int | None) -> bool:
+    if port is None:
+        return False
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -145,7 +152,12 @@ class GitDaemon:
                 process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 continue
-            return
+            break
+        # Forked children serving connections hold the listening socket a moment
+        # longer than the daemon: wait until the port really refuses.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and _accepts(self.port):
+            time.sleep(0.02)
 
     def __enter__(self) -> GitDaemon:
         self.start()
