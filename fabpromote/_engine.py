@@ -10,6 +10,7 @@ subcomponents read.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 from collections import deque
@@ -89,6 +90,12 @@ class RenderRequest:
         return check_inside(self.boundary, path, self.entry_path or self.component.name)
 
 
+@functools.lru_cache(maxsize=4096)
+def _realpath(path: str) -> str:
+    # Boundaries are snapshots in the cache: read-only, so resolving once is enough.
+    return os.path.realpath(path)
+
+
 def check_inside(boundary: Path | None, path: Path, who: str) -> Path:
     """``path``, if it stays inside ``boundary`` (None: anywhere), symlinks resolved.
 
@@ -97,7 +104,7 @@ def check_inside(boundary: Path | None, path: Path, who: str) -> Path:
             files of the machine it is rendered on.
     """
     if boundary is not None:
-        inside = Path(os.path.realpath(boundary))
+        inside = Path(_realpath(os.fspath(boundary)))
         real = Path(os.path.realpath(path))
         if real != inside and inside not in real.parents:
             raise UnsafePathError(f"component {who!r} points outside the repository it was fetched from: {path}")

@@ -135,8 +135,11 @@ class Fetcher:
         shas = [self.pinned("git", url, ref) or resolved[(url, ref)] for _, url, ref in wanted]
         missing: dict[str, list[str]] = {}
         for (_, url, _), sha in zip(wanted, shas, strict=True):
-            missing.setdefault(url, []).append(sha)
-        self.sources.fetch_many(missing)
+            # A commit already exported needs no mirror at all: warm runs open none.
+            if not self.sources.has_snapshot(sha):
+                missing.setdefault(url, []).append(sha)
+        if missing:
+            self.sources.fetch_many(missing)
         trees = []
         for (component, url, ref), sha in zip(wanted, shas, strict=True):
             trees.append(self.sources.snapshot(url, sha))

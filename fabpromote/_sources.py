@@ -260,6 +260,10 @@ class Sources:
         """:meth:`fetch` for several remotes at once, ``{url: shas}``."""
         self._parallel(dict(wanted), self.fetch)
 
+    def has_snapshot(self, sha: str, subpath: str = "") -> bool:
+        """Whether the snapshot of ``sha`` (and ``subpath``) is in the cache already."""
+        return (self._cache_dir / "snapshots" / sha.lower() / _entry_name(_subpath_parts(subpath))).is_dir()
+
     def snapshot(self, url: str, sha: str, subpath: str = "") -> Path:
         """A read-only directory holding the tree of commit ``sha`` (or its ``subpath``).
 
