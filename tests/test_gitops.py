@@ -23,6 +23,7 @@ from fabpromote._gitops import (
 )
 from fabpromote._sources import AuthenticationError, RefNotFoundError, Sources
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote.testing.contracts import ServedRepo
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
 
@@ -30,12 +31,11 @@ TRANSPORTS = ["path", "git", "http"]
 _names = itertools.count()
 
 
-class Remote:
+class Remote(ServedRepo):
     """A bare repository that is served, and a clone for changing it behind fabpromote's back."""
 
     def __init__(self, bare: Path, work: Path) -> None:
-        self.bare = bare
-        self.work = work
+        super().__init__(bare, work, str(bare))
 
     @classmethod
     def create(cls, root: Path, files: dict[str, str] | None = None) -> Remote:
@@ -48,62 +48,11 @@ class Remote:
         remote.commit("master", files or {"README.md": "hello\n"}, "initial")
         return remote
 
-    def commit(self, branch: str, files: dict[str, str], message: str, *, start: str = "master") -> str:
-        """Commit on ``branch`` (new branches start at ``start``) and push it, as someone else would."""
-        git("fetch", "-q", "origin", cwd=self.work)
-        if _exists(self.work, f"origin/{branch}"):
-            git("checkout", "-q", "-B", branch, f"origin/{branch}", cwd=self.work)
-        elif _exists(self.work, f"origin/{start}"):
-            git("checkout", "-q", "-B", branch, f"origin/{start}", cwd=self.work)
-        else:
-            git("checkout", "-q", "--orphan", branch, cwd=self.work)
-        for name, content in files.items():
-            path = self.work / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-        git("add", "-A", cwd=self.work)
-        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.work)
-        git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=self.work)
-        sha = self.sha(branch)
-        assert sha is not None
-        return sha
-
-    def sha(self, branch: str) -> str | None:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bare), "rev-parse", "-q", "--verify", f"refs/heads/{branch}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip() or None
-
-    def show(self, rev: str, path: str) -> str:
-        return git("--git-dir", str(self.bare), "show", f"{rev}:{path}")
-
-    def files(self, rev: str) -> list[str]:
-        return git("--git-dir", str(self.bare), "ls-tree", "-r", "--name-only", rev).splitlines()
-
-    def parents(self, rev: str) -> list[str]:
-        return git("--git-dir", str(self.bare), "rev-list", "--parents", "-n", "1", rev).split()[1:]
-
     def count(self, rev: str) -> int:
         return int(git("--git-dir", str(self.bare), "rev-list", "--count", rev))
 
     def fsck(self) -> None:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bare), "fsck", "--strict", "--no-dangling"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _exists(work: Path, rev: str) -> bool:
-    done = subprocess.run(
-        ["git", "rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], cwd=work, capture_output=True, check=False
-    )
-    return done.returncode == 0
+        self.check()
 
 
 @pytest.fixture(autouse=True)
