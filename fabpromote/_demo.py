@@ -18,7 +18,7 @@ from dulwich.repo import Repo as GitRepo
 
 from fabpromote.exceptions import FabpromoteError
 
-__all__ = ["build_demo"]
+__all__ = ["app_files", "build_demo"]
 
 APPS = {"cat": "v1.0.0", "dog": "v2.3.1"}
 ENVIRONMENTS = ("dev", "stage", "prod")
@@ -39,7 +39,8 @@ def _chart_files() -> dict[str, bytes]:
     return files
 
 
-def _app_files(app: str, tag: str) -> dict[str, bytes]:
+def app_files(app: str, tag: str) -> dict[str, bytes]:
+    """The files of one demo app repository: code, and its HLD in ``hld/`` with the image ``tag``."""
     return {
         "README.md": f"# {app}\n\nThe {app} application. Its Fabrikate HLD is in hld/.\n".encode(),
         "src/main.py": f'print("hello from {app}")\n'.encode(),
@@ -110,7 +111,7 @@ def build_demo(directory: Path) -> Iterator[str]:
     for app, tag in APPS.items():
         path = repos / f"{app}.git"
         _init(path, "master")
-        sha = ops.commit_files(str(path), "master", _app_files(app, tag), f"{app} {tag}", expected=None)
+        sha = ops.commit_files(str(path), "master", app_files(app, tag), f"{app} {tag}", expected=None)
         assert sha is not None
         for env in ENVIRONMENTS:
             _branch(path, env, sha)

@@ -23,9 +23,9 @@ import pytest
 from fabpromote._cachecheck import check_cache
 from fabpromote._cluster import Cluster
 from fabpromote._materialize import materialize
-from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
+from fabpromote.testing.fleet import LocalFleet
+from fabpromote.testing.gitrepos import GIT_ENV, git
 
-ENVS = ("dev", "stage", "prod")
 PROCESSES = 4
 
 
@@ -36,58 +36,12 @@ def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache-test"))
 
 
-class Fleet:
-    """Bare repos for an app (static manifests), a cluster HLD with many static components, the manifests."""
-
-    def __init__(self, root: Path, *, many: int = 40) -> None:
-        self.root = root
-        self.served = root / "served"
-        self.served.mkdir(parents=True)
-        self.app_work = WorkRepo.create(root / "work" / "app", self.app_files("v1"))
-        for env in ENVS:
-            self.app_work.checkout(env)
-        self.bare("app", self.app_work)
-        self.hld_work = WorkRepo.create(root / "work" / "hld", {"README.md": "cluster\n"})
-        self.bare("hld", self.hld_work)
-        git("init", "-q", "--bare", str(self.served / "manifests.git"))
-        base = f"{self.served}/"
-        statics = "".join(f"- name: c{i:03d}\n  type: static\n  path: ./static/c{i:03d}\n" for i in range(many))
-        files: dict[str, str | bytes] = {
-            f"static/c{i:03d}/cm.yaml": f"kind: ConfigMap\nmetadata:\n  name: c{i:03d}\n" for i in range(many)
-        }
-        for env in ENVS:
-            files["component.yaml"] = (
-                f"name: cluster\nsubcomponents:\n- name: app\n  method: git\n"
-                f"  source: {base}app.git\n  branch: {env}\n  path: hld\n" + statics
-            )
-            self.hld_work.commit(files, f"hld {env}", branch=env)
-            git("push", "-q", "served", env, cwd=self.hld_work.path)
-        self.config = root / "fabpromote.yaml"
-        self.config.write_text(f"name: test\nhld: {base}hld.git\nmanifests: {base}manifests.git\n")
-
-    @staticmethod
-    def app_files(version: str) -> dict[str, str | bytes]:
-        return {
-            "hld/component.yaml": "name: app\ntype: static\npath: ./manifests\n",
-            "hld/manifests/cm.yaml": f"kind: ConfigMap\ndata:\n  version: {version}\n",
-        }
-
-    def bare(self, name: str, work: WorkRepo) -> None:
-        git("clone", "-q", "--bare", str(work.path), str(self.served / f"{name}.git"))
-        git("remote", "add", "served", str(self.served / f"{name}.git"), cwd=work.path)
-
-    def push_app(self, env: str, version: str) -> str:
-        sha = self.app_work.commit(self.app_files(version), f"app {version}", branch=env)
-        git("push", "-q", "served", env, cwd=self.app_work.path)
-        return sha
-
-    def history(self, repo: str, branch: str) -> list[str]:
-        return git("--git-dir", str(self.served / f"{repo}.git"), "rev-list", branch).splitlines()
-
-    def fsck(self) -> None:
-        for repo in self.served.iterdir():
-            done = subprocess.run(["git", "--git-dir", str(repo), "fsck", "--strict"], capture_output=True, text=True)
-            assert done.returncode == 0, done.stderr
+def _served_fleet(root: Path, *, many: int) -> tuple[LocalFleet, Path]:
+    """The fleet by plain paths, its cluster HLD written, and its cluster file."""
+    fleet = LocalFleet(root, many=many)
+    base = f"{fleet.served}/"
+    fleet.write_hld(base)
+    return fleet, fleet.config(base)
 
 
 WORKER = textwrap.dedent(
@@ -126,13 +80,13 @@ ACCEPTABLE = {"StaleBranchError", "NothingToPromoteError", "PublishError"}
 @pytest.mark.parametrize("shared", [False, True], ids=["separate-caches", "shared-cache"])
 def test_publish_and_promote_at_once(tmp_path: Path, shared: bool) -> None:
     """Four processes publish dev and promote dev -> stage at once: one of each lands, nothing is lost."""
-    fleet = Fleet(tmp_path / "fleet")
+    fleet, config = _served_fleet(tmp_path / "fleet", many=40)
     app_dev = fleet.push_app("dev", "v2")
     barrier = tmp_path / "go"
     caches = [tmp_path / ("cache" if shared else f"cache-{n}") for n in range(PROCESSES)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(fleet.config), str(barrier)],
+            [sys.executable, "-c", WORKER, str(config), str(barrier)],
             env={**os.environ, "FABPROMOTE_CACHE_DIR": str(cache)},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -171,7 +125,7 @@ def test_publish_and_promote_at_once(tmp_path: Path, shared: bool) -> None:
     stage_commits = {report["stage"] for report in reports if report.get("stage")}
     assert len(stage_commits) == 1
     assert stage_commits <= set(fleet.history("manifests", "stage"))
-    cluster = Cluster.from_file(fleet.config)
+    cluster = Cluster.from_file(config)
     expected = materialize(cluster, "stage").manifests
     assert b"version: v2" in expected["app/app.yaml"]
     shown = git("--git-dir", str(fleet.served / "manifests.git"), "show", "stage:app/app.yaml")
@@ -184,7 +138,7 @@ def test_publish_and_promote_at_once(tmp_path: Path, shared: bool) -> None:
 
 def test_many_publishers_of_different_versions_share_one_cache(tmp_path: Path) -> None:
     """Processes publishing while the app moves, sharing one cache: every reported commit is in the history."""
-    fleet = Fleet(tmp_path / "fleet", many=10)
+    fleet, config = _served_fleet(tmp_path / "fleet", many=10)
     barrier = tmp_path / "go"
     cache = tmp_path / "cache"
     script = textwrap.dedent(
@@ -203,7 +157,7 @@ def test_many_publishers_of_different_versions_share_one_cache(tmp_path: Path) -
     )
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(fleet.config), str(barrier)],
+            [sys.executable, "-c", script, str(config), str(barrier)],
             env={**os.environ, "FABPROMOTE_CACHE_DIR": str(cache)},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

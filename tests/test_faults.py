@@ -26,10 +26,10 @@ from fabpromote._cluster import Cluster
 from fabpromote._materialize import materialize
 from fabpromote._publish import publish
 from fabpromote.exceptions import FabpromoteError, PushRejectedError
-from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
+from fabpromote.testing.fleet import LocalFleet
+from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import SmartHTTPServer
 
-ENVS = ("dev", "stage", "prod")
 REAL_HELM = Path("/root/.cache/fabpromote-tools/helm-v3.18.0/helm")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,78 +43,9 @@ def _cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return cache
 
 
-class Fleet:
-    """Bare repos for an app, a cluster HLD (with ``many`` local static components) and the manifests."""
-
-    def __init__(self, root: Path, *, many: int = 0) -> None:
-        self.root = root
-        self.many = many
-        self.served = root / "served"
-        self.served.mkdir(parents=True)
-        work = WorkRepo.create(root / "work" / "app", self.app_files("v1"))
-        for env in ENVS:
-            work.checkout(env)
-        self.app_work = work
-        self.bare("app", work)
-        self.hld_work = WorkRepo.create(root / "work" / "hld", {"README.md": "cluster\n"})
-        self.bare("hld", self.hld_work)
-        git("init", "-q", "--bare", str(self.served / "manifests.git"))
-
-    @staticmethod
-    def app_files(version: str) -> dict[str, str | bytes]:
-        return {
-            "hld/component.yaml": "name: app\ntype: static\npath: ./manifests\n",
-            "hld/manifests/cm.yaml": f"kind: ConfigMap\ndata:\n  version: {version}\n",
-        }
-
-    def bare(self, name: str, work: WorkRepo) -> None:
-        git("clone", "-q", "--bare", str(work.path), str(self.served / f"{name}.git"))
-        git("remote", "add", "served", str(self.served / f"{name}.git"), cwd=work.path)
-
-    def write_hld(self, base: str) -> None:
-        statics = "".join(f"- name: c{i:03d}\n  type: static\n  path: ./static/c{i:03d}\n" for i in range(self.many))
-        files: dict[str, str | bytes] = {
-            f"static/c{i:03d}/cm.yaml": f"kind: ConfigMap\nmetadata:\n  name: c{i:03d}\ndata:\n  n: '{i}'\n"
-            for i in range(self.many)
-        }
-        for env in ENVS:
-            files["component.yaml"] = (
-                f"name: cluster\nsubcomponents:\n- name: app\n  method: git\n"
-                f"  source: {base}app.git\n  branch: {env}\n  path: hld\n" + statics
-            )
-            self.hld_work.commit(files, f"hld {env}", branch=env)
-            git("push", "-q", "served", env, cwd=self.hld_work.path)
-
-    def push_app(self, env: str, version: str) -> str:
-        sha = self.app_work.commit(self.app_files(version), f"app {version[:20]}", branch=env)
-        git("push", "-q", "served", env, cwd=self.app_work.path)
-        return sha
-
-    def config(self, base: str) -> Path:
-        path = self.root / "fabpromote.yaml"
-        path.write_text(f"name: test\nhld: {base}hld.git\nmanifests: {base}manifests.git\n")
-        return path
-
-    def fsck(self) -> None:
-        for repo in self.served.iterdir():
-            done = subprocess.run(["git", "--git-dir", str(repo), "fsck", "--strict"], capture_output=True, text=True)
-            assert done.returncode == 0, done.stderr
-
-    def manifests(self, *args: str) -> str:
-        return git("--git-dir", str(self.served / "manifests.git"), *args)
-
-    def branch(self, branch: str) -> str | None:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.served / "manifests.git"), "rev-parse", "--verify", "-q", branch],
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout.strip() or None
-
-
 @pytest.fixture(name="fleet")
-def _fleet(tmp_path: Path) -> Fleet:
-    return Fleet(tmp_path / "fleet")
+def _fleet(tmp_path: Path) -> LocalFleet:
+    return LocalFleet(tmp_path / "fleet")
 
 
 def assert_cache_clean(cache: Path) -> None:
@@ -207,7 +138,7 @@ class TestHelm:
 
 
 class TestServers:
-    def test_server_dies_mid_fetch(self, fleet: Fleet, cache: Path) -> None:
+    def test_server_dies_mid_fetch(self, fleet: LocalFleet, cache: Path) -> None:
         """A server cut off mid-pack: a clear error, no broken mirror; after a restart the rerun converges."""
         with SmartHTTPServer(fleet.served) as server:
             fleet.write_hld(server.url)
@@ -228,7 +159,7 @@ class TestServers:
         fleet.fsck()
         assert_cache_clean(cache)
 
-    def test_server_dies_mid_push(self, fleet: Fleet, cache: Path) -> None:
+    def test_server_dies_mid_push(self, fleet: LocalFleet, cache: Path) -> None:
         """The server dies as the pack is pushed: a clear error, the branch unchanged; the rerun publishes once."""
         fleet.write_hld(f"{fleet.served}/")
         result = materialize(Cluster.from_file(fleet.config(f"{fleet.served}/")), "dev")
@@ -279,7 +210,7 @@ def enospc(*_args: object, **_kwargs: object) -> None:
 
 
 class TestFullDisk:
-    def test_mirror_on_full_tmpfs(self, tmp_path: Path, fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_mirror_on_full_tmpfs(self, tmp_path: Path, fleet: LocalFleet, monkeypatch: pytest.MonkeyPatch) -> None:
         """A cache on a 1 MiB tmpfs cannot hold a 2 MB pack: a clear error naming the cache, no partial entry."""
         cache = tmp_path / "small"
         with tmpfs(cache, "1m"):
@@ -299,7 +230,9 @@ class TestFullDisk:
             fleet.fsck()
 
     @pytest.mark.parametrize("where", ["snapshot", "download-or-render"])
-    def test_writer_fails_midway(self, fleet: Fleet, monkeypatch: pytest.MonkeyPatch, cache: Path, where: str) -> None:
+    def test_writer_fails_midway(
+        self, fleet: LocalFleet, monkeypatch: pytest.MonkeyPatch, cache: Path, where: str
+    ) -> None:
         """ENOSPC after some files of a snapshot, or in an atomic write: a clear error, no partial entry left."""
         import fabpromote._cache
         import fabpromote._sources
@@ -361,7 +294,7 @@ PUBLISHER = textwrap.dedent(
 )
 
 
-def tree_files(fleet: Fleet, commit: str) -> dict[str, bytes]:
+def tree_files(fleet: LocalFleet, commit: str) -> dict[str, bytes]:
     names = fleet.manifests("ls-tree", "-r", "--name-only", commit).splitlines()
     bare = str(fleet.served / "manifests.git")
     show = ["git", "--git-dir", bare, "cat-file", "--batch"]
@@ -376,7 +309,7 @@ def tree_files(fleet: Fleet, commit: str) -> dict[str, bytes]:
 
 class TestKilledPublisher:
     @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-    def test_killed_during_publish(self, tmp_path: Path, fleet: Fleet, cache: Path, how: int) -> None:
+    def test_killed_during_publish(self, tmp_path: Path, fleet: LocalFleet, cache: Path, how: int) -> None:
         """Killed at random points: the branch holds the old or the whole new commit; a rerun publishes once."""
         fleet.many = 300
         base = f"{fleet.served}/"
@@ -432,7 +365,7 @@ class TestKilledPublisher:
         print(f"{how!r}: warm run {duration:.2f}s, return codes {outcomes}, stale ref locks {stale_locks}")
         assert any(code == -how for code, _ in outcomes)  # at least one run was really killed
 
-    def test_stale_ref_lock_of_a_killed_push(self, fleet: Fleet) -> None:
+    def test_stale_ref_lock_of_a_killed_push(self, fleet: LocalFleet) -> None:
         """A ref lock left by a push killed at the wrong moment is a clear error, not a traceback."""
         base = f"{fleet.served}/"
         fleet.write_hld(base)
@@ -457,7 +390,7 @@ class TestKilledPublisher:
 
 
 class TestCacheCheck:
-    def test_finds_and_repairs_only_broken_entries(self, fleet: Fleet, cache: Path) -> None:
+    def test_finds_and_repairs_only_broken_entries(self, fleet: LocalFleet, cache: Path) -> None:
         """Damaged snapshots, downloads, renders, mirrors and old debris are found; --repair removes only them."""
         base = f"{fleet.served}/"
         fleet.write_hld(base)

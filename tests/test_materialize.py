@@ -21,10 +21,9 @@ from fabpromote._cluster import Cluster, UnknownNameError
 from fabpromote._materialize import materialize
 from fabpromote._publish import parse_sources, publish
 from fabpromote._sources import AuthenticationError, RefNotFoundError, SourceError
-from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
+from fabpromote.testing.fleet import LocalFleet
+from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
-
-ENVS = ("dev", "stage", "prod")
 
 
 @pytest.fixture(autouse=True)
@@ -33,69 +32,13 @@ def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-class Fleet:
-    """Bare repos for an app, a cluster HLD and the manifests, under one served folder."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.served = root / "served"
-        self.served.mkdir(parents=True)
-        work = WorkRepo.create(root / "work" / "app", self.app_files("v1"))
-        for env in ENVS:
-            work.checkout(env)
-        self.app_work = work
-        self.bare("app", work)
-        self.hld_work = WorkRepo.create(root / "work" / "hld", {"README.md": "cluster\n"})
-        self.bare("hld", self.hld_work)
-        git("init", "-q", "--bare", str(self.served / "manifests.git"))
-
-    @staticmethod
-    def app_files(version: str) -> dict[str, str | bytes]:
-        return {
-            "hld/component.yaml": "name: app\ntype: static\npath: ./manifests\n",
-            "hld/manifests/cm.yaml": f"kind: ConfigMap\ndata:\n  version: {version}\n",
-        }
-
-    def bare(self, name: str, work: WorkRepo) -> None:
-        git("clone", "-q", "--bare", str(work.path), str(self.served / f"{name}.git"))
-        git("remote", "add", "served", str(self.served / f"{name}.git"), cwd=work.path)
-
-    def write_hld(self, base: str) -> None:
-        """Cluster HLD branches pointing the app at its same-named branch, served at ``base``."""
-        for env in ENVS:
-            self.hld_work.commit(
-                {
-                    "component.yaml": f"name: cluster\nsubcomponents:\n- name: app\n  method: git\n"
-                    f"  source: {base}app.git\n  branch: {env}\n  path: hld\n"
-                },
-                f"hld {env}",
-                branch=env,
-            )
-            git("push", "-q", "served", env, cwd=self.hld_work.path)
-
-    def push_app(self, env: str, version: str) -> str:
-        sha = self.app_work.commit(self.app_files(version), f"app {version[:20]}", branch=env)
-        git("push", "-q", "served", env, cwd=self.app_work.path)
-        return sha
-
-    def config(self, base: str) -> Path:
-        path = self.root / "fabpromote.yaml"
-        path.write_text(f"name: test\nhld: {base}hld.git\nmanifests: {base}manifests.git\n")
-        return path
-
-    def fsck(self) -> None:
-        for repo in self.served.iterdir():
-            done = subprocess.run(["git", "--git-dir", str(repo), "fsck", "--strict"], capture_output=True, text=True)
-            assert done.returncode == 0, done.stderr
-
-
 @pytest.fixture(name="fleet")
-def _fleet(tmp_path: Path) -> Fleet:
-    return Fleet(tmp_path / "fleet")
+def _fleet(tmp_path: Path) -> LocalFleet:
+    return LocalFleet(tmp_path / "fleet")
 
 
 @pytest.fixture(name="served", params=["path", "git", "http"])
-def _served(request: pytest.FixtureRequest, fleet: Fleet) -> Iterator[tuple[Cluster, str]]:
+def _served(request: pytest.FixtureRequest, fleet: LocalFleet) -> Iterator[tuple[Cluster, str]]:
     """The fleet reached by plain path, git:// and smart HTTP."""
     if request.param == "path":
         base = f"{fleet.served}/"
@@ -112,12 +55,12 @@ def plugins() -> Plugins:
     return Plugins.load()
 
 
-def manifest(fleet: Fleet, env: str) -> str:
+def manifest(fleet: LocalFleet, env: str) -> str:
     return git("--git-dir", str(fleet.served / "manifests.git"), "show", f"{env}:app/app.yaml")
 
 
 class TestMaterialize:
-    def test_renders_and_locks(self, served: tuple[Cluster, str], fleet: Fleet) -> None:
+    def test_renders_and_locks(self, served: tuple[Cluster, str], fleet: LocalFleet) -> None:
         """The cluster HLD at the environment's branch, each app at its branch, and the lock."""
         cluster, base = served
         result = materialize(cluster, "dev", plugins=plugins())
@@ -126,7 +69,7 @@ class TestMaterialize:
         assert result.lock[1].url == f"{base}app.git"
         assert result.lock[1].sha == fleet.app_work.sha("dev")
 
-    def test_twice_identical_and_lock_reproduces(self, served: tuple[Cluster, str], fleet: Fleet) -> None:
+    def test_twice_identical_and_lock_reproduces(self, served: tuple[Cluster, str], fleet: LocalFleet) -> None:
         """materialize is idempotent, and a lock renders the old bytes after the branch moved."""
         cluster, _ = served
         first, second = materialize(cluster, "dev"), materialize(cluster, "dev")
@@ -137,7 +80,7 @@ class TestMaterialize:
 
 
 class TestPublish:
-    def test_one_commit_with_trailers(self, served: tuple[Cluster, str], fleet: Fleet) -> None:
+    def test_one_commit_with_trailers(self, served: tuple[Cluster, str], fleet: LocalFleet) -> None:
         """publish creates the branch with one commit carrying the provenance; twice makes no second commit."""
         cluster, _ = served
         result = materialize(cluster, "stage")
@@ -153,7 +96,7 @@ class TestPublish:
         assert ls.splitlines() == ["app/app.yaml", "cluster.yaml"]
         fleet.fsck()
 
-    def test_removed_files_disappear(self, served: tuple[Cluster, str], fleet: Fleet) -> None:
+    def test_removed_files_disappear(self, served: tuple[Cluster, str], fleet: LocalFleet) -> None:
         """A file that is no longer rendered is removed from the branch."""
         cluster, _ = served
         publish(materialize(cluster, "dev"), cluster)
@@ -170,7 +113,7 @@ class TestPublishProperties:
     @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     def test_commits_only_on_change(self, tmp_path_factory: pytest.TempPathFactory, versions: list[str]) -> None:
         """Publishing a sequence of app versions makes one commit per change, none for repeats."""
-        fleet = Fleet(tmp_path_factory.mktemp("prop") / "fleet")
+        fleet = LocalFleet(tmp_path_factory.mktemp("prop") / "fleet")
         base = f"{fleet.served}/"
         fleet.write_hld(base)
         cluster = Cluster.from_file(fleet.config(base))
@@ -202,7 +145,7 @@ CONCURRENT = textwrap.dedent(
 
 
 class TestConcurrency:
-    def test_concurrent_publishers(self, tmp_path: Path, fleet: Fleet) -> None:
+    def test_concurrent_publishers(self, tmp_path: Path, fleet: LocalFleet) -> None:
         """Processes publishing different materializations at once: every change lands, none is lost."""
         base = f"{fleet.served}/"
         fleet.write_hld(base)
@@ -227,7 +170,7 @@ class TestConcurrency:
 
 
 class TestFaults:
-    def test_server_killed_mid_fetch(self, fleet: Fleet) -> None:
+    def test_server_killed_mid_fetch(self, fleet: LocalFleet) -> None:
         """A server dying mid-fetch is a clear error; after a restart the rerun converges."""
         with SmartHTTPServer(fleet.served) as server:
             fleet.write_hld(server.url)
@@ -240,7 +183,7 @@ class TestFaults:
             server.start()
             assert noise.encode() in materialize(cluster, "dev").manifests["app/app.yaml"]
 
-    def test_server_down_during_publish(self, fleet: Fleet) -> None:
+    def test_server_down_during_publish(self, fleet: LocalFleet) -> None:
         """A push to a server that went away fails clearly and changes nothing; a rerun publishes."""
         with SmartHTTPServer(fleet.served) as server:
             fleet.write_hld(f"{fleet.served}/")
@@ -256,19 +199,19 @@ class TestFaults:
 
 
 class TestBadInput:
-    def test_unknown_environment(self, fleet: Fleet) -> None:
+    def test_unknown_environment(self, fleet: LocalFleet) -> None:
         """An unknown environment names the known ones."""
         cluster = Cluster.from_file(fleet.config(f"{fleet.served}/"))
         with pytest.raises(UnknownNameError, match="unknown environment 'qa'"):
             materialize(cluster, "qa")
 
-    def test_missing_branch(self, fleet: Fleet) -> None:
+    def test_missing_branch(self, fleet: LocalFleet) -> None:
         """A cluster HLD without the environment's branch is an error naming it."""
         cluster = Cluster.from_file(fleet.config(f"{fleet.served}/"))
         with pytest.raises(RefNotFoundError, match="no branch or tag named 'dev'"):
             materialize(cluster, "dev")
 
-    def test_unreachable_remote(self, fleet: Fleet) -> None:
+    def test_unreachable_remote(self, fleet: LocalFleet) -> None:
         """A closed port is an error naming the remote."""
         with GitDaemon(fleet.served) as daemon:
             url = daemon.url
@@ -276,7 +219,7 @@ class TestBadInput:
         with pytest.raises(SourceError, match=r"127\.0\.0\.1"):
             materialize(cluster, "dev")
 
-    def test_failed_authentication_redacts_token(self, fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_failed_authentication_redacts_token(self, fleet: LocalFleet, monkeypatch: pytest.MonkeyPatch) -> None:
         """A wrong token is an authentication error that never shows the token."""
         with SmartHTTPServer(fleet.served, token="right-token") as server:
             fleet.write_hld(f"{fleet.served}/")
@@ -286,7 +229,7 @@ class TestBadInput:
                 materialize(cluster, "dev")
         assert "wrong-s3cret" not in str(info.value)
 
-    def test_cli_json(self, fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_cli_json(self, fleet: LocalFleet, capsys: pytest.CaptureFixture[str]) -> None:
         """materialize --json --publish prints the documented object; --lock renders it again."""
         from fabpromote._cli import main
 

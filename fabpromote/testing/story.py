@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fabpromote._cluster import Cluster, Repo
+from fabpromote._demo import app_files
 from fabpromote._githost import ChangeRequest
 from fabpromote._hosts import host_for, sources_for
 from fabpromote._materialize import materialize
@@ -29,12 +30,6 @@ __all__ = ["CreateRepo", "run_seed_story"]
 CreateRepo = Callable[[str, Mapping[str, Mapping[str, bytes]]], str]
 
 ENVIRONMENTS = ("dev", "stage", "prod")
-
-
-def _app_files(tag: str) -> dict[str, bytes]:
-    from fabpromote._demo import _app_files as demo_app_files
-
-    return demo_app_files("cat", tag)
 
 
 def _cluster_hld(env: str, cat_url: str) -> dict[str, bytes]:
@@ -54,7 +49,7 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
         create: Makes a repository (see :data:`CreateRepo`).
         hosts: The cluster file's ``hosts:`` settings (Git host type, API URL, token variable).
     """
-    cat = create("cat", {branch: _app_files("v1.0.0") for branch in ("master", *ENVIRONMENTS)})
+    cat = create("cat", {branch: app_files("cat", "v1.0.0") for branch in ("master", *ENVIRONMENTS)})
     hld = create("cluster-hld", {env: _cluster_hld(env, cat) for env in ENVIRONMENTS})
     manifests = create("manifests", {})
     cluster = _cluster_file(root, hld, manifests, hosts or {})
