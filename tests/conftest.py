@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from fabpromote.testing.plugin import HldTree
 
 WriteTree = Callable[[dict[str, str | bytes]], Path]
 
@@ -22,20 +23,8 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
 
 @pytest.fixture(name="write_tree")
 def _write_tree(tmp_path: Path) -> WriteTree:
-    """Write ``{relative path: text}`` under tmp_path/hld and return that folder.
+    """Write ``{relative path: text}`` under tmp_path/hld and return that folder (text is dedented).
 
-    Text is dedented, so files can be written inline in tests.
+    The same writer as the ``hld_tree`` fixture that fabpromote.testing gives users.
     """
-
-    def write(files: dict[str, str | bytes]) -> Path:
-        root = tmp_path / "hld"
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(textwrap.dedent(content).lstrip("\n"))
-        return root
-
-    return write
+    return HldTree(tmp_path)
