@@ -7,7 +7,7 @@ Cases (the slow ones of ``bench/run.py``):
   static folder and a helm chart (default 100), render cache warm / empty;
 * ``materialize-warm-static`` / ``materialize-warm-helm``: warm materialize
   (nothing changed) of N apps;
-* ``materialize-cold-helm``: cold materialize of N helm apps.
+* ``materialize-cold-static`` / ``materialize-cold-helm``: cold materialize of N apps.
 
 Runs in-process after the imports, with the same isolation as ``run.py``
 (temporary HOME and cache). Uses pyinstrument when installed (``--cprofile``
@@ -39,6 +39,7 @@ CASES = (
     "generate-mixed-cold",
     "materialize-warm-static",
     "materialize-warm-helm",
+    "materialize-cold-static",
     "materialize-cold-helm",
 )
 

@@ -37,6 +37,13 @@ INSTALL_HINT = (
 #: How long ``helm version`` may take; it does no I/O besides printing.
 _VERSION_TIMEOUT = 60.0
 
+#: Go runtime settings for ``helm template``, unless the user set their own.
+#: A render is a short, single-threaded job run several at a time, one per
+#: core: garbage collection (off until the heap reaches the soft limit) and a
+#: second scheduler thread only cost CPU. Measured on helm v3.18.0 and a
+#: small chart: about 30 % less CPU per process.
+_GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
+
 _versions: dict[tuple[str, int, int], str] = {}
 _found: dict[tuple[str | None, str], str] = {}
 _versions_lock = threading.Lock()
@@ -166,6 +173,7 @@ def run_template(
             stderr=subprocess.STDOUT if combine_stderr else subprocess.PIPE,
             timeout=timeout,
             check=False,
+            env=_template_env(),
         )
     except subprocess.TimeoutExpired:
         # subprocess.run has killed and reaped helm by now.
@@ -182,6 +190,14 @@ def run_template(
             f"(exit {done.returncode}): {output_tail(done.stdout + stderr)}"
         )
     return TemplateRun(output=done.stdout, stderr=stderr)
+
+
+def _template_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if "GOGC" not in env and "GOMEMLIMIT" not in env:
+        env.update(GOGC=_GO_RUNTIME["GOGC"], GOMEMLIMIT=_GO_RUNTIME["GOMEMLIMIT"])
+    env.setdefault("GOMAXPROCS", _GO_RUNTIME["GOMAXPROCS"])
+    return env
 
 
 def output_tail(output: bytes, *, lines: int = 20, chars: int = 2000) -> str:

@@ -271,6 +271,37 @@ class TestFailures:
 
 
 class TestSettings:
+    @pytest.mark.parametrize(
+        ("user", "seen"),
+        [
+            ({}, "GOGC=off GOMEMLIMIT=256MiB GOMAXPROCS=1"),
+            ({"GOGC": "100"}, "GOGC=100 GOMEMLIMIT= GOMAXPROCS=1"),
+            ({"GOMEMLIMIT": "2GiB", "GOMAXPROCS": "4"}, "GOGC= GOMEMLIMIT=2GiB GOMAXPROCS=4"),
+        ],
+    )
+    def test_go_runtime_settings(
+        self,
+        tmp_path: Path,
+        make_request: MakeRequest,
+        monkeypatch: pytest.MonkeyPatch,
+        user: dict[str, str],
+        seen: str,
+    ) -> None:
+        """helm template runs with GC off up to a soft limit and one thread, unless the user chose."""
+        for name in ("GOGC", "GOMEMLIMIT", "GOMAXPROCS"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in user.items():
+            monkeypatch.setenv(name, value)
+        reporter = tmp_path / "env-helm"
+        reporter.write_text(
+            '#!/bin/sh\nif [ "$1" = version ]; then echo v0.0.0-env; exit 0; fi\n'
+            'echo "seen: GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT GOMAXPROCS=$GOMAXPROCS"\n'
+        )
+        reporter.chmod(0o755)
+        write_chart(tmp_path / "chart")
+        generator = HelmGenerator(settings=HelmSettings(helm=str(reporter), render_cache=False))
+        assert generator.generate(make_request(tmp_path)).splitlines()[1] == f"seen: {seen}".encode()
+
     def test_defaults_are_compatible(self) -> None:
         """With no variables set: helm from PATH, 300 s, combined stderr, literal split, cache on."""
         assert HelmSettings.from_env({}) == HelmSettings(
