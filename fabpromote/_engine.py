@@ -1,20 +1,25 @@
 """The native engine: walk an HLD tree the way ``fab generate`` does.
 
-The walk loads every component and merges its config first; only when the
-whole tree is known do the generators run, in parallel (bounded by the
-number of cores). So a bad file deep in the tree fails before any helm
-process starts. A component with generate hooks (only when allowed) renders
-during the walk, as in Fabrikate, because a hook may prepare files that its
-subcomponents read.
+The walk visits components breadth first, as Fabrikate does, and hands each
+one to its generator as soon as it is visited: renders run in parallel
+(bounded by the number of cores) while the walk goes on reading files and
+fetching remote components, so helm renders the first apps while later ones
+still download. The output is assembled only once the whole tree is known:
+an error anywhere (a bad file deep in the tree) leaves no output, cancels
+the renders not yet started and waits for the running ones. A component
+with generate hooks (only when allowed) renders during the walk, after
+every render before it, as in Fabrikate: a hook may prepare files that
+components after it read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import posixpath
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +32,8 @@ from fabpromote._merge import merge_component_config
 from fabpromote.exceptions import HLDError, UnsafePathError
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from fabpromote._fetch import Fetcher
     from fabpromote._plugins import Plugins
 
@@ -156,21 +163,29 @@ class NativeEngine:
             boundary: When ``path`` lies in a fetched snapshot: the snapshot,
                 which no path may leave.
         """
-        walk = _Walk(self._plugins, tuple(environments), options, fetcher)
-        walk.run(Path(path), boundary)
-        return walk.finish()
+        workers = os.cpu_count() or 1
+        # One CPU: render at the end in this thread, where profilers see it.
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="fabpromote-render") if workers > 1 else None
+        try:
+            walk = _Walk(self._plugins, tuple(environments), options, fetcher, pool)
+            walk.run(Path(path), boundary)
+            return walk.finish()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 @attrs.define
 class _Walk:
-    """One render: visits the tree, then renders what was visited."""
+    """One render: visits the tree, rendering what it visits."""
 
     plugins: Plugins
     environments: tuple[str, ...]
     options: RenderOptions
     fetcher: Fetcher | None
+    pool: ThreadPoolExecutor | None
     done: dict[str, bytes] = attrs.Factory(dict)
-    pending: list[RenderRequest] = attrs.Factory(list)
+    pending: list[tuple[RenderRequest, Future[bytes] | None]] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
 
     def run(self, root_dir: Path, boundary: Path | None) -> None:
@@ -189,13 +204,16 @@ class _Walk:
             boundary=boundary,
             fetcher=self.fetcher,
         )
-        # Breadth first, as Fabrikate visits; the output does not depend on it.
-        # Each entry carries the real folders above it, to stop cycles.
+        # Breadth first, as Fabrikate visits: a component is visited when its
+        # parent lists it. Each entry carries the real folders above it, to stop cycles.
+        self.visit(root_request)
         queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root_request, (os.path.realpath(root_dir),))])
         while queue:
             request, ancestors = queue.popleft()
-            self.visit(request)
-            queue.extend(self.children(request, ancestors))
+            with contextlib.closing(self.children(request, ancestors)) as children:
+                for child in children:
+                    self.visit(child[0])
+                    queue.append(child)
 
     def visit(self, request: RenderRequest) -> None:
         component = request.component
@@ -207,93 +225,101 @@ class _Walk:
         _hooks.check_allowed(component, _GENERATE_STAGES, allowed=self.options.allow_hooks, where=request.directory)
         generator = self.plugins.generator(component.kind)
         if component.hooks.before_generate or component.hooks.after_generate:
+            wait([future for _, future in self.pending if future is not None])
             _hooks.run_hook(component, "before-generate", request.directory)
             self.done[request.output_path] = generator.generate(request)
             _hooks.run_hook(component, "after-generate", request.directory)
         else:
-            self.pending.append(request)
+            future = self.pool.submit(self._render, request) if self.pool is not None else None
+            self.pending.append((request, future))
 
     def children(
         self, parent: RenderRequest, ancestors: tuple[str, ...]
-    ) -> list[tuple[RenderRequest, tuple[str, ...]]]:
-        children = []
+    ) -> Generator[tuple[RenderRequest, tuple[str, ...]], None, None]:
+        """The enabled subcomponents of ``parent``, in order, each as soon as its files are there."""
         entries = []
         for entry in parent.component.subcomponents:
             check_file_name(entry.name, f"subcomponent name in {parent.directory}")
             entry_config = parent.config.subcomponents.get(entry.name, ComponentConfig())
             if not entry_config.is_disabled:
                 entries.append((entry, entry_config))
-        fetched = self.fetch_components(parent, [entry for entry, _ in entries])
-        for entry, entry_config in entries:
-            entry_path = posixpath.join(parent.entry_path, entry.name)
-            if entry.inlined:
-                inlined = attrs.evolve(parent, component=entry, config=entry_config, entry_path=entry_path)
-                children.append((inlined, ancestors))
-                continue
-            boundary = parent.boundary
-            if entry.name in fetched:
-                boundary = fetched[entry.name]
-                directory = Path(_go_join(str(boundary), entry.path))
-            else:
-                location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
-                directory = Path(_go_join(location, entry.path))
-                if not directory.is_absolute():
-                    directory = Path(_go_join(str(parent.directory), str(directory)))
-            check_inside(boundary, directory, entry_path)
-            real = os.path.realpath(directory)
-            if real in ancestors:
-                chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
-                raise HLDError(
-                    f"cycle of local components: {chain}",
-                    file=str(find_component_file(parent.directory)),
-                    field=f"subcomponents.{entry.name}",
-                )
-            own = load_environments(directory, self.environments, fix_disabled=self.options.fix_disabled)
-            config = merge_component_config(entry_config, own, fix_disabled=self.options.fix_disabled)
-            child = RenderRequest(
-                component=load_component(directory),
-                config=config,
-                directory=directory,
-                logical_path=posixpath.join(parent.logical_path, entry.name),
-                environments=self.environments,
-                entry_path=entry_path,
-                boundary=boundary,
-                fetcher=self.fetcher,
-            )
-            children.append((child, (*ancestors, real)))
-        return children
+        fetched = [self.is_fetched(parent, entry) for entry, _ in entries]
+        with contextlib.closing(
+            self.fetch_components(parent, [e for (e, _), f in zip(entries, fetched, strict=True) if f])
+        ) as trees:
+            for (entry, entry_config), is_fetched in zip(entries, fetched, strict=True):
+                yield self.child(parent, ancestors, entry, entry_config, next(trees) if is_fetched else None)
 
-    def fetch_components(self, parent: RenderRequest, entries: list[Component]) -> dict[str, Path]:
-        """Snapshots of the ``method: git`` components among ``entries`` that are not installed.
+    def child(
+        self,
+        parent: RenderRequest,
+        ancestors: tuple[str, ...],
+        entry: Component,
+        entry_config: ComponentConfig,
+        tree: Path | None,
+    ) -> tuple[RenderRequest, tuple[str, ...]]:
+        """The request of one subcomponent; ``tree`` is its snapshot when it was fetched."""
+        entry_path = posixpath.join(parent.entry_path, entry.name)
+        if entry.inlined:
+            return attrs.evolve(parent, component=entry, config=entry_config, entry_path=entry_path), ancestors
+        boundary = parent.boundary
+        if tree is not None:
+            boundary = tree
+            directory = Path(_go_join(str(boundary), entry.path))
+        else:
+            location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
+            directory = Path(_go_join(location, entry.path))
+            if not directory.is_absolute():
+                directory = Path(_go_join(str(parent.directory), str(directory)))
+        check_inside(boundary, directory, entry_path)
+        real = os.path.realpath(directory)
+        if real in ancestors:
+            chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
+            raise HLDError(
+                f"cycle of local components: {chain}",
+                file=str(find_component_file(parent.directory)),
+                field=f"subcomponents.{entry.name}",
+            )
+        own = load_environments(directory, self.environments, fix_disabled=self.options.fix_disabled)
+        config = merge_component_config(entry_config, own, fix_disabled=self.options.fix_disabled)
+        request = RenderRequest(
+            component=load_component(directory),
+            config=config,
+            directory=directory,
+            logical_path=posixpath.join(parent.logical_path, entry.name),
+            environments=self.environments,
+            entry_path=entry_path,
+            boundary=boundary,
+            fetcher=self.fetcher,
+        )
+        return request, (*ancestors, real)
+
+    def is_fetched(self, parent: RenderRequest, entry: Component) -> bool:
+        """Whether ``entry`` is a ``method: git`` component to fetch (not inlined, not installed)."""
+        return (
+            self.fetcher is not None
+            and not entry.inlined
+            and entry.method == "git"
+            and not (self.fetcher.prefer_installed and (parent.directory / "components" / entry.name).is_dir())
+        )
+
+    def fetch_components(self, parent: RenderRequest, entries: list[Component]) -> Generator[Path, None, None]:
+        """Snapshots of the git components ``entries``, in order, each as soon as it is ready.
 
         They are resolved and fetched together, so one parent's git
         components cost one round trip per remote, in parallel.
         """
-        if self.fetcher is None:
-            return {}
-        wanted = [
-            entry
-            for entry in entries
-            if not entry.inlined
-            and entry.method == "git"
-            and not (self.fetcher.prefer_installed and (parent.directory / "components" / entry.name).is_dir())
-        ]
-        trees = self.fetcher.git_trees(
-            [(posixpath.join(parent.entry_path, e.name), e.source, e.version or e.branch) for e in wanted]
+        if self.fetcher is None or not entries:
+            return
+        yield from self.fetcher.git_trees(
+            [(posixpath.join(parent.entry_path, e.name), e.source, e.version or e.branch) for e in entries]
         )
-        return {entry.name: tree for entry, tree in zip(wanted, trees, strict=True)}
 
     def finish(self) -> Manifests:
-        """Render the pending components in parallel; the first error in walk order wins."""
-        workers = min(len(self.pending), os.cpu_count() or 1)
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fabpromote-render") as pool:
-                futures = [pool.submit(self._render, request) for request in self.pending]
-                results = [future.result() for future in futures]
-        else:
-            results = [self._render(request) for request in self.pending]
+        """The manifests of every visited component; the first render error in walk order wins."""
         files = dict(self.done)
-        files.update(zip((request.output_path for request in self.pending), results, strict=True))
+        for request, future in self.pending:
+            files[request.output_path] = future.result() if future is not None else self._render(request)
         return Manifests(files)
 
     def _render(self, request: RenderRequest) -> bytes:

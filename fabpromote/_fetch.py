@@ -10,10 +10,11 @@ fetcher made from a lock answers with exactly the recorded versions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,33 +123,27 @@ class Fetcher:
         with self._mutex:
             return tuple(sorted(self._recorded.values(), key=lambda e: (e.component, e.kind, e.url)))
 
-    def git_trees(self, wanted: list[tuple[str, str, str]]) -> list[Path]:
-        """Snapshots of many ``(component, url, ref)`` at once.
+    def git_trees(self, wanted: list[tuple[str, str, str]]) -> Generator[Path, None, None]:
+        """Snapshots of many ``(component, url, ref)``, in order, each as soon as it is ready.
 
-        Refs of different URLs are read in parallel and missing commits are
-        fetched in parallel, then each tree is exported (or reused).
+        Different URLs are read, fetched and exported in parallel (see
+        :meth:`Sources.checkouts`): the caller goes on with the first trees
+        while the others are still coming. A pinned commit already exported
+        costs no round trip.
         """
-        if not wanted:
-            return []
-        unpinned = [(url, ref) for _, url, ref in wanted if self.pinned("git", url, ref) is None]
-        resolved = self.sources.resolve_many(unpinned) if unpinned else {}
-        shas = [self.pinned("git", url, ref) or resolved[(url, ref)] for _, url, ref in wanted]
-        missing: dict[str, list[str]] = {}
-        for (_, url, _), sha in zip(wanted, shas, strict=True):
-            # A commit already exported needs no mirror at all: warm runs open none.
-            if not self.sources.has_snapshot(sha):
-                missing.setdefault(url, []).append(sha)
-        if missing:
-            self.sources.fetch_many(missing)
-        trees = []
-        for (component, url, ref), sha in zip(wanted, shas, strict=True):
-            trees.append(self.sources.snapshot(url, sha))
-            self.record(LockEntry(component=component, url=url, ref=ref, sha=sha))
-        return trees
+        asked = [(url, self.pinned("git", url, ref) or ref) for _, url, ref in wanted]
+        checkouts = self.sources.checkouts(asked)
+        try:
+            for (component, url, ref), (sha, tree) in zip(wanted, checkouts, strict=True):
+                self.record(LockEntry(component=component, url=url, ref=ref, sha=sha))
+                yield tree
+        finally:
+            checkouts.close()  # stops (and waits for) the fetches when the caller stops early
 
     def git_tree(self, component: str, url: str, ref: str) -> Path:
         """The snapshot of one ``(url, ref)``; see :meth:`git_trees`."""
-        return self.git_trees([(component, url, ref)])[0]
+        with contextlib.closing(self.git_trees([(component, url, ref)])) as trees:
+            return next(trees)
 
     def download(self, component: str, url: str) -> bytes:
         """The bytes at ``url`` (``method: http``), kept in the cache by digest.

@@ -40,7 +40,7 @@ class _Installer:
     places: dict[str, Path] = attrs.Factory(dict)
 
     def run(self, root_dir: Path) -> list[Path]:
-        walk = _Walk(self.plugins, (), self.options, self.fetcher)
+        walk = _Walk(self.plugins, (), self.options, self.fetcher, pool=None)
         root = RenderRequest(
             component=load_component(root_dir),
             config=load_environments(root_dir, (), fix_disabled=self.options.fix_disabled),
@@ -54,7 +54,7 @@ class _Installer:
         try:
             while queue:
                 request, ancestors = queue.popleft()
-                children = walk.children(request, ancestors)
+                children = list(walk.children(request, ancestors))
                 self.visit(request, [child for child, _ in children])
                 queue.extend(children)
         except BaseException:

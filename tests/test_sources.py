@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -246,9 +247,9 @@ class TestResolve:
         assert sources.stats.fetches == 1
 
 
-class TestResolveMany:
+class TestCheckouts:
     def test_many_urls_in_parallel(self, make_origin: Callable[..., Origin], servers: dict[str, str]) -> None:
-        """resolve_many lists the refs of different URLs at the same time, once each."""
+        """checkouts lists the refs of different URLs at the same time, once each, and yields in order."""
         origins = [make_origin({"f": str(n)}) for n in range(3)]
         barrier = threading.Barrier(len(origins), timeout=10)
 
@@ -261,19 +262,44 @@ class TestResolveMany:
             urls = [f"{server.url}{origin.bare.parent.name}/app.git" for origin in origins]
             sources = Sources(jobs=4)
             pairs = [(url, ref) for url in urls for ref in ("", "master")]
-            resolved = sources.resolve_many(pairs)
-        assert resolved == {
-            (url, ref): origin.sha("master")
-            for url, origin in zip(urls, origins, strict=True)
-            for ref in ("", "master")
-        }
+            checkouts = list(sources.checkouts(pairs))
+        assert [sha for sha, _ in checkouts] == [origin.sha("master") for origin in origins for _ in range(2)]
+        for (_, tree), (url, _) in zip(checkouts, pairs, strict=True):
+            assert (tree / "f").read_text() == str(urls.index(url))
         assert sources.stats.ls_remote_calls == 3
+        assert sources.stats.fetches == 3
 
     def test_one_bad_url(self, sources: Sources, origin: Origin) -> None:
-        """A failing URL raises its own error after the others were read."""
+        """A failing URL raises its own error, in order, after the others were read."""
+        checkouts = sources.checkouts([(str(origin.bare), "master"), (str(origin.work), "nope")])
+        assert next(checkouts)[0] == origin.sha("master")
         with pytest.raises(RefNotFoundError, match="nope"):
-            sources.resolve_many([(str(origin.bare), "master"), (str(origin.work), "nope")])
+            next(checkouts)
         assert sources.stats.ls_remote_calls == 2
+
+    def test_exported_sha_needs_no_remote(self, sources: Sources, origin: Origin, tmp_path: Path) -> None:
+        """A SHA whose snapshot exists costs no listing and no fetch, even when the remote is gone."""
+        sha = origin.sha("master")
+        ((_, tree),) = sources.checkouts([(str(origin.bare), sha)])
+        again = Sources()
+        assert list(again.checkouts([(str(tmp_path / "gone.git"), sha)])) == [(sha, tree)]
+        assert (again.stats.ls_remote_calls, again.stats.fetches) == (0, 0)
+
+    def test_closing_early_waits_for_the_fetches(
+        self, make_origin: Callable[..., Origin], servers: dict[str, str]
+    ) -> None:
+        """Closing the iterator cancels what has not started and waits for the rest: no fetch runs after."""
+        origins = [make_origin({"f": str(n)}) for n in range(4)]
+        urls = [url_of(origin, "http", servers) for origin in origins]
+        sources = Sources(jobs=1)
+        checkouts = sources.checkouts([(url, "master") for url in urls])
+        next(checkouts)
+        checkouts.close()
+        # One worker: the first URL, perhaps the second (started meanwhile); never the last two.
+        settled = (sources.stats.ls_remote_calls, sources.stats.fetches)
+        assert settled[1] <= 2
+        time.sleep(0.2)
+        assert (sources.stats.ls_remote_calls, sources.stats.fetches) == settled
 
 
 class TestFetch:
@@ -295,14 +321,12 @@ class TestFetch:
         (mirror,) = mirrors()
         fsck(mirror)
 
-    def test_fetch_many(self, make_origin: Callable[..., Origin], servers: dict[str, str]) -> None:
-        """fetch_many fills one mirror per URL."""
+    def test_one_mirror_per_url(self, make_origin: Callable[..., Origin], servers: dict[str, str]) -> None:
+        """Checkouts from a path, git:// and HTTP fill one mirror per URL."""
         origins = [make_origin({"f": str(n)}) for n in range(3)]
-        wanted = {
-            url_of(o, t, servers): [o.sha("master")] for o, t in zip(origins, ["path", "git", "http"], strict=True)
-        }
+        urls = [url_of(o, t, servers) for o, t in zip(origins, ["path", "git", "http"], strict=True)]
         sources = Sources()
-        sources.fetch_many(wanted)
+        list(sources.checkouts([(url, "master") for url in urls]))
         assert sources.stats.fetches == 3
         assert len(mirrors()) == 3
         for mirror in mirrors():
