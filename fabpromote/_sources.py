@@ -418,35 +418,52 @@ class Sources:
 
     def _export(self, remote: _Remote, shas: list[str], parts: tuple[str, ...]) -> dict[str, Path]:
         """Export the snapshots of ``shas`` (their ``parts`` subpath), fetching missing commits first."""
-        trees = {}
+        with self._object_source(remote, shas) as store:
+            return {sha: self._export_one(remote, store, sha, parts) for sha in shas}
+
+    @contextlib.contextmanager
+    def _object_source(self, remote: _Remote, shas: list[str]) -> Iterator[BaseObjectStore]:
+        """Where the commits ``shas`` of ``remote`` are read from, once they are all there.
+
+        A local repository is read in place: copying its objects into a
+        mirror first (which dulwich does in Python) would cost more than the
+        export itself, and it is no safer, the repository being as near as
+        the cache. Any other remote is fetched into its mirror, held locked.
+        """
+        if remote.local:
+            with contextlib.closing(Repo(_local_path(remote))) as repo:
+                missing = [sha for sha in shas if not _has_commit(repo, sha)]
+                if missing:
+                    raise SourceError(f"cannot fetch {_short(missing)}: not in the repository", url=remote.shown)
+                yield repo.object_store
+            return
         with self._locked_mirror(remote) as repo:
             missing = [sha for sha in shas if not _has_commit(repo, sha)]
             if missing:
                 self._fetch_into(remote, repo, missing)
-            for sha in shas:
-                final = self._snapshot_path(sha, parts)
-                tree = _subtree(repo.object_store, sha, parts, remote)
-                where = f"{remote.shown}@{sha[:12]}"
-                try:
-                    created = _build_snapshot(
-                        repo.object_store, tree, final, PurePosixPath(*parts), where, self._redact
-                    )
-                except OSError as exc:
-                    # A full disk, a read-only or unwritable cache: say which cache, never a traceback.
-                    raise SourceError(
-                        self._redact(f"cannot write the snapshot of {where} to the cache {final}: {_reason(exc)}"),
-                        url=remote.shown,
-                    ) from None
-                self.stats.add(**({"snapshots_created": 1} if created else {"snapshot_hits": 1}))
-                trees[sha] = final
-        return trees
+            yield repo.object_store
+
+    def _export_one(self, remote: _Remote, store: BaseObjectStore, sha: str, parts: tuple[str, ...]) -> Path:
+        final = self._snapshot_path(sha, parts)
+        tree = _subtree(store, sha, parts, remote)
+        where = f"{remote.shown}@{sha[:12]}"
+        try:
+            created = _build_snapshot(store, tree, final, PurePosixPath(*parts), where, self._redact)
+        except OSError as exc:
+            # A full disk, a read-only or unwritable cache: say which cache, never a traceback.
+            raise SourceError(
+                self._redact(f"cannot write the snapshot of {where} to the cache {final}: {_reason(exc)}"),
+                url=remote.shown,
+            ) from None
+        self.stats.add(**({"snapshots_created": 1} if created else {"snapshot_hits": 1}))
+        return final
 
     def _exported_sha(self, ref: str) -> str | None:
         """``ref`` if it is the SHA of a commit already exported (it needs no remote), else None."""
         return ref.lower() if _SHA.fullmatch(ref) and self.has_snapshot(ref.lower()) else None
 
     def _resolve_sha(self, remote: _Remote, sha: str) -> str:
-        if self._in_mirror(remote, sha):
+        if self._has_commit(remote, sha):
             return sha
         peeled = self._listing(remote).peel(sha)
         if peeled is not None:
@@ -534,10 +551,12 @@ class Sources:
             return ""
         return " (no branch or tag points there: the commit may not exist, or the server may not serve such commits)"
 
-    def _in_mirror(self, remote: _Remote, sha: str) -> bool:
-        if not remote.mirror.is_dir():
+    def _has_commit(self, remote: _Remote, sha: str) -> bool:
+        """Whether commit ``sha`` can be exported without a fetch (see :meth:`_object_source`)."""
+        store = _local_path(remote) if remote.local else os.fspath(remote.mirror)
+        if not os.path.isdir(store):
             return False
-        with contextlib.closing(Repo(os.fspath(remote.mirror))) as repo:
+        with contextlib.closing(Repo(store)) as repo:
             return _has_commit(repo, sha)
 
     # Remotes and errors
@@ -648,6 +667,11 @@ class _Mirror(Repo):
             kept = self.refs.as_dict(Ref(KEEP_REF_PREFIX.rstrip("/").encode())).values()
             heads = [sha for sha in kept if sha in self.object_store]
         return super().get_graph_walker(heads)
+
+
+def _local_path(remote: _Remote) -> str:
+    """The path of a local remote (its location may be a ``file://`` URL)."""
+    return get_transport_and_path(remote.location)[1]
 
 
 def _local_refs(path: str) -> dict[str, str]:
