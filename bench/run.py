@@ -797,16 +797,17 @@ class Bench:
                 details={"sources": [d.sources for d in done], "helm": [d.helm for d in done]},
             )
         )
+        # A git fetch, or for a local repository (read in place, never mirrored) the export of its tree.
         self.add(
             Result(
                 "changed",
-                f"  git fetches (Sources.stats.fetches), one app changed among {where}",
-                max(d.sources["fetches"] for d in done),
+                f"  git trees fetched (Sources.stats.snapshots_created), one app changed among {where}",
+                max(d.sources["snapshots_created"] for d in done),
                 "count",
                 target="== 1 in every run",
-                status=_verdict(all(d.sources["fetches"] == 1 for d in done)),
-                note="snapshots created: "
-                + ", ".join(str(d.sources["snapshots_created"]) for d in done)
+                status=_verdict(all(d.sources["snapshots_created"] == 1 for d in done)),
+                note="git fetches: "
+                + ", ".join(str(d.sources["fetches"]) for d in done)
                 + "; ref listings: "
                 + ", ".join(str(d.sources["ls_remote_calls"]) for d in done),
             )

@@ -8,7 +8,8 @@ Everything lives under the cache root (see :func:`fabpromote._cache.cache_root`)
     snapshots/<sha>/<quoted subpath>        one directory of that tree, read-only
 
 Remotes are anything dulwich reaches: local paths (bare or not), ``file://``,
-``git://`` and smart ``http(s)://``. Messages and logs never show a token:
+``git://`` and smart ``http(s)://``. A local repository is read in place:
+snapshots are exported from it directly, it gets a mirror only to be pushed to. Messages and logs never show a token:
 they all go through :meth:`Credentials.redact`.
 """
 
