@@ -7,6 +7,7 @@ records is done by :mod:`fabpromote._convert`.
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -166,6 +167,8 @@ def load_environments(
     from fabpromote._merge import merge_component_config
 
     merged = ComponentConfig()
+    if not os.path.isdir(os.path.join(directory, "config")):
+        return merged  # most components have no config: one stat instead of four
     for environment in (*environments, COMMON):
         merged = merge_component_config(merged, load_config(directory, environment), fix_disabled=fix_disabled)
     return merged
