@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,9 +24,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fabpromote import _goyaml
 from fabpromote._hld import Component, ComponentConfig, Hooks
+from fabpromote._limits import FILE_BYTES
 from fabpromote.exceptions import HLDError
 
-__all__ = ["NodeReader", "component_from_file", "config_from_file", "max_file_bytes", "parse_file"]
+__all__ = ["NodeReader", "component_from_file", "config_from_file", "parse_file"]
 
 log = logging.getLogger("fabpromote")
 
@@ -36,26 +36,6 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _HOOKS = ("before-install", "after-install", "before-generate", "after-generate")
 _COMPONENT_STRINGS = ("name", "type", "generator", "source", "method", "path", "branch", "version")
-
-
-#: The environment variable that overrides :data:`DEFAULT_MAX_FILE_BYTES`.
-ENV_MAX_FILE_BYTES = "FABPROMOTE_MAX_FILE_BYTES"
-#: Component, config and cluster files larger than this are refused unread.
-DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
-
-
-def max_file_bytes() -> int:
-    """The size limit of files parsed: ``$FABPROMOTE_MAX_FILE_BYTES``, else 16 MiB.
-
-    Raises:
-        HLDError: The variable is not a positive whole number.
-    """
-    text = os.environ.get(ENV_MAX_FILE_BYTES, "").strip()
-    if not text:
-        return DEFAULT_MAX_FILE_BYTES
-    if not text.isdigit() or int(text) <= 0:
-        raise HLDError(f"${ENV_MAX_FILE_BYTES} must be a positive number of bytes, not {text!r}")
-    return int(text)
 
 
 def component_from_file(file: Path) -> Component:
@@ -76,14 +56,14 @@ def parse_file(file: Path) -> Node | None:
     Raises:
         HLDError: The file cannot be read or parsed; names the file and line.
     """
-    limit = max_file_bytes()
+    limit = FILE_BYTES.value()
     try:
         with file.open("rb") as handle:
             data = handle.read(limit + 1)  # never more: a huge file must not fill memory
     except OSError as exc:
         raise HLDError(f"cannot read: {exc.strerror}", file=str(file)) from None
     if len(data) > limit:
-        raise HLDError(f"larger than {limit} bytes (the limit is set by ${ENV_MAX_FILE_BYTES})", file=str(file))
+        raise HLDError(f"larger than {FILE_BYTES.shown(limit)}", file=str(file))
     if file.suffix == ".json":
         _check_json_depth(data, file)
         try:

@@ -22,6 +22,7 @@ import attrs
 
 from fabpromote._cache import atomic_write, cache_root
 from fabpromote._credentials import redact
+from fabpromote._limits import DOWNLOAD_BYTES
 from fabpromote.exceptions import DownloadError, LockMismatchError
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock"]
 
 HTTP_TIMEOUT = 60.0
+#: Bytes read from a download at a time (decoded: a compressed body expands by at most this much).
+DOWNLOAD_CHUNK = 64 * 1024
 
 log = logging.getLogger("fabpromote.fetch")
 
@@ -150,13 +153,18 @@ class Fetcher:
 
         With a lock, the cached bytes of the recorded digest are used without
         asking the server; otherwise the URL is downloaded.
+
+        Raises:
+            DownloadError: The server cannot be reached or refuses, or the body
+                is larger than ``$FABPROMOTE_MAX_DOWNLOAD_BYTES``.
+            LockMismatchError: The content differs from the digest of the lock.
         """
         pinned = self.pinned("http", url, "")
         store = cache_root() / "downloads"
         if pinned is not None and (store / pinned).is_file():
             data = (store / pinned).read_bytes()
         else:
-            data = _http_get(url)
+            data = _http_get(url, DOWNLOAD_BYTES.value())
             digest = hashlib.sha256(data).hexdigest()
             if pinned is not None and digest != pinned:
                 raise LockMismatchError(
@@ -172,14 +180,26 @@ class Fetcher:
         return data
 
 
-def _http_get(url: str) -> bytes:
+def _http_get(url: str, limit: int) -> bytes:
+    """The body at ``url``, read in chunks and refused as soon as it passes ``limit`` bytes."""
     import requests
 
-    from fabpromote._credentials import redact
-
     try:
-        response = requests.get(url, timeout=HTTP_TIMEOUT)
-        response.raise_for_status()
+        with requests.get(url, timeout=HTTP_TIMEOUT, stream=True) as response:
+            response.raise_for_status()
+            # A length announced past the limit is refused before a byte of the body is read.
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > limit:
+                raise _too_large(url, limit, f" (Content-Length {announced})")
+            body = bytearray()
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    raise _too_large(url, limit)
     except requests.RequestException as exc:
         raise DownloadError(f"cannot download {redact(url)}: {redact(str(exc))}") from None
-    return response.content
+    return bytes(body)
+
+
+def _too_large(url: str, limit: int, detail: str = "") -> DownloadError:
+    return DownloadError(f"cannot download {redact(url)}: larger than {DOWNLOAD_BYTES.shown(limit)}{detail}")

@@ -21,6 +21,7 @@ SHOWN_CONFLICTS = 10
 _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 
 __all__ = [
+    "ArchiveError",
     "AuthenticationError",
     "BranchNameError",
     "ConfigMergeError",
@@ -278,7 +279,11 @@ class BranchNameError(FabpromoteError, ValueError):
 
 
 class DownloadError(FabpromoteError, RuntimeError):
-    """An HTTP download failed."""
+    """An HTTP download failed, or was larger than allowed."""
+
+
+class ArchiveError(FabpromoteError, ValueError):
+    """An archive (a chart's ``.tgz``) has more entries or expanded bytes than allowed."""
 
 
 class LockMismatchError(FabpromoteError, ValueError):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
 
 from fabpromote.testing.gitrepos import WorkRepo
+from fabpromote.testing.httpfaults import FaultyHTTPServer
 
 SECRET = "s3cr3t-T0KEN"
 
@@ -99,6 +101,30 @@ def _cluster_repo(branch: str = "dev") -> Callable[[Path], None]:
         git("init", "-q", "--bare", str(work / "manifests"))
 
     return setup
+
+
+def _download_from(
+    *, content_length: int | None, body_bytes: int | None, stall: bool = False
+) -> Callable[[Path], None]:
+    """``hld/``: one ``method: http`` component served by a fresh FaultyHTTPServer, which stops itself later."""
+
+    def setup(work: Path) -> None:
+        server = FaultyHTTPServer(content_length=content_length, body_bytes=body_bytes, stall=stall)
+        server.start()
+        timer = threading.Timer(SERVER_LIFETIME, server.stop)
+        timer.daemon = True  # never keeps the test run waiting
+        timer.start()
+        (work / "hld").mkdir()
+        (work / "hld" / "component.yaml").write_text(
+            f"name: root\nsubcomponents:\n  - {{name: d, type: static, method: http, source: '{server.url}d.yaml'}}\n"
+        )
+
+    return setup
+
+
+#: Seconds a hostile server of a case lives: long enough for the case, short enough to free its port.
+SERVER_LIFETIME = 30.0
+DOWNLOAD_LIMIT = {"FABPROMOTE_MAX_DOWNLOAD_BYTES": "1048576"}
 
 
 def _big(size: int) -> bytes:
@@ -796,6 +822,32 @@ CASES: list[Case] = [
             "hld/component.yaml": f"name: root\nsubcomponents:\n  - {{name: d, type: static, method: http, source: 'http://u:{SECRET}@127.0.0.1:9/m.yaml'}}\n"
         },
         secrets=(SECRET,),
+    ),
+    Case(
+        "download-announced-too-large",
+        GEN,
+        "DownloadError",
+        r"cannot download http://127\.0\.0\.1:\d+/d\.yaml: larger than 1048576 bytes .*\(Content-Length 1099511627776\)",
+        env=DOWNLOAD_LIMIT,
+        setup=_download_from(content_length=1 << 40, body_bytes=0, stall=True),
+    ),
+    Case(
+        "download-endless-body",
+        GEN,
+        "DownloadError",
+        r"d\.yaml: larger than 1048576 bytes \(the limit is set by \$FABPROMOTE_MAX_DOWNLOAD_BYTES\)$",
+        env=DOWNLOAD_LIMIT,
+        setup=_download_from(content_length=None, body_bytes=None),
+    ),
+    Case(
+        "download-limit-setting-bad",
+        GEN,
+        "HLDError",
+        r"\$FABPROMOTE_MAX_DOWNLOAD_BYTES must be a positive number of bytes, not '-1'",
+        {
+            "hld/component.yaml": "name: root\nsubcomponents:\n  - {name: d, type: static, method: http, source: 'http://127.0.0.1:9/d.yaml'}\n"
+        },
+        env={"FABPROMOTE_MAX_DOWNLOAD_BYTES": "-1"},
     ),
     Case(
         "url-ssh-option",
