@@ -25,11 +25,13 @@ from fabpromote._cachecheck import check_cache, scan_cache
 from fabpromote._cluster import Cluster
 from fabpromote._materialize import materialize
 from fabpromote._publish import publish
-from fabpromote.exceptions import FabpromoteError, PushRejectedError
+from fabpromote.exceptions import FabpromoteError, PushRejectedError, SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, git
-from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
+from fabpromote.testing.tcpfaults import FaultyProxy
 
+SECRET = "s3cr3t-T0KEN"
 REAL_HELM = Path("/root/.cache/fabpromote-tools/helm-v3.18.0/helm")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,6 +157,36 @@ class TestServers:
                 assert "leftover temporary" in problem.what, problem
             assert check_cache(cache, debris_age=0) == []
             server.start()
+            assert noise.encode() in materialize(cluster, "dev").manifests["app/app.yaml"]
+        fleet.fsck()
+        assert_cache_clean(cache)
+
+    def test_git_daemon_dies_mid_fetch(self, fleet: LocalFleet, cache: Path) -> None:
+        """git:// cut off mid-pack: a clear error naming the remote (redacted), sound mirrors; the rerun converges."""
+        with GitDaemon(fleet.served) as daemon, FaultyProxy(daemon.port) as proxy:
+            # dulwich ignores user info in git:// URLs; it must still never be shown.
+            base = proxy.url.replace("git://", f"git://user:{SECRET}@")
+            fleet.write_hld(base)
+            cluster = Cluster.from_file(fleet.config(base))
+            noise = os.urandom(400_000).hex()
+            fleet.push_app("dev", noise)
+            proxy.cut_after = 20_000
+            with pytest.raises(
+                SourceError, match=r"^git://\*\*\*@127\.0\.0\.1:\d+/app\.git: cannot fetch commit"
+            ) as info:
+                materialize(cluster, "dev")
+            assert proxy.cut_after is None, "the transfer should have been cut"
+            assert SECRET not in str(info.value)
+            # Whatever the cut transfer left is debris, which --repair removes, and nothing else.
+            for problem in scan_cache(cache, repair=True, debris_age=0):
+                assert problem.repaired, problem
+                assert "leftover temporary" in problem.what, problem
+            for mirror in (cache / "mirrors").glob("*.git"):
+                done = subprocess.run(
+                    ["git", "--git-dir", str(mirror), "fsck", "--strict"], capture_output=True, text=True
+                )
+                assert done.returncode == 0, done.stderr
+            proxy.start()
             assert noise.encode() in materialize(cluster, "dev").manifests["app/app.yaml"]
         fleet.fsck()
         assert_cache_clean(cache)
