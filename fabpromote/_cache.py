@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from fabpromote import _signals
+
 __all__ = ["atomic_write", "cache_root"]
 
 ENV_CACHE_DIR = "FABPROMOTE_CACHE_DIR"
@@ -31,11 +33,15 @@ def cache_root(setting: str | Path | None = None) -> Path:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers never see a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp: str | None = None
     try:
+        # Made and named in one step: a signal between the two would leave it behind, unnamed.
+        with _signals.deferred():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise

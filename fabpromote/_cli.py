@@ -2,7 +2,8 @@
 
 Every command is a call into the library. A :class:`FabpromoteError` is shown
 as one line on stderr with exit status 1; anything else is a bug and keeps
-its traceback.
+its traceback. SIGTERM and SIGINT end a command through its cleanup code
+(see :mod:`fabpromote._signals`), with status 143 or 130.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -511,8 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
-    from fabpromote.exceptions import FabpromoteError
+    """Run the CLI; returns the exit status.
+
+    SIGTERM and SIGINT end the command through its cleanup (staging folders
+    and temporary files removed) with status 143 or 130 and one line.
+    """
+    from fabpromote import _signals
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -520,12 +526,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         format=f"{PROG}: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    # Caught outside the handled block: a signal may also come while an error is printed.
+    try:
+        with _signals.handled(PROG):
+            return _run(args)
+    except KeyboardInterrupt as exc:
+        # Not an Interrupted: Ctrl-C where no handler could be set (main() run outside the main thread).
+        return _signals.report(exc if isinstance(exc, _signals.Interrupted) else _signals.Interrupted(signal.SIGINT))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fabpromote.exceptions import FabpromoteError
+
     handler: Callable[[argparse.Namespace], Any] = args.handler
     try:
         return int(handler(args))
     except FabpromoteError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["copy_writable", "replace_path", "staging_dir"]
+from fabpromote import _signals
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["copy_writable", "replace_path", "staged_beside", "staging_dir"]
 
 
 def staging_dir(target: Path) -> Path:
     """A new empty folder beside ``target``, on the same file system."""
     target.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+
+
+@contextlib.contextmanager
+def staged_beside(target: Path) -> Iterator[Path]:
+    """A :func:`staging_dir` for the block, removed when the block raises or is interrupted.
+
+    Move it into place (:func:`replace_path`) inside the block.
+    """
+    staging: Path | None = None
+    try:
+        # Made and named in one step: a signal between the two would leave it behind, unnamed.
+        with _signals.deferred():
+            staging = staging_dir(target)
+        yield staging
+    except BaseException:
+        if staging is not None:
+            _remove(staging)
+        raise
 
 
 def copy_writable(source: Path, destination: Path) -> None:
@@ -37,23 +62,26 @@ def replace_path(staging: Path, target: Path) -> None:
 
     Readers see the old ``target`` or the new one, never a mix; the old one
     is removed after. Both must be on one file system (make ``staging``
-    beside ``target``).
+    beside ``target``). SIGTERM cannot stop it half-way (see
+    :func:`fabpromote._signals.deferred`): without renameat2, ``target`` is
+    briefly moved aside, and must never stay there.
     """
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    if _exchange(staging, target):
-        _remove(staging)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.rename(target, old / "tree")
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(old / "tree", target)
-        raise
-    finally:
-        _remove(old)
+    with _signals.deferred():
+        if not target.exists():
+            os.rename(staging, target)
+            return
+        if _exchange(staging, target):
+            _remove(staging)
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.rename(target, old / "tree")
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(old / "tree", target)
+            raise
+        finally:
+            _remove(old)
 
 
 def _exchange(first: Path, second: Path) -> bool:

@@ -3,11 +3,13 @@
 Everything comes through the cache (git snapshots per commit, pulled charts,
 downloads by digest), so a repeated install fetches only what changed. Each
 target is staged beside its place first; only when every fetch succeeded are
-they swapped in, one rename each, so a failed install changes nothing.
+they swapped in, one rename each, so a failed install changes nothing (under
+the CLI, neither does SIGTERM: see :mod:`fabpromote._signals`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import shutil
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from fabpromote import _hooks
+from fabpromote import _hooks, _signals
 from fabpromote._engine import RenderOptions, RenderRequest, _Walk
 from fabpromote._fetch import Fetcher
 from fabpromote._fsutil import copy_writable, replace_path, staging_dir
@@ -36,6 +38,8 @@ class _Installer:
     options: RenderOptions
     fetcher: Fetcher
     staged: list[tuple[Path, Path]] = attrs.Factory(list)
+    #: Folders made to hold staging folders (``components/``), outermost first.
+    made: list[Path] = attrs.Factory(list)
     #: Where each visited component is installed (its folder in the user's tree).
     places: dict[str, Path] = attrs.Factory(dict)
 
@@ -58,13 +62,22 @@ class _Installer:
                 self.visit(request, [child for child, _ in children])
                 queue.extend(children)
         except BaseException:
-            for staging, _target in self.staged:
-                shutil.rmtree(staging.parent, ignore_errors=True)
+            self.discard()
             raise
-        for staging, target in self.staged:
-            replace_path(staging, target)
-            staging.parent.rmdir()
+        # All or nothing, SIGTERM included: a signal takes effect once every target is in place.
+        with _signals.deferred():
+            for staging, target in self.staged:
+                replace_path(staging, target)
+                staging.parent.rmdir()
         return [target for _staging, target in self.staged]
+
+    def discard(self) -> None:
+        """Remove every staging folder, and the folders made for them (``components/``)."""
+        for staging, _target in self.staged:
+            shutil.rmtree(staging.parent, ignore_errors=True)
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):  # not empty: it holds something of the user's now
+                folder.rmdir()
 
     def visit(self, request: RenderRequest, children: list[RenderRequest]) -> None:
         component = request.component
@@ -92,11 +105,9 @@ class _Installer:
         component = request.component
         if component.kind == "static" and component.method == "http":
             data = self.fetcher.download(request.entry_path, component.source)
-            target = place / "components" / component.name
-            staging = staging_dir(target) / "tree"
+            staging = self.new_staging(place / "components" / component.name)
             staging.mkdir()
             (staging / f"{component.name}.yaml").write_bytes(data)
-            self.staged.append((staging, target))
             return
         fetch = getattr(self.plugins.generator(component.kind), "fetch", None)
         fetched = fetch(request) if fetch is not None else None
@@ -104,9 +115,17 @@ class _Installer:
             self.stage(fetched, place / "helm_repos" / component.name)
 
     def stage(self, source: Path, target: Path) -> None:
-        staging = staging_dir(target) / "tree"
-        copy_writable(source, staging)
-        self.staged.append((staging, target))
+        copy_writable(source, self.new_staging(target))
+
+    def new_staging(self, target: Path) -> Path:
+        """Where to build ``target`` (not created yet), known to :meth:`discard` from the start."""
+        missing = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
+        # Made and recorded in one step: a signal between the two would leave the folder behind.
+        with _signals.deferred():
+            self.made.extend(reversed(missing))
+            staging = staging_dir(target) / "tree"
+            self.staged.append((staging, target))
+        return staging
 
 
 def install(

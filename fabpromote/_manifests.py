@@ -5,12 +5,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
-from fabpromote._fsutil import replace_path
+from fabpromote._fsutil import replace_path, staged_beside
 from fabpromote.exceptions import UnsafePathError
 
 __all__ = ["Manifests"]
@@ -113,24 +111,20 @@ class Manifests(Mapping[str, bytes]):
 
         The tree is built in a sibling temporary directory and renamed into
         place, so readers see the old tree or the new one, never a mix, and a
-        failure leaves the old tree untouched. A directory that already holds
+        failure (or SIGTERM, under the CLI) leaves the old tree untouched and
+        no temporary directory behind. A directory that already holds
         exactly these files is left alone (same result, no churn).
         """
         target = Path(directory)
         if target.is_dir() and not target.is_symlink() and self._same_as(target):
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with staged_beside(target) as staging:
             for path, data in self._files.items():
                 file = staging / path
                 file.parent.mkdir(parents=True, exist_ok=True)
                 file.write_bytes(data)
             os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
             replace_path(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     def _same_as(self, directory: Path) -> bool:
         try:

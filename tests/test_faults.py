@@ -1,4 +1,5 @@
-"""Faults: a hanging or killed helm, git servers dying mid-fetch and mid-push, a full disk, killed publishers.
+"""Faults: a hanging or killed helm, git servers dying mid-fetch and mid-push, a full disk, killed publishers,
+and commands stopped by SIGTERM or SIGINT.
 
 Each test proves that the failure is a clear error, that nothing is left corrupt
 (``git fsck`` on the remotes, ``fabpromote cache check`` clean) and that the
@@ -27,8 +28,9 @@ from fabpromote._materialize import materialize
 from fabpromote._publish import publish
 from fabpromote.exceptions import FabpromoteError, PushRejectedError, SourceError
 from fabpromote.testing.fleet import LocalFleet
-from fabpromote.testing.gitrepos import GIT_ENV, git
+from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
+from fabpromote.testing.httpfaults import FaultyHTTPServer
 from fabpromote.testing.tcpfaults import FaultyProxy
 
 SECRET = "s3cr3t-T0KEN"
@@ -416,6 +418,122 @@ class TestKilledPublisher:
         lock.unlink()
         assert publish(materialize(cluster, "dev"), cluster).commit is not None
         fleet.fsck()
+
+
+# termination signals
+
+
+def tree_state(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` (dot folders included) with the bytes of files."""
+    return {str(path.relative_to(root)): path.read_bytes() if path.is_file() else None for path in root.rglob("*")}
+
+
+def wait_for(condition: object, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def fabpromote_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fabpromote", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_interrupted(process: subprocess.Popen[str], how: int, within: float) -> None:
+    """The process ends within ``within`` s with 128 + the signal and one line on stderr."""
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < within, f"took {time.monotonic() - started:.1f}s to stop"
+    assert process.returncode == 128 + how, stderr
+    assert stderr == f"fabpromote: interrupted ({signal.Signals(how).name})\n"
+
+
+# helm template records its pid, then hangs.
+PID_HELM = (
+    '#!/bin/sh\nif [ "$1" = version ]; then echo v3.18.0+stub; exit 0; fi\necho $$ > "$STUB_PIDS/$$"\nexec sleep 120\n'
+)
+
+
+class TestSignals:
+    @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+    def test_install_cleans_its_staging(self, tmp_path: Path, cache: Path, how: int) -> None:
+        """install stopped mid-download: its staged components/ and everything else it made are removed."""
+        app = WorkRepo.create(tmp_path / "app", LocalFleet.app_files("v1"))
+        temp = tmp_path / "tmp"
+        temp.mkdir()
+        with FaultyHTTPServer(body_bytes=1000, stall=True) as server:
+            hld = tmp_path / "hld"
+            hld.mkdir()
+            # Breadth first: the git component is staged before the download of the second one starts.
+            (hld / "component.yaml").write_text(
+                f"name: root\nsubcomponents:\n- name: app\n  method: git\n  source: {app.url}\n  path: hld\n"
+                f"- name: big\n  type: static\n  method: http\n  source: {server.url}big.yaml\n"
+            )
+            before = tree_state(hld)
+            env = {**os.environ, "TMPDIR": str(temp)}
+            process = fabpromote_process(["install", "--path", str(hld)], env)
+            assert server.requested.wait(60), process.communicate(timeout=60)
+            staged = [path for path in (hld / "components").iterdir() if path.name.startswith(".app.")]
+            assert staged, "the git component should be staged by now"
+            process.send_signal(how)
+            assert_interrupted(process, how, within=10)
+        assert tree_state(hld) == before
+        assert list(temp.iterdir()) == []
+        assert check_cache(cache, debris_age=0) == []
+        assert_cache_clean(cache)
+
+    def test_parallel_helm_renders_stopped(self, tmp_path: Path, cache: Path) -> None:
+        """generate stopped while helm renders in worker threads: helm is stopped, nothing is left behind."""
+        hld = helm_tree(tmp_path)
+        (hld / "component.yaml").write_text(
+            "name: app\nsubcomponents:\n"
+            + "".join(f"- name: web{i}\n  type: helm\n  method: local\n  path: ./chart\n" for i in range(4))
+        )
+        stub = tmp_path / "bin" / "helm"
+        stub.parent.mkdir()
+        stub.write_text(PID_HELM)
+        stub.chmod(0o755)
+        pids, temp = tmp_path / "pids", tmp_path / "tmp"
+        pids.mkdir()
+        temp.mkdir()
+        env = {
+            **os.environ,
+            "PATH": f"{stub.parent}:{os.environ['PATH']}",
+            "FABPROMOTE_HELM_TIMEOUT": "600",
+            "STUB_PIDS": str(pids),
+            "TMPDIR": str(temp),
+        }
+        env.pop("FABPROMOTE_HELM", None)
+        before = tree_state(hld)
+        process = fabpromote_process(["generate", "prod", "--path", str(hld)], env)
+        wait_for(lambda: len(list(pids.iterdir())) >= min(2, os.cpu_count() or 1), "helm to start")
+        assert list(temp.iterdir()), "the helm values files should exist by now"
+        process.send_signal(signal.SIGTERM)
+        # Not the 600 s helm timeout: helm itself was stopped.
+        assert_interrupted(process, signal.SIGTERM, within=10)
+        started = [int(path.name) for path in pids.iterdir()]
+        wait_for(lambda: not any(_alive(pid) for pid in started), "the stub helms to end", timeout=5)
+        assert tree_state(hld) == before
+        assert list(temp.iterdir()) == []
+        assert_cache_clean(cache)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead; only its parent (init, now) has yet to reap it.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    return True
 
 
 # cache check itself
