@@ -53,6 +53,7 @@ from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
+from fabpromote import _gittcp
 from fabpromote._cache import cache_root
 from fabpromote._credentials import Credentials
 from fabpromote.exceptions import AuthenticationError, RefNotFoundError, SourceError, UnsafePathError
@@ -587,8 +588,13 @@ class Sources:
         is_http = urlsplit(remote.location).scheme in ("http", "https")
         pool_manager = _pool_manager(remote.location) if is_http else None
         try:
-            yield get_transport_and_path(
-                remote.location, username=username, password=password, pool_manager=pool_manager
+            # git:// gets a timeout too (dulwich sets none on its socket).
+            yield _gittcp.transport(
+                remote.location,
+                timeout=NETWORK_TIMEOUT,
+                username=username,
+                password=password,
+                pool_manager=pool_manager,
             )
         finally:
             if pool_manager is not None:
@@ -805,6 +811,8 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         missing = exc.args[0] if exc.args else b""
         return f"object {os.fsdecode(missing)} not found"
+    if isinstance(exc, GitProtocolError) and str(exc).startswith("Length of pkt read"):
+        return "the connection was cut mid-transfer"  # dulwich's words for a short read
     # urllib3 errors come wrapped (GitProtocolError <- MaxRetryError <- the socket
     # error); the innermost message is the readable part.
     inner = getattr(exc.__cause__, "reason", None) or exc.__cause__

@@ -174,7 +174,9 @@ class TestServers:
             fleet.push_app("dev", noise)
             proxy.cut_after = 20_000
             with pytest.raises(
-                SourceError, match=r"^git://\*\*\*@127\.0\.0\.1:\d+/app\.git: cannot fetch commit"
+                SourceError,
+                match=r"^git://\*\*\*@127\.0\.0\.1:\d+/app\.git: cannot fetch commit.*: "
+                r"the connection was cut mid-transfer",
             ) as info:
                 materialize(cluster, "dev")
             assert proxy.cut_after is None, "the transfer should have been cut"
@@ -540,9 +542,15 @@ def _alive(pid: int) -> bool:
 
 
 class TestCacheCheck:
-    def test_finds_and_repairs_only_broken_entries(self, fleet: LocalFleet, cache: Path) -> None:
+    def test_finds_and_repairs_only_broken_entries(
+        self, fleet: LocalFleet, cache: Path, request: pytest.FixtureRequest
+    ) -> None:
         """Damaged snapshots, downloads, renders, mirrors and old debris are found; --repair removes only them."""
-        base = f"{fleet.served}/"
+        # Served by a daemon: local repositories are read in place and get no mirror to damage.
+        daemon = GitDaemon(fleet.served)
+        daemon.start()
+        request.addfinalizer(daemon.stop)
+        base = daemon.url
         fleet.write_hld(base)
         cluster = Cluster.from_file(fleet.config(base))
         materialize(cluster, "dev")

@@ -94,11 +94,6 @@ class TestTransport:
 
 
 class TestSources:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="fabpromote._sources.Sources._client must call fabpromote._gittcp.transport(..., "
-        "timeout=NETWORK_TIMEOUT) instead of dulwich's get_transport_and_path; remove this mark then",
-    )
     def test_stalled_daemon_is_a_source_error(
         self, fleet: LocalFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -181,13 +181,6 @@ class TestArchives:
 
 HELM = shutil.which("helm") or os.environ.get("FABPROMOTE_HELM")
 needs_helm = pytest.mark.skipif(HELM is None, reason="needs the real helm on PATH")
-#: Until the helm plugin counts what it expands with fabpromote._limits.ArchiveBudget (see the report of
-#: issue 8): remove this mark then.
-needs_plugin_budget = pytest.mark.xfail(
-    strict=True,
-    reason="fabpromote_helm._archive.load_files must call ArchiveBudget.take for every entry and "
-    "_pull._build must check the archive against DOWNLOAD_BYTES",
-)
 CHART_YAML = "apiVersion: v2\nname: bomb\nversion: 0.1.0\n"
 
 
@@ -249,7 +242,6 @@ def assert_nothing_kept() -> None:
 
 @needs_helm
 class TestChartArchives:
-    @needs_plugin_budget
     def test_member_bomb(self, tmp_path: Path, chart_repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
         """A chart of more entries than FABPROMOTE_MAX_ARCHIVE_MEMBERS is refused before any is written."""
         monkeypatch.setenv(ARCHIVE_MEMBERS.variable, "100")
@@ -258,7 +250,6 @@ class TestChartArchives:
             render_chart(tmp_path, chart_repo[1])
         assert_nothing_kept()
 
-    @needs_plugin_budget
     def test_bytes_bomb(self, tmp_path: Path, chart_repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
         """A chart that expands past FABPROMOTE_MAX_ARCHIVE_BYTES is refused."""
         monkeypatch.setenv(ARCHIVE_BYTES.variable, str(MiB))
@@ -267,7 +258,6 @@ class TestChartArchives:
             render_chart(tmp_path, chart_repo[1])
         assert_nothing_kept()
 
-    @needs_plugin_budget
     def test_archive_larger_than_download_limit(
         self, tmp_path: Path, chart_repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from fabpromote._limits import ArchiveBudget
+from fabpromote.exceptions import ArchiveError
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["ChartArchiveError", "archive_chart_name", "expand", "load_files"]
-
-#: helm's MaxDecompressedChartSize: larger charts are refused.
-MAX_CHART_BYTES = 100 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _DRIVE = re.compile(r"^[a-zA-Z]:/")
@@ -45,21 +45,22 @@ def load_files(archive: Path, *, stop_at: str | None = None) -> list[tuple[str, 
         stop_at: Stop reading after the file of this path (to read one file cheaply).
 
     Raises:
-        ChartArchiveError: Not a gzipped tar, an unsafe path, too large, or empty.
+        ChartArchiveError: Not a gzipped tar, an unsafe path, empty, or more entries or
+            expanded bytes than ``$FABPROMOTE_MAX_ARCHIVE_MEMBERS``/``$FABPROMOTE_MAX_ARCHIVE_BYTES``
+            allow (100 MiB by default: helm's MaxDecompressedChartSize).
     """
     files: list[tuple[str, bytes]] = []
-    remaining = MAX_CHART_BYTES
+    # Counted before each entry is read: a tar bomb stops before it fills memory or the disk.
+    budget = ArchiveBudget(archive.name)
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
+                budget.take(member.size if member.isreg() else 0)
                 if member.isdir():
                     continue
                 name = _chart_path(member.name)
                 data = b""
                 if member.isreg():
-                    if member.size > remaining:
-                        raise ChartArchiveError(f"chart {archive.name} is larger than {MAX_CHART_BYTES} bytes")
-                    remaining -= member.size
                     handle = tar.extractfile(member)
                     data = handle.read() if handle is not None else b""
                 files.append((name, data.removeprefix(_BOM)))
@@ -67,6 +68,8 @@ def load_files(archive: Path, *, stop_at: str | None = None) -> list[tuple[str, 
                     break
     except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
         raise ChartArchiveError(f"{archive.name} is not a readable chart archive: {exc}") from None
+    except ArchiveError as exc:
+        raise ChartArchiveError(str(exc)) from None
     if not files:
         raise ChartArchiveError(f"no files in chart archive {archive.name}")
     return files

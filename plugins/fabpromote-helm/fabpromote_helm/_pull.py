@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from fabpromote._cache import cache_root
 from fabpromote._credentials import redact
 from fabpromote._fetch import LockEntry, LockMismatchError
+from fabpromote._limits import DOWNLOAD_BYTES
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm import _archive, _helm_home, _index
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
@@ -177,6 +178,12 @@ def _build(
             raise GeneratorError(
                 f"component {component!r}: helm pull of chart {chart} {version} from {shown} "
                 f"left {len(archives)} files, expected one archive"
+            )
+        limit = DOWNLOAD_BYTES.value()
+        if archives[0].stat().st_size > limit:
+            raise GeneratorError(
+                f"component {component!r}: chart {chart} {version} from {shown}: the archive is larger than "
+                f"{DOWNLOAD_BYTES.shown(limit)}"
             )
         digest = _sha256(archives[0])
         if pinned is not None and digest != pinned:
