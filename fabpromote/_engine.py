@@ -164,7 +164,7 @@ class NativeEngine:
                 which no path may leave.
         """
         workers = os.cpu_count() or 1
-        # One CPU: render at the end in this thread, where profilers see it.
+        # One CPU: render each component in this thread as it is visited.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="fabpromote-render") if workers > 1 else None
         try:
             walk = _Walk(self._plugins, tuple(environments), options, fetcher, pool)
@@ -185,7 +185,7 @@ class _Walk:
     fetcher: Fetcher | None
     pool: ThreadPoolExecutor | None
     done: dict[str, bytes] = attrs.Factory(dict)
-    pending: list[tuple[RenderRequest, Future[bytes] | None]] = attrs.Factory(list)
+    pending: list[tuple[RenderRequest, Future[bytes]]] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
 
     def run(self, root_dir: Path, boundary: Path | None) -> None:
@@ -225,13 +225,14 @@ class _Walk:
         _hooks.check_allowed(component, _GENERATE_STAGES, allowed=self.options.allow_hooks, where=request.directory)
         generator = self.plugins.generator(component.kind)
         if component.hooks.before_generate or component.hooks.after_generate:
-            wait([future for _, future in self.pending if future is not None])
+            wait([future for _, future in self.pending])
             _hooks.run_hook(component, "before-generate", request.directory)
             self.done[request.output_path] = generator.generate(request)
             _hooks.run_hook(component, "after-generate", request.directory)
+        elif self.pool is None:
+            self.done[request.output_path] = self._render(request)
         else:
-            future = self.pool.submit(self._render, request) if self.pool is not None else None
-            self.pending.append((request, future))
+            self.pending.append((request, self.pool.submit(self._render, request)))
 
     def children(
         self, parent: RenderRequest, ancestors: tuple[str, ...]
@@ -318,8 +319,7 @@ class _Walk:
     def finish(self) -> Manifests:
         """The manifests of every visited component; the first render error in walk order wins."""
         files = dict(self.done)
-        for request, future in self.pending:
-            files[request.output_path] = future.result() if future is not None else self._render(request)
+        files.update((request.output_path, future.result()) for request, future in self.pending)
         return Manifests(files)
 
     def _render(self, request: RenderRequest) -> bytes:

@@ -69,6 +69,11 @@ __all__ = ["AuthenticationError", "RefNotFoundError", "SourceError", "SourceStat
 log = logging.getLogger("fabpromote.sources")
 
 NETWORK_TIMEOUT = 60.0
+#: Connections open at once to one server. ``git daemon`` queues at most five
+#: (its listen backlog): past that the kernel drops the connection attempt and
+#: the client waits a second before trying again. Hosted servers also frown on
+#: many parallel connections from one client.
+CONNECTIONS_PER_HOST = 4
 ROOT_ENTRY = "_root"
 KEEP_REF_PREFIX = "refs/fabpromote/"
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
@@ -199,6 +204,7 @@ class Sources:
     _listings: dict[str, _Listing] = attrs.field(init=False, factory=dict, repr=False)
     _listing_locks: dict[str, threading.Lock] = attrs.field(init=False, factory=dict, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+    _host_slots: dict[str, threading.BoundedSemaphore] = attrs.field(init=False, factory=dict, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -587,18 +593,27 @@ class Sources:
         username, password = credentials if credentials else (None, None)
         is_http = urlsplit(remote.location).scheme in ("http", "https")
         pool_manager = _pool_manager(remote.location) if is_http else None
-        try:
-            # git:// gets a timeout too (dulwich sets none on its socket).
-            yield _gittcp.transport(
-                remote.location,
-                timeout=NETWORK_TIMEOUT,
-                username=username,
-                password=password,
-                pool_manager=pool_manager,
-            )
-        finally:
-            if pool_manager is not None:
-                pool_manager.clear()
+        with self._host_slot(remote):
+            try:
+                # git:// gets a timeout too (dulwich sets none on its socket).
+                yield _gittcp.transport(
+                    remote.location,
+                    timeout=NETWORK_TIMEOUT,
+                    username=username,
+                    password=password,
+                    pool_manager=pool_manager,
+                )
+            finally:
+                if pool_manager is not None:
+                    pool_manager.clear()
+
+    def _host_slot(self, remote: _Remote) -> contextlib.AbstractContextManager[object]:
+        """Held while connected to the server of ``remote``: see :data:`CONNECTIONS_PER_HOST`."""
+        if remote.local:
+            return contextlib.nullcontext()  # no server: this process reads the repository
+        host = urlsplit(_without_userinfo(remote.location)).netloc
+        with self._lock:
+            return self._host_slots.setdefault(host, threading.BoundedSemaphore(CONNECTIONS_PER_HOST))
 
     def _cache_failure(self, remote: _Remote, exc: OSError) -> SourceError:
         """The error to raise when the mirror of ``remote`` cannot be created in the cache."""

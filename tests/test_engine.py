@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,22 @@ class Recorder:
         return (
             f"ns={request.config.namespace} config={json.dumps(dict(request.config.config), sort_keys=True)}\n".encode()
         )
+
+
+class SlowMarker:
+    """A generator plugin (``slow``) that takes its time, then leaves a file a hook can read."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    @hookimpl
+    def fabpromote_register_generators(self, register) -> None:
+        register("slow", lambda: self)
+
+    def generate(self, request: RenderRequest) -> bytes:
+        time.sleep(0.3)
+        self.marker.write_text("rendered: true\n")
+        return b""
 
 
 def plugins_with(*extra: object) -> fabpromote.Plugins:
@@ -265,6 +282,24 @@ class TestHooks:
         assert manifests["a.yaml"] == b"---\nmade\n\n---\nx: 1\n\n"
         assert (root / "after").exists()
         assert not (root / "m" / "made.yaml").exists()
+
+    @pytest.mark.parametrize("cpus", [1, 2])
+    def test_hook_runs_after_the_renders_before_it(
+        self, write_tree: WriteTree, monkeypatch: pytest.MonkeyPatch, cpus: int
+    ) -> None:
+        """A hook sees what the components visited before it rendered (renders run in parallel)."""
+        monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n- name: first\n  type: slow\n"
+                "- name: second\n  source: ./second\n",
+                "second/component.yaml": "name: second\ntype: static\npath: m\n"
+                "hooks:\n  before-generate: [cp ../rendered.yaml m/seen.yaml]\n",
+                "second/m/x.yaml": "x: 1\n",
+            }
+        )
+        manifests = generate(root, allow_hooks=True, plugins=plugins_with(SlowMarker(root / "rendered.yaml")))
+        assert manifests["second/second.yaml"] == b"---\nrendered: true\n\n---\nx: 1\n\n"
 
     def test_failing_hook(self, write_tree: WriteTree) -> None:
         """A failing hook is an error naming the stage, component and command."""

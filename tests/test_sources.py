@@ -21,7 +21,14 @@ from dulwich.repo import Repo
 
 import fabpromote
 from fabpromote._credentials import Credentials, redact
-from fabpromote._sources import AuthenticationError, RefNotFoundError, SourceError, Sources, _build_snapshot
+from fabpromote._sources import (
+    CONNECTIONS_PER_HOST,
+    AuthenticationError,
+    RefNotFoundError,
+    SourceError,
+    Sources,
+    _build_snapshot,
+)
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, free_port
 
@@ -272,6 +279,25 @@ class TestCheckouts:
             assert (tree / "f").read_text() == str(urls.index(url))
         assert sources.stats.ls_remote_calls == 3
         assert sources.stats.fetches == 3
+
+    def test_connections_per_host_are_bounded(self, make_origin: Callable[..., Origin]) -> None:
+        """However many jobs, one server sees at most CONNECTIONS_PER_HOST requests at once."""
+        origins = [make_origin({"f": str(n)}) for n in range(8)]
+        lock = threading.Lock()
+        in_flight = [0, 0]  # now, most
+
+        def count(method: str, path: str) -> None:
+            with lock:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
+            time.sleep(0.1)
+            with lock:
+                in_flight[0] -= 1
+
+        with SmartHTTPServer(origins[0].bare.parents[1], before_request=count) as server:
+            urls = [f"{server.url}{origin.bare.parent.name}/app.git" for origin in origins]
+            list(Sources(jobs=8).checkouts([(url, "master") for url in urls]))
+        assert in_flight[1] == CONNECTIONS_PER_HOST
 
     def test_one_bad_url(self, sources: Sources, origin: Origin) -> None:
         """A failing URL raises its own error, in order, after the others were read."""
