@@ -229,7 +229,7 @@ class _Walk:
             _hooks.run_hook(component, "before-generate", request.directory)
             self.done[request.output_path] = generator.generate(request)
             _hooks.run_hook(component, "after-generate", request.directory)
-        elif self.pool is None:
+        elif self.pool is None or not getattr(generator, "parallel", True):
             self.done[request.output_path] = self._render(request)
         else:
             self.pending.append((request, self.pool.submit(self._render, request)))

@@ -16,6 +16,8 @@ __all__ = ["ComponentGenerator", "StaticGenerator"]
 class ComponentGenerator:
     """A ``type: component`` node renders to an empty manifest."""
 
+    parallel = False  # nothing to wait for
+
     def generate(self, request: RenderRequest) -> bytes:  # noqa: ARG002 - the protocol's signature
         return b""
 
@@ -26,6 +28,10 @@ class StaticGenerator:
     Each file becomes ``"---\\n" + bytes + "\\n"``; there is no extension
     filter. ``method: http`` reads the download at ``components/<name>/``.
     """
+
+    # Reading small files is Python's work: threads would only take turns (a
+    # download that is not installed yet waits in the walking thread, too).
+    parallel = False
 
     def generate(self, request: RenderRequest) -> bytes:
         component = request.component

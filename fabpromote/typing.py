@@ -22,7 +22,15 @@ __all__ = ["Engine", "Generator", "GitHost", "ProtectingHost"]
 
 @runtime_checkable
 class Generator(Protocol):
-    """Renders one component (a ``type`` such as ``static`` or ``helm``)."""
+    """Renders one component (a ``type`` such as ``static`` or ``helm``).
+
+    A generator may also have a ``parallel`` attribute (True when absent):
+    its renders then run in worker threads, one per CPU, while the engine
+    goes on walking and fetching. Set it to False for a generator that
+    computes in Python rather than waiting on a process or the network: its
+    renders run in the walking thread, as threads would only take turns
+    holding Python's lock (for 1000 static components that halves the time).
+    """
 
     def generate(self, request: RenderRequest) -> bytes:
         """Return the manifest bytes of ``request.component``.

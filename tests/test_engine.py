@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,23 @@ class SlowMarker:
     def generate(self, request: RenderRequest) -> bytes:
         time.sleep(0.3)
         self.marker.write_text("rendered: true\n")
+        return b""
+
+
+class ThreadRecorder:
+    """A generator plugin that records the thread each of its renders ran in."""
+
+    def __init__(self, name: str, *, parallel: bool) -> None:
+        self.name = name
+        self.parallel = parallel
+        self.threads: list[threading.Thread] = []
+
+    @hookimpl
+    def fabpromote_register_generators(self, register) -> None:
+        register(self.name, lambda: self)
+
+    def generate(self, request: RenderRequest) -> bytes:
+        self.threads.append(threading.current_thread())
         return b""
 
 
@@ -306,6 +324,25 @@ class TestHooks:
         root = write_tree({"component.yaml": "name: a\nhooks:\n  before-generate: ['echo boom; exit 3']\n"})
         with pytest.raises(HookError, match=r"before-generate hook of component 'a' failed \(exit 3\).*boom"):
             generate(root, allow_hooks=True, plugins=plugins_with())
+
+
+class TestThreads:
+    def test_parallel_false_renders_in_the_walking_thread(
+        self, write_tree: WriteTree, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Generators render in worker threads unless they say ``parallel = False``."""
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+        inline, pooled = ThreadRecorder("inline", parallel=False), ThreadRecorder("pooled", parallel=True)
+        root = write_tree(
+            {
+                "component.yaml": "name: root\nsubcomponents:\n"
+                + "".join(f"- name: {kind}-{n}\n  type: {kind}\n" for kind in ("inline", "pooled") for n in range(3))
+            }
+        )
+        generate(root, plugins=plugins_with(inline, pooled))
+        assert inline.threads == [threading.main_thread()] * 3
+        assert len(pooled.threads) == 3
+        assert threading.main_thread() not in pooled.threads
 
 
 class TestDeterminism:
