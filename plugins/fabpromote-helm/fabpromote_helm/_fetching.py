@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from fabpromote._credentials import redact
 from fabpromote._engine import check_inside
 from fabpromote.exceptions import GeneratorError, SourceError
-from fabpromote_helm import _dependencies, _helm, _pull
+from fabpromote_helm import _helm
 from fabpromote_helm._errors import ChartNotFoundError
 
 if TYPE_CHECKING:
@@ -73,6 +73,9 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
     component = request.component
     if component.method not in REMOTE_METHODS:
         return None
+    # Only now: a local chart never needs them, and they cost ~20 ms of every CLI start.
+    from fabpromote_helm import _dependencies, _pull
+
     installed = request.directory / "helm_repos" / component.name
     fetcher = request.fetcher
     if fetcher is None:
