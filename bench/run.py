@@ -118,6 +118,15 @@ def _session_ticks(session: int) -> int:
     )
 
 
+def _cpu_note(cold: dict[str, float], baseline: dict[str, float]) -> str:
+    """Where the CPU of the best cold run went, against the baseline's helm processes."""
+    return (
+        f"CPU: fabpromote {cold['python']:.2f} s, helm {cold['children']:.2f} s, git daemon {cold['daemon']:.2f} s, "
+        f"{sum(cold.values()) / (os.cpu_count() or 1):.2f} s of wall time at best on {os.cpu_count()} CPUs; "
+        f"the baseline's helm {baseline['children']:.2f} s"
+    )
+
+
 def _session_of(marker: str) -> int | None:
     """The session of the process whose command line holds ``marker``."""
     for pid, fields in _process_stats():
@@ -162,6 +171,8 @@ class Run:
     seconds: float
     others: float | None = None
     payload: Any = None
+    #: CPU seconds it used: ``python`` (this process), ``children`` (helm...), ``daemon`` (git daemon).
+    cpu: dict[str, float] = attrs.Factory(dict)
 
     @property
     def clean(self) -> bool:
@@ -191,7 +202,8 @@ class Result:
         """The best of the undisturbed ``runs`` (of all, when none is), with their median."""
         counted = [run for run in runs if run.clean] or runs
         best = min(counted, key=lambda run: run.seconds)
-        details = {"all_runs": [{"seconds": run.seconds, "others_busy": run.others} for run in runs]}
+        details = {"all_runs": [{"seconds": run.seconds, "others_busy": run.others, "cpu": run.cpu} for run in runs]}
+        details["cpu"] = best.cpu
         details.update(kwargs.pop("details", {}))
         return cls(
             group=group,
@@ -407,14 +419,25 @@ class Bench:
 
     def timed(self, measure: Callable[[], tuple[float, Any]]) -> Run:
         """Run ``measure`` (which returns its own time and a payload) and meter the others' CPU use."""
-        before, ours = _proc_stat(), self._our_ticks()
+        before, ours, cpu = _proc_stat(), self._our_ticks(), self._cpu()
         seconds, payload = measure()
-        after, ours_after = _proc_stat(), self._our_ticks()
+        after, ours_after, cpu_after = _proc_stat(), self._our_ticks(), self._cpu()
         others = None
         if before is not None and after is not None and after[1] > before[1]:
             used = (after[0] - before[0]) - (ours_after - ours)
             others = min(1.0, max(0.0, used / (after[1] - before[1])))
-        return Run(seconds=seconds, others=others, payload=payload)
+        spent = {name: round(cpu_after[name] - cpu[name], 3) for name in cpu}
+        return Run(seconds=seconds, others=others, payload=payload, cpu=spent)
+
+    def _cpu(self) -> dict[str, float]:
+        """CPU seconds so far of this process, its reaped children and the git daemon's session."""
+        times = os.times()
+        daemon = _session_ticks(self._daemon_session) / _TICKS if self._daemon_session is not None else 0.0
+        return {
+            "python": times.user + times.system,
+            "children": times.children_user + times.children_system,
+            "daemon": daemon,
+        }
 
     def runs(self, measure: Callable[[], tuple[float, Any]], want: int, *, retries: int | None = None) -> list[Run]:
         """``want`` undisturbed runs of ``measure``, with at most ``retries`` (default ``2 * want``) more."""
@@ -725,6 +748,7 @@ class Bench:
                     target=f">= {COLD_HELM_SPEEDUP:g}x",
                     status=_verdict(speedup >= COLD_HELM_SPEEDUP),
                     details={"baseline_s": base.value, "cold_s": cold.value},
+                    note=_cpu_note(cold.details["cpu"], base.details["cpu"]),
                 )
             )
 

@@ -9,8 +9,9 @@ Everything lives under the cache root (see :func:`fabpromote._cache.cache_root`)
 
 Remotes are anything dulwich reaches: local paths (bare or not), ``file://``,
 ``git://`` and smart ``http(s)://``. A local repository is read in place:
-snapshots are exported from it directly, it gets a mirror only to be pushed to. Messages and logs never show a token:
-they all go through :meth:`Credentials.redact`.
+snapshots are exported from it directly; it gets a mirror only to be pushed
+to. Messages and logs never show a token: they all go through
+:meth:`Credentials.redact`.
 """
 
 from __future__ import annotations
@@ -471,7 +472,7 @@ class Sources:
         return ref.lower() if _SHA.fullmatch(ref) and self.has_snapshot(ref.lower()) else None
 
     def _resolve_sha(self, remote: _Remote, sha: str) -> str:
-        if self._has_commit(remote, sha):
+        if self._can_export(remote, sha):
             return sha
         peeled = self._listing(remote).peel(sha)
         if peeled is not None:
@@ -559,7 +560,7 @@ class Sources:
             return ""
         return " (no branch or tag points there: the commit may not exist, or the server may not serve such commits)"
 
-    def _has_commit(self, remote: _Remote, sha: str) -> bool:
+    def _can_export(self, remote: _Remote, sha: str) -> bool:
         """Whether commit ``sha`` can be exported without a fetch (see :meth:`_object_source`)."""
         store = _local_path(remote) if remote.local else os.fspath(remote.mirror)
         if not os.path.isdir(store):
