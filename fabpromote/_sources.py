@@ -70,11 +70,11 @@ __all__ = ["AuthenticationError", "RefNotFoundError", "SourceError", "SourceStat
 log = logging.getLogger("fabpromote.sources")
 
 NETWORK_TIMEOUT = 60.0
-#: Connections open at once to one server. ``git daemon`` queues at most five
-#: (its listen backlog): past that the kernel drops the connection attempt and
-#: the client waits a second before trying again. Hosted servers also frown on
-#: many parallel connections from one client.
-CONNECTIONS_PER_HOST = 4
+#: ``git://`` connections open at once to one server. ``git daemon`` queues at
+#: most five (its listen backlog): past that the kernel drops the connection
+#: attempt and the client waits a second before trying again. HTTP servers
+#: queue hundreds: only ``jobs`` bounds those.
+GIT_CONNECTIONS_PER_HOST = 4
 ROOT_ENTRY = "_root"
 KEEP_REF_PREFIX = "refs/fabpromote/"
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
@@ -609,12 +609,12 @@ class Sources:
                     pool_manager.clear()
 
     def _host_slot(self, remote: _Remote) -> contextlib.AbstractContextManager[object]:
-        """Held while connected to the server of ``remote``: see :data:`CONNECTIONS_PER_HOST`."""
-        if remote.local:
-            return contextlib.nullcontext()  # no server: this process reads the repository
-        host = urlsplit(_without_userinfo(remote.location)).netloc
+        """Held while connected to the ``git://`` server of ``remote``: see :data:`GIT_CONNECTIONS_PER_HOST`."""
+        parts = urlsplit(_without_userinfo(remote.location))
+        if remote.local or parts.scheme != "git":
+            return contextlib.nullcontext()
         with self._lock:
-            return self._host_slots.setdefault(host, threading.BoundedSemaphore(CONNECTIONS_PER_HOST))
+            return self._host_slots.setdefault(parts.netloc, threading.BoundedSemaphore(GIT_CONNECTIONS_PER_HOST))
 
     def _cache_failure(self, remote: _Remote, exc: OSError) -> SourceError:
         """The error to raise when the mirror of ``remote`` cannot be created in the cache."""

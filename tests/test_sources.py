@@ -22,7 +22,7 @@ from dulwich.repo import Repo
 import fabpromote
 from fabpromote._credentials import Credentials, redact
 from fabpromote._sources import (
-    CONNECTIONS_PER_HOST,
+    GIT_CONNECTIONS_PER_HOST,
     AuthenticationError,
     RefNotFoundError,
     SourceError,
@@ -31,6 +31,7 @@ from fabpromote._sources import (
 )
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, free_port
+from fabpromote.testing.tcpfaults import FaultyProxy
 
 TOKEN = "tok-5f3a9c1e-never-print-me"
 TOKEN_VARIABLE = "FABPROMOTE_TEST_TOKEN"
@@ -280,24 +281,49 @@ class TestCheckouts:
         assert sources.stats.ls_remote_calls == 3
         assert sources.stats.fetches == 3
 
-    def test_connections_per_host_are_bounded(self, make_origin: Callable[..., Origin]) -> None:
-        """However many jobs, one server sees at most CONNECTIONS_PER_HOST requests at once."""
-        origins = [make_origin({"f": str(n)}) for n in range(8)]
+    def test_git_connections_per_host_are_bounded(
+        self, make_origin: Callable[..., Origin], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """However many jobs, at most GIT_CONNECTIONS_PER_HOST connections to one git:// server are open."""
+        held = [0, 0]  # now, most
         lock = threading.Lock()
-        in_flight = [0, 0]  # now, most
 
-        def count(method: str, path: str) -> None:
-            with lock:
-                in_flight[0] += 1
-                in_flight[1] = max(in_flight)
-            time.sleep(0.1)
-            with lock:
-                in_flight[0] -= 1
+        class Counting(threading.BoundedSemaphore):
+            # Counted at the slot: the server sees a closed connection a moment late.
+            def __enter__(self) -> bool:
+                entered = super().__enter__()
+                with lock:
+                    held[0] += 1
+                    held[1] = max(held)
+                return entered
 
-        with SmartHTTPServer(origins[0].bare.parents[1], before_request=count) as server:
+            def __exit__(self, *exc_info: object) -> None:
+                with lock:
+                    held[0] -= 1
+                super().__exit__(*exc_info)
+
+        monkeypatch.setattr(threading, "BoundedSemaphore", Counting)
+        origins = [make_origin({"f": str(n)}) for n in range(12)]
+        served = origins[0].bare.parents[1]
+        with GitDaemon(served) as daemon, FaultyProxy(daemon.port) as proxy:
+            urls = [f"{proxy.url}{origin.bare.relative_to(served).as_posix()}" for origin in origins]
+            trees = [tree for _, tree in Sources(jobs=12).checkouts([(url, "master") for url in urls])]
+        assert [(tree / "f").read_text() for tree in trees] == [str(n) for n in range(12)]
+        assert proxy.connections == 24  # a listing and a fetch each, all through the slots
+        assert held[1] == GIT_CONNECTIONS_PER_HOST
+
+    def test_http_connections_are_bounded_by_jobs_only(self, make_origin: Callable[..., Origin]) -> None:
+        """Over HTTP, ``jobs`` listings are in flight at once: six here, more than git:// allows."""
+        origins = [make_origin({"f": str(n)}) for n in range(6)]
+        barrier = threading.Barrier(len(origins), timeout=10)
+
+        def meet(method: str, path: str) -> None:
+            if method == "GET":
+                barrier.wait()  # broken unless all six listings are in flight together
+
+        with SmartHTTPServer(origins[0].bare.parents[1], before_request=meet) as server:
             urls = [f"{server.url}{origin.bare.parent.name}/app.git" for origin in origins]
-            list(Sources(jobs=8).checkouts([(url, "master") for url in urls]))
-        assert in_flight[1] == CONNECTIONS_PER_HOST
+            list(Sources(jobs=6).checkouts([(url, "master") for url in urls]))
 
     def test_one_bad_url(self, sources: Sources, origin: Origin) -> None:
         """A failing URL raises its own error, in order, after the others were read."""
