@@ -417,7 +417,9 @@ class Sources:
     def _checkout_all(self, url: str, refs: list[str]) -> dict[str, tuple[str, Path]]:
         """Resolve ``refs`` of ``url`` (one listing), then fetch and export what is missing (one mirror open)."""
         remote = self._remote(url)
-        shas = {ref: self._exported_sha(ref) or self.resolve(url, ref) for ref in refs}
+        exported = {ref: sha for ref in refs if (sha := self._exported_sha(ref))}
+        tips = self._list_and_fetch(remote, refs) if len(exported) < len(refs) and self._first_contact(remote) else {}
+        shas = {ref: exported.get(ref) or tips.get(ref) or self.resolve(url, ref) for ref in refs}
         missing = [sha for sha in dict.fromkeys(shas.values()) if not self.has_snapshot(sha)]
         trees = self._export(remote, missing, ()) if missing else {}
         return {ref: (sha, trees.get(sha) or self.snapshot(url, sha)) for ref, sha in shas.items()}
@@ -528,7 +530,7 @@ class Sources:
     def _fetch_into(self, remote: _Remote, repo: Repo, missing: list[str]) -> None:
         log.info("fetching %d commit(s) from %s", len(missing), remote.shown)
         _remove_debris(remote.mirror)
-        packs_before, objects_before = _pack_counts(repo)
+        before = _pack_counts(repo)
 
         def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
             del refs, depth  # Only what is missing, whatever the remote's refs say.
@@ -543,14 +545,58 @@ class Sources:
             ) from None
         finally:
             self.stats.add(fetches=1)
-        packs_after, objects_after = _pack_counts(repo)
-        self.stats.add(packs_fetched=packs_after - packs_before, objects_fetched=objects_after - objects_before)
-        for sha in missing:
+        self._keep(remote, repo, missing, before)
+
+    def _first_contact(self, remote: _Remote) -> bool:
+        """Whether ``remote`` is a server not read yet: no listing this run, no mirror in the cache."""
+        return not remote.local and remote.key not in self._listings and not remote.mirror.is_dir()
+
+    def _list_and_fetch(self, remote: _Remote, asked: list[str]) -> dict[str, str]:
+        """Read a new remote's refs and fetch its branch tips in one connection, not two.
+
+        A cold cache fetches every remote it lists, so the fetch's own ref
+        advertisement does for the listing. Only ``HEAD`` and branches are
+        resolved here (``asked`` ref -> commit, returned): a tag may need peeling,
+        which that advertisement does not carry over every transport, so
+        tags and unknown names are left to :meth:`resolve`. The listing is
+        kept for later resolves when the remote has no tags at all.
+        """
+        resolved: dict[str, str] = {}
+        wanted: list[str] = []
+
+        def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            del depth
+            listing = {name.decode(): sha.decode() for name, sha in refs.items()}
+            if not any(name.startswith("refs/tags/") for name in listing):
+                self._remember_listing(remote, _Listing(listing))  # complete: nothing to peel
+            resolved.update((ref, sha) for ref in asked if (sha := _branch_tip(listing, ref)))
+            wanted.extend(sha for sha in dict.fromkeys(resolved.values()) if not self.has_snapshot(sha))
+            return [_oid(sha) for sha in wanted]
+
+        with self._locked_mirror(remote) as repo:
+            _remove_debris(remote.mirror)
+            before = _pack_counts(repo)
+            try:
+                with self._client(remote) as (client, path):
+                    client.fetch(path, repo, determine_wants=determine_wants)
+            except (*_TRANSPORT_ERRORS, KeyError) as exc:
+                doing = f"cannot fetch {_short(wanted)}" if wanted else "cannot list refs"
+                raise self._failure(remote, exc, doing) from None
+            finally:
+                self.stats.add(ls_remote_calls=1, fetches=1 if wanted else 0)
+            self._keep(remote, repo, wanted, before)
+        return resolved
+
+    def _keep(self, remote: _Remote, repo: Repo, fetched: list[str], before: tuple[int, int]) -> None:
+        """Check that the commits ``fetched`` arrived, count what came, and keep them by refs."""
+        packs, objects = _pack_counts(repo)
+        self.stats.add(packs_fetched=packs - before[0], objects_fetched=objects - before[1])
+        for sha in fetched:
             _check_fetched(repo, sha, remote)
         # Refs last: the objects they name are in place, so a killed fetch
         # never leaves a ref to a missing object. They also tell the next
         # fetch what the mirror has, which keeps it incremental.
-        for sha in missing:
+        for sha in fetched:
             repo.refs[Ref(f"{KEEP_REF_PREFIX}{sha}".encode())] = _oid(sha)
 
     def _tip_hint(self, remote: _Remote, shas: list[str]) -> str:
@@ -690,6 +736,17 @@ class _Mirror(Repo):
             kept = self.refs.as_dict(Ref(KEEP_REF_PREFIX.rstrip("/").encode())).values()
             heads = [sha for sha in kept if sha in self.object_store]
         return super().get_graph_walker(heads)
+
+
+def _branch_tip(refs: Mapping[str, str], ref: str) -> str | None:
+    """What ``ref`` names in ``refs`` when it is ``HEAD`` or a branch (never a tag); else None."""
+    if not ref or ref == "HEAD":
+        return refs.get("HEAD")
+    if ref.startswith("refs/heads/"):
+        return refs.get(ref)
+    if ref.startswith("refs/") or _SHA.fullmatch(ref):
+        return None
+    return refs.get(f"refs/heads/{ref}")
 
 
 def _local_path(remote: _Remote) -> str:

@@ -309,8 +309,26 @@ class TestCheckouts:
             urls = [f"{proxy.url}{origin.bare.relative_to(served).as_posix()}" for origin in origins]
             trees = [tree for _, tree in Sources(jobs=12).checkouts([(url, "master") for url in urls])]
         assert [(tree / "f").read_text() for tree in trees] == [str(n) for n in range(12)]
-        assert proxy.connections == 24  # a listing and a fetch each, all through the slots
+        assert proxy.connections == 12  # one each, through the slots: the fetch also reads the refs
         assert held[1] == GIT_CONNECTIONS_PER_HOST
+
+    @pytest.mark.parametrize("transport", ["git", "http"])
+    def test_first_contact_lists_and_fetches_at_once(
+        self, origin: Origin, servers: dict[str, str], transport: str
+    ) -> None:
+        """A remote never read costs one round trip for a branch; a tag is resolved the usual way."""
+        url = url_of(origin, transport, servers)
+        sources = Sources()
+        (sha, tree), (tag_sha, _) = sources.checkouts([(url, "dev"), (url, "v2")])
+        assert sha == origin.sha("dev")
+        assert (tree / "hld/config/dev.yaml").is_file()
+        assert tag_sha == origin.sha("v2^{commit}")
+        # dev with the fetch's own listing; v2 (an annotated tag) needed a listing of its own,
+        # but no fetch: its commit came with dev's history.
+        assert (sources.stats.ls_remote_calls, sources.stats.fetches) == (2, 1)
+        cold = Sources(cache_dir=sources.cache_dir / "other")
+        assert [sha for sha, _ in cold.checkouts([(url, "dev"), (url, "")])] == [sha, origin.sha("master")]
+        assert (cold.stats.ls_remote_calls, cold.stats.fetches) == (1, 1)
 
     def test_http_connections_are_bounded_by_jobs_only(self, make_origin: Callable[..., Origin]) -> None:
         """Over HTTP, ``jobs`` listings are in flight at once: six here, more than git:// allows."""
