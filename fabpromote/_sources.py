@@ -418,10 +418,11 @@ class Sources:
         """Resolve ``refs`` of ``url`` (one listing), then fetch and export what is missing (one mirror open)."""
         remote = self._remote(url)
         exported = {ref: sha for ref in refs if (sha := self._exported_sha(ref))}
-        tips = self._list_and_fetch(remote, refs) if len(exported) < len(refs) and self._first_contact(remote) else {}
+        first = len(exported) < len(refs) and self._first_contact(remote)
+        tips, trees = self._list_and_fetch(remote, refs) if first else ({}, {})
         shas = {ref: exported.get(ref) or tips.get(ref) or self.resolve(url, ref) for ref in refs}
-        missing = [sha for sha in dict.fromkeys(shas.values()) if not self.has_snapshot(sha)]
-        trees = self._export(remote, missing, ()) if missing else {}
+        missing = [sha for sha in dict.fromkeys(shas.values()) if sha not in trees and not self.has_snapshot(sha)]
+        trees.update(self._export(remote, missing, ()) if missing else {})
         return {ref: (sha, trees.get(sha) or self.snapshot(url, sha)) for ref, sha in shas.items()}
 
     def _snapshot_path(self, sha: str, parts: tuple[str, ...]) -> Path:
@@ -551,8 +552,8 @@ class Sources:
         """Whether ``remote`` is a server not read yet: no listing this run, no mirror in the cache."""
         return not remote.local and remote.key not in self._listings and not remote.mirror.is_dir()
 
-    def _list_and_fetch(self, remote: _Remote, asked: list[str]) -> dict[str, str]:
-        """Read a new remote's refs and fetch its branch tips in one connection, not two.
+    def _list_and_fetch(self, remote: _Remote, asked: list[str]) -> tuple[dict[str, str], dict[str, Path]]:
+        """Read a new remote's refs, fetch and export its branch tips: one connection, not two.
 
         A cold cache fetches every remote it lists, so the fetch's own ref
         advertisement does for the listing. Only ``HEAD`` and branches are
@@ -560,6 +561,9 @@ class Sources:
         which that advertisement does not carry over every transport, so
         tags and unknown names are left to :meth:`resolve`. The listing is
         kept for later resolves when the remote has no tags at all.
+
+        Returns:
+            The refs resolved (ref -> commit) and the snapshots exported (commit -> path).
         """
         resolved: dict[str, str] = {}
         wanted: list[str] = []
@@ -585,7 +589,8 @@ class Sources:
             finally:
                 self.stats.add(ls_remote_calls=1, fetches=1 if wanted else 0)
             self._keep(remote, repo, wanted, before)
-        return resolved
+            trees = {sha: self._export_one(remote, repo.object_store, sha, ()) for sha in wanted}
+        return resolved, trees
 
     def _keep(self, remote: _Remote, repo: Repo, fetched: list[str], before: tuple[int, int]) -> None:
         """Check that the commits ``fetched`` arrived, count what came, and keep them by refs."""
