@@ -231,6 +231,8 @@ class _Walk:
             _hooks.run_hook(component, "after-generate", request.directory)
         elif self.pool is None or not getattr(generator, "parallel", True):
             self.done[request.output_path] = self._render(request)
+        elif (hit := self._cached(generator, request)) is not None:
+            self.done[request.output_path] = hit
         else:
             self.pending.append((request, self.pool.submit(self._render, request)))
 
@@ -321,6 +323,13 @@ class _Walk:
         files = dict(self.done)
         files.update((request.output_path, future.result()) for request, future in self.pending)
         return Manifests(files)
+
+    @staticmethod
+    def _cached(generator: object, request: RenderRequest) -> bytes | None:
+        """What the generator knows without rendering (a cache hit), if it can tell: no thread needed."""
+        cached = getattr(generator, "cached", None)
+        hit = cached(request) if cached is not None else None
+        return bytes(hit) if hit is not None else None
 
     def _render(self, request: RenderRequest) -> bytes:
         return bytes(self.plugins.generator(request.component.kind).generate(request))

@@ -30,6 +30,11 @@ class Generator(Protocol):
     computes in Python rather than waiting on a process or the network: its
     renders run in the walking thread, as threads would only take turns
     holding Python's lock (for 1000 static components that halves the time).
+
+    It may also have a ``cached(request) -> bytes | None`` method, asked in
+    the walking thread before a render is scheduled: the manifest when it is
+    known without rendering (a cache hit), else None. It must run nothing
+    and fetch nothing, and leave every error to ``generate``.
     """
 
     def generate(self, request: RenderRequest) -> bytes:

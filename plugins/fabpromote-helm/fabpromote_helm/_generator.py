@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from fabpromote.exceptions import GeneratorError
+from fabpromote.exceptions import FabpromoteError, GeneratorError
 from fabpromote_helm import _chart_digest, _cleaning, _fetching, _helm, _render_cache
 from fabpromote_helm._fetching import chart_location
 from fabpromote_helm._settings import HelmSettings
@@ -111,15 +111,10 @@ class HelmGenerator:
         inject = config.namespace if config.inject_namespace and config.namespace else ""
         binary = _helm.find_helm(self.settings.helm)
         chart = _fetching.chart_path(request, self.settings)
-
-        # The key needs the values' identity, not their YAML: dumping waits for a miss.
-        key = self._cache_key(binary, component.name, chart, values_identity(config.config), namespace, inject)
+        key, cached = self._lookup(request, binary, chart)
+        if cached is not None:
+            return cached
         if key is not None:
-            cached = _render_cache.load(key)
-            if cached is not None:
-                COUNTERS.add("cache_hits")
-                self._warn(component.name, chart, cached.warnings)
-                return cached.manifest
             COUNTERS.add("cache_misses")
 
         try:
@@ -132,6 +127,36 @@ class HelmGenerator:
         if key is not None:
             _render_cache.store(key, _render_cache.CachedRender(manifest=manifest, warnings=run.stderr))
         return manifest
+
+    def cached(self, request: RenderRequest) -> bytes | None:
+        """The render of a local chart from the render cache, else None (see :class:`fabpromote.typing.Generator`).
+
+        Asked in the engine's walking thread before a render is scheduled:
+        a hit costs no worker thread. Charts that would have to be fetched
+        are left to :meth:`generate`, and so is any error.
+        """
+        if not self.settings.render_cache or request.component.method in _fetching.REMOTE_METHODS:
+            return None
+        try:
+            binary = _helm.find_helm(self.settings.helm)
+            chart = _fetching.chart_path(request, self.settings)
+        except FabpromoteError:
+            return None
+        return self._lookup(request, binary, chart)[1]
+
+    def _lookup(self, request: RenderRequest, binary: str, chart: str) -> tuple[str | None, bytes | None]:
+        """The render cache key (None: not cacheable) and the cached render (None: a miss)."""
+        config = request.config
+        namespace = config.namespace or DEFAULT_NAMESPACE
+        inject = config.namespace if config.inject_namespace and config.namespace else ""
+        # The key needs the values' identity, not their YAML: dumping waits for a miss.
+        key = self._cache_key(binary, request.component.name, chart, values_identity(config.config), namespace, inject)
+        cached = _render_cache.load(key) if key is not None else None
+        if cached is None:
+            return key, None
+        COUNTERS.add("cache_hits")
+        self._warn(request.component.name, chart, cached.warnings)
+        return key, cached.manifest
 
     def _cache_key(
         self, binary: str, release: str, chart: str, values: bytes, namespace: str, inject: str

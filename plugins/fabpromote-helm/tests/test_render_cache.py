@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,8 @@ import fabpromote_helm
 import pytest
 from fabpromote_helm import HelmGenerator, RenderStats, _chart_digest
 from fabpromote_helm._chart_digest import chart_digest, forget_digests
+
+import fabpromote
 
 from .conftest import MakeRequest, write_chart
 
@@ -30,6 +34,40 @@ class TestRenderCache:
         second = HelmGenerator.from_env().generate(make_request(chart))
         assert second == first
         assert fabpromote_helm.stats() == RenderStats(helm_calls=1, cache_hits=1, cache_misses=1)
+
+    def test_cached_answers_hits_only(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
+        """``cached`` serves a hit without helm, and says None (runs nothing) on a miss."""
+        generator = HelmGenerator.from_env()
+        assert generator.cached(make_request(chart)) is None
+        assert fabpromote_helm.stats() == RenderStats(helm_calls=0, cache_hits=0, cache_misses=0)
+        first = generator.generate(make_request(chart))
+        assert generator.cached(make_request(chart)) == first
+        assert fabpromote_helm.stats() == RenderStats(helm_calls=1, cache_hits=1, cache_misses=1)
+
+    def test_engine_serves_hits_in_the_walking_thread(
+        self, helm_binary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A warm render needs no worker thread: the engine asks ``cached`` as it visits."""
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+        hld = tmp_path / "hld"
+        for name in ("a", "b", "c"):
+            write_chart(hld / name / "chart")
+            (hld / name / "component.yaml").write_text(f"name: {name}\ntype: helm\npath: ./chart\n")
+        (hld / "component.yaml").write_text(
+            "name: root\nsubcomponents:\n" + "".join(f"- name: {n}\n  source: ./{n}\n" for n in "abc")
+        )
+        first = fabpromote.generate(hld, ["prod"])
+        rendered_in: list[threading.Thread] = []
+        render = HelmGenerator.generate
+
+        def recording(self: HelmGenerator, request: object) -> bytes:
+            rendered_in.append(threading.current_thread())
+            return render(self, request)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(HelmGenerator, "generate", recording)
+        assert fabpromote.generate(hld, ["prod"]) == first
+        assert rendered_in == []
+        assert fabpromote_helm.stats().cache_hits == 3
 
     def test_cache_survives_the_process_memo(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
         """Without the in-process digest memo, the on-disk entry still serves the render."""
