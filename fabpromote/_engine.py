@@ -319,7 +319,11 @@ class _Walk:
         )
 
     def finish(self) -> Manifests:
-        """The manifests of every visited component; the first render error in walk order wins."""
+        """The manifests of every visited component.
+
+        Renders done in the walking thread raised their errors already; of the
+        pooled ones, the first error in walk order is raised.
+        """
         files = dict(self.done)
         files.update((request.output_path, future.result()) for request, future in self.pending)
         return Manifests(files)
