@@ -23,7 +23,7 @@ from fabpromote_helm._settings import HelmSettings
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
-    from fabpromote import RenderRequest
+    from fabpromote import ComponentConfig, RenderRequest
 
 __all__ = ["HelmGenerator", "chart_location", "values_identity", "values_yaml"]
 
@@ -43,6 +43,12 @@ def values_yaml(config: Mapping[str, Any]) -> bytes:
         return _goyaml.dump(dict(config)).encode("utf-8")
     except TypeError as exc:  # go-yaml's Marshal fails alike on values it cannot represent
         raise GeneratorError(f"cannot write the helm values: {exc}") from None
+
+
+def _namespaces(config: ComponentConfig) -> tuple[str, str]:
+    """helm's ``--namespace``, and the namespace to inject into the output (``""``: none)."""
+    inject = config.namespace if config.inject_namespace and config.namespace else ""
+    return config.namespace or DEFAULT_NAMESPACE, inject
 
 
 def values_identity(config: Mapping[str, Any]) -> bytes:
@@ -107,8 +113,7 @@ class HelmGenerator:
         """
         component = request.component
         config = request.config
-        namespace = config.namespace or DEFAULT_NAMESPACE
-        inject = config.namespace if config.inject_namespace and config.namespace else ""
+        namespace, inject = _namespaces(config)
         binary = _helm.find_helm(self.settings.helm)
         chart = _fetching.chart_path(request, self.settings)
         key, cached = self._lookup(request, binary, chart)
@@ -147,8 +152,7 @@ class HelmGenerator:
     def _lookup(self, request: RenderRequest, binary: str, chart: str) -> tuple[str | None, bytes | None]:
         """The render cache key (None: not cacheable) and the cached render (None: a miss)."""
         config = request.config
-        namespace = config.namespace or DEFAULT_NAMESPACE
-        inject = config.namespace if config.inject_namespace and config.namespace else ""
+        namespace, inject = _namespaces(config)
         # The key needs the values' identity, not their YAML: dumping waits for a miss.
         key = self._cache_key(binary, request.component.name, chart, values_identity(config.config), namespace, inject)
         cached = _render_cache.load(key) if key is not None else None
