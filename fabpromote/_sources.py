@@ -575,6 +575,8 @@ class Sources:
                 self._remember_listing(remote, _Listing(listing))  # complete: nothing to peel
             resolved.update((ref, sha) for ref in asked if (sha := _branch_tip(listing, ref)))
             wanted.extend(sha for sha in dict.fromkeys(resolved.values()) if not self.has_snapshot(sha))
+            if wanted:
+                log.info("fetching %d commit(s) from %s", len(wanted), remote.shown)
             return [_oid(sha) for sha in wanted]
 
         with self._locked_mirror(remote) as repo:
