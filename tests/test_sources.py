@@ -261,25 +261,28 @@ class TestResolve:
 
 class TestCheckouts:
     def test_many_urls_in_parallel(self, make_origin: Callable[..., Origin], servers: dict[str, str]) -> None:
-        """checkouts lists the refs of different URLs at the same time, once each, and yields in order."""
-        origins = [make_origin({"f": str(n)}) for n in range(3)]
+        """checkouts lists the refs of different URLs at the same time, once each, and yields in order.
+
+        Over HTTP only ``jobs`` bounds that: six at once here, more than git:// allows one server.
+        """
+        origins = [make_origin({"f": str(n)}) for n in range(6)]
         barrier = threading.Barrier(len(origins), timeout=10)
 
         def meet(method: str, path: str) -> None:
-            # Each listing waits until all three are in flight: serial calls would break the barrier.
+            # Each listing waits until all six are in flight: serial calls would break the barrier.
             if method == "GET":
                 barrier.wait()
 
         with SmartHTTPServer(origins[0].bare.parents[1], before_request=meet) as server:
             urls = [f"{server.url}{origin.bare.parent.name}/app.git" for origin in origins]
-            sources = Sources(jobs=4)
+            sources = Sources(jobs=6)
             pairs = [(url, ref) for url in urls for ref in ("", "master")]
             checkouts = list(sources.checkouts(pairs))
         assert [sha for sha, _ in checkouts] == [origin.sha("master") for origin in origins for _ in range(2)]
         for (_, tree), (url, _) in zip(checkouts, pairs, strict=True):
             assert (tree / "f").read_text() == str(urls.index(url))
-        assert sources.stats.ls_remote_calls == 3
-        assert sources.stats.fetches == 3
+        assert sources.stats.ls_remote_calls == 6
+        assert sources.stats.fetches == 6
 
     def test_git_connections_per_host_are_bounded(
         self, make_origin: Callable[..., Origin], monkeypatch: pytest.MonkeyPatch
@@ -329,19 +332,6 @@ class TestCheckouts:
         cold = Sources(cache_dir=sources.cache_dir / "other")
         assert [sha for sha, _ in cold.checkouts([(url, "dev"), (url, "")])] == [sha, origin.sha("master")]
         assert (cold.stats.ls_remote_calls, cold.stats.fetches) == (1, 1)
-
-    def test_http_connections_are_bounded_by_jobs_only(self, make_origin: Callable[..., Origin]) -> None:
-        """Over HTTP, ``jobs`` listings are in flight at once: six here, more than git:// allows."""
-        origins = [make_origin({"f": str(n)}) for n in range(6)]
-        barrier = threading.Barrier(len(origins), timeout=10)
-
-        def meet(method: str, path: str) -> None:
-            if method == "GET":
-                barrier.wait()  # broken unless all six listings are in flight together
-
-        with SmartHTTPServer(origins[0].bare.parents[1], before_request=meet) as server:
-            urls = [f"{server.url}{origin.bare.parent.name}/app.git" for origin in origins]
-            list(Sources(jobs=6).checkouts([(url, "master") for url in urls]))
 
     def test_one_bad_url(self, sources: Sources, origin: Origin) -> None:
         """A failing URL raises its own error, in order, after the others were read."""
