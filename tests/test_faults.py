@@ -40,8 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True, name="cache")
 def _cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
     cache = tmp_path / "cache"
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(cache))
     return cache

@@ -13,13 +13,7 @@ from fabpromote import Fetcher, LockEntry, Plugins, RenderOptions, generate, ins
 from fabpromote._fetch import DownloadError
 from fabpromote._sources import RefNotFoundError, SourceError
 from fabpromote.exceptions import UnsafePathError
-from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo
-
-
-@pytest.fixture(autouse=True)
-def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
+from fabpromote.testing.gitrepos import WorkRepo
 
 
 @pytest.fixture(name="app")

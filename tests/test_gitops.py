@@ -61,8 +61,6 @@ def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(name="root", scope="module")

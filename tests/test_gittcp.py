@@ -18,18 +18,12 @@ from fabpromote._gittcp import TimedTCPGitClient, transport
 from fabpromote._materialize import materialize
 from fabpromote.exceptions import SourceError
 from fabpromote.testing.fleet import LocalFleet
-from fabpromote.testing.gitrepos import GIT_ENV, git
+from fabpromote.testing.gitrepos import git
 from fabpromote.testing.gitservers import GitDaemon
 from fabpromote.testing.tcpfaults import FaultyProxy
 
 #: How long a test waits for the call that must time out (after 1 s) before calling it hung.
 BOUND = 8.0
-
-
-@pytest.fixture(autouse=True)
-def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(name="fleet")

@@ -22,14 +22,8 @@ from fabpromote._materialize import materialize
 from fabpromote._publish import parse_sources, publish
 from fabpromote._sources import AuthenticationError, RefNotFoundError, SourceError
 from fabpromote.testing.fleet import LocalFleet
-from fabpromote.testing.gitrepos import GIT_ENV, git
+from fabpromote.testing.gitrepos import git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
-
-
-@pytest.fixture(autouse=True)
-def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(name="fleet")

@@ -105,8 +105,6 @@ def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A home and cache in tmp_path, and git that ignores the user's configuration."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.delenv(TOKEN_VARIABLE, raising=False)
 
 

@@ -12,7 +12,7 @@ from fabpromote._cli import main
 from fabpromote._manifests import Manifests
 from fabpromote._validate import ValidationError, validate
 from fabpromote.exceptions import FabpromoteError
-from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
+from fabpromote.testing.gitrepos import WorkRepo, git
 
 if TYPE_CHECKING:
     from tests.conftest import WriteTree
@@ -163,8 +163,6 @@ class TestGenerateValidate:
 @pytest.fixture(name="cluster_repos")
 def _cluster_repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[WorkRepo, Path]:
     """An app repo (dev branch), a cluster HLD pointing at it, a bare manifests repo; returns (app, config)."""
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
     app = WorkRepo.create(
         tmp_path / "app", {"hld/component.yaml": "name: cat\ntype: static\npath: ./m\n"}, branch="dev"
     )

@@ -33,12 +33,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-
-
 @pytest.fixture(name="demo", scope="module")
 def _demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo, built once; tests copy it so each starts from the same state."""

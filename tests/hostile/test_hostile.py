@@ -16,7 +16,6 @@ import pytest
 
 import fabpromote.exceptions
 from fabpromote._cli import build_parser
-from fabpromote.testing.gitrepos import GIT_ENV
 
 _spec = importlib.util.spec_from_file_location("fabpromote_hostile_corpus", Path(__file__).with_name("corpus.py"))
 assert _spec is not None
@@ -48,8 +47,6 @@ def _fill(text: str, work: Path) -> str:
 @pytest.fixture(name="work")
 def _work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder for one case, with git isolated from the user's configuration."""
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.delenv("FABPROMOTE_CONFIG", raising=False)
     monkeypatch.delenv("FABPROMOTE_MAX_FILE_BYTES", raising=False)
     work = tmp_path / "work"
