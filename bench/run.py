@@ -519,8 +519,6 @@ class Bench:
         caches: list[Path] = []
 
         def measure() -> tuple[float, Materialized]:
-            if caches:
-                _rmtree(caches[-1])
             caches.append(self.fresh(f"cache-{kind}-{n}-{flavor}"))
             return self.materialize_once(files, caches[-1])
 
@@ -639,8 +637,6 @@ class Bench:
         caches: list[Path] = []
 
         def cold() -> tuple[float, str]:
-            if caches:
-                _rmtree(caches[-1])
             caches.append(self.fresh("cache-generate-mixed"))
             return self.cli_generate(hld, caches[-1])
 

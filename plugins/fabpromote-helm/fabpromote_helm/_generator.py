@@ -6,10 +6,7 @@ through the cache first (:mod:`._fetching`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,30 +195,17 @@ class HelmGenerator:
         return manifest.encode("utf-8", "surrogateescape")
 
     def _template(self, binary: str, release: str, chart: str, values: bytes, namespace: str) -> _helm.TemplateRun:
-        # A private file per render: renders run in parallel and values may hold secrets.
-        fd, values_file = tempfile.mkstemp(prefix="fabpromote-helm-", suffix=".yaml")
-        try:
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(values)
-            except OSError as exc:
-                raise GeneratorError(
-                    f"cannot write the values file of component {release!r}: {exc.strerror or exc}"
-                ) from None
-            COUNTERS.add("helm_calls")
-            return _helm.run_template(
-                binary,
-                release=release,
-                chart=chart,
-                values_file=values_file,
-                namespace=namespace,
-                timeout=self.settings.helm_timeout,
-                combine_stderr=self.settings.helm_stderr == "combine",
-                component=release,
-            )
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                Path(values_file).unlink()
+        COUNTERS.add("helm_calls")
+        return _helm.run_template(
+            binary,
+            release=release,
+            chart=chart,
+            values=values,
+            namespace=namespace,
+            timeout=self.settings.helm_timeout,
+            combine_stderr=self.settings.helm_stderr == "combine",
+            component=release,
+        )
 
     @staticmethod
     def _warn(component: str, chart: str, stderr: bytes) -> None:

@@ -1,7 +1,8 @@
 """Finding the helm binary, asking its version and running ``helm template``.
 
 Every process is started from an argument list (never through a shell),
-with no standard input, and killed when it outlives its timeout.
+with no standard input (``helm template`` reads only its values there), and
+killed when it outlives its timeout.
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ _VERSION_TIMEOUT = 60.0
 #: second scheduler thread only cost CPU. Measured on helm v3.18.0 and a
 #: small chart: about 30 % less CPU per process.
 _GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
+
+#: The locale of ``helm template``. helm links kubectl's ``get`` command,
+#: whose package initialization parses kubectl's message catalogue for the
+#: language named by ``LC_ALL`` (else ``LC_MESSAGES``, else ``LANG``) at every
+#: start, before helm reads its arguments. The English catalogue (also the
+#: default for any other name) holds every kubectl message and costs about
+#: 20 ms of CPU per process, over 40 % of a small render; French is among the
+#: shortest, about 1 ms. helm's own messages are not translated, Go ignores
+#: the C library's locale, and ``helm template`` of a chart on disk starts no
+#: other process, so the output is the same (tests/test_helm_env.py checks it
+#: against the user's own environment with the real helm).
+_TEMPLATE_LOCALE = "fr_FR.UTF-8"
 
 _versions: dict[tuple[str, int, int], str] = {}
 _found: dict[tuple[str | None, str], str] = {}
@@ -150,24 +163,27 @@ def run_template(
     *,
     release: str,
     chart: str,
-    values_file: str,
+    values: bytes,
     namespace: str,
     timeout: float,
     combine_stderr: bool,
     component: str,
 ) -> TemplateRun:
-    """Run ``helm template <release> <chart> --values <file> --namespace <ns>``.
+    """Run ``helm template <release> <chart> --values - --namespace <ns>`` with ``values`` on its stdin.
+
+    The values never touch the disk: they may hold secrets, and a file per
+    render would cost a create and a delete.
 
     Raises:
         GeneratorError: helm cannot start, exits non-zero (the message ends
             with the tail of its output), or runs longer than ``timeout``.
     """
     # "--" ends the options: a release or chart name can never be read as one (--post-renderer=...).
-    args = [binary, "template", "--values", values_file, "--namespace", namespace, "--", release, chart]
+    args = [binary, "template", "--values", "-", "--namespace", namespace, "--", release, chart]
     try:
         done = subprocess.run(
             args,
-            stdin=subprocess.DEVNULL,
+            input=values,
             stdout=subprocess.PIPE,
             # Fabrikate reads CombinedOutput(): one pipe, so the interleaving is helm's own.
             stderr=subprocess.STDOUT if combine_stderr else subprocess.PIPE,
@@ -197,6 +213,7 @@ def _template_env() -> dict[str, str]:
     if "GOGC" not in env and "GOMEMLIMIT" not in env:
         env.update(GOGC=_GO_RUNTIME["GOGC"], GOMEMLIMIT=_GO_RUNTIME["GOMEMLIMIT"])
     env.setdefault("GOMAXPROCS", _GO_RUNTIME["GOMAXPROCS"])
+    env["LC_ALL"] = _TEMPLATE_LOCALE
     return env
 
 

@@ -102,11 +102,11 @@ class TestValues:
         output = _render(make_request, chart, config={"greeting": "bonjour"})
         assert b'greeting: "bonjour"' in output
 
-    def test_values_file_is_removed(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
-        """The temporary values file is gone after the render."""
+    def test_values_never_touch_the_disk(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
+        """helm reads the values on its stdin: no temporary file is written (values may hold secrets)."""
         import tempfile
 
-        _render(make_request, chart, config={"greeting": "secret"})
+        assert b'greeting: "secret"' in _render(make_request, chart, config={"greeting": "secret"})
         assert list(Path(tempfile.gettempdir()).iterdir()) == []
 
 
@@ -274,9 +274,10 @@ class TestSettings:
     @pytest.mark.parametrize(
         ("user", "seen"),
         [
-            ({}, "GOGC=off GOMEMLIMIT=256MiB GOMAXPROCS=1"),
-            ({"GOGC": "100"}, "GOGC=100 GOMEMLIMIT= GOMAXPROCS=1"),
-            ({"GOMEMLIMIT": "2GiB", "GOMAXPROCS": "4"}, "GOGC= GOMEMLIMIT=2GiB GOMAXPROCS=4"),
+            ({}, "GOGC=off GOMEMLIMIT=256MiB GOMAXPROCS=1 LC_ALL=fr_FR.UTF-8"),
+            ({"GOGC": "100"}, "GOGC=100 GOMEMLIMIT= GOMAXPROCS=1 LC_ALL=fr_FR.UTF-8"),
+            ({"GOMEMLIMIT": "2GiB", "GOMAXPROCS": "4"}, "GOGC= GOMEMLIMIT=2GiB GOMAXPROCS=4 LC_ALL=fr_FR.UTF-8"),
+            ({"LC_ALL": "de_DE.UTF-8"}, "GOGC=off GOMEMLIMIT=256MiB GOMAXPROCS=1 LC_ALL=fr_FR.UTF-8"),
         ],
     )
     def test_go_runtime_settings(
@@ -287,15 +288,19 @@ class TestSettings:
         user: dict[str, str],
         seen: str,
     ) -> None:
-        """helm template runs with GC off up to a soft limit and one thread, unless the user chose."""
-        for name in ("GOGC", "GOMEMLIMIT", "GOMAXPROCS"):
+        """helm template runs with GC off up to a soft limit and one thread, unless the user chose.
+
+        Its locale is always the one with a short kubectl message catalogue
+        (see ``_helm._TEMPLATE_LOCALE``; test_helm_env.py shows the output is the same).
+        """
+        for name in ("GOGC", "GOMEMLIMIT", "GOMAXPROCS", "LC_ALL"):
             monkeypatch.delenv(name, raising=False)
         for name, value in user.items():
             monkeypatch.setenv(name, value)
         reporter = tmp_path / "env-helm"
         reporter.write_text(
             '#!/bin/sh\nif [ "$1" = version ]; then echo v0.0.0-env; exit 0; fi\n'
-            'echo "seen: GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT GOMAXPROCS=$GOMAXPROCS"\n'
+            'echo "seen: GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT GOMAXPROCS=$GOMAXPROCS LC_ALL=$LC_ALL"\n'
         )
         reporter.chmod(0o755)
         write_chart(tmp_path / "chart")
