@@ -16,6 +16,7 @@ import attrs
 import pluggy
 
 from fabpromote import _builtins, hookspecs
+from fabpromote._entry_points import entry_points
 from fabpromote.exceptions import DuplicateBackendError, UnknownBackendError
 
 __all__ = ["ENV_BLOCK", "ENV_DISABLE_AUTOLOAD", "Plugins", "Registry", "make_plugin_manager"]
@@ -50,11 +51,23 @@ def make_plugin_manager(*, autoload: bool | None = None, plugins: Iterable[objec
     if autoload is None:
         autoload = not os.environ.get(ENV_DISABLE_AUTOLOAD)
     if autoload:
-        manager.load_setuptools_entrypoints(hookspecs.PROJECT)
+        _load_entry_points(manager)
     for plugin in plugins:
         manager.register(plugin)
     manager.check_pending()
     return manager
+
+
+def _load_entry_points(manager: pluggy.PluginManager) -> None:
+    """Register the plugins of entry point group ``fabpromote``, as pluggy's ``load_setuptools_entrypoints``.
+
+    Blocked names, and names already registered (a distribution installed
+    twice), are skipped.
+    """
+    for entry in entry_points(hookspecs.PROJECT):
+        if manager.is_blocked(entry.name) or manager.get_plugin(entry.name) is not None:
+            continue
+        manager.register(entry.load(), name=entry.name)
 
 
 @attrs.define
@@ -150,12 +163,14 @@ class Plugins:
 
     def describe(self) -> list[dict[str, Any]]:
         """Every registered plugin: name, distribution, version, hooks and backends."""
-        dists = {id(plugin): dist for plugin, dist in self.manager.list_plugin_distinfo()}
+        from importlib.metadata import distribution  # slow to import: only this listing needs it
+
+        dists = {entry.name: distribution(entry.distribution) for entry in entry_points(hookspecs.PROJECT)}
         rows = []
         for name, plugin in self.manager.list_name_plugin():
             if plugin is None:
                 continue
-            dist = dists.get(id(plugin))
+            dist = dists.get(name) if name != BUILTIN else None
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
             backends = [
                 f"{registry.kind} {backend}"
@@ -166,7 +181,7 @@ class Plugins:
             rows.append(
                 {
                     "name": name,
-                    "distribution": dist.project_name if dist else "fabpromote",
+                    "distribution": dist.metadata["Name"] if dist else "fabpromote",
                     "version": dist.version if dist else _core_version(),
                     "hooks": hooks,
                     "backends": backends,
