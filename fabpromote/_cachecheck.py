@@ -13,6 +13,7 @@ left alone) and checks the entries themselves:
   holding it (same files, folders, links and sizes).
 - ``downloads/<sha256>``: the content has the digest it is named after.
 - ``renders/<key>``: the helm plugin's envelope (magic, key, sha256 of the body).
+- ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
 - ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there
   and the archive has the recorded sha256.
 
@@ -120,6 +121,7 @@ class _Checker:
         self._snapshots()
         self._downloads()
         self._renders()
+        self._parsed()
         self._charts()
         for folder in ("helm-deps", "helm/versions"):
             self._debris_in(self.root / folder)
@@ -255,6 +257,15 @@ class _Checker:
             if path.is_file() and _HEX64.fullmatch(path.name) and not _render_ok(path):
                 self._found(path, "damaged render cache entry (key or content digest do not check out)")
 
+    def _parsed(self) -> None:
+        from fabpromote import _parsed
+
+        folder = self.root / _parsed.FOLDER
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            if path.is_file() and _HEX64.fullmatch(path.name) and not _parsed.is_sound(_read(path)):
+                self._found(path, "damaged parse cache file (content digest does not check out)")
+
     def _charts(self) -> None:
         folder = self.root / "charts"
         self._debris_in(folder)
@@ -386,6 +397,13 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _render_ok(path: Path) -> bool:

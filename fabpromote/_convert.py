@@ -38,16 +38,16 @@ _HOOKS = ("before-install", "after-install", "before-generate", "after-generate"
 _COMPONENT_STRINGS = ("name", "type", "generator", "source", "method", "path", "branch", "version")
 
 
-def component_from_file(file: Path) -> Component:
-    """Read a ``component.yaml``/``.json``."""
+def component_from_file(file: Path) -> tuple[Component, tuple[str, ...]]:
+    """Read a ``component.yaml``/``.json``: the component, and the warnings logged while reading it."""
     reader = NodeReader(file)
-    return reader.component(reader.root(), "")
+    return reader.component(reader.root(), ""), tuple(reader.warnings)
 
 
-def config_from_file(file: Path) -> ComponentConfig:
-    """Read a ``config/<env>.yaml``/``.json``."""
+def config_from_file(file: Path) -> tuple[ComponentConfig, tuple[str, ...]]:
+    """Read a ``config/<env>.yaml``/``.json``: the config, and the warnings logged while reading it."""
     reader = NodeReader(file)
-    return reader.config(reader.root(), "")
+    return reader.config(reader.root(), ""), tuple(reader.warnings)
 
 
 def parse_file(file: Path) -> Node | None:
@@ -134,6 +134,13 @@ class NodeReader:
     def __init__(self, file: Path) -> None:
         self.file = file
         self.strict = file.suffix == ".json"
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Log ``message`` and keep it (a file read from the parse cache logs it again)."""
+        message = f"{self.file}: {message}"
+        self.warnings.append(message)
+        log.warning("%s", message)
 
     def root(self) -> Node | None:
         return parse_file(self.file)
@@ -205,7 +212,7 @@ class NodeReader:
         for key, value, path in self.fields(node, field):
             handler = handlers.get(key)
             if handler is None:
-                log.warning("%s: ignoring unknown field %s", self.file, path)
+                self.warn(f"ignoring unknown field {path}")
                 continue
             values[key] = handler(value, path)
         return Component(**values)
@@ -217,7 +224,7 @@ class NodeReader:
         values = {}
         for key, value, path in self.fields(node, field):
             if key not in _HOOKS:
-                log.warning("%s: ignoring unknown hook %s", self.file, path)
+                self.warn(f"ignoring unknown hook {path}")
                 continue
             values[key.replace("-", "_")] = self.strings(value, path)
         return Hooks(**values)
@@ -238,7 +245,7 @@ class NodeReader:
                     name: self.config(child, child_path) for name, child, child_path in self.fields(value, path)
                 }
             else:
-                log.warning("%s: ignoring unknown field %s", self.file, path)
+                self.warn(f"ignoring unknown field {path}")
         return ComponentConfig(**values, files=(str(self.file),))
 
 

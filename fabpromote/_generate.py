@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fabpromote import _parsed
 from fabpromote._engine import RenderOptions, output_dir_name
 from fabpromote._fetch import Fetcher
 from fabpromote._manifests import Manifests
@@ -33,6 +34,9 @@ def generate(
         fix_disabled: Fix Fabrikate's ``disabled`` quirk (see the docs).
         plugins: The plugin facade; by default one is loaded.
 
+    Component and config files parsed by an earlier run, and unchanged
+    since, are not parsed again (see :mod:`fabpromote._parsed`).
+
     Returns:
         The files of ``generated/<envs>/``, relative to that folder.
 
@@ -44,7 +48,9 @@ def generate(
     plugins = plugins or Plugins.load()
     options = RenderOptions(allow_hooks=allow_hooks, fix_disabled=fix_disabled)
     fetcher = Fetcher(prefer_installed=True)
-    manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options, fetcher=fetcher)
+    # A local tree is generated again and again: what it parsed last time is kept (see _parsed).
+    with _parsed.remembered(path):
+        manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options, fetcher=fetcher)
     plugins.after_generate(path=str(path), environments=environments, manifests=manifests)
     return manifests
 

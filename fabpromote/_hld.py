@@ -124,14 +124,14 @@ def load_component(path: str | Path) -> Component:
     Raises:
         HLDError: No component file, or a malformed one.
     """
-    from fabpromote import _convert
+    from fabpromote import _parsed
     from fabpromote.exceptions import HLDError
 
     path = Path(path)
     file = path if path.is_file() else find_component_file(path)
     if file is None:
         raise HLDError(f"error loading component in {path}: no {' or '.join(COMPONENT_FILES)}")
-    return _convert.component_from_file(file)
+    return _parsed.component(file)
 
 
 def config_file(directory: Path, environment: str) -> Path | None:
@@ -148,12 +148,12 @@ def load_config(directory: str | Path, environment: str) -> ComponentConfig:
 
     A missing file gives an empty config; a malformed one is an error.
     """
-    from fabpromote import _convert
+    from fabpromote import _parsed
 
     file = config_file(Path(directory), environment)
     if file is None:
         return ComponentConfig()
-    return _convert.config_from_file(file)
+    return _parsed.config(file)
 
 
 def load_environments(

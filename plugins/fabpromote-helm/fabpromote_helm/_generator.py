@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from fabpromote.exceptions import FabpromoteError, GeneratorError
-from fabpromote_helm import _chart_digest, _cleaning, _fetching, _helm, _render_cache
+from fabpromote_helm import _chart_digest, _fetching, _helm, _render_cache
 from fabpromote_helm._fetching import chart_location
 from fabpromote_helm._settings import HelmSettings
 from fabpromote_helm._stats import COUNTERS
@@ -182,6 +182,8 @@ class HelmGenerator:
 
     def _clean(self, release: str, output: bytes, inject: str) -> bytes:
         """Fabrikate's cleaning, then its namespace injection when asked for."""
+        from fabpromote_helm import _cleaning  # imports PyYAML, which render cache hits never need
+
         # surrogateescape: bytes that are not UTF-8 fail to parse (as in Go) yet are written back intact.
         text = output.decode("utf-8", "surrogateescape")
         manifest = _cleaning.clean(text, self.settings.helm_split)
