@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from fabpromote import _parsed
 from fabpromote._engine import RenderOptions, check_inside
 from fabpromote._fetch import Fetcher, LockEntry, as_lock
 from fabpromote._hosts import sources_for
@@ -101,9 +102,11 @@ def materialize(
     tree = fetcher.git_tree(CLUSTER_HLD, cluster.hld.url, environment.hld_branch)
     root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
     options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)
-    manifests = plugins.engine(engine).render(
-        root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
-    )
+    # Snapshots never change: the files of unchanged apps are not parsed again (see _parsed).
+    with _parsed.remembered(root):
+        manifests = plugins.engine(engine).render(
+            root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
+        )
     return Materialization(
         cluster=cluster.name, environment=env, manifests=manifests, lock=fetcher.entries(), engine=engine
     )

@@ -1,4 +1,4 @@
-"""HLD files parsed by earlier runs, so that a warm ``generate`` reads no YAML.
+"""HLD files parsed by earlier runs, so that a warm ``generate`` or ``materialize`` reads no YAML.
 
 Reading component and config files is a third of a warm ``fabpromote
 generate`` of 100 apps: go-yaml's rules are applied in Python, and importing

@@ -180,3 +180,21 @@ def test_at_most_64_cache_files(write_tree: WriteTree, tmp_path: Path, parses: l
     assert len(kept) == 64
     assert f"{6:064x}" not in kept  # 70 old ones and the new one: the 7 oldest go
     assert f"{7:064x}" in kept
+
+
+def test_materialize_parses_an_unchanged_fleet_once(tmp_path: Path, parses: list[str]) -> None:
+    """Snapshots never change: a second materialize takes every record from the cache."""
+    from fabpromote._cluster import Cluster
+    from fabpromote._materialize import materialize
+    from fabpromote.testing.fleet import LocalFleet
+
+    fleet = LocalFleet(tmp_path / "fleet")
+    base = f"{fleet.served}/"
+    fleet.write_hld(base)
+    cluster = Cluster.from_file(fleet.config(base))
+    first = materialize(cluster, "dev")
+    assert parses
+    parses.clear()
+    second = materialize(cluster, "dev")
+    assert parses == []
+    assert dict(second.manifests) == dict(first.manifests)
