@@ -165,12 +165,14 @@ class Plugins:
         """Every registered plugin: name, distribution, version, hooks and backends."""
         from importlib.metadata import distribution  # slow to import: only this listing needs it
 
-        dists = {entry.name: distribution(entry.distribution) for entry in entry_points(hookspecs.PROJECT)}
+        providers: dict[str, str] = {}
+        for entry in entry_points(hookspecs.PROJECT):
+            providers.setdefault(entry.name, entry.distribution)  # the first is the one registered
         rows = []
         for name, plugin in self.manager.list_name_plugin():
             if plugin is None:
                 continue
-            dist = dists.get(name) if name != BUILTIN else None
+            dist = distribution(providers[name]) if name in providers else None
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
             backends = [
                 f"{registry.kind} {backend}"
