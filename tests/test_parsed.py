@@ -78,7 +78,7 @@ def test_a_second_run_parses_nothing(hld: Path, parses: list[str]) -> None:
     assert dict(second) == dict(first)
 
 
-def test_records_come_back_equal(tmp_path: Path) -> None:
+def test_records_come_back_equal() -> None:
     """Every field survives the trip through the cache: hooks, nested components, maps of every kind of key."""
     component = Component(
         name="a",
