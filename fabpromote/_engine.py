@@ -111,9 +111,10 @@ def check_inside(boundary: Path | None, path: Path, who: str) -> Path:
             files of the machine it is rendered on.
     """
     if boundary is not None:
-        inside = Path(_realpath(os.fspath(boundary)))
-        real = Path(os.path.realpath(path))
-        if real != inside and inside not in real.parents:
+        inside = _realpath(os.fspath(boundary))
+        real = os.path.realpath(path)
+        # Both are absolute and normalized: string prefixes are path prefixes.
+        if real != inside and not real.startswith(inside.rstrip(os.sep) + os.sep):
             raise UnsafePathError(f"component {who!r} points outside the repository it was fetched from: {path}")
     return path
 

@@ -206,6 +206,7 @@ class Sources:
     _listing_locks: dict[str, threading.Lock] = attrs.field(init=False, factory=dict, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
     _host_slots: dict[str, threading.BoundedSemaphore] = attrs.field(init=False, factory=dict, repr=False)
+    _remotes: dict[str, _Remote] = attrs.field(init=False, factory=dict, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -624,6 +625,13 @@ class Sources:
     # Remotes and errors
 
     def _remote(self, url: str) -> _Remote:
+        """What this instance knows of ``url``: asked several times per remote, worked out once."""
+        remote = self._remotes.get(url)
+        if remote is None:
+            remote = self._remotes[url] = self._new_remote(url)
+        return remote
+
+    def _new_remote(self, url: str) -> _Remote:
         client, path = get_transport_and_path(url)
         if isinstance(client, LocalGitClient) and not urlsplit(url).scheme:
             location = key = os.path.abspath(path)

@@ -434,3 +434,26 @@ class TestOrderIndependence:
 
         monkeypatch.setattr(os, "listdir", shuffled)
         assert generate(root, plugins=plugins_with()) == expected
+
+
+class TestCheckInside:
+    def test_inside_and_outside(self, tmp_path: Path) -> None:
+        """The boundary itself and what lies below it pass; a sibling sharing its name's prefix does not."""
+        from fabpromote._engine import check_inside
+
+        snapshot, sibling = tmp_path / "snap", tmp_path / "snap-evil"
+        (snapshot / "a" / "b").mkdir(parents=True)
+        sibling.mkdir()
+        (snapshot / "out").symlink_to(sibling)
+        assert check_inside(snapshot, snapshot, "x") == snapshot
+        assert check_inside(snapshot, snapshot / "a" / "b", "x") == snapshot / "a" / "b"
+        assert check_inside(None, sibling, "x") == sibling
+        for outside in (sibling, snapshot / "out", snapshot / ".." / "snap-evil", tmp_path):
+            with pytest.raises(UnsafePathError, match=r"component 'x' points outside"):
+                check_inside(snapshot, outside, "x")
+
+    def test_root_boundary(self, tmp_path: Path) -> None:
+        """A boundary of / holds every path."""
+        from fabpromote._engine import check_inside
+
+        assert check_inside(Path("/"), tmp_path, "x") == tmp_path
