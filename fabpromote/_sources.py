@@ -400,7 +400,6 @@ class Sources:
         if error is not None:
             return self._redact(_refusal(error, printed))
         # Kept like fetched commits: the next fetch offers it as a "have".
-        _remove_debris(remote.mirror)
         repo.refs[Ref(f"{KEEP_REF_PREFIX}{new}".encode())] = target
         listing = self._listings.get(remote.key)
         if listing is not None:
@@ -521,7 +520,10 @@ class Sources:
             raise self._cache_failure(remote, exc) from None
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not remote.mirror.is_dir():
+            if remote.mirror.is_dir():
+                # With the lock held no writer is running: what one left was killed with it.
+                _remove_debris(remote.mirror)
+            else:
                 try:
                     _init_mirror(remote.mirror)
                 except OSError as exc:
@@ -531,7 +533,6 @@ class Sources:
 
     def _fetch_into(self, remote: _Remote, repo: Repo, missing: list[str]) -> None:
         log.info("fetching %d commit(s) from %s", len(missing), remote.shown)
-        _remove_debris(remote.mirror)
         before = _pack_counts(repo)
 
         def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
@@ -581,7 +582,6 @@ class Sources:
             return [_oid(sha) for sha in wanted]
 
         with self._locked_mirror(remote) as repo:
-            _remove_debris(remote.mirror)
             before = _pack_counts(repo)
             try:
                 with self._client(remote) as (client, path):
