@@ -412,21 +412,15 @@ class Bench:
 
     # Timing
 
-    def _our_ticks(self) -> float:
-        times = os.times()
-        ours = (times.user + times.system + times.children_user + times.children_system) * _TICKS
-        if self._daemon_session is not None:
-            ours += _session_ticks(self._daemon_session)
-        return ours
-
     def timed(self, measure: Callable[[], tuple[float, Any]]) -> Run:
         """Run ``measure`` (which returns its own time and a payload) and meter the others' CPU use."""
-        before, ours, cpu = _proc_stat(), self._our_ticks(), self._cpu()
+        before, cpu = _proc_stat(), self._cpu()
         seconds, payload = measure()
-        after, ours_after, cpu_after = _proc_stat(), self._our_ticks(), self._cpu()
+        after, cpu_after = _proc_stat(), self._cpu()
         others = None
         if before is not None and after is not None and after[1] > before[1]:
-            used = (after[0] - before[0]) - (ours_after - ours)
+            ours = (sum(cpu_after.values()) - sum(cpu.values())) * _TICKS
+            used = (after[0] - before[0]) - ours
             others = min(1.0, max(0.0, used / (after[1] - before[1])))
         spent = {name: round(cpu_after[name] - cpu[name], 3) for name in cpu}
         return Run(seconds=seconds, others=others, payload=payload, cpu=spent)
