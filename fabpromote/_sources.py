@@ -152,17 +152,17 @@ class _Listing:
 
     def lookup(self, ref: str) -> str | None:
         """The commit ``ref`` names: ``HEAD``, a full name, a branch, then a tag."""
-        if not ref or ref == "HEAD":
-            candidates = ["HEAD"]
-        elif ref.startswith("refs/"):
-            candidates = [ref]
-        else:
-            # Branches before tags, as `git clone --branch` does.
-            candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/{ref}"]
-        for name in candidates:
+        for name in _candidates(ref):
             if name in self.refs:
                 return self.refs.get(f"{name}^{{}}", self.refs[name])
         return None
+
+    def branch_tip(self, ref: str) -> str | None:
+        """What ``ref`` names when it is ``HEAD`` or a branch, else None (a tag, a SHA, a name not found)."""
+        name = _candidates(ref)[0]
+        if _SHA.fullmatch(ref) or not (name == "HEAD" or name.startswith("refs/heads/")):
+            return None
+        return self.refs.get(name)
 
     def peel(self, sha: str) -> str | None:
         """The commit an advertised ``sha`` stands for, or ``None`` if not advertised."""
@@ -173,6 +173,16 @@ class _Listing:
 
     def branches(self) -> list[str]:
         return sorted(name.removeprefix("refs/heads/") for name in self.refs if name.startswith("refs/heads/"))
+
+
+def _candidates(ref: str) -> list[str]:
+    """The full names ``ref`` may stand for, in the order they are tried."""
+    if not ref or ref == "HEAD":
+        return ["HEAD"]
+    if ref.startswith("refs/"):
+        return [ref]
+    # Branches before tags, as `git clone --branch` does.
+    return [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/{ref}"]
 
 
 def _default_credentials(credentials: Credentials | None) -> Credentials:
@@ -572,10 +582,10 @@ class Sources:
 
         def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
             del depth
-            listing = {name.decode(): sha.decode() for name, sha in refs.items()}
-            if not any(name.startswith("refs/tags/") for name in listing):
-                self._remember_listing(remote, _Listing(listing))  # complete: nothing to peel
-            resolved.update((ref, sha) for ref in asked if (sha := _branch_tip(listing, ref)))
+            listing = _Listing({name.decode(): sha.decode() for name, sha in refs.items()})
+            if not any(name.startswith("refs/tags/") for name in listing.refs):
+                self._remember_listing(remote, listing)  # complete: nothing to peel
+            resolved.update((ref, sha) for ref in asked if (sha := listing.branch_tip(ref)))
             wanted.extend(sha for sha in dict.fromkeys(resolved.values()) if not self.has_snapshot(sha))
             if wanted:
                 log.info("fetching %d commit(s) from %s", len(wanted), remote.shown)
@@ -751,17 +761,6 @@ class _Mirror(Repo):
             kept = self.refs.as_dict(Ref(KEEP_REF_PREFIX.rstrip("/").encode())).values()
             heads = [sha for sha in kept if sha in self.object_store]
         return super().get_graph_walker(heads)
-
-
-def _branch_tip(refs: Mapping[str, str], ref: str) -> str | None:
-    """What ``ref`` names in ``refs`` when it is ``HEAD`` or a branch (never a tag); else None."""
-    if not ref or ref == "HEAD":
-        return refs.get("HEAD")
-    if ref.startswith("refs/heads/"):
-        return refs.get(ref)
-    if ref.startswith("refs/") or _SHA.fullmatch(ref):
-        return None
-    return refs.get(f"refs/heads/{ref}")
 
 
 def _local_path(remote: _Remote) -> str:
