@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from fabpromote._cache import atomic_write, cache_root
+from fabpromote._fsutil import changed_recently
 from fabpromote._hld import Component, ComponentConfig, Hooks
 
 __all__ = ["FOLDER", "MAGIC", "component", "config", "is_sound", "remembered"]
@@ -45,7 +46,6 @@ log = logging.getLogger("fabpromote")
 
 FOLDER = "parsed"
 MAGIC = b"fabpromote parsed files 1\n"
-_RACY_NS = 2_000_000_000
 #: Cache files kept (one per HLD folder); the least recently written go first.
 _KEEP = 64
 
@@ -127,7 +127,7 @@ class _Memo:
                 self.new[name] = entry
                 return record
         record, warnings = _parse(file, kind)
-        if max(info.st_mtime_ns, info.st_ctime_ns) < time.time_ns() - _RACY_NS:
+        if not changed_recently((info.st_mtime_ns, info.st_ctime_ns), time.time_ns()):
             self.new[name] = (signature, kind, warnings, _dump(record))
         self.changed = True
         return record

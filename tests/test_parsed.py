@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote import _parsed, generate, load_component
+from fabpromote import _fsutil, _parsed, generate, load_component
 from fabpromote._cachecheck import check_cache
 from fabpromote._hld import Component, ComponentConfig, Hooks
 from fabpromote.exceptions import HLDError, UnknownBackendError
@@ -44,7 +44,7 @@ subcomponents:
 @pytest.fixture(name="parses")
 def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files parsed from YAML (not taken from the cache), in order; no file counts as racy."""
-    monkeypatch.setattr(_parsed, "_RACY_NS", -(10**12))
+    monkeypatch.setattr(_fsutil, "RACY_NS", -(10**12))
     seen: list[str] = []
     parse = _parsed._parse
 

@@ -24,9 +24,10 @@ import stat
 import threading
 import time
 
+from fabpromote._fsutil import changed_recently
+
 __all__ = ["chart_digest", "forget_digests"]
 
-_RACY_NS = 2_000_000_000
 _MEMO_LIMIT = 512
 _BLOCK = 1 << 20
 
@@ -141,10 +142,10 @@ def _file_sha256(path: str) -> bytes:
 
 def _racy(signature: tuple[tuple[object, ...], ...], started: int) -> bool:
     """True when some entry changed so recently that a same-tick rewrite could go unseen."""
-    limit = started - _RACY_NS
-    for entry in signature:
-        if entry[0] in ("F", "D"):
-            times = entry[4:6] if entry[0] == "F" else entry[2:4]
-            if any(isinstance(t, int) and t > limit for t in times):
-                return True
-    return False
+    times = (time for entry in signature if entry[0] in ("F", "D") for time in _times(entry))
+    return changed_recently((time for time in times if isinstance(time, int)), started)
+
+
+def _times(entry: tuple[object, ...]) -> tuple[object, ...]:
+    """The modification and change times of a file (``F``) or folder (``D``) entry."""
+    return entry[4:6] if entry[0] == "F" else entry[2:4]
