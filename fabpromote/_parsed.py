@@ -101,7 +101,6 @@ class _Memo:
     path: Path
     old: dict[str, Any]
     new: dict[str, Any] = attrs.Factory(dict)
-    changed: bool = False
 
     @classmethod
     def load(cls, path: Path) -> _Memo:
@@ -129,11 +128,10 @@ class _Memo:
         record, warnings = _parse(file, kind)
         if not changed_recently((info.st_mtime_ns, info.st_ctime_ns), time.time_ns()):
             self.new[name] = (signature, kind, warnings, _dump(record))
-        self.changed = True
         return record
 
     def save(self) -> None:
-        if not self.changed and self.new.keys() == self.old.keys():
+        if self.new == self.old:  # the entries read are those the file holds (a hit is the same object)
             return
         try:
             body = marshal.dumps(self.new)
