@@ -400,6 +400,7 @@ def _sha256(path: Path) -> str:
 
 
 def _read(path: Path) -> bytes:
+    """The content of ``path``; nothing when it cannot be read (no envelope checks out then)."""
     try:
         return path.read_bytes()
     except OSError:
@@ -407,10 +408,7 @@ def _read(path: Path) -> bytes:
 
 
 def _render_ok(path: Path) -> bool:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
+    data = _read(path)
     try:
         from fabpromote_helm import _render_cache
     except ImportError:
