@@ -1,9 +1,13 @@
 """The ``fabpromote`` command: argument parsing and printing only.
 
-Every command is a call into the library. A :class:`FabpromoteError` is shown
-as one line on stderr with exit status 1; anything else is a bug and keeps
-its traceback. SIGTERM and SIGINT end a command through its cleanup code
-(see :mod:`fabpromote._signals`), with status 143 or 130.
+Every command is a call into the library and returns the :class:`Outcome` of
+what it did; :data:`EXIT_STATUS` turns that into the exit status, the table of
+``docs/cli.md``. A :class:`FabpromoteError` (bad input, a refusal) and an
+``OSError`` (a broken environment: a folder that cannot be written) are one
+line on stderr with status 1; a usage error status 2, as argparse's own.
+Anything else is a bug and keeps its traceback. SIGTERM and SIGINT end a
+command through its cleanup code (see :mod:`fabpromote._signals`), with status
+143 or 130; a reader that goes away (``| head``) ends it quietly with 141.
 """
 
 from __future__ import annotations
@@ -18,17 +22,29 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fabpromote._outcome import Outcome, plural
+
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster
     from fabpromote._fetch import LockEntry
     from fabpromote._manifests import Manifests
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_STATUS", "build_parser", "main"]
 
 PROG = "fabpromote"
+#: The exit status of each outcome (docs/cli.md has the whole table).
+EXIT_STATUS = {Outcome.DONE: 0, Outcome.NOTHING_TO_DO: 0, Outcome.FAILED: 1, Outcome.PENDING: 3}
+#: A command line the command cannot run: argparse's status, also for the checks commands make themselves.
+USAGE = 2
+#: The reader of stdout went away: what a shell shows for a process SIGPIPE ended (128 + 13).
+BROKEN_PIPE = 141
 
 
-def _generate(args: argparse.Namespace) -> int:
+class _UsageError(Exception):
+    """A command line a command cannot run although argparse accepted it (options that need each other)."""
+
+
+def _generate(args: argparse.Namespace) -> Outcome:
     from fabpromote._generate import generate, output_directory
 
     target = output_directory(args.path, args.environments)
@@ -41,18 +57,18 @@ def _generate(args: argparse.Namespace) -> int:
     )
     if args.validate:
         _check(manifests)
-    manifests.write(target)
-    print(f"wrote {len(manifests)} files to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
-    return 0
+    _write(manifests, target)
+    print(f"wrote {plural(len(manifests), 'file')} to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
+    return Outcome.DONE
 
 
-def _install(args: argparse.Namespace) -> int:
+def _install(args: argparse.Namespace) -> Outcome:
     from fabpromote._install import install
 
     installed = install(args.path, allow_hooks=args.allow_hooks)
     for path in installed:
         print(f"installed {path}", file=sys.stderr)
-    return 0
+    return Outcome.DONE
 
 
 def _config_path(args: argparse.Namespace) -> str:
@@ -88,9 +104,8 @@ def _read_lock(path: str) -> list[LockEntry]:
         raise HLDError(f"malformed lock entry ({exc})", file=path) from None
 
 
-def _materialize(args: argparse.Namespace) -> int:
+def _materialize(args: argparse.Namespace) -> Outcome:
     from fabpromote._materialize import materialize
-    from fabpromote._publish import publish
 
     cluster = _cluster(args)
     lock = _read_lock(args.lock) if args.lock else None
@@ -99,15 +114,47 @@ def _materialize(args: argparse.Namespace) -> int:
     if args.validate:
         _check(result.manifests)
     if args.out:
-        result.manifests.write(args.out)
-    published = None
-    if args.publish:
-        _stage(f"publishing to {cluster.manifests.url}")
-        published = publish(result, cluster)
+        _write(result.manifests, Path(args.out))
+    published, error = _publish_step(args, result, cluster) if args.publish else (None, "")
+    if error:
+        outcome = Outcome.FAILED
+    elif published is not None and not published.commit and not args.out:
+        outcome = Outcome.NOTHING_TO_DO  # the branch holds this tree already
+    else:
+        outcome = Outcome.DONE
     if args.json:
-        print(json.dumps({**result.to_json(), "publish": published.to_json() if published else None}, indent=2))
-        return 0
-    print(f"{cluster.name}/{args.env}: {len(result.manifests)} files, sha256 {result.manifests.digest[:12]}")
+        data = {
+            "outcome": outcome.value,
+            **result.to_json(),
+            "out": args.out,
+            "publish": published.to_json() if published else None,
+            "publish_error": error or None,
+        }
+        print(json.dumps(data, indent=2))
+    else:
+        _print_materialized(args, result, published, cluster)
+    if error:
+        print(f"{PROG}: error: wrote {args.out}, but publishing failed: {error}", file=sys.stderr)
+        print(f"{PROG}: retry the publish with: {_retry_publish(args, args.env)}", file=sys.stderr)
+    return outcome
+
+
+def _publish_step(args: argparse.Namespace, result: Any, cluster: Cluster) -> tuple[Any, str]:
+    """Publish; after ``--out`` was written a failure is reported with that step, not raised."""
+    from fabpromote._publish import publish
+    from fabpromote.exceptions import FabpromoteError
+
+    _stage(f"publishing to {cluster.manifests.url}")
+    try:
+        return publish(result, cluster), ""
+    except FabpromoteError as exc:
+        if not args.out:
+            raise  # the only write: its error says everything
+        return None, str(exc)
+
+
+def _print_materialized(args: argparse.Namespace, result: Any, published: Any, cluster: Cluster) -> None:
+    print(f"{cluster.name}/{args.env}: {plural(len(result.manifests), 'file')}, sha256 {result.manifests.digest[:12]}")
     for entry in result.lock:
         print(f"  {entry.component or '.'}: {entry.url} {entry.ref or '-'} -> {entry.sha[:12]}")
     if args.out:
@@ -115,7 +162,31 @@ def _materialize(args: argparse.Namespace) -> int:
     if published is not None:
         done = f"committed {published.commit}" if published.commit else "unchanged, no commit"
         print(f"published to {published.repo} branch {published.branch}: {done}")
-    return 0
+
+
+def _retry_publish(args: argparse.Namespace, env: str) -> str:
+    """The one command that publishes ``env`` again, with this run's cluster file and cluster."""
+    import shlex
+
+    words = [PROG, "materialize", env, "--publish"]
+    if args.config or os.environ.get("FABPROMOTE_CONFIG"):
+        words += ["--config", _config_path(args)]
+    if args.cluster:
+        words += ["--cluster", args.cluster]
+    for option in ("lock", "engine"):
+        if getattr(args, option, None):
+            words += [f"--{option}", getattr(args, option)]
+    return shlex.join(words)
+
+
+def _write(manifests: Manifests, target: Path) -> None:
+    """Write an output folder; what the system refuses is said of the folder asked for, not a staging path."""
+    from fabpromote.exceptions import FabpromoteError
+
+    try:
+        manifests.write(target)
+    except OSError as exc:
+        raise FabpromoteError(f"cannot write the manifests to {target}: {exc.strerror or exc}") from None
 
 
 def _check(manifests: Manifests) -> None:
@@ -131,33 +202,33 @@ def _check(manifests: Manifests) -> None:
     report.raise_for_errors()
 
 
-def _flux(args: argparse.Namespace) -> int:
+def _flux(args: argparse.Namespace) -> Outcome:
     from fabpromote._flux import flux_manifests
 
     text = flux_manifests(
         _cluster(args), args.env, namespace=args.namespace, interval=args.interval, secret=args.secret
     )
     sys.stdout.write(text)
-    return 0
+    return Outcome.DONE
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace) -> Outcome:
     from fabpromote._demo import build_demo
 
     for line in build_demo(Path(args.directory)):
-        print(line)
-    return 0
+        print(line, flush=True)
+    return Outcome.DONE
 
 
-def _guard(args: argparse.Namespace) -> int:
+def _guard(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import guard
 
     guard(_cluster(args), base=args.base, head=args.head)
     print(f"ok: {args.head} may be merged into {args.base}")
-    return 0
+    return Outcome.DONE
 
 
-def _promote(args: argparse.Namespace) -> int:
+def _promote(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import promote
 
     result = promote(
@@ -169,11 +240,28 @@ def _promote(args: argparse.Namespace) -> int:
         publish_after=args.publish,
         dry_run=args.dry_run,
     )
-    print("\n".join(result.lines()))
-    return 0
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print("\n".join(result.lines()))
+    if result.publish_error:
+        merged = result.merge.sha if result.merge else ""
+        print(
+            f"{PROG}: error: {result.head} was merged into {result.base} at {merged}, "
+            f"but publishing {result.target} failed: {result.publish_error}",
+            file=sys.stderr,
+        )
+        print(f"{PROG}: retry the publish with: {_retry_publish(args, result.target)}", file=sys.stderr)
+    elif result.outcome is Outcome.FAILED and result.merge is not None:
+        print(
+            f"{PROG}: error: {result.head} cannot be merged into {result.base}: {result.merge.message}; "
+            "nothing changed",
+            file=sys.stderr,
+        )
+    return result.outcome
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster import Fleet
     from fabpromote._workflow import status
 
@@ -181,8 +269,8 @@ def _status(args: argparse.Namespace) -> int:
     clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
     rows = [row for cluster in clusters for row in status(cluster)]
     if args.json:
-        print(json.dumps([row.to_json() for row in rows], indent=2))
-        return 0
+        print(json.dumps({"outcome": Outcome.DONE.value, "rows": [row.to_json() for row in rows]}, indent=2))
+        return Outcome.DONE
     table = [("CLUSTER", "APP", "ENV", "SHA", "IMAGES", "PENDING", "MATERIALIZED")]
     table += [
         (
@@ -199,10 +287,10 @@ def _status(args: argparse.Namespace) -> int:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-    return 0
+    return Outcome.DONE
 
 
-def _diff(args: argparse.Namespace) -> int:
+def _diff(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import preview
 
     result = preview(_cluster(args), args.app, source=args.source, target=args.target)
@@ -210,34 +298,47 @@ def _diff(args: argparse.Namespace) -> int:
     sys.stdout.write(result.manifests_diff)
     if not result.config_diff and not result.manifests_diff:
         print(f"no difference: promoting {args.app} would not change {args.target}", file=sys.stderr)
-    return 0
+        return Outcome.NOTHING_TO_DO
+    return Outcome.DONE
 
 
-def _rollback(args: argparse.Namespace) -> int:
+def _rollback(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import rollback, rollback_manifests
 
+    _check_rollback_usage(args)
     cluster = _cluster(args)
     if args.manifests:
-        if args.to is None:
-            raise _usage("--manifests needs --to SHA (see `fabpromote history ENV`)")
         done = rollback_manifests(cluster, args.target_env, to=args.to)
     else:
-        if args.app is None:
-            raise _usage("give APP, or --manifests for the emergency path")
         done = rollback(cluster, args.app, args.target_env, to=args.to, steps=args.steps)
     print(_written(done, "rolled back", "already at that tree; nothing to do"))
-    return 0
+    return _written_outcome(done)
 
 
-def _set_image(args: argparse.Namespace) -> int:
+def _check_rollback_usage(args: argparse.Namespace) -> None:
+    if args.manifests:
+        if args.to is None:
+            raise _UsageError("--manifests needs --to SHA (see `fabpromote history ENV`)")
+        if args.steps is not None:
+            raise _UsageError("--manifests takes --to SHA, not --steps")
+        if args.app is not None:
+            raise _UsageError("--manifests rolls back ENV's manifests branch: give ENV alone, without APP")
+        return
+    if args.app is None:
+        raise _UsageError("give APP, or --manifests for the emergency path")
+    if (args.to is None) == (args.steps is None):
+        raise _UsageError("give exactly one of --to SHA and --steps N")
+
+
+def _set_image(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import set_image
 
     path, commit = set_image(_cluster(args), args.app, args.env, args.tag, repository=args.repository)
     print(f"set {args.app} image tag {args.tag} in {path} on {args.env}: " + (commit or "unchanged, no commit"))
-    return 0
+    return Outcome.DONE if commit else Outcome.NOTHING_TO_DO
 
 
-def _protect(args: argparse.Namespace) -> int:
+def _protect(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import protect
 
     lines = protect(_cluster(args), check_only=args.check)
@@ -245,22 +346,24 @@ def _protect(args: argparse.Namespace) -> int:
         print(line)
     drift = [line for line in lines if "enforces them" not in line]
     if args.check and drift:
-        print(f"{PROG}: {len(drift)} differences from the protection fabpromote needs", file=sys.stderr)
-        return 1
-    return 0
+        print(f"{PROG}: {plural(len(drift), 'difference')} from the protection fabpromote needs", file=sys.stderr)
+        return Outcome.FAILED
+    return Outcome.DONE
 
 
-def _history(args: argparse.Namespace) -> int:
+def _history(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import history
 
     publishes = history(_cluster(args), args.env, limit=args.limit)
     if args.json:
-        print(json.dumps([item.to_json() for item in publishes], indent=2))
-        return 0
+        print(
+            json.dumps({"outcome": Outcome.DONE.value, "publishes": [item.to_json() for item in publishes]}, indent=2)
+        )
+        return Outcome.DONE
     for item in publishes:
         sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
         print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}")
-    return 0
+    return Outcome.DONE
 
 
 def _time(seconds: int) -> str:
@@ -276,13 +379,14 @@ def _written(done: object, verb: str, nothing: str) -> str:
     return f"{verb}: {url or done}"
 
 
-def _usage(message: str) -> Exception:
-    from fabpromote.exceptions import FabpromoteError
+def _written_outcome(done: object) -> Outcome:
+    """A write's outcome: a commit is done, a change request (hosted hosts) waits to be merged."""
+    if done is None:
+        return Outcome.NOTHING_TO_DO
+    return Outcome.DONE if isinstance(done, str) else Outcome.PENDING
 
-    return FabpromoteError(message)
 
-
-def _cache_check(args: argparse.Namespace) -> int:
+def _cache_check(args: argparse.Namespace) -> Outcome:
     from fabpromote._cachecheck import scan_cache
 
     problems = scan_cache(args.cache_dir, repair=args.repair)
@@ -291,24 +395,49 @@ def _cache_check(args: argparse.Namespace) -> int:
     remaining = [problem for problem in problems if not problem.repaired]
     if remaining:
         hint = "" if args.repair else " (--repair removes them)"
-        print(f"{PROG}: {len(remaining)} problem(s) in the cache{hint}", file=sys.stderr)
-        return 1
-    return 0
+        print(f"{PROG}: {plural(len(remaining), 'problem')} in the cache{hint}", file=sys.stderr)
+        return Outcome.FAILED
+    return Outcome.DONE
 
 
-def _plugins(args: argparse.Namespace) -> int:
+def _plugins(args: argparse.Namespace) -> Outcome:
     from fabpromote._plugins import Plugins
 
     rows = Plugins.load().describe()
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
+        print(json.dumps({"outcome": Outcome.DONE.value, "plugins": rows}, indent=2))
+        return Outcome.DONE
     for row in rows:
         print(f"{row['name']} ({row['distribution']} {row['version']})")
         for backend in row["backends"]:
             print(f"  provides {backend}")
         print(f"  hooks: {', '.join(row['hooks'])}")
-    return 0
+    return Outcome.DONE
+
+
+def _positive(text: str) -> int:
+    """An argument that counts something: 1 or more (0 would silently do nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is read only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        del dest  # argparse passes one; the version stores nothing
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from fabpromote import __version__
+
+        print(f"{PROG} {__version__}")
+        parser.exit()
 
 
 def _config_options(parser: argparse.ArgumentParser) -> None:
@@ -322,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used to document the CLI)."""
     parser = argparse.ArgumentParser(prog=PROG, description="GitOps environment promotion built on Fabrikate HLDs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is done")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action=_Version, help="print the version of fabpromote and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
     gen = commands.add_parser(
         "generate",
@@ -349,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
         "commit, render, and print the lock. --publish commits the result to the environment's branch of "
         "the manifests repo (no commit when unchanged).",
     )
-    mat.add_argument("env", metavar="ENV", help="the environment")
+    mat.add_argument("env", metavar="ENV", help="the environment to render")
     _config_options(mat)
     mat.add_argument("--out", metavar="DIR", help="also write the manifests to DIR (replaced in one step)")
     mat.add_argument("--publish", action="store_true", help="commit the result to the manifests branch")
@@ -365,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a Flux GitRepository following ENV's branch of the manifests repo and a Kustomization "
         "applying it (prune on), ready for `kubectl apply -f -` or a cluster's Flux repo.",
     )
-    flx.add_argument("env", metavar="ENV")
+    flx.add_argument("env", metavar="ENV", help="the environment the cluster applies")
     _config_options(flx)
     flx.add_argument("--namespace", default="flux-system", help="namespace of both objects (default: flux-system)")
     flx.add_argument("--interval", default="1m", help="how often Flux fetches and applies (default: 1m)")
@@ -399,12 +529,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Merge APP's --from branch into its --to branch: directly on local git, through a "
         "pull/merge request on hosted hosts (merged at the expected head with --merge).",
     )
-    pro.add_argument("app", metavar="APP")
-    pro.add_argument("--from", dest="source", required=True, metavar="ENV")
-    pro.add_argument("--to", dest="target", required=True, metavar="ENV")
+    pro.add_argument("app", metavar="APP", help="the app (its name in the cluster HLD, e.g. cat-application)")
+    pro.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment promoted from")
+    pro.add_argument("--to", dest="target", required=True, metavar="ENV", help="the environment promoted into")
     pro.add_argument("--merge", action="store_true", help="merge the pull/merge request once mergeable")
     pro.add_argument("--publish", action="store_true", help="then materialize and publish --to (local host)")
     pro.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    pro.add_argument("--json", action="store_true", help="print one JSON object")
     _config_options(pro)
     pro.set_defaults(handler=_promote)
 
@@ -425,9 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render --to as it would be with APP promoted from --from, and print unified diffs "
         "of APP's merged config and of the manifests. Pushes nothing.",
     )
-    dif.add_argument("app", metavar="APP")
-    dif.add_argument("--from", dest="source", required=True, metavar="ENV")
-    dif.add_argument("--to", dest="target", required=True, metavar="ENV")
+    dif.add_argument("app", metavar="APP", help="the app to preview the promotion of")
+    dif.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment promoted from")
+    dif.add_argument("--to", dest="target", required=True, metavar="ENV", help="the environment promoted into")
     _config_options(dif)
     dif.set_defaults(handler=_diff)
 
@@ -438,10 +569,10 @@ def build_parser() -> argparse.ArgumentParser:
         "pull/merge request on hosted hosts). Emergency path: --manifests --to SHA puts an earlier publish "
         "back on the manifests branch alone.",
     )
-    rol.add_argument("app", metavar="APP", nargs="?")
-    rol.add_argument("target_env", metavar="ENV")
+    rol.add_argument("app", metavar="APP", nargs="?", help="the app to roll back (not with --manifests)")
+    rol.add_argument("target_env", metavar="ENV", help="the environment whose branch is rolled back")
     rol.add_argument("--to", metavar="SHA", help="the commit to restore")
-    rol.add_argument("--steps", type=int, metavar="N", help="go back N first-parent commits")
+    rol.add_argument("--steps", type=_positive, metavar="N", help="go back N first-parent commits (N >= 1)")
     rol.add_argument("--manifests", action="store_true", help="roll back the manifests branch of ENV instead")
     _config_options(rol)
     rol.set_defaults(handler=_rollback)
@@ -452,9 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Edit the image tag (and --repository) in APP's HLD config on ENV's branch, keeping the "
         "file's layout and comments, and commit. CI calls this after building an image (usually on dev).",
     )
-    img.add_argument("app", metavar="APP")
-    img.add_argument("env", metavar="ENV")
-    img.add_argument("tag", metavar="TAG")
+    img.add_argument("app", metavar="APP", help="the app whose HLD config holds the image")
+    img.add_argument("env", metavar="ENV", help="the environment whose branch is edited")
+    img.add_argument("tag", metavar="TAG", help="the new image tag")
     img.add_argument("--repository", metavar="R", help="also set the image repository")
     _config_options(img)
     img.set_defaults(handler=_set_image)
@@ -476,8 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the publish commits of ENV's manifests branch, newest first, with the sources each "
         "was rendered from.",
     )
-    his.add_argument("env", metavar="ENV")
-    his.add_argument("--limit", type=int, default=50, help="how many commits to read (default 50)")
+    his.add_argument("env", metavar="ENV", help="the environment")
+    his.add_argument("--limit", type=_positive, default=50, metavar="N", help="how many commits to read (default 50)")
     his.add_argument("--json", action="store_true", help="print a JSON list")
     _config_options(his)
     his.set_defaults(handler=_history)
@@ -500,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
         "temporary debris of killed runs is left. It prints one line per problem and exits 1 when any remains; "
         "--repair removes the broken entries and the debris (nothing else), so the next run fetches them again.",
     )
-    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION", help="what to do")
     check = cache_commands.add_parser("check", help="verify the cache; exit 1 on problems")
     check.add_argument("--repair", action="store_true", help="remove broken entries and debris")
     check.add_argument("--cache-dir", metavar="DIR", help="the cache root (default: $FABPROMOTE_CACHE_DIR, ...)")
@@ -509,38 +640,99 @@ def build_parser() -> argparse.ArgumentParser:
     plug = commands.add_parser("plugins", help="list installed plugins and what they provide")
     plug.add_argument("--json", action="store_true", help="print JSON")
     plug.set_defaults(handler=_plugins)
+    for sub in _subparsers(parser):
+        sub.set_defaults(parser=sub)  # a command's own usage errors are reported with its usage line
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status.
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command's parser, nested ones (``cache check``) included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_subparsers(sub)]
+    return found
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (see :data:`EXIT_STATUS`).
+
+    Usage errors exit with status 2 (``SystemExit``, as argparse does).
     SIGTERM and SIGINT end the command through its cleanup (staging folders
-    and temporary files removed) with status 143 or 130 and one line.
+    and temporary files removed) with status 143 or 130 and one line; a
+    closed stdout (``fabpromote history dev | head -1``) ends it quietly
+    with 141.
     """
     from fabpromote import _signals
 
-    args = build_parser().parse_args(argv)
+    try:
+        # Caught outside the handled block: a signal may also come while an error is printed.
+        try:
+            with _signals.handled(PROG):
+                args = build_parser().parse_args(argv)
+                _setup_logging(args.verbose)
+                status = _run(args)
+                sys.stdout.flush()  # a reader gone shows here at the latest, while it can be handled
+                return status
+        except KeyboardInterrupt as exc:
+            # Not an Interrupted: Ctrl-C where no handler could be set (main() run outside the main thread).
+            return _signals.report(
+                exc if isinstance(exc, _signals.Interrupted) else _signals.Interrupted(signal.SIGINT)
+            )
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format=f"{PROG}: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    # Caught outside the handled block: a signal may also come while an error is printed.
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away: what is left to print is nobody's; say nothing more."""
     try:
-        with _signals.handled(PROG):
-            return _run(args)
-    except KeyboardInterrupt as exc:
-        # Not an Interrupted: Ctrl-C where no handler could be set (main() run outside the main thread).
-        return _signals.report(exc if isinstance(exc, _signals.Interrupted) else _signals.Interrupted(signal.SIGINT))
+        # Else the interpreter's last flush of stdout at exit complains with a traceback-like message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is no real file (tests capture it): nothing flushes it at exit
+    return BROKEN_PIPE
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fabpromote.exceptions import FabpromoteError
+    from fabpromote.exceptions import FabpromoteError, NothingToPromoteError
 
-    handler: Callable[[argparse.Namespace], Any] = args.handler
+    handler: Callable[[argparse.Namespace], Outcome] = args.handler
     try:
-        return int(handler(args))
+        outcome = handler(args)
+    except _UsageError as exc:
+        args.parser.error(str(exc))  # exits with USAGE, like argparse's own errors
+    except NothingToPromoteError as exc:
+        outcome = _unfinished(args, Outcome.NOTHING_TO_DO, str(exc))
     except FabpromoteError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+        outcome = _unfinished(args, Outcome.FAILED, f"error: {exc}")
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        outcome = _unfinished(args, Outcome.FAILED, f"error: {_os_error(exc)}")
+    return EXIT_STATUS[outcome]
+
+
+def _unfinished(args: argparse.Namespace, outcome: Outcome, message: str) -> Outcome:
+    """A command that raised: one line on stderr, and with ``--json`` the outcome on stdout."""
+    if getattr(args, "json", False):
+        key = "error" if outcome is Outcome.FAILED else "message"
+        print(json.dumps({"outcome": outcome.value, key: message.removeprefix("error: ")}, indent=2))
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return outcome
+
+
+def _os_error(exc: OSError) -> str:
+    """``<path>: <why>`` for what the system refused (a folder that cannot be written, a full disk)."""
+    why = exc.strerror or str(exc)
+    paths = [str(path) for path in (exc.filename, exc.filename2) if path is not None]
+    return f"{' -> '.join(paths)}: {why}" if paths else why

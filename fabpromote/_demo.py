@@ -16,6 +16,7 @@ from typing import Any
 
 from dulwich.repo import Repo as GitRepo
 
+from fabpromote._outcome import plural
 from fabpromote.exceptions import FabpromoteError
 
 __all__ = ["app_files", "build_demo"]
@@ -95,15 +96,69 @@ def _branch(path: Path, branch: str, sha: str) -> None:
 
 
 def build_demo(directory: Path) -> Iterator[str]:
-    """Build the demo in ``directory`` and publish every environment; yields what it did."""
+    """Build the demo in ``directory`` and publish every environment; yields what it did.
+
+    What the demo needs (a folder it may fill, a renderer for its helm chart)
+    is checked before anything is written; should it fail later anyway, or be
+    interrupted, what it wrote is removed again.
+
+    Raises:
+        FabpromoteError: ``directory`` is a file or not empty, or the demo's
+            app cannot be rendered here (e.g. no helm: the message says how
+            to install it).
+    """
+    _check_folder(directory)
+    _check_rendering()
+    created = [path for path in (directory, *directory.parents) if not path.exists()]
+    try:
+        yield from _build(directory)
+    except BaseException:
+        _remove(directory, created[-1] if created else None)
+        raise
+
+
+def _check_folder(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise FabpromoteError(f"{directory} is a file; the demo needs an empty or missing folder")
+    if directory.is_dir() and any(directory.iterdir()):
+        raise FabpromoteError(f"{directory} is not empty; the demo needs an empty or missing folder")
+
+
+def _check_rendering() -> None:
+    """Render one demo app from a temporary folder: helm missing shows here, before anything is written."""
+    import tempfile
+
+    from fabpromote._generate import generate
+
+    app, tag = next(iter(APPS.items()))
+    with tempfile.TemporaryDirectory(prefix=".fabpromote-demo-check-") as scratch:
+        root = Path(scratch)
+        for name, data in app_files(app, tag).items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        try:
+            generate(root / "hld")
+        except FabpromoteError as exc:
+            raise FabpromoteError(f"the demo cannot render its apps here, nothing was written: {exc}") from None
+
+
+def _remove(directory: Path, outermost: Path | None) -> None:
+    """Remove what a failed demo wrote: only its own files, and the folders it created."""
+    import shutil
+
+    shutil.rmtree(directory / "repos", ignore_errors=True)
+    (directory / "fabpromote.yaml").unlink(missing_ok=True)
+    if outermost is not None:
+        shutil.rmtree(outermost, ignore_errors=True)
+
+
+def _build(directory: Path) -> Iterator[str]:
     from fabpromote._cluster import Cluster
     from fabpromote._gitops import GitOps
     from fabpromote._materialize import materialize
     from fabpromote._publish import publish
     from fabpromote._sources import Sources
 
-    if directory.exists() and any(directory.iterdir()):
-        raise FabpromoteError(f"{directory} is not empty; the demo needs an empty or missing folder")
     repos = directory / "repos"
     repos.mkdir(parents=True)
     sources = Sources()
@@ -132,6 +187,6 @@ def build_demo(directory: Path) -> Iterator[str]:
         result = materialize(cluster, env, sources=sources)
         published = publish(result, cluster)
         yield (
-            f"published {env}: {len(result.manifests)} files to branch {published.branch} "
+            f"published {env}: {plural(len(result.manifests), 'file')} to branch {published.branch} "
             f"of {published.repo} as {published.commit}"
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import attrs
 
+from fabpromote._outcome import Outcome
+
 __all__ = ["ChangeRequest", "CommitInfo", "Comparison", "MergeResult"]
 
 
@@ -36,6 +38,17 @@ class ChangeRequest:
     url: str = ""
     mergeable: bool | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """The ``change`` object of ``promote --json``."""
+        return {
+            "base": self.base,
+            "head": self.head,
+            "head_sha": self.head_sha,
+            "number": self.number or None,
+            "url": self.url or None,
+            "mergeable": self.mergeable,
+        }
+
 
 @attrs.frozen(kw_only=True)
 class MergeResult:
@@ -54,6 +67,29 @@ class MergeResult:
     sha: str = ""
     fast_forward: bool = False
     message: str = ""
+
+    @property
+    def outcome(self) -> Outcome:
+        """``merged`` is done, ``up-to-date`` nothing to do, ``not-mergeable`` pending.
+
+        Pending as far as the host knows: a pull/merge request stays open and
+        may become mergeable. Where nothing stays open (a direct merge on
+        local git), the caller makes it a failure (see ``PromoteResult``).
+        """
+        if self.status == "merged":
+            return Outcome.DONE
+        if self.status == "up-to-date":
+            return Outcome.NOTHING_TO_DO
+        return Outcome.PENDING
+
+    def to_json(self) -> dict[str, object]:
+        """The ``merge`` object of ``promote --json``."""
+        return {
+            "status": self.status,
+            "sha": self.sha or None,
+            "fast_forward": self.fast_forward,
+            "message": self.message,
+        }
 
 
 @attrs.frozen(kw_only=True)

@@ -51,7 +51,8 @@ def run_hook(component: Component, stage: str, directory: Path) -> None:
             check=False,
         )
         output = done.stdout.decode("utf-8", errors="replace")
-        sys.stderr.write(output)
+        # Relayed as whole lines: what is printed next (often the error of this hook) starts a line of its own.
+        sys.stderr.write(output if not output or output.endswith("\n") else output + "\n")
         if done.returncode != 0:
             tail = output.strip().splitlines()[-1:] or [""]
             raise HookError(

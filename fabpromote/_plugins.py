@@ -7,6 +7,7 @@ built-ins), and ``FABPROMOTE_BLOCK_PLUGINS=name,name`` to skip some.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ import pluggy
 
 from fabpromote import _builtins, hookspecs
 from fabpromote._entry_points import entry_points
-from fabpromote.exceptions import DuplicateBackendError, UnknownBackendError
+from fabpromote.exceptions import DuplicateBackendError, FabpromoteError, PluginError, UnknownBackendError
 
 __all__ = ["ENV_BLOCK", "ENV_DISABLE_AUTOLOAD", "Plugins", "Registry", "make_plugin_manager"]
 
@@ -67,7 +68,14 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
     for entry in entry_points(hookspecs.PROJECT):
         if manager.is_blocked(entry.name) or manager.get_plugin(entry.name) is not None:
             continue
-        manager.register(entry.load(), name=entry.name)
+        try:
+            plugin = entry.load()
+        except Exception as exc:  # a broken plugin is the environment's fault: say which, and how to skip it
+            raise PluginError(
+                f"plugin {entry.name!r} ({entry.distribution}) cannot be loaded: {type(exc).__name__}: {exc}; "
+                f"reinstall it, or skip it with {ENV_BLOCK}={entry.name}"
+            ) from exc
+        manager.register(plugin, name=entry.name)
 
 
 @attrs.define
@@ -88,17 +96,29 @@ class Registry:
         self._owners[name] = owner
 
     def factory(self, name: str) -> Callable[..., Any]:
-        """The factory registered as ``name``.
+        """The factory registered as ``name``, wrapped so that its failures name the plugin.
 
         Raises:
             UnknownBackendError: Nothing is registered as ``name``.
         """
         try:
-            return self._factories[name]
+            factory = self._factories[name]
         except KeyError:
             provider = _PROVIDERS.get((self.kind, name))
             hint = f"install the {provider} plugin (pip install {provider})" if provider else ""
             raise UnknownBackendError(self.kind, name, list(self._factories), hint) from None
+        return functools.partial(self._build, name, factory)
+
+    def _build(self, name: str, factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a factory: its own FabpromoteError passes, anything else is a PluginError naming the plugin."""
+        try:
+            return factory(*args, **kwargs)
+        except FabpromoteError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"{self.kind} {name!r} of plugin {self._owners[name]!r} failed to start: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

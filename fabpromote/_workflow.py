@@ -9,6 +9,7 @@ that moved since it was read is an error, never an overwrite.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from fabpromote._hld import load_environments
 from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
+from fabpromote._outcome import Outcome, plural
 from fabpromote._plugins import Plugins
 from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
 from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
@@ -55,6 +57,8 @@ __all__ = [
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
+
+log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
@@ -102,7 +106,20 @@ def guard(cluster: Cluster, *, base: str, head: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class PromoteResult:
-    """What ``promote`` did (or, with ``dry_run``, would do)."""
+    """What ``promote`` did (or, with ``dry_run``, would do), step by step.
+
+    A promotion may take several steps: open (or reuse) a change request,
+    merge it, publish the target. Each step that ran is recorded, so a
+    failure in a later step never hides what an earlier one did.
+
+    Attributes:
+        change: The change request opened or reused (``number`` 0 on hosts
+            that merge directly).
+        merge: What the merge did; None when not asked to merge (``merge``
+            False on a hosted host).
+        publish: The publish of ``target`` after a merge, when asked.
+        publish_error: Why that publish failed (the merge stands).
+    """
 
     app: str
     source: str
@@ -116,11 +133,27 @@ class PromoteResult:
     change: ChangeRequest | None = None
     merge: MergeResult | None = None
     publish: PublishResult | None = None
+    publish_error: str = ""
+
+    @property
+    def outcome(self) -> Outcome:
+        """Done, nothing to do (merged meanwhile), failed, or pending (a change request waits)."""
+        if self.dry_run:
+            return Outcome.DONE
+        if self.merge is None:
+            return Outcome.PENDING  # a change request opened or reused, not merged
+        if self.publish_error:
+            return Outcome.FAILED
+        outcome = self.merge.outcome
+        if outcome is Outcome.PENDING and self.change is not None and self.change.number == 0:
+            return Outcome.FAILED  # a direct merge refused: nothing stays open to wait for
+        return outcome
 
     def lines(self) -> list[str]:
-        """What happened, for people."""
+        """What happened, for people: one line per step."""
         what = (
-            f"{self.app}: {self.head} -> {self.base} in {self.repo} ({self.pending} commits, head {self.head_sha[:12]})"
+            f"{self.app}: {self.head} -> {self.base} in {self.repo} "
+            f"({plural(self.pending, 'commit')}, head {self.head_sha[:12]})"
         )
         if self.dry_run:
             return [f"would promote {what}"]
@@ -133,9 +166,32 @@ class PromoteResult:
             lines.append(
                 f"  {self.merge.status}{detail}{style}{': ' + self.merge.message if self.merge.message else ''}"
             )
+        elif self.change is not None:
+            lines.append("  not merged: merge it once mergeable (or run again with --merge)")
         if self.publish is not None:
             lines.append(f"  published {self.target}: {self.publish.commit or 'unchanged'}")
+        if self.publish_error:
+            lines.append(f"  publish of {self.target} failed (the merge stands): {self.publish_error}")
         return lines
+
+    def to_json(self) -> dict[str, object]:
+        """The object of ``promote --json``."""
+        return {
+            "outcome": self.outcome.value,
+            "app": self.app,
+            "source": self.source,
+            "target": self.target,
+            "repo": self.repo,
+            "head": self.head,
+            "base": self.base,
+            "head_sha": self.head_sha,
+            "pending": self.pending,
+            "dry_run": self.dry_run,
+            "change": self.change.to_json() if self.change else None,
+            "merge": self.merge.to_json() if self.merge else None,
+            "publish": self.publish.to_json() if self.publish else None,
+            "publish_error": self.publish_error or None,
+        }
 
 
 def promote(
@@ -153,13 +209,19 @@ def promote(
 
     On the local host the branches are merged at once (fast-forward, else a
     merge commit); on hosted hosts a pull/merge request is opened or reused,
-    and merged at the expected head SHA only with ``merge``.
+    and merged at the expected head SHA only with ``merge``. With
+    ``publish_after``, a merged promotion then publishes ``target``.
+
+    What happened is in the result, step by step, and summed up in its
+    ``outcome``: a merge the host refuses (conflicts, checks pending) is
+    ``merge.status == "not-mergeable"``, pending while a change request stays
+    open and failed on hosts that merge directly (nothing changed there); a
+    publish that fails after the merge is ``publish_error``, failed.
 
     Raises:
         PromotionRefused: The pipeline does not allow it.
         NothingToPromoteError: ``target`` already has every commit of ``source``.
         StaleBranchError: A branch moved while promoting (nothing changed).
-        MergeConflictError: The branches conflict (nothing changed).
     """
     cluster.pipeline.check_promotion(source, target)
     ctx = _Context(cluster, plugins or Plugins.load())
@@ -195,17 +257,36 @@ def promote(
         base=base_app.branch,
         head=head_app.branch,
         title=f"Promote {app_name} from {source} to {target}",
-        body=f"Promotes {pending} commit(s) of {app_name}, up to {head_sha}, from {source} to {target}.",
+        body=f"Promotes {plural(pending, 'commit')} of {app_name}, up to {head_sha}, from {source} to {target}.",
     )
     merged = None
     if merge or change.number == 0:  # number 0: a host that merges directly
         merged = host.merge(
             url, change, expected_head_sha=head_sha, message=f"Promote {app_name} from {source} to {target}"
         )
-    published = None
+    result = attrs.evolve(result, change=change, merge=merged)
     if publish_after and merged is not None and merged.status == "merged":
-        published = publish(materialize(cluster, target, plugins=ctx.plugins), cluster)
-    return attrs.evolve(result, change=change, merge=merged, publish=published)
+        result = _publish_after(result, cluster, ctx)
+    return result
+
+
+def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> PromoteResult:
+    """Publish the target of a merged promotion; a failure is recorded, not raised, for the merge stands."""
+    try:
+        published = publish(materialize(cluster, result.target, plugins=ctx.plugins), cluster)
+    except FabpromoteError as exc:
+        return attrs.evolve(result, publish_error=str(exc))
+    except KeyboardInterrupt:
+        # Interrupted after the merge: the result is lost with the exception, so say it here.
+        log.warning(
+            "%s was merged into %s at %s before the interruption; %s was not published",
+            result.head,
+            result.base,
+            result.merge.sha if result.merge else "?",
+            result.target,
+        )
+        raise
+    return attrs.evolve(result, publish=published)
 
 
 @attrs.frozen(kw_only=True)

@@ -38,6 +38,7 @@ __all__ = [
     "MergeConflictError",
     "MissingBranchError",
     "NothingToPromoteError",
+    "PluginError",
     "PromotionRefused",
     "ProtectedBranchError",
     "PublishError",
@@ -128,6 +129,10 @@ class UnknownBackendError(FabpromoteError, LookupError):
 
 class DuplicateBackendError(FabpromoteError, ValueError):
     """Two plugins registered a backend under the same name."""
+
+
+class PluginError(FabpromoteError, RuntimeError):
+    """A plugin failed where it must not: it could not be loaded, or a backend factory raised."""
 
 
 class GitHostError(FabpromoteError, RuntimeError):
