@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -80,8 +81,9 @@ class TestPlugins:
     def test_lists_builtins(self, capsys: pytest.CaptureFixture[str]) -> None:
         """plugins --json lists at least the built-in plugin."""
         assert main(["plugins", "--json"]) == 0
-        rows = json.loads(capsys.readouterr().out)
-        assert "fabpromote.builtins" in [row["name"] for row in rows]
+        data = json.loads(capsys.readouterr().out)
+        assert data["outcome"] == "done"
+        assert "fabpromote.builtins" in [row["name"] for row in data["plugins"]]
 
     def test_text(self, capsys: pytest.CaptureFixture[str]) -> None:
         """plugins prints each plugin with what it provides."""
@@ -95,3 +97,78 @@ def test_parser_documents_every_command() -> None:
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert {"generate", "plugins"} <= set(commands)
     assert all(sub.description or sub.format_help() for sub in commands.values())
+
+
+def _parsers() -> list[tuple[str, argparse.ArgumentParser]]:
+    """The top-level parser and every command's, nested ones included."""
+    found = [("fabpromote", build_parser())]
+    for _, parser in found:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found += [(sub.prog, sub) for sub in dict.fromkeys(action.choices.values())]
+    return found
+
+
+def test_every_option_has_help() -> None:
+    """Every argument and option of every command has a help line, and every command a summary."""
+    missing = [
+        f"{prog} {'/'.join(action.option_strings) or action.dest}"
+        for prog, parser in _parsers()
+        for action in parser._actions
+        if not (action.help or "").strip()
+    ]
+    assert missing == []
+    for parser in (p for _, p in _parsers()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                summaries = {choice.dest: choice.help for choice in action._choices_actions}
+                assert set(summaries) == set(action.choices)
+                assert all(summaries.values()), summaries
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the installed version and exits 0."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"fabpromote {version('fabpromote')}\n"
+
+
+def test_plugins_show_versions(capsys: pytest.CaptureFixture[str]) -> None:
+    """plugins shows each plugin's distribution and version (the installed one)."""
+    from importlib.metadata import version
+
+    assert main(["plugins", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["plugins"]
+    assert rows
+    for row in rows:
+        assert row["version"] == version(row["distribution"]), row
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{row['name']} ({row['distribution']} {row['version']})" in out for row in rows)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["history", "dev", "--limit", "0"],
+        ["history", "dev", "--limit", "-3"],
+        ["rollback", "app", "dev", "--steps", "0"],
+        ["rollback", "app", "dev", "--steps", "-1"],
+    ],
+)
+def test_counts_below_one_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--limit and --steps count something: 0 and negative numbers are refused before anything runs."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_one_file_is_singular(write_tree: WriteTree, capsys: pytest.CaptureFixture[str]) -> None:
+    """Counts printed agree with their noun: "1 file"."""
+    root = write_tree({"component.yaml": "name: app\ntype: static\npath: m\n", "m/a.yaml": "kind: A\n"})
+    assert main(["generate", "--path", str(root)]) == 0
+    assert "wrote 1 file to" in capsys.readouterr().err

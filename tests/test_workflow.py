@@ -203,7 +203,8 @@ class TestCommandLine:
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         assert main(["status", "--json", "--config", config]) == 0
         data = json.loads(capsys.readouterr().out)
-        assert {"app", "env", "sha", "images", "pending", "materialized"} <= set(data[0])
+        assert data["outcome"] == "done"
+        assert {"app", "env", "sha", "images", "pending", "materialized"} <= set(data["rows"][0])
 
     def test_guard_exit_codes(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
         """guard exits 0 for allowed merges and 1 with a reason otherwise."""
