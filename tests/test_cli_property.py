@@ -42,6 +42,8 @@ def _names() -> tuple[list[str], list[str]]:
 
 
 COMMANDS, OPTIONS = _names()
+#: Names of what the scratch folder holds (with the demo: a file, folders, repositories).
+EXISTING = ["fabpromote.yaml", "demo", "demo/fabpromote.yaml", "demo/repos", "demo/repos/cat.git", "."]
 #: Values a user might type; relative paths only, so that every write stays in the scratch folder.
 PLAUSIBLE = [
     "dev", "stage", "prod", "common", "cat-application", "dog-application", "nope",
@@ -50,7 +52,7 @@ PLAUSIBLE = [
 ]  # fmt: skip
 RANDOM = st.text(alphabet=string.ascii_letters + string.digits + "-_.:@ ", max_size=10)
 WORD = st.one_of(st.sampled_from(COMMANDS), st.sampled_from(OPTIONS), st.sampled_from(PLAUSIBLE), RANDOM)
-VALUE = st.one_of(st.sampled_from(PLAUSIBLE), RANDOM)
+VALUE = st.one_of(st.sampled_from(EXISTING), st.sampled_from(PLAUSIBLE), RANDOM)
 
 
 def _command_line(path: list[str], parser: argparse.ArgumentParser) -> st.SearchStrategy[list[str]]:
@@ -77,8 +79,9 @@ def _command_line(path: list[str], parser: argparse.ArgumentParser) -> st.Search
     )
 
 
-def _commands() -> list[st.SearchStrategy[list[str]]]:
-    found = []
+def _commands() -> dict[str, st.SearchStrategy[list[str]]]:
+    """A strategy per command (``cache check`` included), by name."""
+    found = {}
     todo = [([], build_parser())]
     while todo:
         path, parser = todo.pop()
@@ -86,12 +89,13 @@ def _commands() -> list[st.SearchStrategy[list[str]]]:
         for sub in subs:
             todo += [([*path, name], child) for name, child in sub.choices.items()]
         if path and not subs:
-            found.append(_command_line(path, parser))
+            found[" ".join(path)] = _command_line(path, parser)
     return found
 
 
-#: Mostly command lines argparse accepts (so the commands run), some anything at all (usage errors).
-ARGV = st.one_of(st.one_of(*_commands()), st.one_of(*_commands()), st.lists(WORD, max_size=7))
+COMMAND_LINES = _commands()
+#: Anything at all: mostly usage errors.
+ANY = st.lists(WORD, max_size=7)
 
 needs_helm = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
@@ -124,21 +128,26 @@ def _scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(argv=ARGV)
-def test_no_config(scratch: Path, argv: list[str]) -> None:
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.parametrize("command", [*COMMAND_LINES, "anything"])
+@SETTINGS
+@given(data=st.data())
+def test_no_config(scratch: Path, command: str, data: st.DataObject) -> None:
     """In an empty folder: no cluster file, nothing to render."""
     del scratch
-    check(argv)
+    check(data.draw(COMMAND_LINES.get(command, ANY)))
 
 
 @needs_helm
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(argv=ARGV)
-def test_with_demo(demo_scratch: Path, argv: list[str]) -> None:
+@pytest.mark.parametrize("command", [*COMMAND_LINES, "anything"])
+@SETTINGS
+@given(data=st.data())
+def test_with_demo(demo_scratch: Path, command: str, data: st.DataObject) -> None:
     """Beside the demo's cluster file (./fabpromote.yaml), with its repositories."""
     del demo_scratch
-    check(argv)
+    check(data.draw(COMMAND_LINES.get(command, ANY)))
 
 
 @pytest.fixture(name="demo_scratch")

@@ -1,0 +1,105 @@
+"""`fabpromote promote` on GitHub: a pull request left open exits 3 (pending), also when it conflicts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fake_github import FakeGitHub
+from github_testing import TOKEN_ENV
+
+from fabpromote._cli import main
+from fabpromote._credentials import Credentials
+from fabpromote._demo import app_files
+from fabpromote._gitops import GitOps
+from fabpromote._sources import Sources
+
+ENVS = ("dev", "stage", "prod")
+
+
+def _setup(github: FakeGitHub, root: Path) -> tuple[str, GitOps, str]:
+    """cat and the cluster HLD on the fake; returns the cluster file, the git writer and cat's URL."""
+    ops = GitOps(Sources(credentials=Credentials({urlsplit(github.web_url).netloc: TOKEN_ENV})))
+
+    def create(name: str, branches: dict[str, dict[str, bytes]]) -> str:
+        github.create_repo("octo", name, empty=True)
+        url = github.repo_url("octo", name)
+        first = next(iter(branches), None)
+        for branch, files in branches.items():
+            ops.commit_files(
+                url, branch, files, f"{name} {branch}", expected=None, start=None if branch == first else first
+            )
+        return url
+
+    cat = create("cat", {branch: app_files("cat", "v1.0.0") for branch in ("master", *ENVS)})
+    hld = create(
+        "cluster-hld",
+        {
+            env: {
+                "component.yaml": (
+                    f"name: c\nsubcomponents:\n- name: cat-application\n  source: {cat}\n"
+                    f"  method: git\n  branch: {env}\n  path: hld\n"
+                ).encode()
+            }
+            for env in ENVS
+        },
+    )
+    manifests = create("manifests", {})
+    config = root / "fabpromote.yaml"
+    config.write_text(
+        f"name: c\nhld: {hld}\nmanifests: {manifests}\nenvironments: [dev, stage, prod]\nhosts:\n"
+        f"  '127.0.0.1':\n    type: github\n    api_url: {github.api_url!r}\n    token_env: {TOKEN_ENV}\n"
+        "    backoff: '0.01'\n"
+    )
+    return str(config), ops, cat
+
+
+def _set_tag(ops: GitOps, url: str, branch: str, tag: str) -> None:
+    head = ops.branch_sha(url, branch)
+    files = {"hld/config/common.yaml": app_files("cat", tag)["hld/config/common.yaml"]}
+    ops.commit_files(url, branch, files, f"{tag} on {branch}", expected=head)
+
+
+@pytest.fixture(name="setup")
+def _fixture(github: FakeGitHub, tmp_path: Path) -> tuple[str, GitOps, str]:
+    return _setup(github, tmp_path)
+
+
+def _promote(capsys: pytest.CaptureFixture[str], config: str, *extra: str) -> tuple[int, dict[str, object]]:
+    status = main(
+        ["promote", "cat-application", "--from", "dev", "--to", "stage", "--config", config, "--json", *extra]
+    )
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_open_pull_request_is_pending(setup: tuple[str, GitOps, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --merge the pull request is opened and left: exit 3, outcome pending, its URL given."""
+    config, ops, cat = setup
+    _set_tag(ops, cat, "dev", "v9.0.0")
+    stage = ops.branch_sha(cat, "stage")
+    status, data = _promote(capsys, config)
+    assert (status, data["outcome"], data["merge"]) == (3, "pending", None)
+    change = data["change"]
+    assert isinstance(change, dict)
+    assert change["number"]
+    assert ops.branch_sha(cat, "stage") == stage
+    status, data = _promote(capsys, config, "--merge")
+    assert (status, data["outcome"]) == (0, "done")
+    assert ops.branch_sha(cat, "stage") != stage
+
+
+def test_conflicting_pull_request_is_pending(
+    setup: tuple[str, GitOps, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--merge of a pull request that conflicts: not merged, left open to resolve: exit 3, not 0."""
+    config, ops, cat = setup
+    _set_tag(ops, cat, "dev", "v9.0.0")
+    _set_tag(ops, cat, "stage", "v8.0.0")
+    stage = ops.branch_sha(cat, "stage")
+    status, data = _promote(capsys, config, "--merge")
+    merge = data["merge"]
+    assert isinstance(merge, dict)
+    assert (status, data["outcome"], merge["status"]) == (3, "pending", "not-mergeable")
+    assert ops.branch_sha(cat, "stage") == stage
