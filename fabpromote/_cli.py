@@ -341,9 +341,8 @@ def _set_image(args: argparse.Namespace) -> Outcome:
 def _protect(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow import protect
 
-    lines = protect(_cluster(args), check_only=args.check)
-    for line in lines:
-        print(line)
+    # Each repository's lines as soon as it is done: should a later one fail, the changes made are known.
+    lines = protect(_cluster(args), check_only=args.check, report=lambda line: print(line, flush=True))
     drift = [line for line in lines if "enforces them" not in line]
     if args.check and drift:
         print(f"{PROG}: {plural(len(drift), 'difference')} from the protection fabpromote needs", file=sys.stderr)
@@ -375,8 +374,10 @@ def _time(seconds: int) -> str:
 def _written(done: object, verb: str, nothing: str) -> str:
     if done is None:
         return nothing
-    url = getattr(done, "url", "")
-    return f"{verb}: {url or done}"
+    if isinstance(done, str):
+        return f"{verb}: {done}"
+    url = getattr(done, "url", "") or f"#{getattr(done, 'number', '?')}"
+    return f"{verb} through a change request, not merged yet: {url}"
 
 
 def _written_outcome(done: object) -> Outcome:

@@ -29,7 +29,7 @@ from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, pu
 from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from fabpromote._cluster import Cluster, Environment
     from fabpromote._githost import ChangeRequest, MergeResult
@@ -518,13 +518,24 @@ def set_image(
     )
 
 
-def protect(cluster: Cluster, *, check_only: bool = False, plugins: Plugins | None = None) -> list[str]:
+def protect(
+    cluster: Cluster,
+    *,
+    check_only: bool = False,
+    plugins: Plugins | None = None,
+    report: Callable[[str], None] | None = None,
+) -> list[str]:
     """Configure or verify branch protection of the cluster HLD and every app repository.
 
     The protected environments' branches must change only through pull/merge
     requests that passed the ``fabpromote/guard`` check. Hosts without such
     settings (local git) are reported: fabpromote enforces the cluster file's
     rules on its own writes there.
+
+    Args:
+        report: Called with each line as soon as its repository is done, so
+            that when a later repository fails, what was changed before is
+            known (the CLI prints them as they come).
 
     Returns:
         One line per repository and difference found (fixed unless ``check_only``).
@@ -540,9 +551,13 @@ def protect(cluster: Cluster, *, check_only: bool = False, plugins: Plugins | No
     for url in urls:
         host = ctx.host(url)
         if isinstance(host, ProtectingHost):
-            lines += host.protect(url, branches, check_only=check_only)
+            done = host.protect(url, branches, check_only=check_only)
         else:
-            lines.append(f"{_shown(url)}: {type(host).__name__} has no protection settings; fabpromote enforces them")
+            done = [f"{_shown(url)}: {type(host).__name__} has no protection settings; fabpromote enforces them"]
+        for line in done:
+            if report is not None:
+                report(line)
+        lines += done
     return lines
 
 

@@ -103,3 +103,24 @@ def test_conflicting_pull_request_is_pending(
     assert isinstance(merge, dict)
     assert (status, data["outcome"], merge["status"]) == (3, "pending", "not-mergeable")
     assert ops.branch_sha(cat, "stage") == stage
+
+
+def test_protect_reports_each_repository_before_a_failure(
+    setup: tuple[str, GitOps, str], github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """protect changes repository after repository: when one fails, those changed before are printed."""
+    config, ops, _ = setup
+    hld = github.repo_url("octo", "cluster-hld")
+    gone = github.repo_url("octo", "gone")
+    for env in ENVS:
+        files = {
+            "component.yaml": (
+                f"name: c\nsubcomponents:\n- name: gone\n  source: {gone}\n  method: git\n  branch: {env}\n"
+            ).encode()
+        }
+        ops.commit_files(hld, env, files, "point at a missing repo", expected=ops.branch_sha(hld, env))
+    assert main(["protect", "--config", config]) == 1
+    out, err = capsys.readouterr()
+    assert "cluster-hld" in out
+    assert err.startswith("fabpromote: error: ")
+    assert "cluster-hld" not in err
