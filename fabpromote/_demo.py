@@ -118,6 +118,9 @@ def build_demo(directory: Path) -> Iterator[str]:
 
 
 def _check_folder(directory: Path) -> None:
+    if ":" in str(directory.absolute()):
+        # git (and dulwich) read `a:b/repos/cat.git` as host `a`, path `b/...` over ssh, even after a `/`.
+        raise FabpromoteError(f"{directory}: a ':' in the folder's path makes its repositories read as ssh URLs")
     if directory.exists() and not directory.is_dir():
         raise FabpromoteError(f"{directory} is a file; the demo needs an empty or missing folder")
     if directory.is_dir() and any(directory.iterdir()):

@@ -45,6 +45,12 @@ class TestDemo:
         assert f"{target} is a file" in line
         assert target.read_text() == "mine\n"
 
+    def test_colon_in_path(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A folder whose path holds ':' (read by git as host:path) is refused before anything is written."""
+        assert main(["demo", str(tmp_path / "a:b")]) == 1
+        assert "a ':' in the folder's path" in one_error_line(capsys.readouterr().err)
+        assert list(tmp_path.iterdir()) == []
+
     def test_without_helm_writes_nothing(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
