@@ -1,11 +1,15 @@
 """Read ``fabpromote.yaml`` into a :class:`~fabpromote._cluster.Fleet`.
 
 Errors name the file, the line and the field path (``clusters[1].hld.url``).
-The format is documented in ``docs/configuration.md``.
+Relative paths in it (repositories given as paths, ``cache_dir``) are relative
+to the file's folder, wherever the command runs. The format is documented in
+``docs/configuration.md``.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,8 @@ __all__ = ["fleet_from_file"]
 
 _CLUSTER_KEYS = ("name", "hld", "manifests", "environments", "promotions", "settings")
 _TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts")
+#: What git reads as a remote rather than a path: ``scheme://...``, or scp-like ``[user@]host:path``.
+_REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/]*:")
 
 
 def fleet_from_file(file: Path) -> Fleet:
@@ -87,14 +93,20 @@ class _FleetReader(NodeReader):
 
     def repo(self, node: Node, field: str, *, with_path: bool) -> tuple[Repo, str]:
         if isinstance(node, ScalarNode):
-            return Repo(url=self.nonempty(node, field)), ""
+            return Repo(url=self.location(self.nonempty(node, field))), ""
         allowed = ("url", "host", "token_env", "path") if with_path else ("url", "host", "token_env")
         fields = self.mapping(node, field, allowed)
-        url = self.nonempty(*self.required(fields, "url", node, field))
+        url = self.location(self.nonempty(*self.required(fields, "url", node, field)))
         host = self.string(*fields["host"]) if "host" in fields else ""
         token_env = self.string(*fields["token_env"]) if "token_env" in fields else ""
         path = self.string(*fields["path"]) if "path" in fields else ""
         return Repo(url=url, host=host, token_env=token_env), path
+
+    def location(self, value: str) -> str:
+        """``value`` as the file means it: a path relative to the file's folder made absolute; a URL as is."""
+        if _REMOTE.match(value):
+            return value
+        return os.path.normpath(self.file.parent.absolute() / os.path.expanduser(value))
 
     def nonempty(self, node: Node, field: str) -> str:
         value = self.string(node, field)
@@ -143,9 +155,11 @@ class _FleetReader(NodeReader):
     def settings(self, node: Node, field: str) -> Settings:
         fields = self.mapping(node, field, ("engine", "allow_hooks", "cache_dir", "fix_disabled"))
         values: dict[str, Any] = {}
-        for key in ("engine", "cache_dir"):
-            if key in fields:
-                values[key] = self.string(*fields[key])
+        if "engine" in fields:
+            values["engine"] = self.string(*fields["engine"])
+        if "cache_dir" in fields:
+            cache_dir = self.string(*fields["cache_dir"])
+            values["cache_dir"] = self.location(cache_dir) if cache_dir else ""
         for key in ("allow_hooks", "fix_disabled"):
             if key in fields:
                 values[key] = self.boolean(*fields[key])

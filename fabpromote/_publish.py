@@ -119,7 +119,7 @@ def publish(
 
     environment = cluster.pipeline.environment(materialization.environment)
     url, branch = cluster.manifests.url, environment.manifests_branch
-    host = host or host_for(cluster, cluster.manifests, sources=sources_for(cluster))
+    host = host or host_for(cluster, url, sources=sources_for(cluster))
     files = dict(materialization.manifests)
     message = commit_message(materialization)
     for attempt in range(1, retries + 1):

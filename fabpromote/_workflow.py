@@ -16,7 +16,6 @@ import attrs
 
 from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
-from fabpromote._cluster import Repo
 from fabpromote._fetch import LockEntry, as_lock
 from fabpromote._hld import load_environments
 from fabpromote._hosts import host_for, sources_for
@@ -67,8 +66,8 @@ class _Context:
     plugins: Plugins = attrs.Factory(Plugins.load)
     sources: Sources = attrs.Factory(lambda self: sources_for(self.cluster), takes_self=True)
 
-    def host(self, url: str, role: str = "hld") -> GitHost:
-        return host_for(self.cluster, Repo(url=url), role=role, plugins=self.plugins, sources=self.sources)
+    def host(self, url: str) -> GitHost:
+        return host_for(self.cluster, url, plugins=self.plugins, sources=self.sources)
 
     def branch(self, host: GitHost, url: str, branch: str) -> str:
         sha = host.read_branch(url, branch)
@@ -377,7 +376,7 @@ def rollback_manifests(
     environment = cluster.pipeline.environment(env)
     ctx = _Context(cluster, plugins or Plugins.load())
     url = cluster.manifests.url
-    host = ctx.host(url, role="manifests")
+    host = ctx.host(url)
     head = ctx.branch(host, url, environment.manifests_branch)
     return host.revert_to(
         url,
@@ -493,7 +492,7 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
     environment = cluster.pipeline.environment(env)
     ctx = ctx or _Context(cluster)
     url = cluster.manifests.url
-    host = ctx.host(url, role="manifests")
+    host = ctx.host(url)
     if host.read_branch(url, environment.manifests_branch) is None:
         return []
     publishes = []

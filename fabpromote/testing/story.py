@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from fabpromote._cluster import Cluster, Repo
+from fabpromote._cluster import Cluster
 from fabpromote._demo import app_files
 from fabpromote._githost import ChangeRequest
 from fabpromote._hosts import host_for, sources_for
@@ -83,7 +83,7 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
 
     outcome = rollback(cluster, "cat-application", "stage", steps=1)
     if isinstance(outcome, ChangeRequest):  # hosted: the rollback is a pull/merge request to merge
-        host = host_for(cluster, Repo(url=cat), role="hld", sources=sources_for(cluster))
+        host = host_for(cluster, cat, sources=sources_for(cluster))
         result = host.merge(cat, outcome, expected_head_sha=outcome.head_sha, message="Roll back stage")
         assert result.status == "merged", result
     publish(materialize(cluster, "stage"), cluster)
@@ -112,7 +112,7 @@ def _check(cluster: Cluster, env: str, *, image: str, pending: int | None, mater
 
 
 def _manifest(cluster: Cluster, env: str) -> str:
-    host = host_for(cluster, cluster.manifests, sources=sources_for(cluster))
+    host = host_for(cluster, cluster.manifests.url, sources=sources_for(cluster))
     data = host.read_file(cluster.manifests.url, env, "cat-application/cat-application.yaml")
     assert data is not None, f"no manifest on {env}"
     return data.decode()
