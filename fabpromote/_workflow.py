@@ -337,7 +337,7 @@ def rollback(
     hosts this is a pull/merge request.
 
     Args:
-        to: The commit to restore.
+        to: The commit to restore: its SHA or 7+ of its first hex digits.
         steps: Or: how many first-parent commits to go back.
 
     Returns:
@@ -350,7 +350,10 @@ def rollback(
     entry = app(cluster, env, app_name, ctx.sources)
     host = ctx.host(entry.url)
     head = ctx.branch(host, entry.url, entry.branch)
-    target = to if to is not None else _steps_back(host, entry.url, entry.branch, steps or 0)
+    if to is not None:
+        target = host.resolve_commit(entry.url, to)
+    else:
+        target = _steps_back(host, entry.url, entry.branch, steps or 0)
     return host.revert_to(
         entry.url, entry.branch, target, expected=head, message=f"Roll back {app_name} in {env} to {target[:12]}"
     )
@@ -371,19 +374,21 @@ def rollback_manifests(
     """Emergency: put an earlier publish's tree back on the manifests branch alone.
 
     The app branches are left as they are, so the next publish of ``env``
-    brings their state back: fix or roll back the app too.
+    brings their state back: fix or roll back the app too. ``to`` is the
+    publish's SHA or 7+ of its first hex digits (as ``history`` prints them).
     """
     environment = cluster.pipeline.environment(env)
     ctx = _Context(cluster, plugins or Plugins.load())
     url = cluster.manifests.url
     host = ctx.host(url)
     head = ctx.branch(host, url, environment.manifests_branch)
+    target = host.resolve_commit(url, to)
     return host.revert_to(
         url,
         environment.manifests_branch,
-        to,
+        target,
         expected=head,
-        message=f"fabpromote: emergency rollback of {env} to {to[:12]}",
+        message=f"fabpromote: emergency rollback of {env} to {target[:12]}",
     )
 
 

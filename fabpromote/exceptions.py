@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 BRANCHES_SHOWN = 10
 #: How many conflicting paths a merge conflict error lists.
 SHOWN_CONFLICTS = 10
-_ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
+#: The fewest hex digits of a commit SHA a command takes (what ``git log --oneline`` shows, at least).
+MIN_SHA_PREFIX = 7
+_HEX = re.compile(r"[0-9a-fA-F]{1,40}")
 
 __all__ = [
+    "AmbiguousCommitError",
     "ArchiveError",
     "AuthenticationError",
     "BranchNameError",
@@ -170,10 +173,31 @@ class RefNotFoundError(SourceError, LookupError):
         shown = ", ".join(branches[:BRANCHES_SHOWN]) or "none"
         if len(branches) > BRANCHES_SHOWN:
             shown += f", ... ({len(branches)} in all)"
-        message = f"no branch or tag named {ref!r} (branches: {shown})"
-        if _ABBREVIATED_SHA.fullmatch(ref):
-            message += "; abbreviated commit SHAs are not supported, give all 40 hex digits"
+        if not _HEX.fullmatch(ref):
+            message = f"no branch or tag named {ref!r} (branches: {shown})"
+        elif len(ref) < MIN_SHA_PREFIX:
+            message = (
+                f"no branch or tag named {ref!r} (branches: {shown}); "
+                f"a commit SHA needs at least {MIN_SHA_PREFIX} hex digits"
+            )
+        else:
+            message = f"no branch, tag or commit named {ref!r} (branches: {shown})"
         super().__init__(message, url=url)
+
+
+class AmbiguousCommitError(SourceError, LookupError):
+    """An abbreviated commit SHA that starts the SHAs of several commits of the remote.
+
+    Attributes:
+        prefix: The abbreviation asked for.
+        candidates: The full SHAs it matches, sorted.
+    """
+
+    def __init__(self, prefix: str, *, url: str, candidates: Iterable[str]) -> None:
+        self.prefix = prefix
+        self.candidates = tuple(sorted(candidates))
+        shown = ", ".join(sha[: len(prefix) + 4] for sha in self.candidates[:BRANCHES_SHOWN])
+        super().__init__(f"commit {prefix!r} is ambiguous: it starts {shown}; give more digits", url=url)
 
 
 class AuthenticationError(SourceError, PermissionError):
