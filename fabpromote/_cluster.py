@@ -147,6 +147,8 @@ class Settings:
     allow_hooks: bool = False
     cache_dir: str = ""
     fix_disabled: bool = False
+    #: Where ``engine`` was set (``fabpromote.yaml:5 (settings.engine)``), for errors; empty by default.
+    engine_written_at: str = attrs.field(default="", eq=False)
 
 
 @attrs.frozen(kw_only=True)

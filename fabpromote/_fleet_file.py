@@ -156,7 +156,9 @@ class _FleetReader(NodeReader):
         fields = self.mapping(node, field, ("engine", "allow_hooks", "cache_dir", "fix_disabled"))
         values: dict[str, Any] = {}
         if "engine" in fields:
-            values["engine"] = self.string(*fields["engine"])
+            node, path = fields["engine"]
+            values["engine"] = self.string(node, path)
+            values["engine_written_at"] = f"{self.file}:{node.start_mark.line + 1} ({path})"
         if "cache_dir" in fields:
             cache_dir = self.string(*fields["cache_dir"])
             values["cache_dir"] = self.location(cache_dir) if cache_dir else ""

@@ -149,9 +149,7 @@ def install(
     Raises:
         FabpromoteError: Any bad input or failed fetch; nothing is changed then.
     """
-    installer = _Installer(
-        plugins or Plugins.load(),
-        RenderOptions(allow_hooks=allow_hooks),
-        fetcher or Fetcher(prefer_installed=False),
-    )
-    return installer.run(Path(path))
+    fetcher = fetcher or Fetcher(prefer_installed=False)
+    installer = _Installer(plugins or Plugins.load(), RenderOptions(allow_hooks=allow_hooks), fetcher)
+    with fetcher.sources.user_terms():
+        return installer.run(Path(path))

@@ -62,6 +62,7 @@ from fabpromote.exceptions import (
     MIN_SHA_PREFIX,
     AmbiguousCommitError,
     AuthenticationError,
+    FabpromoteError,
     RefNotFoundError,
     SourceError,
     UnsafePathError,
@@ -226,6 +227,8 @@ class Sources:
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
     _host_slots: dict[str, threading.BoundedSemaphore] = attrs.field(init=False, factory=dict, repr=False)
     _remotes: dict[str, _Remote] = attrs.field(init=False, factory=dict, repr=False)
+    # Snapshot folder -> what it holds in the user's terms, for messages (see user_terms).
+    _origins: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -318,6 +321,7 @@ class Sources:
             for url, ref in wanted:
                 if url not in done:
                     done[url] = futures[url].result() if url in futures else self._checkout_all(url, by_url[url])
+                self._remember_origin(done[url][ref][1], remote[url], ref or "HEAD", ())
                 yield done[url][ref]
         finally:
             if pool is not None:
@@ -345,8 +349,45 @@ class Sources:
         final = self._snapshot_path(sha, parts)
         if final.is_dir():
             self.stats.add(snapshot_hits=1)
-            return final
-        return self._export(remote, [sha], parts)[sha]
+        else:
+            final = self._export(remote, [sha], parts)[sha]
+        self._remember_origin(final, remote, sha[:12], parts, replace=False)
+        return final
+
+    @contextlib.contextmanager
+    def user_terms(self) -> Iterator[None]:
+        """Errors raised inside name what the user knows, never a folder of the cache.
+
+        A file of a snapshot is named ``<repository> <ref>:<path in it>``
+        (git's notation, e.g. ``https://github.com/org/cat dev:hld/component.yaml``);
+        the error keeps its type and attributes.
+        """
+        try:
+            yield
+        except FabpromoteError as exc:
+            exc.args = tuple(self.in_user_terms(arg) if isinstance(arg, str) else arg for arg in exc.args)
+            if isinstance(getattr(exc, "file", None), str):
+                exc.file = self.in_user_terms(exc.file)  # type: ignore[attr-defined]
+            raise
+
+    def in_user_terms(self, text: str) -> str:
+        """``text`` with every snapshot folder this instance handed out named as its repository, ref and path."""
+        with self._lock:
+            origins = sorted(self._origins.items(), key=lambda item: len(item[0]), reverse=True)
+        for folder, (repository, inside) in origins:
+            if folder in text:
+                text = text.replace(folder + os.sep, f"{repository}{inside}/" if inside else repository)
+                text = text.replace(folder, f"{repository}{inside or '.'}")
+        return text
+
+    def _remember_origin(
+        self, folder: Path, remote: _Remote, ref: str, parts: tuple[str, ...], *, replace: bool = True
+    ) -> None:
+        origin = (f"{remote.shown} {ref}:", "/".join(parts))
+        with self._lock:
+            for name in dict.fromkeys((os.fspath(folder), os.path.realpath(folder))):
+                if replace or name not in self._origins:
+                    self._origins[name] = origin
 
     def refresh(self, url: str) -> Mapping[str, str]:
         """Read the refs of ``url`` again (one round trip); later calls see them.

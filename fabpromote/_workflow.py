@@ -268,8 +268,9 @@ def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str
 
 
 def _images(ctx: _Context, entry: App, sha: str, environment: Environment) -> tuple[str, ...]:
-    tree = ctx.sources.snapshot(entry.url, sha)
-    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    with ctx.sources.user_terms():
+        tree = ctx.sources.snapshot(entry.url, sha)
+        config = load_environments(tree / entry.path, environment.fabrikate_environments)
     return tuple(find_images(config.config))
 
 
@@ -317,8 +318,9 @@ def preview(cluster: Cluster, app_name: str, *, source: str, target: str, plugin
 
 
 def _config_text(ctx: _Context, entry: App, sha: str, environment: Environment) -> str:
-    tree = ctx.sources.snapshot(entry.url, sha)
-    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    with ctx.sources.user_terms():
+        tree = ctx.sources.snapshot(entry.url, sha)
+        config = load_environments(tree / entry.path, environment.fabrikate_environments)
     return _goyaml.dump(dict(config.config)) if config.config else "{}\n"
 
 

@@ -118,15 +118,26 @@ class GeneratorError(GenerateError):
 
 
 class UnknownBackendError(FabpromoteError, LookupError):
-    """No plugin registered a backend (generator, engine, Git host) by that name."""
+    """No plugin registered a backend (generator, engine, Git host) by that name.
 
-    def __init__(self, kind: str, name: str, known: list[str], hint: str = "") -> None:
+    Attributes:
+        where: Where the name was written (``component.yaml:3 (type)``), when known.
+    """
+
+    def __init__(self, kind: str, name: str, known: list[str], hint: str = "", *, where: str = "") -> None:
         self.kind = kind
         self.name = name
         self.known = known
+        self.hint = hint
+        self.where = where
         listed = ", ".join(sorted(known)) or "none"
         message = f"no {kind} named {name!r} is installed (installed: {listed})"
-        super().__init__(f"{message}; {hint}" if hint else message)
+        message = f"{message}; {hint}" if hint else message
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def written_at(self, where: str) -> UnknownBackendError:
+        """The same error, saying where the name was written."""
+        return UnknownBackendError(self.kind, self.name, self.known, self.hint, where=where)
 
 
 class DuplicateBackendError(FabpromoteError, ValueError):
