@@ -62,8 +62,9 @@ class Credentials:
     Args:
         mapping: Host (``name`` or ``name:port``), or one repository
             (``name[:port]/path``, see :func:`repo_key`), to the name of the
-            variable holding its token; a repository's entry wins over its host's; added to, and overriding, the defaults
-            ``github.com`` -> ``GITHUB_TOKEN`` and ``gitlab.com`` -> ``GITLAB_TOKEN``.
+            variable holding its token (a repository's entry wins over its
+            host's); added to, and overriding, the defaults ``github.com`` ->
+            ``GITHUB_TOKEN`` and ``gitlab.com`` -> ``GITLAB_TOKEN``.
         usernames: Host to the user name sent with its token; the default is
             ``oauth2`` for ``gitlab.com`` and ``x-access-token`` elsewhere.
     """

@@ -77,7 +77,7 @@ def _recorded(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fabpromote-recorded-host\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[fabpromote]\nrecorded = fabpromote_recorded_host\n")
     monkeypatch.syspath_prepend(str(site))
-    import fabpromote_recorded_host as module  # type: ignore[import-not-found]  # noqa: PLC0415
+    import fabpromote_recorded_host as module  # type: ignore[import-not-found]
 
     module.BUILT.clear()
     module.CALLS.clear()

@@ -147,8 +147,13 @@ class TestCommands:
         assert self.run(capsys, "set-image", "cat-application", "dev", "v1.1.0")[0] == 0
         code, _, err = self.run(capsys, "rollback", "cat-application", "dev", "--to", before[:7])
         assert (code, err) == (0, "")
-        assert git("--git-dir", cat, "rev-parse", "dev^{tree}") == git("--git-dir", cat, "rev-parse", f"{before}^{{tree}}")
-        assert git("--git-dir", cat, "log", "-1", "--format=%s", "dev") == f"Roll back cat-application in dev to {before[:12]}"
+        assert git("--git-dir", cat, "rev-parse", "dev^{tree}") == git(
+            "--git-dir", cat, "rev-parse", f"{before}^{{tree}}"
+        )
+        assert (
+            git("--git-dir", cat, "log", "-1", "--format=%s", "dev")
+            == f"Roll back cat-application in dev to {before[:12]}"
+        )
 
     def test_ambiguous_and_unknown_are_one_line_naming_the_remote(
         self, demo: Path, capsys: pytest.CaptureFixture[str]
@@ -156,11 +161,11 @@ class TestCommands:
         cat = demo / "repos" / "cat.git"
         first, _ = colliding_commits(cat, "dev")
         head = git("--git-dir", str(cat), "rev-parse", "dev")
-        code, out, err = self.run(capsys, "rollback", "cat-application", "dev", "--to", first[:7])
+        code, _, err = self.run(capsys, "rollback", "cat-application", "dev", "--to", first[:7])
         assert code == 1
         assert err.count("\n") == 1
         assert f"{cat}: commit {first[:7]!r} is ambiguous" in err
-        code, out, err = self.run(capsys, "rollback", "--manifests", "dev", "--to", "abcdef0")
+        code, _, err = self.run(capsys, "rollback", "--manifests", "dev", "--to", "abcdef0")
         assert code == 1
         assert f"{demo / 'repos' / 'manifests.git'}: no branch, tag or commit named 'abcdef0'" in err
         assert git("--git-dir", str(cat), "rev-parse", "dev") == head

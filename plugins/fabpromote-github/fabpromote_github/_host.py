@@ -626,9 +626,7 @@ class GitHubHost:
             response = client.request("GET", _repo_path(ref, "commits", _ref(rev)), expect=(200, 422))
         if response.status_code == 422:  # "No commit found for SHA: ...", for an ambiguous abbreviation too
             ambiguous = " (or several commits start so: give more digits)" if _HEX.fullmatch(rev) else ""
-            raise GitHubNotFoundError(
-                client.redact(f"{ref.full_name}: no commit named {rev!r}{ambiguous}"), status=422
-            )
+            raise GitHubNotFoundError(client.redact(f"{ref.full_name}: no commit named {rev!r}{ambiguous}"), status=422)
         data = response.json()
         parents = tuple(str(parent["sha"]) for parent in data.get("parents") or ())
         return str(data["sha"]), str(data["commit"]["tree"]["sha"]), parents
