@@ -163,6 +163,8 @@ class Cluster:
     settings: Settings = attrs.Factory(Settings)
     #: Git host settings by URL host name (``{"type": "github", ...}``), shared by the fleet.
     hosts: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=_hosts)
+    #: Other repositories (apps) with their own ``host`` or ``token_env``, shared by the fleet.
+    repos: tuple[Repo, ...] = attrs.field(default=(), converter=tuple)
 
     @classmethod
     def from_file(cls, path: str | Path, name: str | None = None) -> Cluster:

@@ -19,11 +19,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
 from fabpromote._convert import NodeReader
 from fabpromote._engine import check_file_name
+from fabpromote._hosts import same_repo
 
 __all__ = ["fleet_from_file"]
 
 _CLUSTER_KEYS = ("name", "hld", "manifests", "environments", "promotions", "settings")
-_TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts")
+_TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts", "repos")
 #: What git reads as a remote rather than a path: ``scheme://...``, or scp-like ``[user@]host:path``.
 _REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/]*:")
 
@@ -57,7 +58,8 @@ def fleet_from_file(file: Path) -> Fleet:
             raise reader.error(node, f"{path}.name".lstrip("."), f"duplicate cluster name {cluster.name!r}")
         clusters.append(cluster)
     hosts = reader.hosts(fields["hosts"][0], "hosts") if "hosts" in fields else {}
-    clusters = [attrs.evolve(cluster, hosts=hosts) for cluster in clusters]
+    repos = reader.repos(fields["repos"][0], "repos") if "repos" in fields else ()
+    clusters = [attrs.evolve(cluster, hosts=hosts, repos=repos) for cluster in clusters]
     return Fleet(clusters=clusters, hosts=hosts, file=str(file))
 
 
@@ -166,6 +168,18 @@ class _FleetReader(NodeReader):
             if key in fields:
                 values[key] = self.boolean(*fields[key])
         return Settings(**values)
+
+    def repos(self, node: Node, field: str) -> tuple[Repo, ...]:
+        """App repositories with their own settings: maps of ``url``, ``host``, ``token_env``."""
+        repos: list[Repo] = []
+        for item, path in self.items(node, field):
+            if not isinstance(item, MappingNode):
+                raise self.error(item, path, "expected a map with `url` and `host` or `token_env`")
+            repo, _ = self.repo(item, path, with_path=False)
+            if any(same_repo(known.url, repo.url) for known in repos):
+                raise self.error(item, path, f"{repo.url} is listed twice")
+            repos.append(repo)
+        return tuple(repos)
 
     def hosts(self, node: Node, field: str) -> dict[str, dict[str, str]]:
         """Git host settings by host name: ``type`` plus settings the backend checks.

@@ -36,11 +36,11 @@ _ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")
 def repo_for(cluster: Cluster, url: str) -> Repo:
     """What the cluster file says of the repository at ``url``.
 
-    The cluster HLD's and the manifests repo's entries carry their ``host`` and
-    ``token_env``; any other repository (an app's) is known by its URL alone
-    and takes the settings of its host (``hosts:``).
+    The cluster HLD's, the manifests repo's and ``repos:`` entries carry their
+    ``host`` and ``token_env``; any other repository is known by its URL
+    alone and takes the settings of its host (``hosts:``).
     """
-    for repo in (cluster.manifests, cluster.hld):
+    for repo in (cluster.manifests, cluster.hld, *cluster.repos):
         if same_repo(repo.url, url):
             return repo
     return Repo(url=url)
@@ -119,14 +119,14 @@ def host_for(
 def credentials_for(cluster: Cluster) -> Credentials:
     """Which variable holds the token of each host and repository of the cluster.
 
-    A host's ``token_env`` (``hosts:``) applies to every repository on it; the
-    cluster HLD's and the manifests repo's own ``token_env`` to that repository
-    alone. The defaults (``GITHUB_TOKEN``, ``GITLAB_TOKEN``) stay.
+    A host's ``token_env`` (``hosts:``) applies to every repository on it; a
+    repository's own ``token_env`` (cluster HLD, manifests, ``repos:``) to that
+    repository alone. The defaults (``GITHUB_TOKEN``, ``GITLAB_TOKEN``) stay.
     """
     from fabpromote._credentials import Credentials, repo_key
 
     mapping = {name: settings["token_env"] for name, settings in cluster.hosts.items() if "token_env" in settings}
-    for repo in (cluster.hld, cluster.manifests):
+    for repo in (*cluster.repos, cluster.hld, cluster.manifests):
         key = repo_key(repo.url)
         if repo.token_env and key:
             mapping[key] = repo.token_env

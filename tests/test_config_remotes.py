@@ -22,6 +22,7 @@ from fabpromote._cli import main
 from fabpromote._cluster import Cluster, Repo
 from fabpromote._demo import build_demo
 from fabpromote._hosts import credentials_for, host_for, repo_for
+from fabpromote.exceptions import HLDError
 from fabpromote.testing.plugin import SmartHttpUrl
 
 needs_helm = pytest.mark.skipif(
@@ -109,6 +110,8 @@ def test_every_command_uses_the_repositories_settings(
     manifests = f"{smart_http_url(repos, token='manifests-secret').rstrip('/')}/manifests.git"
     monkeypatch.setenv("HLD_TOKEN", "hld-secret")
     monkeypatch.setenv("MANIFESTS_TOKEN", "manifests-secret")
+    monkeypatch.setenv("APP_TOKEN", "unused-by-a-local-path")
+    cat = str(repos / "cat.git")
     config = tmp_path / "fabpromote.yaml"
     config.write_text(
         textwrap.dedent(f"""\
@@ -116,6 +119,8 @@ def test_every_command_uses_the_repositories_settings(
             hld: {{url: {hld}, host: recorded, token_env: HLD_TOKEN}}
             manifests: {{url: {manifests}, host: recorded, token_env: MANIFESTS_TOKEN}}
             environments: [dev, stage, prod]
+            repos:
+              - {{url: demo/repos/cat.git, host: recorded, token_env: APP_TOKEN}}
             """)
     )
     monkeypatch.chdir(tmp_path)
@@ -130,19 +135,30 @@ def test_every_command_uses_the_repositories_settings(
     published = json.loads(run(capsys, "history", "stage", "--json"))
     through_recorded(manifests, "history")
     run(capsys, "set-image", "cat-application", "dev", "v1.1.0")
+    through_recorded(cat, "set-image")
     run(capsys, "materialize", "dev", "--publish")
     through_recorded(manifests, "materialize --publish")
     assert "v1.1.0" in run(capsys, "diff", "cat-application", "--from", "dev", "--to", "stage")
     run(capsys, "promote", "cat-application", "--from", "dev", "--to", "stage", "--publish")
+    assert ("merge", cat) in calls
     through_recorded(manifests, "promote --publish")
     run(capsys, "materialize", "stage", "--publish")
     run(capsys, "rollback", "--manifests", "stage", "--to", published[0]["commit"])
     through_recorded(manifests, "rollback --manifests")
-    assert f"{hld}: RecordedHost has no protection settings" in run(capsys, "protect")
+    run(capsys, "rollback", "cat-application", "stage", "--steps", "1")
+    through_recorded(cat, "rollback")
+    protected = run(capsys, "protect")
+    assert f"{hld}: RecordedHost has no protection settings" in protected
+    assert f"{cat}: RecordedHost has no protection settings" in protected
+    assert f"{repos / 'dog.git'}: LocalHost has no protection settings" in protected
     assert manifests in run(capsys, "flux", "stage")
     # Every host built for these repositories got its token variable and its protection.
     built = {(entry["token_env"], tuple(sorted(entry["protected"]))) for entry in recorded.BUILT}  # type: ignore[attr-defined]
-    assert built == {("MANIFESTS_TOKEN", ("dev", "prod", "stage")), ("HLD_TOKEN", ("prod", "stage"))}
+    assert built == {
+        ("MANIFESTS_TOKEN", ("dev", "prod", "stage")),
+        ("HLD_TOKEN", ("prod", "stage")),
+        ("APP_TOKEN", ("prod", "stage")),
+    }
 
 
 def test_one_lookup_for_every_spelling_of_a_repository(tmp_path: Path) -> None:
@@ -158,6 +174,40 @@ def test_one_lookup_for_every_spelling_of_a_repository(tmp_path: Path) -> None:
     assert repo_for(cluster, "https://user@GIT.example.com/org/cluster-hld/") is cluster.hld
     assert repo_for(cluster, "https://git.example.com/org/manifests.git") is cluster.manifests
     assert repo_for(cluster, "https://git.example.com/org/app") == Repo(url="https://git.example.com/org/app")
+
+
+def test_app_repos_with_their_own_settings(tmp_path: Path) -> None:
+    """``repos:`` gives app repositories a host and token; paths there are relative to the file too."""
+    cluster = _cluster(
+        tmp_path,
+        """\
+        name: east
+        hld: https://git.example.com/org/cluster-hld
+        manifests: https://git.example.com/org/manifests
+        repos:
+          - {url: https://git.example.com/org/cat.git, host: gitlab, token_env: CAT_TOKEN}
+          - {url: repos/dog.git, host: recorded}
+        """,
+    )
+    assert repo_for(cluster, "https://git.example.com/org/cat") == Repo(
+        url="https://git.example.com/org/cat.git", host="gitlab", token_env="CAT_TOKEN"
+    )
+    assert repo_for(cluster, str(tmp_path / "repos" / "dog.git")).host == "recorded"
+    assert credentials_for(cluster).variable_for("https://git.example.com/org/cat") == "CAT_TOKEN"
+
+
+def test_an_app_repo_listed_twice_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(HLDError, match=r"fabpromote.yaml:5 \(repos\[1\]\): .*app.git is listed twice"):
+        _cluster(
+            tmp_path,
+            """\
+            name: east
+            hld: h.git
+            manifests: m.git
+            repos: [{url: app.git, token_env: A},
+                    {url: ./app.git/, token_env: B}]
+            """,
+        )
 
 
 def test_tokens_are_per_repository_on_a_shared_host(tmp_path: Path) -> None:
