@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,47 +12,12 @@ from fabpromote._cli import main
 from fabpromote._demo import build_demo
 from fabpromote._sources import Sources
 from fabpromote.exceptions import AmbiguousCommitError, RefNotFoundError
-from fabpromote.testing.gitrepos import git
+from fabpromote.testing.gitrepos import colliding_commits, git
 
 needs_helm = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
     reason="the demo renders helm charts: needs helm on PATH and the fabpromote-helm plugin",
 )
-
-
-def colliding_commits(repo: Path, branch: str, digits: int = 7) -> tuple[str, str]:
-    """Write two commits on top of ``branch`` whose SHAs share their first ``digits`` hex digits.
-
-    Each gets a branch (``twin-a``, ``twin-b``) so that the remote reaches both.
-    """
-    tip = git("--git-dir", str(repo), "rev-parse", branch)
-    tree = git("--git-dir", str(repo), "rev-parse", f"{branch}^{{tree}}")
-    seen: dict[str, bytes] = {}
-    for attempt in itertools.count():
-        body = (
-            f"tree {tree}\nparent {tip}\nauthor A <a@example.com> 1700000000 +0000\n"
-            f"committer A <a@example.com> 1700000000 +0000\n\nattempt {attempt}\n"
-        ).encode()
-        sha = hashlib.sha1(b"commit %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
-        if sha[:digits] in seen and seen[sha[:digits]] != body:
-            first = _write_commit(repo, seen[sha[:digits]])
-            second = _write_commit(repo, body)
-            assert second == sha
-            git("--git-dir", str(repo), "update-ref", "refs/heads/twin-a", first)
-            git("--git-dir", str(repo), "update-ref", "refs/heads/twin-b", second)
-            return first, second
-        seen[sha[:digits]] = body
-    raise AssertionError("unreachable")
-
-
-def _write_commit(repo: Path, body: bytes) -> str:
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo), "hash-object", "-t", "commit", "-w", "--stdin"],
-        input=body,
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode().strip()
 
 
 @pytest.fixture(name="repo")
