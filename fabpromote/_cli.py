@@ -41,8 +41,10 @@ def _generate(args: argparse.Namespace) -> int:
     )
     if args.validate:
         _check(manifests)
-    manifests.write(target)
-    print(f"wrote {len(manifests)} files to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
+    # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
+    written = manifests.write(target, record="cache")
+    done = "wrote" if written else "unchanged:"
+    print(f"{done} {len(manifests)} files in {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
     return 0
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "MergeConflictError",
     "MissingBranchError",
     "NothingToPromoteError",
+    "OutputRefusedError",
+    "OutputWriteError",
     "PromotionRefused",
     "ProtectedBranchError",
     "PublishError",
@@ -296,6 +298,17 @@ class UnknownNameError(FabpromoteError, LookupError):
 
 class PromotionRefused(FabpromoteError, PermissionError):
     """The pipeline does not allow merging that branch into that one."""
+
+
+class OutputRefusedError(FabpromoteError, FileExistsError):
+    """An output folder holds something fabpromote did not write (or is ``/``, a repository, the working directory).
+
+    Replacing it would lose a user's file; the message names that file.
+    """
+
+
+class OutputWriteError(FabpromoteError, OSError):
+    """An output folder could not be written (permissions, space); it was left as it was."""
 
 
 class PublishError(FabpromoteError, RuntimeError):
