@@ -233,3 +233,47 @@ class TestReusableStory:
             return str(path)
 
         run_seed_story(tmp_path, create)
+
+
+class TestRollbackThenPromote:
+    """status (pending), diff and promote agree at every step of promote, rollback, promote again."""
+
+    @staticmethod
+    def agree(cluster: Cluster, pending: int) -> None:
+        """stage's pending count, the preview's diff and a dry-run promotion all tell the same."""
+        assert rows(cluster)[("cat-application", "stage")]["pending"] == pending
+        shown = preview(cluster, "cat-application", source="dev", target="stage")
+        assert bool(shown.config_diff) == bool(pending)
+        assert bool(shown.manifests_diff) == bool(pending)
+        if pending:
+            assert promote(cluster, "cat-application", source="dev", target="stage", dry_run=True).pending == pending
+        else:
+            with pytest.raises(NothingToPromoteError):
+                promote(cluster, "cat-application", source="dev", target="stage", dry_run=True)
+
+    def test_promote_rollback_promote_again(self, cluster: Cluster) -> None:
+        """After a rollback, promoting the same version again brings stage back to dev's content."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        set_image(cluster, "cat-application", "dev", "v1.1.0")
+        self.agree(cluster, 1)
+        promote(cluster, "cat-application", source="dev", target="stage")
+        self.agree(cluster, 0)
+        rollback(cluster, "cat-application", "stage", steps=1)
+        assert "tag: v1.0.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
+        self.agree(cluster, 1)
+
+        again = promote(cluster, "cat-application", source="dev", target="stage", publish_after=True)
+        assert again.merge is not None
+        assert again.merge.status == "merged"
+        assert git("--git-dir", cat, "rev-parse", "stage^{tree}") == git("--git-dir", cat, "rev-parse", "dev^{tree}")
+        assert "again" in git("--git-dir", cat, "log", "-1", "--format=%s", "stage")
+        assert again.publish is not None
+        assert "ghcr.io/example/cat:v1.1.0" in manifests_branch(cluster, "stage")
+        self.agree(cluster, 0)
+
+        set_image(cluster, "cat-application", "dev", "v1.2.0")  # and the next version promotes as usual
+        self.agree(cluster, 1)
+        promote(cluster, "cat-application", source="dev", target="stage")
+        assert "tag: v1.2.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
+        self.agree(cluster, 0)
+        fsck(cat)
