@@ -24,7 +24,7 @@ from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
 from fabpromote._plugins import Plugins
-from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
+from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, provenance_trailers, publish
 from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
 
 if TYPE_CHECKING:
@@ -417,21 +417,38 @@ def rollback_manifests(
 ) -> ChangeRequest | str | None:
     """Emergency: put an earlier publish's tree back on the manifests branch alone.
 
-    The app branches are left as they are, so the next publish of ``env``
-    brings their state back: fix or roll back the app too.
+    ``to`` must be a publish of ``env`` (see :func:`history`). The new commit
+    carries that publish's provenance and a ``Fabpromote-Rollback-Of``
+    trailer, so ``history`` lists it as its own entry and ``status`` shows
+    what the branch holds. The app branches are left as they are, so the next
+    publish of ``env`` brings their state back (refused as going back only
+    when it would be older): fix or roll back the app too.
+
+    Raises:
+        FabpromoteError: ``to`` is not a publish of ``env``.
     """
     environment = cluster.pipeline.environment(env)
     ctx = _Context(cluster, plugins or Plugins.load())
     url = cluster.manifests.url
     host = ctx.host(url, role="manifests")
     head = ctx.branch(host, url, environment.manifests_branch)
-    return host.revert_to(
-        url,
-        environment.manifests_branch,
-        to,
-        expected=head,
-        message=f"fabpromote: emergency rollback of {env} to {to[:12]}",
+    found = [item for item in history(cluster, env, limit=1000, ctx=ctx) if item.sha.startswith(to.lower())]
+    where = f"{_shown(url)} branch {environment.manifests_branch}"
+    if len(found) != 1:
+        what = "names several publishes on" if found else "is not a publish on"
+        raise FabpromoteError(f"{to} {what} {where} (see `fabpromote history {env}`)")
+    (earlier,) = found
+    trailers = provenance_trailers(
+        cluster=cluster.name,
+        environment=env,
+        engine=earlier.engine,
+        version=earlier.version,
+        digest=earlier.digest,
+        lock=earlier.sources,
     )
+    summary = f"fabpromote: emergency rollback of {env} to {earlier.sha[:12]}"
+    message = "\n".join([summary, "", *trailers, f"{TRAILER_PREFIX}Rollback-Of: {earlier.sha}"]) + "\n"
+    return host.revert_to(url, environment.manifests_branch, earlier.sha, expected=head, message=message)
 
 
 def set_image(
@@ -521,6 +538,8 @@ class Publish:
     engine: str
     version: str
     sources: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
+    #: The earlier publish an emergency ``rollback --manifests`` put back ("" for a publish).
+    rollback_of: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The object of ``history --json``."""
@@ -531,6 +550,7 @@ class Publish:
             "engine": self.engine,
             "version": self.version,
             "sources": [entry.to_json() for entry in self.sources],
+            "rollback_of": self.rollback_of or None,
         }
 
 
@@ -555,6 +575,7 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
                 engine=trailers.get(f"{TRAILER_PREFIX}Engine", ""),
                 version=trailers.get(f"{TRAILER_PREFIX}Version", ""),
                 sources=parse_sources(commit.trailers),
+                rollback_of=trailers.get(f"{TRAILER_PREFIX}Rollback-Of", ""),
             )
         )
     return publishes

@@ -38,6 +38,7 @@ __all__ = [
     "MergeConflictError",
     "MissingBranchError",
     "NothingToPromoteError",
+    "OlderLockError",
     "OutputRefusedError",
     "OutputWriteError",
     "PromotionRefused",
@@ -298,6 +299,10 @@ class UnknownNameError(FabpromoteError, LookupError):
 
 class PromotionRefused(FabpromoteError, PermissionError):
     """The pipeline does not allow merging that branch into that one."""
+
+
+class OlderLockError(FabpromoteError, ValueError):
+    """A publish would put an environment back to older commits than it runs, without saying so."""
 
 
 class OutputRefusedError(FabpromoteError, FileExistsError):
