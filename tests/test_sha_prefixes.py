@@ -129,5 +129,11 @@ class TestCommands:
         assert f"{cat}: commit {first[:7]!r} is ambiguous" in err
         code, _, err = self.run(capsys, "rollback", "--manifests", "dev", "--to", "abcdef0")
         assert code == 1
-        assert f"{demo / 'repos' / 'manifests.git'}: no branch, tag or commit named 'abcdef0'" in err
+        assert f"abcdef0 is not a publish on {demo / 'repos' / 'manifests.git'} branch dev" in err
+        for bad in ("dev", "abc123"):  # a branch would be a promotion past the pipeline; 6 digits are too few
+            code, _, err = self.run(capsys, "rollback", "cat-application", "prod", "--to", bad)
+            assert (code, err) == (
+                1,
+                f"fabpromote: error: --to takes a commit SHA (7 to 40 hex digits, as `history` prints), not {bad!r}\n",
+            )
         assert git("--git-dir", str(cat), "rev-parse", "dev") == head
