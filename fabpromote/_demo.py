@@ -71,7 +71,7 @@ def _cluster_files(env: str, repos: Path) -> dict[str, bytes]:
 
 
 def _config() -> str:
-    # Relative to this file's folder, so the demo works from any directory (and moved as a whole).
+    # Relative to the file's folder (where they resolve), so `cd DIR && fabpromote status` works.
     return (
         "# The demo cluster: every repository is a local bare repository.\n"
         "name: demo\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ __all__ = [
     "sources_for",
 ]
 
+_SCP_LIKE = re.compile(r"(?:[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.+)")
 #: What may change an environment branch of each kind of repository.
 _ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")}
 
@@ -47,17 +49,24 @@ def repo_for(cluster: Cluster, url: str) -> Repo:
 
 
 def same_repo(first: str, second: str) -> bool:
-    """Whether two URLs (or paths) name one repository, however each was spelled."""
+    """Whether two URLs (or paths) name one repository, however each was spelled.
+
+    User info, the scheme (``https://``, ``ssh://``, scp-like ``git@host:``),
+    the case of the host name, a trailing ``/`` or ``.git`` do not matter.
+    """
     return _identity(first) == _identity(second)
 
 
 def _identity(url: str) -> str:
+    scp = _SCP_LIKE.fullmatch(url)
+    if scp and "://" not in url:  # git@host:org/repo is ssh://git@host/org/repo
+        url = f"ssh://{scp['host']}/{scp['path'].lstrip('/')}"
     parts = urlsplit(url)
-    if not parts.scheme or parts.scheme == "file" or len(parts.scheme) == 1:  # a path (C: on Windows)
+    if not parts.scheme or parts.scheme == "file":
         path = parts.path if parts.scheme == "file" else url
-        return os.path.normcase(os.path.abspath(path)).removesuffix(".git").rstrip(os.sep)
+        return os.path.abspath(path).rstrip(os.sep).removesuffix(".git")
     host = parts.netloc.rpartition("@")[2].lower()
-    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/').removesuffix('.git')}"
+    return f"//{host}{parts.path.rstrip('/').removesuffix('.git')}"
 
 
 def host_settings(cluster: Cluster, url: str) -> Mapping[str, str]:

@@ -173,6 +173,11 @@ def test_one_lookup_for_every_spelling_of_a_repository(tmp_path: Path) -> None:
     )
     assert repo_for(cluster, "https://user@GIT.example.com/org/cluster-hld/") is cluster.hld
     assert repo_for(cluster, "https://git.example.com/org/manifests.git") is cluster.manifests
+    assert repo_for(cluster, "git@git.example.com:org/cluster-hld.git") is cluster.hld
+    assert repo_for(cluster, "ssh://git@git.example.com/org/manifests") is cluster.manifests
+    assert repo_for(cluster, "https://git.example.com/other/cluster-hld") == Repo(
+        url="https://git.example.com/other/cluster-hld"
+    )
     assert repo_for(cluster, "https://git.example.com/org/app") == Repo(url="https://git.example.com/org/app")
 
 
