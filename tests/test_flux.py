@@ -122,7 +122,7 @@ def read_by_go(text: str, tmp_path: Path) -> list[Any]:
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: go-reader\nversion: 0.1.0\n")
     (chart / "templates" / "values.json").write_text("{{ toJson .Values }}\n")
     read = []
-    for index, document in enumerate(part for part in text.split("---\n")[1:]):
+    for index, document in enumerate(text.split("---\n")[1:]):
         values = tmp_path / f"document-{index}.yaml"
         values.write_text(document)
         done = subprocess.run(
