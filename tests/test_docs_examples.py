@@ -229,3 +229,42 @@ def test_examples_run(page: Path, tmp_path: Path) -> None:
         if not expected:
             # `a && b` does not stop `bash -e` when `a` fails: its error line must not pass unseen.
             assert "fabpromote: error:" not in done.stderr, shown
+
+
+def test_demo_script_hint_works_in_a_fresh_shell(tmp_path: Path) -> None:
+    """scripts/demo.sh ends with a command that works as printed, pasted into a new shell.
+
+    The script runs from a copy of the repository with a relative folder given from
+    elsewhere; the hint then runs with a clean environment: no virtualenv, no
+    fabpromote on PATH, another working directory.
+    """
+    env = reader_environment(tmp_path)
+    clone = _copy_of_repository(tmp_path / "repository")
+    caller = tmp_path / "work"
+    caller.mkdir()
+    done = subprocess.run(
+        ["bash", str(clone / "scripts" / "demo.sh"), "demo"],
+        cwd=caller,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (caller / "demo" / "fabpromote.yaml").is_file()
+    hint = done.stdout.strip().splitlines()[-1].strip()
+    fresh = subprocess.run(
+        ["bash", "-c", hint],
+        cwd=tmp_path,
+        env={"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert fresh.returncode == 0, f"{hint!r}: {fresh.stdout}{fresh.stderr}"
+    # The stage publish of the promotion, newest first, rendered from cat-application's new commit.
+    newest = fresh.stdout.splitlines()[0]
+    assert "cat-application@" in newest
+    assert "dog-application@" in newest
