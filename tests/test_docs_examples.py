@@ -22,7 +22,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import attrs
@@ -30,6 +29,11 @@ import pytest
 import yaml
 
 from fabpromote import Fleet, Plugins
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest depends on tomli before 3.11
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -107,7 +111,7 @@ def test_markers_are_known_and_give_reasons() -> None:
     """A misspelt marker must not silently skip or pass a block; a skipped block says why."""
     problems = []
     for block in _all_blocks():
-        for key, value in block.markers.items():
+        for key in block.markers:
             if key not in MARKERS:
                 problems.append(f"{block}: unknown marker {key!r} (known: {', '.join(sorted(MARKERS))})")
         if "not-run" in block.markers and len(block.markers["not-run"]) < 10:
