@@ -271,3 +271,23 @@ def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daem
     section = (DOCS / "plugins.md").read_text().split("### `fabpromote_register_git_hosts(register)`")[1]
     section = section.split("\n### ")[0]
     assert all(f"`{key}`" in section for key in ("protected", "sources", "token_env", "hosts:"))
+
+
+def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None:
+    """Every ``Fabpromote-Key`` trailer the docs name is in a real publish commit, with the documented fields."""
+    if shutil.which("helm") is None:
+        pytest.skip("the demo renders helm charts: needs helm on PATH")
+    demo = tmp_path / "demo"
+    subprocess.run([Path(sys.executable).with_name("fabpromote"), "demo", demo], check=True, capture_output=True)
+    message = subprocess.run(
+        ["git", "--git-dir", demo / "repos" / "manifests.git", "log", "-1", "--format=%B", "dev"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    written = {line.partition(":")[0]: line.partition(": ")[2] for line in message.splitlines() if ": " in line}
+    documented = {key for page in DOCS.glob("*.md") for key in re.findall(r"Fabpromote-[A-Z]\w*", page.read_text())}
+    assert "Fabpromote-Source" in documented
+    assert sorted(documented - written.keys()) == []
+    # <component> <kind> <url> <ref> <sha>
+    assert len(written["Fabpromote-Source"].split(" ")) == 5
