@@ -41,8 +41,10 @@ def _generate(args: argparse.Namespace) -> int:
     )
     if args.validate:
         _check(manifests)
-    manifests.write(target)
-    print(f"wrote {len(manifests)} files to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
+    # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
+    written = manifests.write(target, record="cache")
+    done = "wrote" if written else "unchanged:"
+    print(f"{done} {len(manifests)} files in {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
     return 0
 
 
@@ -103,7 +105,7 @@ def _materialize(args: argparse.Namespace) -> int:
     published = None
     if args.publish:
         _stage(f"publishing to {cluster.manifests.url}")
-        published = publish(result, cluster)
+        published = publish(result, cluster, allow_older=args.allow_older)
     if args.json:
         print(json.dumps({**result.to_json(), "publish": published.to_json() if published else None}, indent=2))
         return 0
@@ -259,7 +261,8 @@ def _history(args: argparse.Namespace) -> int:
         return 0
     for item in publishes:
         sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
-        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}")
+        rolled = f"  (emergency rollback to {item.rollback_of[:12]})" if item.rollback_of else ""
+        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}{rolled}")
     return 0
 
 
@@ -354,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--out", metavar="DIR", help="also write the manifests to DIR (replaced in one step)")
     mat.add_argument("--publish", action="store_true", help="commit the result to the manifests branch")
     mat.add_argument("--lock", metavar="FILE", help="render exactly the commits of this lock (JSON)")
+    mat.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="publish even when a component is older than the branch's last publish holds (a deliberate step back)",
+    )
     mat.add_argument("--engine", help="rendering engine (default: the configuration's, else native)")
     mat.add_argument("--json", action="store_true", help="print one JSON object")
     mat.add_argument("--validate", action="store_true", help="check every manifest against the Kubernetes schemas")

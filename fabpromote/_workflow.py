@@ -18,19 +18,19 @@ from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
 from fabpromote._cluster import Repo
 from fabpromote._fetch import LockEntry, as_lock
+from fabpromote._githost import ChangeRequest, Comparison, MergeResult
 from fabpromote._hld import load_environments
 from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
 from fabpromote._plugins import Plugins
-from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
+from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, provenance_trailers, publish
 from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from fabpromote._cluster import Cluster, Environment
-    from fabpromote._githost import ChangeRequest, MergeResult
     from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
@@ -171,8 +171,9 @@ def promote(
     url = base_app.url
     host = ctx.host(url)
     head_sha = ctx.branch(host, url, head_app.branch)
-    ctx.branch(host, url, base_app.branch)
-    pending = host.compare(url, base_app.branch, head_app.branch).ahead
+    base_sha = ctx.branch(host, url, base_app.branch)
+    comparison = host.compare(url, base_app.branch, head_app.branch)
+    pending = _pending(ctx, url, comparison, base_sha, head_sha)
     result = PromoteResult(
         app=app_name,
         source=source,
@@ -190,6 +191,8 @@ def promote(
         )
     if dry_run:
         return result
+    if comparison.ahead == 0:
+        return _restore(ctx, host, result, url, base_sha, merge=merge, publish_after=publish_after)
     change = host.open_change(
         url,
         base=base_app.branch,
@@ -205,6 +208,42 @@ def promote(
     published = None
     if publish_after and merged is not None and merged.status == "merged":
         published = publish(materialize(cluster, target, plugins=ctx.plugins), cluster)
+    return attrs.evolve(result, change=change, merge=merged, publish=published)
+
+
+def _pending(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> int:
+    """What promoting ``head_sha`` into ``base_sha`` would bring: the commits ``base`` lacks.
+
+    When ``base`` has every commit of ``head`` but not their content (it was
+    rolled back since), promoting again restores that content: the commits
+    of ``base`` that undid it are pending.
+    """
+    if comparison.ahead or not comparison.behind:
+        return comparison.ahead
+    return 0 if _same_tree(ctx, url, base_sha, head_sha) else comparison.behind
+
+
+def _same_tree(ctx: _Context, url: str, first: str, second: str) -> bool:
+    ctx.sources.fetch(url, [first, second])
+    with ctx.sources.mirror(url) as repo:
+        return bool(repo[first.encode()].tree == repo[second.encode()].tree)  # type: ignore[attr-defined]
+
+
+def _restore(
+    ctx: _Context, host: GitHost, result: PromoteResult, url: str, base_sha: str, *, merge: bool, publish_after: bool
+) -> PromoteResult:
+    """Promote again after a rollback: a commit on the target with the source's tree (hosted: a change request)."""
+    message = f"Promote {result.app} from {result.source} to {result.target} again ({result.head_sha[:12]})"
+    done = host.revert_to(url, result.base, result.head_sha, expected=base_sha, message=message)
+    if isinstance(done, str) or done is None:
+        change = ChangeRequest(base=result.base, head=result.head, head_sha=result.head_sha)
+        merged = MergeResult(status="merged", sha=done) if done else MergeResult(status="up-to-date")
+    else:
+        change = done
+        merged = host.merge(url, change, expected_head_sha=change.head_sha, message=message) if merge else None
+    published = None
+    if publish_after and merged is not None and merged.status == "merged":
+        published = publish(materialize(ctx.cluster, result.target, plugins=ctx.plugins), ctx.cluster)
     return attrs.evolve(result, change=change, merge=merged, publish=published)
 
 
@@ -247,7 +286,7 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
             host = ctx.host(entry.url)
             sha = host.read_branch(entry.url, entry.branch) or ""
             before = by_env[previous.name].get(entry.name) if previous else None
-            pending = host.compare(entry.url, entry.branch, before.branch).ahead if before and sha else 0
+            pending = _pending_between(ctx, host, entry.url, entry.branch, before.branch) if before and sha else 0
             rows.append(
                 StatusRow(
                     cluster=cluster.name,
@@ -260,6 +299,13 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
                 )
             )
     return rows
+
+
+def _pending_between(ctx: _Context, host: GitHost, url: str, base: str, head: str) -> int:
+    base_sha, head_sha = host.read_branch(url, base), host.read_branch(url, head)
+    if base_sha is None or head_sha is None:
+        return 0
+    return _pending(ctx, url, host.compare(url, base, head), base_sha, head_sha)
 
 
 def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str, str]]:
@@ -371,21 +417,38 @@ def rollback_manifests(
 ) -> ChangeRequest | str | None:
     """Emergency: put an earlier publish's tree back on the manifests branch alone.
 
-    The app branches are left as they are, so the next publish of ``env``
-    brings their state back: fix or roll back the app too.
+    ``to`` must be a publish of ``env`` (see :func:`history`). The new commit
+    carries that publish's provenance and a ``Fabpromote-Rollback-Of``
+    trailer, so ``history`` lists it as its own entry and ``status`` shows
+    what the branch holds. The app branches are left as they are, so the next
+    publish of ``env`` brings their state back (refused as going back only
+    when it would be older): fix or roll back the app too.
+
+    Raises:
+        FabpromoteError: ``to`` is not a publish of ``env``.
     """
     environment = cluster.pipeline.environment(env)
     ctx = _Context(cluster, plugins or Plugins.load())
     url = cluster.manifests.url
     host = ctx.host(url, role="manifests")
     head = ctx.branch(host, url, environment.manifests_branch)
-    return host.revert_to(
-        url,
-        environment.manifests_branch,
-        to,
-        expected=head,
-        message=f"fabpromote: emergency rollback of {env} to {to[:12]}",
+    found = [item for item in history(cluster, env, limit=1000, ctx=ctx) if item.sha.startswith(to.lower())]
+    where = f"{_shown(url)} branch {environment.manifests_branch}"
+    if len(found) != 1:
+        what = "names several publishes on" if found else "is not a publish on"
+        raise FabpromoteError(f"{to} {what} {where} (see `fabpromote history {env}`)")
+    (earlier,) = found
+    trailers = provenance_trailers(
+        cluster=cluster.name,
+        environment=env,
+        engine=earlier.engine,
+        version=earlier.version,
+        digest=earlier.digest,
+        lock=earlier.sources,
     )
+    summary = f"fabpromote: emergency rollback of {env} to {earlier.sha[:12]}"
+    message = "\n".join([summary, "", *trailers, f"{TRAILER_PREFIX}Rollback-Of: {earlier.sha}"]) + "\n"
+    return host.revert_to(url, environment.manifests_branch, earlier.sha, expected=head, message=message)
 
 
 def set_image(
@@ -475,6 +538,8 @@ class Publish:
     engine: str
     version: str
     sources: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
+    #: The earlier publish an emergency ``rollback --manifests`` put back ("" for a publish).
+    rollback_of: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The object of ``history --json``."""
@@ -485,6 +550,7 @@ class Publish:
             "engine": self.engine,
             "version": self.version,
             "sources": [entry.to_json() for entry in self.sources],
+            "rollback_of": self.rollback_of or None,
         }
 
 
@@ -509,6 +575,7 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
                 engine=trailers.get(f"{TRAILER_PREFIX}Engine", ""),
                 version=trailers.get(f"{TRAILER_PREFIX}Version", ""),
                 sources=parse_sources(commit.trailers),
+                rollback_of=trailers.get(f"{TRAILER_PREFIX}Rollback-Of", ""),
             )
         )
     return publishes

@@ -38,6 +38,9 @@ __all__ = [
     "MergeConflictError",
     "MissingBranchError",
     "NothingToPromoteError",
+    "OlderLockError",
+    "OutputRefusedError",
+    "OutputWriteError",
     "PromotionRefused",
     "ProtectedBranchError",
     "PublishError",
@@ -296,6 +299,21 @@ class UnknownNameError(FabpromoteError, LookupError):
 
 class PromotionRefused(FabpromoteError, PermissionError):
     """The pipeline does not allow merging that branch into that one."""
+
+
+class OlderLockError(FabpromoteError, ValueError):
+    """A publish would put an environment back to older commits than it runs, without saying so."""
+
+
+class OutputRefusedError(FabpromoteError, FileExistsError):
+    """An output folder holds something fabpromote did not write (or is ``/``, a repository, the working directory).
+
+    Replacing it would lose a user's file; the message names that file.
+    """
+
+
+class OutputWriteError(FabpromoteError, OSError):
+    """An output folder could not be written (permissions, space); it was left as it was."""
 
 
 class PublishError(FabpromoteError, RuntimeError):

@@ -4,7 +4,7 @@
 (so a host's test suite can create them on its server or fake), then tells
 the story with assertions at every step: set-image on dev, publish dev,
 promote cat dev -> stage and publish stage, the guard refusing dev -> prod,
-rollback of stage, and the status matrix throughout. It renders helm charts:
+rollback of stage, promoting it again, and the status matrix throughout. It renders helm charts:
 it needs helm on PATH and the fabpromote-helm plugin.
 """
 
@@ -87,9 +87,16 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
         result = host.merge(cat, outcome, expected_head_sha=outcome.head_sha, message="Roll back stage")
         assert result.status == "merged", result
     publish(materialize(cluster, "stage"), cluster)
-    # The revert sits on top of dev's commits: nothing waits, though the images differ.
-    _check(cluster, "stage", image="v1.0.0", pending=0, materialized=True)
+    # stage has every commit of dev but not its content: promoting again is pending.
+    _check(cluster, "stage", image="v1.0.0", pending=None, materialized=True)
     assert "ghcr.io/example/cat:v1.0.0" in _manifest(cluster, "stage")
+
+    again = promote(cluster, "cat-application", source="dev", target="stage", merge=True)
+    assert again.merge is not None, again
+    assert again.merge.status == "merged", again.merge
+    publish(materialize(cluster, "stage"), cluster)
+    _check(cluster, "stage", image="v1.1.0", pending=0, materialized=True)
+    assert "ghcr.io/example/cat:v1.1.0" in _manifest(cluster, "stage")
 
 
 def _cluster_file(root: Path, hld: str, manifests: str, hosts: Mapping[str, Mapping[str, str]]) -> Cluster:
