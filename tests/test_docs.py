@@ -316,20 +316,39 @@ def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daem
 
 
 def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None:
-    """Every ``Fabpromote-Key`` trailer the docs name is in a real publish commit, with the documented fields."""
+    """Every ``Fabpromote-Key`` trailer the docs name is in a real publish commit, with the documented fields.
+
+    The publishes of the demo, then one of an older lock (``--allow-older``) and an
+    emergency ``rollback --manifests``, which add trailers of their own.
+    """
     if shutil.which("helm") is None:
         pytest.skip("the demo renders helm charts: needs helm on PATH")
     demo = tmp_path / "demo"
-    subprocess.run([Path(sys.executable).with_name("fabpromote"), "demo", demo], check=True, capture_output=True)
-    message = subprocess.run(
-        ["git", "--git-dir", demo / "repos" / "manifests.git", "log", "-1", "--format=%B", "dev"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    written = {line.partition(":")[0]: line.partition(": ")[2] for line in message.splitlines() if ": " in line}
-    documented = {key for page in DOCS.glob("*.md") for key in re.findall(r"Fabpromote-[A-Z]\w*", page.read_text())}
-    assert "Fabpromote-Source" in documented
+    fabpromote = Path(sys.executable).with_name("fabpromote")
+
+    def run(*args: object) -> str:
+        return subprocess.run([fabpromote, *args], cwd=demo, check=True, capture_output=True, text=True).stdout
+
+    def git(*args: object) -> str:
+        command = ["git", "--git-dir", demo / "repos" / "manifests.git", *args]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    subprocess.run([fabpromote, "demo", demo], check=True, capture_output=True)
+    first = git("rev-parse", "dev").strip()
+    (tmp_path / "old.json").write_text(run("materialize", "dev", "--json"))
+    run("set-image", "cat-application", "dev", "v1.1.0")
+    run("materialize", "dev", "--publish")
+    run("rollback", "dev", "--manifests", "--to", first)
+    run("materialize", "dev", "--publish")
+    run("materialize", "dev", "--lock", tmp_path / "old.json", "--publish", "--allow-older")
+    written: dict[str, str] = {}
+    for line in git("log", "--format=%B", "dev").splitlines():
+        key, colon, value = line.partition(": ")
+        if colon and key.startswith("Fabpromote-"):
+            written[key] = value
+    pattern = re.compile(r"Fabpromote-[A-Z][\w-]*[A-Za-z]")
+    documented = {key for page in DOCS.glob("*.md") for key in pattern.findall(page.read_text())}
+    assert {"Fabpromote-Source", "Fabpromote-Older-Than", "Fabpromote-Rollback-Of"} <= documented
     assert sorted(documented - written.keys()) == []
     # <component> <kind> <url> <ref> <sha>
     assert len(written["Fabpromote-Source"].split(" ")) == 5
