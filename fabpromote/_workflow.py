@@ -235,6 +235,7 @@ def _restore(
     """Promote again after a rollback: a commit on the target with the source's tree (hosted: a change request)."""
     message = f"Promote {result.app} from {result.source} to {result.target} again ({result.head_sha[:12]})"
     done = host.revert_to(url, result.base, result.head_sha, expected=base_sha, message=message)
+    merged: MergeResult | None
     if isinstance(done, str) or done is None:
         change = ChangeRequest(base=result.base, head=result.head, head_sha=result.head_sha)
         merged = MergeResult(status="merged", sha=done) if done else MergeResult(status="up-to-date")
