@@ -7,6 +7,7 @@ with ``method: git``, its repository as ``source``, ``branch: <env>`` and
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import attrs
@@ -42,8 +43,10 @@ class App:
 def apps(cluster: Cluster, env: str, sources: Sources) -> list[App]:
     """The apps of environment ``env``, in cluster HLD order."""
     environment = cluster.pipeline.environment(env)
-    sha = sources.resolve(cluster.hld.url, environment.hld_branch)
-    root = sources.snapshot(cluster.hld.url, sha) / cluster.hld_path
+    wanted = [(cluster.hld.url, environment.hld_branch)]
+    with sources.user_terms(), contextlib.closing(sources.checkouts(wanted)) as trees:
+        _, tree = next(trees)
+        component = load_component(tree / cluster.hld_path)
     return [
         App(
             name=entry.name,
@@ -51,7 +54,7 @@ def apps(cluster: Cluster, env: str, sources: Sources) -> list[App]:
             branch=entry.branch or entry.version or environment.hld_branch,
             path=entry.path,
         )
-        for entry in load_component(root).subcomponents
+        for entry in component.subcomponents
         if entry.method == "git" and not entry.inlined
     ]
 

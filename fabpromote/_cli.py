@@ -57,9 +57,11 @@ def _generate(args: argparse.Namespace) -> Outcome:
     )
     if args.validate:
         _check(manifests)
-    _write(manifests, target)
-    print(f"wrote {plural(len(manifests), 'file')} to {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
-    return Outcome.DONE
+    # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
+    written = manifests.write(target, record="cache")
+    done = "wrote" if written else "unchanged:"
+    print(f"{done} {plural(len(manifests), 'file')} in {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
+    return Outcome.DONE if written else Outcome.NOTHING_TO_DO
 
 
 def _install(args: argparse.Namespace) -> Outcome:
@@ -113,13 +115,12 @@ def _materialize(args: argparse.Namespace) -> Outcome:
     result = materialize(cluster, args.env, lock=lock, engine=args.engine)
     if args.validate:
         _check(result.manifests)
-    if args.out:
-        _write(result.manifests, Path(args.out))
+    written = bool(args.out) and result.manifests.write(args.out)
     published, error = _publish_step(args, result, cluster) if args.publish else (None, "")
     if error:
         outcome = Outcome.FAILED
-    elif published is not None and not published.commit and not args.out:
-        outcome = Outcome.NOTHING_TO_DO  # the branch holds this tree already
+    elif published is not None and not published.commit and not written:
+        outcome = Outcome.NOTHING_TO_DO  # the branch (and the folder) hold this tree already
     else:
         outcome = Outcome.DONE
     if args.json:
@@ -132,9 +133,10 @@ def _materialize(args: argparse.Namespace) -> Outcome:
         }
         print(json.dumps(data, indent=2))
     else:
-        _print_materialized(args, result, published, cluster)
+        _print_materialized(args, result, published, cluster, written=written)
     if error:
-        print(f"{PROG}: error: wrote {args.out}, but publishing failed: {error}", file=sys.stderr)
+        done = "wrote" if written else "left unchanged"
+        print(f"{PROG}: error: {done} {args.out}, but publishing failed: {error}", file=sys.stderr)
         print(f"{PROG}: retry the publish with: {_retry_publish(args, args.env)}", file=sys.stderr)
     return outcome
 
@@ -146,19 +148,21 @@ def _publish_step(args: argparse.Namespace, result: Any, cluster: Cluster) -> tu
 
     _stage(f"publishing to {cluster.manifests.url}")
     try:
-        return publish(result, cluster), ""
+        return publish(result, cluster, allow_older=args.allow_older), ""
     except FabpromoteError as exc:
         if not args.out:
             raise  # the only write: its error says everything
         return None, str(exc)
 
 
-def _print_materialized(args: argparse.Namespace, result: Any, published: Any, cluster: Cluster) -> None:
+def _print_materialized(
+    args: argparse.Namespace, result: Any, published: Any, cluster: Cluster, *, written: bool
+) -> None:
     print(f"{cluster.name}/{args.env}: {plural(len(result.manifests), 'file')}, sha256 {result.manifests.digest[:12]}")
     for entry in result.lock:
         print(f"  {entry.component or '.'}: {entry.url} {entry.ref or '-'} -> {entry.sha[:12]}")
     if args.out:
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out}" if written else f"unchanged: {args.out} holds this output already")
     if published is not None:
         done = f"committed {published.commit}" if published.commit else "unchanged, no commit"
         print(f"published to {published.repo} branch {published.branch}: {done}")
@@ -176,17 +180,9 @@ def _retry_publish(args: argparse.Namespace, env: str) -> str:
     for option in ("lock", "engine"):
         if getattr(args, option, None):
             words += [f"--{option}", getattr(args, option)]
+    if getattr(args, "allow_older", False):
+        words.append("--allow-older")
     return shlex.join(words)
-
-
-def _write(manifests: Manifests, target: Path) -> None:
-    """Write an output folder; what the system refuses is said of the folder asked for, not a staging path."""
-    from fabpromote.exceptions import FabpromoteError
-
-    try:
-        manifests.write(target)
-    except OSError as exc:
-        raise FabpromoteError(f"cannot write the manifests to {target}: {exc.strerror or exc}") from None
 
 
 def _check(manifests: Manifests) -> None:
@@ -361,7 +357,8 @@ def _history(args: argparse.Namespace) -> Outcome:
         return Outcome.DONE
     for item in publishes:
         sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
-        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}")
+        rolled = f"  (emergency rollback to {item.rollback_of[:12]})" if item.rollback_of else ""
+        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}{rolled}")
     return Outcome.DONE
 
 
@@ -485,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--out", metavar="DIR", help="also write the manifests to DIR (replaced in one step)")
     mat.add_argument("--publish", action="store_true", help="commit the result to the manifests branch")
     mat.add_argument("--lock", metavar="FILE", help="render exactly the commits of this lock (JSON)")
+    mat.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="publish even when a component is older than the branch's last publish holds (a deliberate step back)",
+    )
     mat.add_argument("--engine", help="rendering engine (default: the configuration's, else native)")
     mat.add_argument("--json", action="store_true", help="print one JSON object")
     mat.add_argument("--validate", action="store_true", help="check every manifest against the Kubernetes schemas")

@@ -67,6 +67,10 @@ def _environments(value: Iterable[Environment]) -> tuple[Environment, ...]:
     return tuple(value)
 
 
+def _repos(value: Iterable[Repo]) -> tuple[Repo, ...]:
+    return tuple(value)
+
+
 def _clusters(value: Iterable[Cluster]) -> tuple[Cluster, ...]:
     return tuple(value)
 
@@ -147,6 +151,8 @@ class Settings:
     allow_hooks: bool = False
     cache_dir: str = ""
     fix_disabled: bool = False
+    #: Where ``engine`` was set (``fabpromote.yaml:5 (settings.engine)``), for errors; empty by default.
+    engine_written_at: str = attrs.field(default="", eq=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -161,6 +167,8 @@ class Cluster:
     settings: Settings = attrs.Factory(Settings)
     #: Git host settings by URL host name (``{"type": "github", ...}``), shared by the fleet.
     hosts: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=_hosts)
+    #: Other repositories (apps) with their own ``host`` or ``token_env``, shared by the fleet.
+    repos: tuple[Repo, ...] = attrs.field(default=(), converter=_repos)
 
     @classmethod
     def from_file(cls, path: str | Path, name: str | None = None) -> Cluster:

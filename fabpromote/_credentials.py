@@ -1,7 +1,8 @@
 """Tokens for Git remotes, read from the environment, and their redaction.
 
 A :class:`Credentials` maps a host (``github.com``, ``gitlab.example.com:8443``)
-to the *name* of the environment variable that holds its token; the token is
+or one repository on it (``github.com/org/repo``, see :func:`repo_key`) to the
+*name* of the environment variable that holds its token; the token is
 read when a request is made, never stored, and never logged. Everything the
 sources layer prints goes through :meth:`Credentials.redact`.
 """
@@ -20,7 +21,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["DEFAULT_TOKEN_VARIABLES", "DEFAULT_USERNAMES", "Credentials", "redact"]
+__all__ = ["DEFAULT_TOKEN_VARIABLES", "DEFAULT_USERNAMES", "Credentials", "host_keys", "redact", "repo_key"]
 
 DEFAULT_TOKEN_VARIABLES: Mapping[str, str] = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
 # GitHub takes any user name with a token; GitLab wants "oauth2" for OAuth tokens.
@@ -59,9 +60,11 @@ class Credentials:
     """Which environment variable holds the token for which host.
 
     Args:
-        mapping: Host (``name`` or ``name:port``) to the name of the variable
-            holding its token; added to, and overriding, the defaults
-            ``github.com`` -> ``GITHUB_TOKEN`` and ``gitlab.com`` -> ``GITLAB_TOKEN``.
+        mapping: Host (``name`` or ``name:port``), or one repository
+            (``name[:port]/path``, see :func:`repo_key`), to the name of the
+            variable holding its token (a repository's entry wins over its
+            host's); added to, and overriding, the defaults ``github.com`` ->
+            ``GITHUB_TOKEN`` and ``gitlab.com`` -> ``GITLAB_TOKEN``.
         usernames: Host to the user name sent with its token; the default is
             ``oauth2`` for ``gitlab.com`` and ``x-access-token`` elsewhere.
     """
@@ -74,8 +77,8 @@ class Credentials:
 
     def variable_for(self, url: str) -> str | None:
         """The name of the variable configured for ``url``'s host, if any."""
-        host = _host_keys(url)
-        return next((self._mapping[key] for key in host if key in self._mapping), None)
+        keys = _lookup_keys(url)
+        return next((self._mapping[key] for key in keys if key in self._mapping), None)
 
     def for_url(self, url: str) -> tuple[str, str] | None:
         """``(username, token)`` for ``url``, or ``None`` to send no credentials.
@@ -93,7 +96,7 @@ class Credentials:
         token = os.environ.get(variable, "") if variable else ""
         if not token:
             return None
-        keys = _host_keys(url)
+        keys = host_keys(url)
         username = next((self._usernames[key] for key in keys if key in self._usernames), GENERIC_USERNAME)
         return username, token
 
@@ -114,7 +117,18 @@ class Credentials:
             self._seen.add(secret)
 
 
-def _host_keys(url: str) -> list[str]:
+def repo_key(url: str) -> str:
+    """The key of the one repository at ``url`` in a mapping: ``host[:port]/path``.
+
+    Without user info, trailing ``/`` or ``.git``, so that each spelling of
+    a repository's URL finds it; empty for a URL without a host or path.
+    """
+    path = urlsplit(url).path.strip("/").removesuffix(".git").lower()
+    hosts = host_keys(url)
+    return f"{hosts[0]}/{path}" if hosts and path else ""
+
+
+def host_keys(url: str) -> list[str]:
     """Lookup keys for ``url``'s host, most specific first: ``host:port``, ``host``."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
@@ -125,6 +139,11 @@ def _host_keys(url: str) -> list[str]:
     except ValueError:
         port = None
     return [f"{host}:{port}", host] if port else [host]
+
+
+def _lookup_keys(url: str) -> list[str]:
+    """Keys for ``url``, most specific first: its repository's (:func:`repo_key`), then its host's."""
+    return [key for key in (repo_key(url), *host_keys(url)) if key]
 
 
 def _may_carry_token(scheme: str, host: str | None) -> bool:

@@ -71,13 +71,13 @@ def _cluster_files(env: str, repos: Path) -> dict[str, bytes]:
     }
 
 
-def _config(directory: Path) -> str:
-    repos = directory / "repos"
+def _config() -> str:
+    # Relative to the file's folder (where they resolve), so `cd DIR && fabpromote status` works.
     return (
         "# The demo cluster: every repository is a local bare repository.\n"
         "name: demo\n"
-        f"hld: {repos / 'cluster-hld.git'}\n"
-        f"manifests: {repos / 'manifests.git'}\n"
+        "hld: repos/cluster-hld.git\n"
+        "manifests: repos/manifests.git\n"
         "environments: [dev, stage, prod]\n"
     )
 
@@ -177,12 +177,14 @@ def _build(directory: Path) -> Iterator[str]:
     hld = repos / "cluster-hld.git"
     _init(hld, ENVIRONMENTS[0])
     for env in ENVIRONMENTS:
-        ops.commit_files(str(hld), env, _cluster_files(env, repos), f"cluster HLD for {env}", expected=None)
+        # Absolute: the HLD is read from a snapshot in the cache, where a relative source means nothing.
+        files = _cluster_files(env, repos.absolute())
+        ops.commit_files(str(hld), env, files, f"cluster HLD for {env}", expected=None)
     yield f"created cluster HLD repo {hld}: dev, stage, prod"
     _init(repos / "manifests.git", ENVIRONMENTS[0])
     yield f"created empty manifests repo {repos / 'manifests.git'}"
     config = directory / "fabpromote.yaml"
-    config.write_text(_config(directory))
+    config.write_text(_config())
     yield f"wrote {config}"
     cluster = Cluster.from_file(config)
     sources = Sources()  # a fresh view: the refs written above are new

@@ -29,10 +29,12 @@ from fabpromote import _hooks
 from fabpromote._hld import Component, ComponentConfig, find_component_file, load_component, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config
-from fabpromote.exceptions import HLDError, UnsafePathError
+from fabpromote.exceptions import HLDError, UnknownBackendError, UnsafePathError
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
+
+    from yaml.nodes import Node
 
     from fabpromote._fetch import Fetcher
     from fabpromote._plugins import Plugins
@@ -136,6 +138,45 @@ def check_file_name(name: str, what: str) -> str:
     return name
 
 
+def kind_written_at(directory: Path, component: Component) -> str:
+    """Where the ``type`` (or ``generator``) of ``component`` is written: ``file:line (field)``.
+
+    For errors only: the component file of ``directory`` is read again to
+    find the entry (the file's own component, or an inline subcomponent).
+    """
+    from yaml.nodes import ScalarNode  # the error path only: a render does not import YAML's node classes
+
+    from fabpromote._convert import parse_file
+
+    file = find_component_file(directory)
+    if file is None:
+        return str(directory)
+    key = "generator" if component.generator else "type"
+    for fields, path in _component_maps(parse_file(file), ""):
+        value, name = fields.get(key), fields.get("name")
+        if (
+            isinstance(value, ScalarNode)
+            and value.value == component.kind
+            and (name.value if isinstance(name, ScalarNode) else "") == component.name
+        ):
+            return f"{file}:{value.start_mark.line + 1} ({path}{key})"
+    return str(file)
+
+
+def _component_maps(node: Node | None, path: str) -> Iterator[tuple[dict[str, Node], str]]:
+    """The fields of a component's node and of each subcomponent entry under it, with their field paths."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    if not isinstance(node, MappingNode):
+        return
+    fields = {key.value: value for key, value in node.value if isinstance(key, ScalarNode)}
+    yield fields, path
+    entries = fields.get("subcomponents")
+    if isinstance(entries, SequenceNode):
+        for index, entry in enumerate(entries.value):
+            yield from _component_maps(entry, f"{path}subcomponents[{index}].")
+
+
 def _go_join(*parts: str) -> str:
     """Go's ``path.Join``: join the non-empty parts with ``/``, then clean."""
     return posixpath.normpath("/".join(part for part in parts if part)) if any(parts) else ""
@@ -224,7 +265,10 @@ class _Walk:
             raise UnsafePathError(f"two components would write {request.output_path} (duplicate names)")
         self.seen.add(request.output_path)
         _hooks.check_allowed(component, _GENERATE_STAGES, allowed=self.options.allow_hooks, where=request.directory)
-        generator = self.plugins.generator(component.kind)
+        try:
+            generator = self.plugins.generator(component.kind)
+        except UnknownBackendError as exc:
+            raise exc.written_at(kind_written_at(request.directory, component)) from None
         if component.hooks.before_generate or component.hooks.after_generate:
             wait([future for _, future in self.pending])
             _hooks.run_hook(component, "before-generate", request.directory)

@@ -1,11 +1,15 @@
 """Read ``fabpromote.yaml`` into a :class:`~fabpromote._cluster.Fleet`.
 
 Errors name the file, the line and the field path (``clusters[1].hld.url``).
-The format is documented in ``docs/configuration.md``.
+Relative paths in it (repositories given as paths, ``cache_dir``) are relative
+to the file's folder, wherever the command runs. The format is documented in
+``docs/configuration.md``.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +19,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
 from fabpromote._convert import NodeReader
 from fabpromote._engine import check_file_name
+from fabpromote._hosts import same_repo
 
 __all__ = ["fleet_from_file"]
 
 _CLUSTER_KEYS = ("name", "hld", "manifests", "environments", "promotions", "settings")
-_TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts")
+_TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts", "repos")
+#: What git reads as a remote rather than a path: ``scheme://...``, or scp-like ``[user@]host:path``.
+_REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/]*:")
 
 
 def fleet_from_file(file: Path) -> Fleet:
@@ -51,7 +58,8 @@ def fleet_from_file(file: Path) -> Fleet:
             raise reader.error(node, f"{path}.name".lstrip("."), f"duplicate cluster name {cluster.name!r}")
         clusters.append(cluster)
     hosts = reader.hosts(fields["hosts"][0], "hosts") if "hosts" in fields else {}
-    clusters = [attrs.evolve(cluster, hosts=hosts) for cluster in clusters]
+    repos = reader.repos(fields["repos"][0], "repos") if "repos" in fields else ()
+    clusters = [attrs.evolve(cluster, hosts=hosts, repos=repos) for cluster in clusters]
     return Fleet(clusters=clusters, hosts=hosts, file=str(file))
 
 
@@ -87,14 +95,20 @@ class _FleetReader(NodeReader):
 
     def repo(self, node: Node, field: str, *, with_path: bool) -> tuple[Repo, str]:
         if isinstance(node, ScalarNode):
-            return Repo(url=self.nonempty(node, field)), ""
+            return Repo(url=self.location(self.nonempty(node, field))), ""
         allowed = ("url", "host", "token_env", "path") if with_path else ("url", "host", "token_env")
         fields = self.mapping(node, field, allowed)
-        url = self.nonempty(*self.required(fields, "url", node, field))
+        url = self.location(self.nonempty(*self.required(fields, "url", node, field)))
         host = self.string(*fields["host"]) if "host" in fields else ""
         token_env = self.string(*fields["token_env"]) if "token_env" in fields else ""
         path = self.string(*fields["path"]) if "path" in fields else ""
         return Repo(url=url, host=host, token_env=token_env), path
+
+    def location(self, value: str) -> str:
+        """``value`` as the file means it: a path relative to the file's folder made absolute; a URL as is."""
+        if _REMOTE.match(value):
+            return value
+        return os.path.normpath(self.file.parent.absolute() / os.path.expanduser(value))
 
     def nonempty(self, node: Node, field: str) -> str:
         value = self.string(node, field)
@@ -143,13 +157,29 @@ class _FleetReader(NodeReader):
     def settings(self, node: Node, field: str) -> Settings:
         fields = self.mapping(node, field, ("engine", "allow_hooks", "cache_dir", "fix_disabled"))
         values: dict[str, Any] = {}
-        for key in ("engine", "cache_dir"):
-            if key in fields:
-                values[key] = self.string(*fields[key])
+        if "engine" in fields:
+            node, path = fields["engine"]
+            values["engine"] = self.string(node, path)
+            values["engine_written_at"] = f"{self.file}:{node.start_mark.line + 1} ({path})"
+        if "cache_dir" in fields:
+            cache_dir = self.string(*fields["cache_dir"])
+            values["cache_dir"] = self.location(cache_dir) if cache_dir else ""
         for key in ("allow_hooks", "fix_disabled"):
             if key in fields:
                 values[key] = self.boolean(*fields[key])
         return Settings(**values)
+
+    def repos(self, node: Node, field: str) -> tuple[Repo, ...]:
+        """App repositories with their own settings: maps of ``url``, ``host``, ``token_env``."""
+        repos: list[Repo] = []
+        for item, path in self.items(node, field):
+            if not isinstance(item, MappingNode):
+                raise self.error(item, path, "expected a map with `url` and `host` or `token_env`")
+            repo, _ = self.repo(item, path, with_path=False)
+            if any(same_repo(known.url, repo.url) for known in repos):
+                raise self.error(item, path, f"{repo.url} is listed twice")
+            repos.append(repo)
+        return tuple(repos)
 
     def hosts(self, node: Node, field: str) -> dict[str, dict[str, str]]:
         """Git host settings by host name: ``type`` plus settings the backend checks.

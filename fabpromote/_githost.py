@@ -98,7 +98,7 @@ class CommitInfo:
 
     Attributes:
         trailers: The message's git trailers as ``(key, value)`` pairs, in
-            order; a key may repeat (one ``Fabpromote-Component`` per component).
+            order; a key may repeat (one ``Fabpromote-Source`` per component).
     """
 
     sha: str

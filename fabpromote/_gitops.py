@@ -138,6 +138,16 @@ class GitOps:
                 current = commit.parents[0].decode() if commit.parents else None
         return history
 
+    def resolve_commit(self, url: str, rev: str) -> str:
+        """The full SHA of the commit ``rev`` names now: a branch, a tag, a SHA or 7+ of its first hex digits.
+
+        Raises:
+            RefNotFoundError: Nothing of the remote has that name.
+            AmbiguousCommitError: The abbreviated SHA starts several commits' SHAs.
+        """
+        (sha,) = self._commits(url, rev)
+        return sha
+
     def is_ancestor(self, url: str, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is in the history of ``descendant`` (a commit is its own ancestor)."""
         first, second = self._commits(url, ancestor, descendant)

@@ -1,30 +1,85 @@
-"""Picking and configuring the Git host backend of a repository."""
+"""Building the Git host backend of a repository from the cluster file: the one way to a remote."""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from fabpromote._cluster import Repo
+from fabpromote._credentials import host_keys
 from fabpromote._plugins import Plugins
 
 if TYPE_CHECKING:
-    from fabpromote._cluster import Cluster, Repo
+    from collections.abc import Mapping
+
+    from fabpromote._cluster import Cluster
     from fabpromote._credentials import Credentials
     from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
-__all__ = ["credentials_for", "host_for", "host_name", "protection", "sources_for"]
+__all__ = [
+    "credentials_for",
+    "host_for",
+    "host_name",
+    "host_settings",
+    "protection",
+    "repo_for",
+    "same_repo",
+    "sources_for",
+]
 
+_SCP_LIKE = re.compile(r"(?:[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.+)")
 #: What may change an environment branch of each kind of repository.
 _ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")}
+
+
+def repo_for(cluster: Cluster, url: str) -> Repo:
+    """What the cluster file says of the repository at ``url``.
+
+    The cluster HLD's, the manifests repo's and ``repos:`` entries carry their
+    ``host`` and ``token_env``; any other repository is known by its URL
+    alone and takes the settings of its host (``hosts:``).
+    """
+    for repo in (cluster.manifests, cluster.hld, *cluster.repos):
+        if same_repo(repo.url, url):
+            return repo
+    return Repo(url=url)
+
+
+def same_repo(first: str, second: str) -> bool:
+    """Whether two URLs (or paths) name one repository, however each was spelled.
+
+    User info, the scheme (``https://``, ``ssh://``, scp-like ``git@host:``),
+    the case of the host name, a trailing ``/`` or ``.git`` do not matter.
+    """
+    return _identity(first) == _identity(second)
+
+
+def _identity(url: str) -> str:
+    scp = _SCP_LIKE.fullmatch(url)
+    if scp and "://" not in url:  # git@host:org/repo is ssh://git@host/org/repo
+        url = f"ssh://{scp['host']}/{scp['path'].lstrip('/')}"
+    parts = urlsplit(url)
+    if not parts.scheme or parts.scheme == "file":
+        path = parts.path if parts.scheme == "file" else url
+        return os.path.abspath(path).rstrip(os.sep).removesuffix(".git")
+    host = parts.netloc.rpartition("@")[2].lower()
+    return f"//{host}{parts.path.rstrip('/').removesuffix('.git')}"
+
+
+def host_settings(cluster: Cluster, url: str) -> Mapping[str, str]:
+    """The ``hosts:`` entry of ``url``'s host: by ``name:port`` first, then by name."""
+    return next((cluster.hosts[key] for key in host_keys(url) if key in cluster.hosts), {})
 
 
 def host_name(cluster: Cluster, repo: Repo, plugins: Plugins) -> str:
     """The backend for ``repo``: its ``host``, the configured host of its URL, or detection."""
     if repo.host:
         return repo.host
-    settings = cluster.hosts.get(urlsplit(repo.url).hostname or "")
-    if settings is not None:
+    settings = host_settings(cluster, repo.url)
+    if settings:
         return settings["type"]
     return plugins.detect_git_host(repo.url)
 
@@ -44,45 +99,46 @@ def protection(cluster: Cluster, role: str) -> dict[str, tuple[str, ...]]:
 
 def host_for(
     cluster: Cluster,
-    repo: Repo,
+    url: str,
     *,
-    role: str = "manifests",
     plugins: Plugins | None = None,
     sources: Sources | None = None,
 ) -> GitHost:
-    """A configured Git host backend for ``repo`` of ``cluster``.
+    """The Git host backend of the repository at ``url``, configured as the cluster file says.
 
-    Args:
-        role: ``manifests`` for the manifests repo, ``hld`` for the cluster
-            HLD and app repos; decides the protection rules.
+    Every command reaches a repository through this: the backend is the
+    repository's ``host`` (else its host's ``type``, else detection), built
+    with its host's settings and its own ``token_env``; the manifests repo
+    gets the manifests branches' protection, any other repository the
+    protected environments' HLD branches'.
     """
     plugins = plugins or Plugins.load()
-    name = host_name(cluster, repo, plugins)
-    settings: dict[str, Any] = {
-        key: value for key, value in cluster.hosts.get(urlsplit(repo.url).hostname or "", {}).items() if key != "type"
-    }
+    repo = repo_for(cluster, url)
+    settings: dict[str, Any] = {key: value for key, value in host_settings(cluster, url).items() if key != "type"}
     if repo.token_env:
         settings["token_env"] = repo.token_env
     if sources is not None:
         settings["sources"] = sources
+    role = "manifests" if repo is cluster.manifests else "hld"
     settings["protected"] = protection(cluster, role)
-    host: GitHost = plugins.git_hosts.factory(name)(**settings)
+    host: GitHost = plugins.git_hosts.factory(host_name(cluster, repo, plugins))(**settings)
     return host
 
 
 def credentials_for(cluster: Cluster) -> Credentials:
-    """Which variable holds the token of each host the cluster's repositories are on.
+    """Which variable holds the token of each host and repository of the cluster.
 
-    From the ``hosts`` settings (``token_env``) and each repository's own
-    ``token_env``; the defaults (``GITHUB_TOKEN``, ``GITLAB_TOKEN``) stay.
+    A host's ``token_env`` (``hosts:``) applies to every repository on it; a
+    repository's own ``token_env`` (cluster HLD, manifests, ``repos:``) to that
+    repository alone. The defaults (``GITHUB_TOKEN``, ``GITLAB_TOKEN``) stay.
     """
-    from fabpromote._credentials import Credentials
+    from fabpromote._credentials import Credentials, repo_key
 
     mapping = {name: settings["token_env"] for name, settings in cluster.hosts.items() if "token_env" in settings}
-    for repo in (cluster.hld, cluster.manifests):
-        host = urlsplit(repo.url).netloc.rpartition("@")[2]
-        if repo.token_env and host:
-            mapping[host] = repo.token_env
+    for repo in (*cluster.repos, cluster.hld, cluster.manifests):
+        key = repo_key(repo.url)
+        if repo.token_env and key:
+            mapping[key] = repo.token_env
     return Credentials(mapping)
 
 

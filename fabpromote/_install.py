@@ -23,6 +23,7 @@ from fabpromote._engine import RenderOptions, RenderRequest, _Walk
 from fabpromote._fetch import Fetcher
 from fabpromote._fsutil import copy_writable, replace_path, staging_dir
 from fabpromote._hld import load_component, load_environments
+from fabpromote._outputs import Output, digests
 from fabpromote._plugins import Plugins
 
 __all__ = ["install"]
@@ -61,14 +62,20 @@ class _Installer:
                 children = list(walk.children(request, ancestors))
                 self.visit(request, [child for child, _ in children])
                 queue.extend(children)
+            # components/ and helm_repos/ are Fabrikate's layout: what was installed is recorded in the cache.
+            outputs = [(staging, Output(target, "cache")) for staging, target in self.staged]
+            held = [output.check() for _staging, output in outputs]
         except BaseException:
             self.discard()
             raise
         # All or nothing, SIGTERM included: a signal takes effect once every target is in place.
         with _signals.deferred():
-            for staging, target in self.staged:
-                replace_path(staging, target)
+            for (staging, output), before in zip(outputs, held, strict=True):
+                files = digests(staging)
+                output.record(files, *([before] if before else []))
+                replace_path(staging, output.path)
                 staging.parent.rmdir()
+                output.record(files)
         return [target for _staging, target in self.staged]
 
     def discard(self) -> None:
@@ -149,9 +156,7 @@ def install(
     Raises:
         FabpromoteError: Any bad input or failed fetch; nothing is changed then.
     """
-    installer = _Installer(
-        plugins or Plugins.load(),
-        RenderOptions(allow_hooks=allow_hooks),
-        fetcher or Fetcher(prefer_installed=False),
-    )
-    return installer.run(Path(path))
+    fetcher = fetcher or Fetcher(prefer_installed=False)
+    installer = _Installer(plugins or Plugins.load(), RenderOptions(allow_hooks=allow_hooks), fetcher)
+    with fetcher.sources.user_terms():
+        return installer.run(Path(path))

@@ -9,7 +9,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from fabpromote._fsutil import replace_path, staged_beside
-from fabpromote.exceptions import UnsafePathError
+from fabpromote._outputs import MARKER, Output, RecordPlace
+from fabpromote.exceptions import OutputWriteError, UnsafePathError
 
 __all__ = ["Manifests"]
 
@@ -92,7 +93,7 @@ class Manifests(Mapping[str, bytes]):
 
     @classmethod
     def read(cls, directory: str | Path) -> Manifests:
-        """The files under ``directory`` (symlinks are not followed)."""
+        """The files under ``directory`` (symlinks are not followed; fabpromote's record is left out)."""
         files: dict[str, bytes] = {}
         stack = [(os.fspath(directory), "")]
         while stack:
@@ -101,36 +102,52 @@ class Manifests(Mapping[str, bytes]):
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((entry.path, f"{prefix}{entry.name}/"))
-                    else:
+                    elif prefix or entry.name != MARKER:
                         with open(entry.path, "rb") as handle:
                             files[prefix + entry.name] = handle.read()
         return cls(files)
 
-    def write(self, directory: str | Path) -> None:
+    def write(
+        self, directory: str | Path, *, record: RecordPlace = "folder", cache_dir: str | Path | None = None
+    ) -> bool:
         """Replace ``directory`` with exactly these files, in one step.
 
-        The tree is built in a sibling temporary directory and renamed into
-        place, so readers see the old tree or the new one, never a mix, and a
-        failure (or SIGTERM, under the CLI) leaves the old tree untouched and
-        no temporary directory behind. A directory that already holds
-        exactly these files is left alone (same result, no churn).
-        """
-        target = Path(directory)
-        if target.is_dir() and not target.is_symlink() and self._same_as(target):
-            return
-        with staged_beside(target) as staging:
-            for path, data in self._files.items():
-                file = staging / path
-                file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_bytes(data)
-            os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
-            replace_path(staging, target)
+        Only a folder that is absent, empty or holds an earlier fabpromote output
+        (unchanged since) is replaced; the record of what was written goes in
+        the folder (:data:`~fabpromote._outputs.MARKER`) or, with
+        ``record="cache"``, in the cache (Fabrikate's ``generated/`` layout
+        allows no extra file). The tree is built in a sibling temporary
+        directory and renamed into place, so readers see the old tree or the
+        new one, never a mix, and a failure (or SIGTERM, under the CLI) leaves
+        the old tree untouched and no temporary directory behind.
 
-    def _same_as(self, directory: Path) -> bool:
-        try:
-            return Manifests.read(directory) == self
-        except (OSError, UnsafePathError):
+        Returns:
+            False when the folder already held exactly these files (nothing written).
+
+        Raises:
+            OutputRefusedError: Replacing the folder would lose a file fabpromote did
+                not write (named), or it is ``/``, a repository or the working directory.
+            OutputWriteError: The file system refused (permissions, space).
+        """
+        output = Output(directory, record, Path(cache_dir) if cache_dir else None)
+        held = output.check()
+        files = {path: hashlib.sha256(data).hexdigest() for path, data in self._files.items()}
+        if held == files:
             return False
+        try:
+            with staged_beside(output.path) as staging:
+                for path, data in self._files.items():
+                    file = staging / path
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    file.write_bytes(data)
+                os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
+                output.record(files, *([held] if held and record == "cache" else []), staging=staging)
+                replace_path(staging, output.path)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write {output.path}: {exc.strerror or exc}") from None
+        if record == "cache":
+            output.record(files)
+        return True
 
 
 def _lines(data: bytes | None) -> list[str]:

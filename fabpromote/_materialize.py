@@ -20,12 +20,14 @@ from fabpromote._fetch import Fetcher, LockEntry, as_lock
 from fabpromote._hosts import sources_for
 from fabpromote._manifests import Manifests
 from fabpromote._plugins import Plugins
+from fabpromote.exceptions import UnknownBackendError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from fabpromote._cluster import Cluster
     from fabpromote._sources import Sources
+    from fabpromote.typing import Engine
 
 __all__ = ["CLUSTER_HLD", "Materialization", "materialize"]
 
@@ -69,6 +71,17 @@ class Materialization:
         }
 
 
+def _engine(plugins: Plugins, name: str, cluster: Cluster) -> Engine:
+    """The engine ``name``; the cluster file's, when not installed, is an error at the line that names it."""
+    try:
+        engine: Engine = plugins.engine(name)
+    except UnknownBackendError as exc:
+        if name != cluster.settings.engine or not cluster.settings.engine_written_at:
+            raise
+        raise exc.written_at(cluster.settings.engine_written_at) from None
+    return engine
+
+
 def materialize(
     cluster: Cluster,
     env: str,
@@ -99,14 +112,15 @@ def materialize(
     engine = engine or cluster.settings.engine
     plugins = plugins or Plugins.load()
     fetcher = Fetcher(sources or sources_for(cluster), lock=lock or (), prefer_installed=False)
-    tree = fetcher.git_tree(CLUSTER_HLD, cluster.hld.url, environment.hld_branch)
-    root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
-    options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)
-    # Snapshots never change: the files of unchanged apps are not parsed again (see _parsed).
-    with _parsed.remembered(root):
-        manifests = plugins.engine(engine).render(
-            root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
-        )
+    with fetcher.sources.user_terms():
+        tree = fetcher.git_tree(CLUSTER_HLD, cluster.hld.url, environment.hld_branch)
+        root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
+        options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)
+        # Snapshots never change: the files of unchanged apps are not parsed again (see _parsed).
+        with _parsed.remembered(root):
+            manifests = _engine(plugins, engine, cluster).render(
+                root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
+            )
     return Materialization(
         cluster=cluster.name, environment=env, manifests=manifests, lock=fetcher.entries(), engine=engine
     )

@@ -17,15 +17,26 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._credentials import redact
-from fabpromote.exceptions import PublishError
+from fabpromote.exceptions import OlderLockError, PublishError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fabpromote._cluster import Cluster
     from fabpromote._fetch import LockEntry
     from fabpromote._materialize import Materialization
     from fabpromote.typing import GitHost
 
-__all__ = ["TRAILER_PREFIX", "PublishError", "PublishResult", "commit_message", "parse_sources", "publish"]
+__all__ = [
+    "TRAILER_PREFIX",
+    "OlderLockError",
+    "PublishError",
+    "PublishResult",
+    "commit_message",
+    "parse_sources",
+    "provenance_trailers",
+    "publish",
+]
 
 TRAILER_PREFIX = "Fabpromote-"
 RETRIES = 8
@@ -54,23 +65,45 @@ class PublishResult:
         return {"branch": self.branch, "commit": self.commit}
 
 
-def commit_message(materialization: Materialization) -> str:
-    """The commit message: a summary line, then the provenance as trailers."""
+def commit_message(materialization: Materialization, *, older_than: str = "") -> str:
+    """The commit message: a summary line, then the provenance as trailers.
+
+    ``older_than``: the publish this one deliberately goes back from (see ``allow_older``).
+    """
     from fabpromote import __version__
 
     manifests = materialization.manifests
-    lines = [
+    summary = (
         f"fabpromote: publish {materialization.cluster}/{materialization.environment} "
-        f"({len(manifests)} files, sha256 {manifests.digest[:12]})",
-        "",
-        f"{TRAILER_PREFIX}Cluster: {materialization.cluster}",
-        f"{TRAILER_PREFIX}Environment: {materialization.environment}",
-        f"{TRAILER_PREFIX}Engine: {materialization.engine}",
-        f"{TRAILER_PREFIX}Version: {__version__}",
-        f"{TRAILER_PREFIX}Digest: {manifests.digest}",
+        f"({len(manifests)} files, sha256 {manifests.digest[:12]})"
+    )
+    if older_than:
+        summary += f", deliberately older than {older_than[:12]}"
+    trailers = provenance_trailers(
+        cluster=materialization.cluster,
+        environment=materialization.environment,
+        engine=materialization.engine,
+        version=__version__,
+        digest=manifests.digest,
+        lock=materialization.lock,
+    )
+    if older_than:
+        trailers.append(f"{TRAILER_PREFIX}Older-Than: {older_than}")
+    return "\n".join([summary, "", *trailers]) + "\n"
+
+
+def provenance_trailers(
+    *, cluster: str, environment: str, engine: str, version: str, digest: str, lock: Iterable[LockEntry]
+) -> list[str]:
+    """The trailers that say what a manifests commit holds and where it was rendered from."""
+    lines = [
+        f"{TRAILER_PREFIX}Cluster: {cluster}",
+        f"{TRAILER_PREFIX}Environment: {environment}",
+        f"{TRAILER_PREFIX}Engine: {engine}",
+        f"{TRAILER_PREFIX}Version: {version}",
+        f"{TRAILER_PREFIX}Digest: {digest}",
     ]
-    lines += [f"{TRAILER_PREFIX}Source: {_source(entry)}" for entry in materialization.lock]
-    return "\n".join(lines) + "\n"
+    return lines + [f"{TRAILER_PREFIX}Source: {_source(entry)}" for entry in lock]
 
 
 def _source(entry: LockEntry) -> str:
@@ -97,6 +130,7 @@ def publish(
     *,
     host: GitHost | None = None,
     retries: int = RETRIES,
+    allow_older: bool = False,
 ) -> PublishResult:
     """Commit ``materialization`` to its environment's manifests branch.
 
@@ -109,8 +143,12 @@ def publish(
         host: The Git host of the manifests repo; by default the one the
             configuration names or the URL suggests.
         retries: How many times to rebuild on top of a concurrent publish.
+        allow_older: Publish even when a component's commit is an ancestor of
+            the one the branch's last publish holds (going back on purpose,
+            e.g. ``materialize --lock OLD``); the commit says so.
 
     Raises:
+        OlderLockError: Going back without ``allow_older``.
         PublishError: The branch moved under every attempt.
         FabpromoteError: The repository cannot be read or written.
     """
@@ -119,9 +157,12 @@ def publish(
 
     environment = cluster.pipeline.environment(materialization.environment)
     url, branch = cluster.manifests.url, environment.manifests_branch
-    host = host or host_for(cluster, cluster.manifests, sources=sources_for(cluster))
+    host = host or host_for(cluster, url, sources=sources_for(cluster))
     files = dict(materialization.manifests)
-    message = commit_message(materialization)
+    older_than = _older_than(materialization, cluster, host, url, branch)
+    if older_than and not allow_older:
+        raise OlderLockError(older_than[1])
+    message = commit_message(materialization, older_than=older_than[0] if older_than else "")
     for attempt in range(1, retries + 1):
         previous = host.read_branch(url, branch)
         try:
@@ -131,3 +172,28 @@ def publish(
             continue
         return PublishResult(repo=redact(url), branch=branch, commit=commit, previous=previous, attempts=attempt)
     raise PublishError(f"{redact(url)} branch {branch} moved during {retries} attempts to publish; try again")
+
+
+def _older_than(
+    materialization: Materialization, cluster: Cluster, host: GitHost, url: str, branch: str
+) -> tuple[str, str] | None:
+    """The last publish on ``branch`` and why, when a component of ``materialization`` goes back from it."""
+    from fabpromote._gitops import GitOps
+    from fabpromote._hosts import sources_for
+
+    if host.read_branch(url, branch) is None:
+        return None
+    latest = next((c for c in host.log(url, branch, limit=50) if f"{TRAILER_PREFIX}Digest" in dict(c.trailers)), None)
+    if latest is None:
+        return None
+    published = {entry.component: entry.sha for entry in parse_sources(latest.trailers) if entry.kind == "git"}
+    ops = GitOps(sources_for(cluster))
+    for entry in materialization.lock:
+        sha = published.get(entry.component)
+        if entry.kind == "git" and sha and sha != entry.sha and ops.is_ancestor(entry.url, entry.sha, sha):
+            return latest.sha, (
+                f"{entry.component or '.'} at {entry.sha[:12]} is older than {sha[:12]}, which {redact(url)} "
+                f"branch {branch} holds since publish {latest.sha[:12]}; publishing it would go back: "
+                "pass --allow-older (allow_older=True) to do so deliberately"
+            )
+    return None

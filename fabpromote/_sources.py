@@ -53,11 +53,20 @@ from dulwich.errors import (
 from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
+from dulwich.walk import Walker
 
 from fabpromote import _gittcp
 from fabpromote._cache import cache_root
 from fabpromote._credentials import Credentials
-from fabpromote.exceptions import AuthenticationError, RefNotFoundError, SourceError, UnsafePathError
+from fabpromote.exceptions import (
+    MIN_SHA_PREFIX,
+    AmbiguousCommitError,
+    AuthenticationError,
+    FabpromoteError,
+    RefNotFoundError,
+    SourceError,
+    UnsafePathError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
@@ -78,6 +87,7 @@ GIT_CONNECTIONS_PER_HOST = 4
 ROOT_ENTRY = "_root"
 KEEP_REF_PREFIX = "refs/fabpromote/"
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
+_SHA_PREFIX = re.compile(rf"[0-9a-fA-F]{{{MIN_SHA_PREFIX},39}}")
 _HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
 _CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 _SAFE_TAIL = re.compile(r"[^A-Za-z0-9._-]+")
@@ -217,6 +227,8 @@ class Sources:
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
     _host_slots: dict[str, threading.BoundedSemaphore] = attrs.field(init=False, factory=dict, repr=False)
     _remotes: dict[str, _Remote] = attrs.field(init=False, factory=dict, repr=False)
+    # Snapshot folder -> what it holds in the user's terms, for messages (see user_terms).
+    _origins: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -229,10 +241,13 @@ class Sources:
         Args:
             url: The remote.
             ref: A branch, a tag (annotated tags are peeled), a full
-                ``refs/...`` name, a 40-hex SHA, or ``""`` for the remote's HEAD.
+                ``refs/...`` name, a 40-hex SHA, an abbreviated SHA (7 hex
+                digits or more, of a commit some branch or tag reaches; a
+                branch or tag of that name wins), or ``""`` for the remote's HEAD.
 
         Raises:
-            RefNotFoundError: No branch or tag has that name.
+            RefNotFoundError: No branch, tag or commit has that name.
+            AmbiguousCommitError: The abbreviated SHA starts several commits' SHAs.
             AuthenticationError: The remote wants (other) credentials.
             SourceError: The remote cannot be read, or cannot send that SHA.
         """
@@ -240,6 +255,8 @@ class Sources:
         if _SHA.fullmatch(ref):
             return self._resolve_sha(remote, ref.lower())
         sha = self._listing(remote).lookup(ref)
+        if sha is None and _SHA_PREFIX.fullmatch(ref):
+            sha = self._resolve_prefix(remote, ref.lower())
         if sha is None:
             if not ref or ref == "HEAD":
                 raise SourceError("the remote has no HEAD (is it empty?)", url=remote.shown)
@@ -304,6 +321,7 @@ class Sources:
             for url, ref in wanted:
                 if url not in done:
                     done[url] = futures[url].result() if url in futures else self._checkout_all(url, by_url[url])
+                self._remember_origin(done[url][ref][1], remote[url], ref or "HEAD", ())
                 yield done[url][ref]
         finally:
             if pool is not None:
@@ -331,8 +349,45 @@ class Sources:
         final = self._snapshot_path(sha, parts)
         if final.is_dir():
             self.stats.add(snapshot_hits=1)
-            return final
-        return self._export(remote, [sha], parts)[sha]
+        else:
+            final = self._export(remote, [sha], parts)[sha]
+        self._remember_origin(final, remote, sha[:12], parts, replace=False)
+        return final
+
+    @contextlib.contextmanager
+    def user_terms(self) -> Iterator[None]:
+        """Errors raised inside name what the user knows, never a folder of the cache.
+
+        A file of a snapshot is named ``<repository> <ref>:<path in it>``
+        (git's notation, e.g. ``https://github.com/org/cat dev:hld/component.yaml``);
+        the error keeps its type and attributes.
+        """
+        try:
+            yield
+        except FabpromoteError as exc:
+            exc.args = tuple(self.in_user_terms(arg) if isinstance(arg, str) else arg for arg in exc.args)
+            if isinstance(getattr(exc, "file", None), str):
+                exc.file = self.in_user_terms(exc.file)  # type: ignore[attr-defined]
+            raise
+
+    def in_user_terms(self, text: str) -> str:
+        """``text`` with every snapshot folder this instance handed out named as its repository, ref and path."""
+        with self._lock:
+            origins = sorted(self._origins.items(), key=lambda item: len(item[0]), reverse=True)
+        for folder, (repository, inside) in origins:
+            if folder in text:
+                text = text.replace(folder + os.sep, f"{repository}{inside}/" if inside else repository)
+                text = text.replace(folder, f"{repository}{inside or '.'}")
+        return text
+
+    def _remember_origin(
+        self, folder: Path, remote: _Remote, ref: str, parts: tuple[str, ...], *, replace: bool = True
+    ) -> None:
+        origin = (f"{remote.shown} {ref}:", "/".join(parts))
+        with self._lock:
+            for name in dict.fromkeys((os.fspath(folder), os.path.realpath(folder))):
+                if replace or name not in self._origins:
+                    self._origins[name] = origin
 
     def refresh(self, url: str) -> Mapping[str, str]:
         """Read the refs of ``url`` again (one round trip); later calls see them.
@@ -492,6 +547,23 @@ class Sources:
             return peeled
         self.fetch(remote.url, [sha])
         return sha
+
+    def _resolve_prefix(self, remote: _Remote, prefix: str) -> str | None:
+        """The one commit whose SHA starts with ``prefix`` among those the remote's branches and tags reach.
+
+        Git's protocol fetches full SHAs only, so the branch and tag tips are
+        fetched (a local repository is read in place) and their history searched.
+        """
+        listing = self._listing(remote)
+        names = [name for name in listing.refs if name.startswith(("refs/heads/", "refs/tags/"))]
+        tips = sorted({sha for name in names if not name.endswith("^{}") and (sha := listing.lookup(name))})
+        if not tips:
+            return None
+        with self._object_source(remote, tips) as store:
+            found = _commits_starting(store, tips, prefix)
+        if len(found) > 1:
+            raise AmbiguousCommitError(prefix, url=remote.shown, candidates=found)
+        return found[0] if found else None
 
     def _listing(self, remote: _Remote) -> _Listing:
         """The remote's refs, read once per instance: later calls cost no round trip."""
@@ -830,6 +902,13 @@ def _remove_debris(mirror: Path) -> None:
 def _pack_counts(repo: Repo) -> tuple[int, int]:
     packs = list(repo.object_store.packs)
     return len(packs), sum(len(pack) for pack in packs)
+
+
+def _commits_starting(store: BaseObjectStore, tips: list[str], prefix: str) -> list[str]:
+    """The SHAs of the commits reachable from ``tips`` that start with ``prefix`` (lower case)."""
+    wanted = prefix.encode("ascii")
+    walker = Walker(store, include=[_oid(sha) for sha in tips])
+    return sorted(entry.commit.id.decode() for entry in walker if entry.commit.id.startswith(wanted))
 
 
 def _has_commit(repo: Repo, sha: str) -> bool:

@@ -17,22 +17,27 @@ import attrs
 
 from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
-from fabpromote._cluster import Repo
 from fabpromote._fetch import LockEntry, as_lock
+from fabpromote._githost import ChangeRequest, Comparison, MergeResult
 from fabpromote._hld import load_environments
 from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
 from fabpromote._outcome import Outcome, plural
 from fabpromote._plugins import Plugins
-from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, publish
-from fabpromote.exceptions import FabpromoteError, HLDError, MissingBranchError, NothingToPromoteError
+from fabpromote._publish import TRAILER_PREFIX, PublishResult, parse_sources, provenance_trailers, publish
+from fabpromote.exceptions import (
+    MIN_SHA_PREFIX,
+    FabpromoteError,
+    HLDError,
+    MissingBranchError,
+    NothingToPromoteError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from fabpromote._cluster import Cluster, Environment
-    from fabpromote._githost import ChangeRequest, MergeResult
     from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
@@ -61,6 +66,7 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_SHA_PREFIX = re.compile(rf"[0-9a-fA-F]{{{MIN_SHA_PREFIX},40}}")
 
 
 @attrs.define
@@ -71,8 +77,8 @@ class _Context:
     plugins: Plugins = attrs.Factory(Plugins.load)
     sources: Sources = attrs.Factory(lambda self: sources_for(self.cluster), takes_self=True)
 
-    def host(self, url: str, role: str = "hld") -> GitHost:
-        return host_for(self.cluster, Repo(url=url), role=role, plugins=self.plugins, sources=self.sources)
+    def host(self, url: str) -> GitHost:
+        return host_for(self.cluster, url, plugins=self.plugins, sources=self.sources)
 
     def branch(self, host: GitHost, url: str, branch: str) -> str:
         sha = host.read_branch(url, branch)
@@ -233,8 +239,9 @@ def promote(
     url = base_app.url
     host = ctx.host(url)
     head_sha = ctx.branch(host, url, head_app.branch)
-    ctx.branch(host, url, base_app.branch)
-    pending = host.compare(url, base_app.branch, head_app.branch).ahead
+    base_sha = ctx.branch(host, url, base_app.branch)
+    comparison = host.compare(url, base_app.branch, head_app.branch)
+    pending = _pending(ctx, url, comparison, base_sha, head_sha)
     result = PromoteResult(
         app=app_name,
         source=source,
@@ -252,6 +259,8 @@ def promote(
         )
     if dry_run:
         return result
+    if comparison.ahead == 0:
+        return _restore(ctx, host, result, url, base_sha, merge=merge, publish_after=publish_after)
     change = host.open_change(
         url,
         base=base_app.branch,
@@ -287,6 +296,43 @@ def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> Pr
         )
         raise
     return attrs.evolve(result, publish=published)
+
+
+def _pending(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> int:
+    """What promoting ``head_sha`` into ``base_sha`` would bring: the commits ``base`` lacks.
+
+    When ``base`` has every commit of ``head`` but not their content (it was
+    rolled back since), promoting again restores that content: the commits
+    of ``base`` that undid it are pending.
+    """
+    if comparison.ahead or not comparison.behind:
+        return comparison.ahead
+    return 0 if _same_tree(ctx, url, base_sha, head_sha) else comparison.behind
+
+
+def _same_tree(ctx: _Context, url: str, first: str, second: str) -> bool:
+    ctx.sources.fetch(url, [first, second])
+    with ctx.sources.mirror(url) as repo:
+        return bool(repo[first.encode()].tree == repo[second.encode()].tree)  # type: ignore[attr-defined]
+
+
+def _restore(
+    ctx: _Context, host: GitHost, result: PromoteResult, url: str, base_sha: str, *, merge: bool, publish_after: bool
+) -> PromoteResult:
+    """Promote again after a rollback: a commit on the target with the source's tree (hosted: a change request)."""
+    message = f"Promote {result.app} from {result.source} to {result.target} again ({result.head_sha[:12]})"
+    done = host.revert_to(url, result.base, result.head_sha, expected=base_sha, message=message)
+    merged: MergeResult | None
+    if isinstance(done, str) or done is None:
+        change = ChangeRequest(base=result.base, head=result.head, head_sha=result.head_sha)
+        merged = MergeResult(status="merged", sha=done) if done else MergeResult(status="up-to-date")
+    else:
+        change = done
+        merged = host.merge(url, change, expected_head_sha=change.head_sha, message=message) if merge else None
+    published = None
+    if publish_after and merged is not None and merged.status == "merged":
+        published = publish(materialize(ctx.cluster, result.target, plugins=ctx.plugins), ctx.cluster)
+    return attrs.evolve(result, change=change, merge=merged, publish=published)
 
 
 @attrs.frozen(kw_only=True)
@@ -328,7 +374,7 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
             host = ctx.host(entry.url)
             sha = host.read_branch(entry.url, entry.branch) or ""
             before = by_env[previous.name].get(entry.name) if previous else None
-            pending = host.compare(entry.url, entry.branch, before.branch).ahead if before and sha else 0
+            pending = _pending_between(ctx, host, entry.url, entry.branch, before.branch) if before and sha else 0
             rows.append(
                 StatusRow(
                     cluster=cluster.name,
@@ -343,6 +389,13 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
     return rows
 
 
+def _pending_between(ctx: _Context, host: GitHost, url: str, base: str, head: str) -> int:
+    base_sha, head_sha = host.read_branch(url, base), host.read_branch(url, head)
+    if base_sha is None or head_sha is None:
+        return 0
+    return _pending(ctx, url, host.compare(url, base, head), base_sha, head_sha)
+
+
 def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str, str]]:
     """(component, sha) of every git source of the latest publish on the manifests branch."""
     latest = next(iter(history(ctx.cluster, environment.name, limit=20, ctx=ctx)), None)
@@ -350,8 +403,9 @@ def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str
 
 
 def _images(ctx: _Context, entry: App, sha: str, environment: Environment) -> tuple[str, ...]:
-    tree = ctx.sources.snapshot(entry.url, sha)
-    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    with ctx.sources.user_terms():
+        tree = ctx.sources.snapshot(entry.url, sha)
+        config = load_environments(tree / entry.path, environment.fabrikate_environments)
     return tuple(find_images(config.config))
 
 
@@ -399,8 +453,9 @@ def preview(cluster: Cluster, app_name: str, *, source: str, target: str, plugin
 
 
 def _config_text(ctx: _Context, entry: App, sha: str, environment: Environment) -> str:
-    tree = ctx.sources.snapshot(entry.url, sha)
-    config = load_environments(tree / entry.path, environment.fabrikate_environments)
+    with ctx.sources.user_terms():
+        tree = ctx.sources.snapshot(entry.url, sha)
+        config = load_environments(tree / entry.path, environment.fabrikate_environments)
     return _goyaml.dump(dict(config.config)) if config.config else "{}\n"
 
 
@@ -419,7 +474,7 @@ def rollback(
     hosts this is a pull/merge request.
 
     Args:
-        to: The commit to restore.
+        to: The commit to restore: its SHA or 7+ of its first hex digits.
         steps: Or: how many first-parent commits to go back.
 
     Returns:
@@ -432,10 +487,24 @@ def rollback(
     entry = app(cluster, env, app_name, ctx.sources)
     host = ctx.host(entry.url)
     head = ctx.branch(host, entry.url, entry.branch)
-    target = to if to is not None else _steps_back(host, entry.url, entry.branch, steps or 0)
+    if to is not None:
+        target = host.resolve_commit(entry.url, _sha_prefix(to))
+    else:
+        target = _steps_back(host, entry.url, entry.branch, steps or 0)
     return host.revert_to(
         entry.url, entry.branch, target, expected=head, message=f"Roll back {app_name} in {env} to {target[:12]}"
     )
+
+
+def _sha_prefix(text: str) -> str:
+    """``text``, lower case, if it is a commit SHA as people write it: 7 to 40 hex digits.
+
+    A branch or tag name is refused: rolling back to another environment's
+    branch would be a promotion that skipped the pipeline.
+    """
+    if not _SHA_PREFIX.fullmatch(text):
+        raise FabpromoteError(f"--to takes a commit SHA (7 to 40 hex digits, as `history` prints), not {text!r}")
+    return text.lower()
 
 
 def _steps_back(host: GitHost, url: str, branch: str, steps: int) -> str:
@@ -452,21 +521,40 @@ def rollback_manifests(
 ) -> ChangeRequest | str | None:
     """Emergency: put an earlier publish's tree back on the manifests branch alone.
 
-    The app branches are left as they are, so the next publish of ``env``
-    brings their state back: fix or roll back the app too.
+    ``to`` must be a publish of ``env`` (see :func:`history`): its SHA or 7+ of
+    its first hex digits (as ``history`` prints them). The new commit
+    carries that publish's provenance and a ``Fabpromote-Rollback-Of``
+    trailer, so ``history`` lists it as its own entry and ``status`` shows
+    what the branch holds. The app branches are left as they are, so the next
+    publish of ``env`` brings their state back (refused as going back only
+    when it would be older): fix or roll back the app too.
+
+    Raises:
+        FabpromoteError: ``to`` is not a publish of ``env``, or abbreviates several.
     """
     environment = cluster.pipeline.environment(env)
     ctx = _Context(cluster, plugins or Plugins.load())
     url = cluster.manifests.url
-    host = ctx.host(url, role="manifests")
+    host = ctx.host(url)
     head = ctx.branch(host, url, environment.manifests_branch)
-    return host.revert_to(
-        url,
-        environment.manifests_branch,
-        to,
-        expected=head,
-        message=f"fabpromote: emergency rollback of {env} to {to[:12]}",
+    prefix = _sha_prefix(to)
+    found = [item for item in history(cluster, env, limit=1000, ctx=ctx) if item.sha.startswith(prefix)]
+    where = f"{_shown(url)} branch {environment.manifests_branch}"
+    if len(found) != 1:
+        what = "names several publishes on" if found else "is not a publish on"
+        raise FabpromoteError(f"{to} {what} {where} (see `fabpromote history {env}`)")
+    (earlier,) = found
+    trailers = provenance_trailers(
+        cluster=cluster.name,
+        environment=env,
+        engine=earlier.engine,
+        version=earlier.version,
+        digest=earlier.digest,
+        lock=earlier.sources,
     )
+    summary = f"fabpromote: emergency rollback of {env} to {earlier.sha[:12]}"
+    message = "\n".join([summary, "", *trailers, f"{TRAILER_PREFIX}Rollback-Of: {earlier.sha}"]) + "\n"
+    return host.revert_to(url, environment.manifests_branch, earlier.sha, expected=head, message=message)
 
 
 def set_image(
@@ -571,6 +659,8 @@ class Publish:
     engine: str
     version: str
     sources: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
+    #: The earlier publish an emergency ``rollback --manifests`` put back ("" for a publish).
+    rollback_of: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The object of ``history --json``."""
@@ -581,6 +671,7 @@ class Publish:
             "engine": self.engine,
             "version": self.version,
             "sources": [entry.to_json() for entry in self.sources],
+            "rollback_of": self.rollback_of or None,
         }
 
 
@@ -589,7 +680,7 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
     environment = cluster.pipeline.environment(env)
     ctx = ctx or _Context(cluster)
     url = cluster.manifests.url
-    host = ctx.host(url, role="manifests")
+    host = ctx.host(url)
     if host.read_branch(url, environment.manifests_branch) is None:
         return []
     publishes = []
@@ -605,6 +696,7 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
                 engine=trailers.get(f"{TRAILER_PREFIX}Engine", ""),
                 version=trailers.get(f"{TRAILER_PREFIX}Version", ""),
                 sources=parse_sources(commit.trailers),
+                rollback_of=trailers.get(f"{TRAILER_PREFIX}Rollback-Of", ""),
             )
         )
     return publishes

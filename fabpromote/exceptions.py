@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 BRANCHES_SHOWN = 10
 #: How many conflicting paths a merge conflict error lists.
 SHOWN_CONFLICTS = 10
-_ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
+#: The fewest hex digits of a commit SHA a command takes (what ``git log --oneline`` shows, at least).
+MIN_SHA_PREFIX = 7
+_HEX = re.compile(r"[0-9a-fA-F]{1,40}")
 
 __all__ = [
+    "AmbiguousCommitError",
     "ArchiveError",
     "AuthenticationError",
     "BranchNameError",
@@ -38,6 +41,9 @@ __all__ = [
     "MergeConflictError",
     "MissingBranchError",
     "NothingToPromoteError",
+    "OlderLockError",
+    "OutputRefusedError",
+    "OutputWriteError",
     "PluginError",
     "PromotionRefused",
     "ProtectedBranchError",
@@ -116,15 +122,26 @@ class GeneratorError(GenerateError):
 
 
 class UnknownBackendError(FabpromoteError, LookupError):
-    """No plugin registered a backend (generator, engine, Git host) by that name."""
+    """No plugin registered a backend (generator, engine, Git host) by that name.
 
-    def __init__(self, kind: str, name: str, known: list[str], hint: str = "") -> None:
+    Attributes:
+        where: Where the name was written (``component.yaml:3 (type)``), when known.
+    """
+
+    def __init__(self, kind: str, name: str, known: list[str], hint: str = "", *, where: str = "") -> None:
         self.kind = kind
         self.name = name
         self.known = known
+        self.hint = hint
+        self.where = where
         listed = ", ".join(sorted(known)) or "none"
         message = f"no {kind} named {name!r} is installed (installed: {listed})"
-        super().__init__(f"{message}; {hint}" if hint else message)
+        message = f"{message}; {hint}" if hint else message
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def written_at(self, where: str) -> UnknownBackendError:
+        """The same error, saying where the name was written."""
+        return UnknownBackendError(self.kind, self.name, self.known, self.hint, where=where)
 
 
 class DuplicateBackendError(FabpromoteError, ValueError):
@@ -175,10 +192,31 @@ class RefNotFoundError(SourceError, LookupError):
         shown = ", ".join(branches[:BRANCHES_SHOWN]) or "none"
         if len(branches) > BRANCHES_SHOWN:
             shown += f", ... ({len(branches)} in all)"
-        message = f"no branch or tag named {ref!r} (branches: {shown})"
-        if _ABBREVIATED_SHA.fullmatch(ref):
-            message += "; abbreviated commit SHAs are not supported, give all 40 hex digits"
+        if not _HEX.fullmatch(ref):
+            message = f"no branch or tag named {ref!r} (branches: {shown})"
+        elif len(ref) < MIN_SHA_PREFIX:
+            message = (
+                f"no branch or tag named {ref!r} (branches: {shown}); "
+                f"a commit SHA needs at least {MIN_SHA_PREFIX} hex digits"
+            )
+        else:
+            message = f"no branch, tag or commit named {ref!r} (branches: {shown})"
         super().__init__(message, url=url)
+
+
+class AmbiguousCommitError(SourceError, LookupError):
+    """An abbreviated commit SHA that starts the SHAs of several commits of the remote.
+
+    Attributes:
+        prefix: The abbreviation asked for.
+        candidates: The full SHAs it matches, sorted.
+    """
+
+    def __init__(self, prefix: str, *, url: str, candidates: Iterable[str]) -> None:
+        self.prefix = prefix
+        self.candidates = tuple(sorted(candidates))
+        shown = ", ".join(sha[: len(prefix) + 4] for sha in self.candidates[:BRANCHES_SHOWN])
+        super().__init__(f"commit {prefix!r} is ambiguous: it starts {shown}; give more digits", url=url)
 
 
 class AuthenticationError(SourceError, PermissionError):
@@ -301,6 +339,21 @@ class UnknownNameError(FabpromoteError, LookupError):
 
 class PromotionRefused(FabpromoteError, PermissionError):
     """The pipeline does not allow merging that branch into that one."""
+
+
+class OlderLockError(FabpromoteError, ValueError):
+    """A publish would put an environment back to older commits than it runs, without saying so."""
+
+
+class OutputRefusedError(FabpromoteError, FileExistsError):
+    """An output folder holds something fabpromote did not write (or is ``/``, a repository, the working directory).
+
+    Replacing it would lose a user's file; the message names that file.
+    """
+
+
+class OutputWriteError(FabpromoteError, OSError):
+    """An output folder could not be written (permissions, space); it was left as it was."""
 
 
 class PublishError(FabpromoteError, RuntimeError):

@@ -44,7 +44,8 @@ def fabpromote_register_engines(register: Register) -> None:
     Called once, when the plugin manager is built.
 
     Args:
-        register: ``register(name, factory)``; ``factory()`` returns an object
+        register: ``register(name, factory)``; ``factory(plugins)``, given
+            the :class:`fabpromote.Plugins` facade, returns an object
             following :class:`fabpromote.typing.Engine`.
     """
 
@@ -57,7 +58,10 @@ def fabpromote_register_git_hosts(register: Register) -> None:
 
     Args:
         register: ``register(name, factory)``; ``factory(**settings)`` returns
-            an object following :class:`fabpromote.typing.GitHost`.
+            an object following :class:`fabpromote.typing.GitHost`. The
+            settings are ``protected``, ``sources``, ``token_env`` (when
+            configured) and the repository's ``hosts:`` entry; see
+            docs/plugins.md.
     """
 
 

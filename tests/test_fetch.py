@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from fabpromote import Fetcher, LockEntry, Plugins, RenderOptions, generate, install
 from fabpromote._fetch import DownloadError
 from fabpromote._sources import RefNotFoundError, SourceError
-from fabpromote.exceptions import UnsafePathError
+from fabpromote.exceptions import OutputRefusedError, UnsafePathError
 from fabpromote.testing.gitrepos import WorkRepo
 
 
@@ -109,8 +110,23 @@ class TestInstall:
         assert (root / "components" / "app" / "hld" / "manifests" / "cm.yaml").read_text() == "v: dev\n"
         (root / "components" / "app" / "hld" / "manifests" / "cm.yaml").write_text("v: edited\n")  # writable copy
         assert generate(root, plugins=plugins())["app/app.yaml"] == b"---\nv: edited\n\n"
-        install(root, plugins=plugins())
+        with pytest.raises(OutputRefusedError, match=r"components/app/hld/manifests/cm.yaml would be lost"):
+            install(root, plugins=plugins())
+        assert (root / "components" / "app" / "hld" / "manifests" / "cm.yaml").read_text() == "v: edited\n"
+        assert sorted(p.name for p in root.iterdir()) == ["component.yaml", "components"]
+        (root / "components" / "app" / "hld" / "manifests" / "cm.yaml").write_text("v: dev\n")  # as installed
+        assert install(root, plugins=plugins()) == [root / "components" / "app"]
         assert generate(root, plugins=plugins()) == fetched
+
+    def test_install_keeps_a_folder_it_did_not_make(self, tmp_path: Path, app: WorkRepo) -> None:
+        """components/<entry> holding the user's files (or a `fab install` clone) is refused, not replaced."""
+        root = cluster_hld(tmp_path, app, branch="dev")
+        (root / "components" / "app").mkdir(parents=True)
+        (root / "components" / "app" / "mine.txt").write_text("keep")
+        with pytest.raises(OutputRefusedError, match=r"components/app/mine.txt would be lost"):
+            install(root, plugins=plugins())
+        assert os.listdir(root / "components" / "app") == ["mine.txt"]
+        assert sorted(p.name for p in root.iterdir()) == ["component.yaml", "components"]
 
     def test_failed_install_changes_nothing(self, tmp_path: Path, app: WorkRepo) -> None:
         """When one fetch fails, nothing is installed."""

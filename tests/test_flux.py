@@ -1,8 +1,16 @@
-"""`fabpromote flux`: the Flux GitRepository and Kustomization, checked against the Flux CRD schemas offline."""
+"""`fabpromote flux`: the Flux GitRepository and Kustomization, checked against the Flux CRD schemas offline.
+
+Two schema checks: the strict JSON Schemas in tests/data/flux (unknown fields rejected,
+duration patterns) and the CRD models of the npm package @kubernetes-models/flux-cd,
+pinned in scripts/tools/package-lock.json and installed by scripts/bootstrap.sh. Go's
+YAML reader is the real one: helm (sigs.k8s.io/yaml, as kubectl and Flux) reads the
+output back and prints it as JSON.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,13 +18,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fabpromote._cli import main
 from fabpromote._cluster import Cluster, Environment, Pipeline, Repo
-from fabpromote._flux import flux_manifests, flux_url
+from fabpromote._flux import flux_manifests, flux_name, flux_objects, flux_url
 from fabpromote.exceptions import HLDError, UnknownNameError
 
 jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).parent.parent
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 #: The spec schemas of the Flux v1 CRDs (see tests/data/flux/README.md for their source).
 SCHEMAS = Path(__file__).parent / "data" / "flux"
@@ -33,14 +46,19 @@ def schema_errors(obj: dict[str, Any]) -> list[str]:
     return sorted(f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj))
 
 
-def cluster(manifests: str = "https://user:s3cret@github.com/org/east-manifests.git") -> Cluster:
+def cluster(
+    manifests: str = "https://user:s3cret@github.com/org/east-manifests.git",
+    *,
+    name: str = "east",
+    envs: tuple[str, ...] = ("dev", "stage"),
+    prod_branch: str = "release/prod",
+) -> Cluster:
     environments = (
-        Environment(name="dev"),
-        Environment(name="stage"),
-        Environment(name="prod", manifests_branch="release/prod", protected=True),
+        *(Environment(name=env) for env in envs),
+        Environment(name="prod", manifests_branch=prod_branch, protected=True),
     )
     return Cluster(
-        name="East",
+        name=name,
         hld=Repo(url="https://github.com/org/cluster-hld"),
         manifests=Repo(url=manifests),
         pipeline=Pipeline(environments=environments),
@@ -49,6 +67,75 @@ def cluster(manifests: str = "https://user:s3cret@github.com/org/east-manifests.
 
 def documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+
+
+def _find_npm_tools() -> tuple[Path | None, str]:
+    """The bin folder of the pinned npm test tools (scripts/tools), or why there is none.
+
+    Looked up at import, before the autouse fixtures point HOME at tmp_path.
+    """
+    if shutil.which("node") is None:
+        return None, "node is not on PATH: install it (Debian package nodejs) and run scripts/bootstrap.sh"
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install-tools.sh"), "--check"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return None, done.stderr.strip()
+    return Path(done.stdout.strip()), ""
+
+
+NPM_TOOLS, NPM_TOOLS_MISSING = _find_npm_tools()
+
+
+def npm_modules() -> Path:
+    """The node_modules of the npm test tools; the test fails (not skips) without them."""
+    if NPM_TOOLS is None:
+        pytest.fail(NPM_TOOLS_MISSING)
+    return NPM_TOOLS.parent
+
+
+def crd_model_errors(objects: list[dict[str, Any]]) -> list[str]:
+    """What the Flux CRD models of @kubernetes-models/flux-cd say about the objects (empty: valid)."""
+    done = subprocess.run(
+        ["node", str(ROOT / "scripts" / "tools" / "validate-flux.mjs"), str(npm_modules())],
+        input=json.dumps(objects),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def helm() -> str:
+    found = shutil.which("helm")
+    if found is None:
+        pytest.fail("helm is not on PATH: run scripts/bootstrap.sh, then put $(bash scripts/install-helm.sh) on PATH")
+    return found
+
+
+def read_by_go(text: str, tmp_path: Path) -> list[Any]:
+    """Each YAML document of ``text`` as Go's sigs.k8s.io/yaml reads it: helm loads it as values, prints JSON."""
+    chart = tmp_path / "go-reader"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: go-reader\nversion: 0.1.0\n")
+    (chart / "templates" / "values.json").write_text("{{ toJson .Values }}\n")
+    read = []
+    for index, document in enumerate(text.split("---\n")[1:]):
+        values = tmp_path / f"document-{index}.yaml"
+        values.write_text(document)
+        done = subprocess.run(
+            [helm(), "template", "go-reader", str(chart), "--values", str(values)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        (line,) = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        read.append(json.loads(line))
+    return read
 
 
 class TestFluxManifests:
@@ -64,6 +151,42 @@ class TestFluxManifests:
         )
         assert schema_errors(source) == []
         assert schema_errors(kustomization) == []
+
+    def test_objects_match_the_flux_crd_models(self) -> None:
+        """Both objects pass the CRD models of @kubernetes-models/flux-cd (the pinned npm package)."""
+        for manifests in ("https://github.com/org/m.git", "git@github.com:org/m.git"):
+            objects = documents(flux_manifests(cluster(manifests), "prod", secret="git-auth", namespace="gitops"))
+            assert crd_model_errors(objects) == []
+
+    def test_the_crd_models_have_teeth(self) -> None:
+        """The models reject a file:// URL, a number as branch and a Kustomization without prune."""
+        source, kustomization = documents(flux_manifests(cluster(), "dev"))
+        source["spec"]["url"] = "file:///srv/manifests.git"
+        source["spec"]["ref"]["branch"] = 1000
+        del kustomization["spec"]["prune"]
+        errors = crd_model_errors([source, kustomization])
+        assert len(errors) == 2
+        assert "spec/url must match pattern" in errors[0]
+        assert "spec/ref/branch must be string" in errors[0]
+        assert "required property prune" in errors[1]
+
+    @pytest.mark.parametrize("word", ["1e3", "y", "n", "0o17", "null", "2001-12-14", "0"])
+    def test_go_reads_back_the_same_strings(self, word: str, tmp_path: Path) -> None:
+        """A namespace, secret and branch that Go would read as a number, boolean, null or date stay strings."""
+        source = cluster(prod_branch=word)
+        text = flux_manifests(source, "prod", namespace=word, secret=word)
+        read = read_by_go(text, tmp_path)
+        assert read == flux_objects(source, "prod", namespace=word, secret=word)
+        assert {read[0]["spec"]["ref"]["branch"], read[0]["spec"]["secretRef"]["name"]} == {word}
+        assert {obj["metadata"]["namespace"] for obj in read} == {word}
+        assert crd_model_errors(read) == []
+
+    @pytest.mark.parametrize("branch", ["0x1F", "1:20", ".5", "+1", "Yes", "~", "1_000", "release/1e3"])
+    def test_go_reads_back_any_branch(self, branch: str, tmp_path: Path) -> None:
+        """Branch names are free text: each reads back from Go as the same string."""
+        text = flux_manifests(cluster(prod_branch=branch), "prod")
+        (source, _) = read_by_go(text, tmp_path)
+        assert source["spec"]["ref"]["branch"] == branch
 
     def test_the_schemas_have_teeth(self) -> None:
         """The vendored schemas reject a misspelt field, a bad duration and a file:// URL."""
@@ -131,6 +254,28 @@ class TestFluxManifests:
             flux_manifests(cluster(url), "dev")
 
     @pytest.mark.parametrize(
+        ("url", "written"),
+        [
+            ("ssh://git@github.com:org/repo.git", "git@github.com"),
+            ("ssh://git:pw@github.com:org/repo.git", "git@github.com"),
+            ("ssh://github.com:org/repo.git", "github.com"),
+        ],
+    )
+    def test_scp_like_path_in_an_ssh_url(self, url: str, written: str) -> None:
+        """``ssh://host:org/repo`` (scp-like mixed into a URL) is an HLDError naming both right spellings."""
+        with pytest.raises(HLDError) as caught:
+            flux_manifests(cluster(url), "dev")
+        message = str(caught.value)
+        assert message.startswith("manifests.url: ")
+        assert f"write ssh://{written}/org/repo.git or, scp-like without ssh://, {written}:org/repo.git" in message
+        assert "pw" not in message
+
+    def test_malformed_url(self) -> None:
+        """A URL urlsplit cannot take (an unclosed IPv6 bracket) is an HLDError too."""
+        with pytest.raises(HLDError, match=r"manifests\.url: 'https://\[::1/m\.git' is not a URL Flux can clone"):
+            flux_manifests(cluster("https://[::1/m.git"), "dev")
+
+    @pytest.mark.parametrize(
         ("option", "value"),
         [("interval", "1 minute"), ("namespace", "Flux_System"), ("secret", "Git Auth"), ("name", "-x")],
     )
@@ -138,6 +283,51 @@ class TestFluxManifests:
         """Values Kubernetes or Flux would reject are refused before printing anything."""
         with pytest.raises(HLDError, match=f"--{option}"):
             flux_manifests(cluster(), "dev", **{option: value})
+
+    def test_long_cluster_names_keep_environments_apart(self) -> None:
+        """A cluster name past 63 characters gives dev and prod different names, each a DNS label."""
+        long = cluster(name="production-cluster-in-the-west-europe-region-with-a-long-name-1")
+        names = {flux_objects(long, env)[0]["metadata"]["name"] for env in ("dev", "stage", "prod")}
+        assert len(names) == 3
+        assert all(DNS_LABEL.fullmatch(name) and len(name) <= 63 for name in names)
+
+    def test_hyphens_do_not_make_pairs_collide(self) -> None:
+        """Cluster a-b with env c and cluster a with env b-c get different names."""
+        first = flux_objects(cluster(name="a-b", envs=("c",)), "c")[0]["metadata"]["name"]
+        second = flux_objects(cluster(name="a", envs=("b-c",)), "b-c")[0]["metadata"]["name"]
+        assert first != second
+
+    def test_simple_names_stay_readable(self) -> None:
+        """A lower-case cluster and a letters-and-digits environment give <cluster>-<env>, as before."""
+        assert flux_name("east", "prod") == "east-prod"
+        assert flux_name("west-eu-1", "dev2") == "west-eu-1-dev2"
+
+    @pytest.mark.parametrize(
+        ("name", "env"), [("East", "prod"), ("a", "b-c"), ("a--b", "c"), ("a_b", "c"), ("x" * 70, "dev")]
+    )
+    def test_other_names_carry_a_digest(self, name: str, env: str) -> None:
+        """Anything else: the readable part, then -- and 10 characters of the pair's sha256."""
+        result = flux_name(name, env)
+        assert re.fullmatch(r"[a-z0-9-]*[a-z0-9]--[a-z2-7]{10}", result), result
+        assert len(result) <= 63
+        assert flux_name(name, env) == result
+
+    @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        first=st.tuples(st.text(min_size=1, max_size=80), st.text(min_size=1, max_size=20)),
+        second=st.tuples(st.text(min_size=1, max_size=80), st.text(min_size=1, max_size=20)),
+    )
+    def test_names_are_labels_and_distinct(self, first: tuple[str, str], second: tuple[str, str]) -> None:
+        """Any two different (cluster, env) pairs get different names, each a DNS label of at most 63 characters."""
+        names = {pair: flux_name(*pair) for pair in (first, second)}
+        for name in names.values():
+            assert DNS_LABEL.fullmatch(name), name
+        assert len(set(names.values())) == len(names)
+
+    def test_name_is_checked(self) -> None:
+        """An explicit name past 63 characters is refused: Flux writes it into label values."""
+        with pytest.raises(HLDError, match="--name"):
+            flux_manifests(cluster(), "dev", name="x" * 64)
 
     def test_unknown_environment(self) -> None:
         """An environment the cluster does not have lists the known ones."""
@@ -172,6 +362,31 @@ class TestFluxManifests:
 
 class TestFluxCommand:
     """`fabpromote flux ENV`."""
+
+    def test_scp_like_ssh_url_is_one_error_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """manifests: ssh://git@github.com:org/repo.git ends in one error line and exit 1, no traceback."""
+        config = tmp_path / "fabpromote.yaml"
+        config.write_text("name: east\nhld: https://github.com/org/hld\nmanifests: ssh://git@github.com:org/repo.git\n")
+        assert main(["flux", "dev", "--config", str(config)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        (line,) = captured.err.splitlines()
+        assert line.startswith("fabpromote: error: manifests.url: 'ssh://git@github.com:org/repo.git' is not a URL")
+        assert "ssh://git@github.com/org/repo.git" in line
+
+    def test_output_is_what_go_reads(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """The printed YAML, read by Go (helm), holds the branch and namespace as the strings given."""
+        config = tmp_path / "fabpromote.yaml"
+        config.write_text(
+            "name: east\nhld: https://github.com/org/hld\nmanifests: https://github.com/org/m.git\n"
+            'environments:\n- name: dev\n  manifests_branch: "y"\n'
+        )
+        assert main(["flux", "dev", "--config", str(config), "--namespace", "1e3", "--secret", "0o17"]) == 0
+        source, kustomization = read_by_go(capsys.readouterr().out, tmp_path)
+        assert source["spec"]["ref"] == {"branch": "y"}
+        assert source["spec"]["secretRef"] == {"name": "0o17"}
+        assert {source["metadata"]["namespace"], kustomization["metadata"]["namespace"]} == {"1e3"}
+        assert crd_model_errors([source, kustomization]) == []
 
     def test_prints_manifests(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """It prints exactly what the library returns for the cluster file's cluster."""

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Manifests
-from fabpromote.exceptions import UnsafePathError
+from fabpromote.exceptions import OutputRefusedError, OutputWriteError, UnsafePathError
+
+#: The record fabpromote keeps in a folder it wrote (documented in docs/cli.md).
+MARKER = ".fabpromote-output"
 
 
 class TestMapping:
@@ -51,7 +54,7 @@ class TestWrite:
         Manifests({"old.yaml": b"old"}).write(target)
         Manifests({"new/x.yaml": b"x", "y.yaml": b""}).write(target)
         files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-        assert files == ["new/x.yaml", "y.yaml"]
+        assert files == [MARKER, "new/x.yaml", "y.yaml"]
         assert (target / "new" / "x.yaml").read_bytes() == b"x"
         assert sorted(os.listdir(target.parent)) == ["prod"]
 
@@ -69,11 +72,12 @@ class TestWrite:
             return real(self, data)
 
         monkeypatch.setattr(Path, "write_bytes", failing)
-        with pytest.raises(OSError, match="No space"):
+        with pytest.raises(OutputWriteError, match=f"cannot write {target}: No space"):
             Manifests({"a.yaml": b"a", "b.yaml": b"b"}).write(target)
         monkeypatch.undo()
         assert (target / "keep.yaml").read_bytes() == b"keep"
         assert sorted(os.listdir(tmp_path)) == ["out"]
+        assert Manifests.read(target) == Manifests({"keep.yaml": b"keep"})
 
 
 class TestReadAndUnchanged:
@@ -93,6 +97,99 @@ class TestReadAndUnchanged:
         Manifests({"a.yaml": b"changed"}).write(target)
         assert os.stat(target).st_ino != inode
         assert (target / "a.yaml").read_bytes() == b"changed"
-        (target / "extra.yaml").write_bytes(b"x")
-        Manifests({"a.yaml": b"changed"}).write(target)
-        assert sorted(os.listdir(target)) == ["a.yaml"]
+        os.unlink(target / "a.yaml")
+        assert Manifests({"a.yaml": b"changed"}).write(target)
+        assert sorted(os.listdir(target)) == [MARKER, "a.yaml"]
+
+
+class TestOnlyOwnOutputReplaced:
+    """A folder is replaced only when absent, empty or an unchanged earlier output: never a user's file."""
+
+    def test_user_file_refused_and_kept(self, tmp_path: Path) -> None:
+        """A folder holding a file fabpromote did not write is refused, naming the file; nothing changes."""
+        target = tmp_path / "out"
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+        with pytest.raises(OutputRefusedError, match=r"out/notes.txt would be lost: it is not fabpromote's"):
+            Manifests({"a.yaml": b"a"}).write(target)
+        assert sorted(os.listdir(tmp_path)) == ["out"]
+        assert sorted(os.listdir(target)) == ["notes.txt"]
+
+    def test_file_added_to_earlier_output_refused(self, tmp_path: Path) -> None:
+        """A file the user added to an earlier output is named and kept."""
+        target = tmp_path / "out"
+        Manifests({"a.yaml": b"a"}).write(target)
+        (target / "sub").mkdir()
+        (target / "sub" / "extra.yaml").write_bytes(b"x")
+        with pytest.raises(OutputRefusedError, match=r"out/sub/extra.yaml would be lost: it is not a file fabpromote"):
+            Manifests({"b.yaml": b"b"}).write(target)
+        assert (target / "sub" / "extra.yaml").read_bytes() == b"x"
+        assert (target / "a.yaml").read_bytes() == b"a"
+
+    def test_edited_output_refused(self, tmp_path: Path) -> None:
+        """A written file the user edited since is not overwritten."""
+        target = tmp_path / "out"
+        Manifests({"a.yaml": b"a"}).write(target)
+        (target / "a.yaml").write_bytes(b"edited")
+        with pytest.raises(OutputRefusedError, match=r"out/a.yaml would be lost: it was changed since"):
+            Manifests({"a.yaml": b"new"}).write(target)
+        assert (target / "a.yaml").read_bytes() == b"edited"
+
+    def test_empty_folder_replaced(self, tmp_path: Path) -> None:
+        """An empty folder is fine."""
+        target = tmp_path / "out"
+        target.mkdir()
+        assert Manifests({"a.yaml": b"a"}).write(target)
+        assert Manifests.read(target) == Manifests({"a.yaml": b"a"})
+
+    @pytest.mark.parametrize("kind", ["worktree", "bare"])
+    def test_repository_refused(self, tmp_path: Path, kind: str) -> None:
+        """A git repository (work tree or bare) is never an output folder, even when empty of files."""
+        import subprocess
+
+        repo = tmp_path / "repo"
+        subprocess.run(["git", "init", "-q", *(["--bare"] if kind == "bare" else []), str(repo)], check=True)
+        with pytest.raises(OutputRefusedError, match="is a git repository"):
+            Manifests({"a.yaml": b"a"}).write(repo)
+
+    def test_root_and_working_directory_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``/``, ``.`` and a folder holding the working directory are refused, even when empty."""
+        work = tmp_path / "empty" / "here"
+        work.mkdir(parents=True)
+        monkeypatch.chdir(work)
+        for target in ("/", ".", "..", str(tmp_path / "empty")):
+            with pytest.raises(OutputRefusedError):
+                Manifests({"a.yaml": b"a"}).write(target)
+        assert os.listdir(work) == []
+
+    def test_file_in_place_of_folder_refused(self, tmp_path: Path) -> None:
+        """A file where the folder should be is not replaced."""
+        target = tmp_path / "out"
+        target.write_text("mine")
+        with pytest.raises(OutputRefusedError, match="is not a folder"):
+            Manifests({"a.yaml": b"a"}).write(target)
+        assert target.read_text() == "mine"
+
+    def test_unwritable_parent(self, tmp_path: Path) -> None:
+        """A folder where nothing may be created gives an OutputWriteError naming the path."""
+        if os.geteuid() == 0:
+            target = Path("/proc/fabpromote-out")  # root may write anywhere else
+        else:
+            locked = tmp_path / "locked"
+            locked.mkdir(mode=0o500)
+            target = locked / "out"
+        with pytest.raises(OutputWriteError, match=f"cannot write {target}"):
+            Manifests({"a.yaml": b"a"}).write(target)
+
+    def test_cache_record(self, tmp_path: Path) -> None:
+        """With ``record="cache"`` the folder holds only the manifests, and is still known as fabpromote's."""
+        target, cache = tmp_path / "generated" / "prod", tmp_path / "cache"
+        Manifests({"a.yaml": b"a"}).write(target, record="cache", cache_dir=cache)
+        assert os.listdir(target) == ["a.yaml"]
+        assert Manifests({"b.yaml": b"b"}).write(target, record="cache", cache_dir=cache)
+        assert os.listdir(target) == ["b.yaml"]
+        (target / "b.yaml").write_bytes(b"edited")
+        with pytest.raises(OutputRefusedError, match=r"b\.yaml would be lost"):
+            Manifests({"c.yaml": b"c"}).write(target, record="cache", cache_dir=cache)
+        with pytest.raises(OutputRefusedError, match="no record of an earlier fabpromote output"):
+            Manifests({"c.yaml": b"c"}).write(target, record="cache", cache_dir=tmp_path / "other-cache")

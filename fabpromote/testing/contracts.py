@@ -189,6 +189,28 @@ class GitHostContract:
         with pytest.raises(LookupError):
             host.open_change(repo.url, base="master", head="nope", title="t", body="")
 
+    def test_resolve_commit(self, host: Any, repo: RepoHandle) -> None:
+        """A SHA, its first 7 or 12 hex digits (either case) and a branch all give the full SHA."""
+        sha = repo.sha("master")
+        assert sha is not None
+        for rev in (sha, sha[:7], sha[:12].upper(), "master"):
+            assert host.resolve_commit(repo.url, rev) == sha, rev
+
+    def test_resolve_commit_of_history(self, host: Any, repo: RepoHandle) -> None:
+        """An abbreviation of a commit behind a branch's tip resolves too."""
+        old = repo.sha("master")
+        assert old is not None
+        repo.commit("master", {"README.md": "newer\n"}, "newer")
+        assert host.resolve_commit(repo.url, old[:9]) == old
+
+    def test_resolve_unknown_commit(self, host: Any, repo: RepoHandle) -> None:
+        """An abbreviation of no commit is a LookupError."""
+        sha = repo.sha("master")
+        assert sha is not None
+        unknown = "0000000" if not sha.startswith("0000000") else "fffffff"
+        with pytest.raises(LookupError, match=unknown):
+            host.resolve_commit(repo.url, unknown)
+
     # Rolling back
 
     def test_revert_to(self, host: Any, repo: RepoHandle) -> None:

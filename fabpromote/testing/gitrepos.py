@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import subprocess
 from pathlib import Path
 
-__all__ = ["GIT_ENV", "WorkRepo", "git"]
+__all__ = ["GIT_ENV", "WorkRepo", "colliding_commits", "git"]
 
 #: Environment that makes git ignore the user's and the system's configuration.
 GIT_ENV = {
@@ -24,6 +26,46 @@ def git(*args: str, cwd: str | Path | None = None) -> str:
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, ["git", *args], done.stdout, done.stderr)
     return done.stdout.strip()
+
+
+def colliding_commits(git_dir: str | Path, branch: str, *, digits: int = 7) -> tuple[str, str]:
+    """Add two commits on top of ``branch`` whose SHAs share their first ``digits`` hex digits.
+
+    For testing ambiguous abbreviated SHAs: commits with the tree of
+    ``branch`` and different messages are hashed until two collide (about
+    20,000 for 7 digits, well under a second), then both are written into
+    the repository at ``git_dir`` with a branch each (``twin-a``, ``twin-b``),
+    so the remote reaches them.
+
+    Returns:
+        The two SHAs.
+    """
+    tip = git("--git-dir", str(git_dir), "rev-parse", branch)
+    tree = git("--git-dir", str(git_dir), "rev-parse", f"{branch}^{{tree}}")
+    seen: dict[str, bytes] = {}
+    for attempt in itertools.count():
+        body = (
+            f"tree {tree}\nparent {tip}\nauthor A <a@example.com> 1700000000 +0000\n"
+            f"committer A <a@example.com> 1700000000 +0000\n\nattempt {attempt}\n"
+        ).encode()
+        prefix = hashlib.sha1(b"commit %d\0" % len(body) + body, usedforsecurity=False).hexdigest()[:digits]
+        if prefix in seen:
+            shas = (_write_commit(git_dir, seen[prefix]), _write_commit(git_dir, body))
+            for name, sha in zip(("twin-a", "twin-b"), shas, strict=True):
+                git("--git-dir", str(git_dir), "update-ref", f"refs/heads/{name}", sha)
+            return shas
+        seen[prefix] = body
+    raise AssertionError("unreachable: itertools.count() never ends")
+
+
+def _write_commit(git_dir: str | Path, body: bytes) -> str:
+    done = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "hash-object", "-t", "commit", "-w", "--stdin"],
+        input=body,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode().strip()
 
 
 class WorkRepo:

@@ -4,7 +4,7 @@
 (so a host's test suite can create them on its server or fake), then tells
 the story with assertions at every step: set-image on dev, publish dev,
 promote cat dev -> stage and publish stage, the guard refusing dev -> prod,
-rollback of stage, and the status matrix throughout. It renders helm charts:
+rollback of stage, promoting it again, and the status matrix throughout. It renders helm charts:
 it needs helm on PATH and the fabpromote-helm plugin.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from fabpromote._cluster import Cluster, Repo
+from fabpromote._cluster import Cluster
 from fabpromote._demo import app_files
 from fabpromote._githost import ChangeRequest
 from fabpromote._hosts import host_for, sources_for
@@ -83,13 +83,20 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
 
     outcome = rollback(cluster, "cat-application", "stage", steps=1)
     if isinstance(outcome, ChangeRequest):  # hosted: the rollback is a pull/merge request to merge
-        host = host_for(cluster, Repo(url=cat), role="hld", sources=sources_for(cluster))
+        host = host_for(cluster, cat, sources=sources_for(cluster))
         result = host.merge(cat, outcome, expected_head_sha=outcome.head_sha, message="Roll back stage")
         assert result.status == "merged", result
     publish(materialize(cluster, "stage"), cluster)
-    # The revert sits on top of dev's commits: nothing waits, though the images differ.
-    _check(cluster, "stage", image="v1.0.0", pending=0, materialized=True)
+    # stage has every commit of dev but not its content: promoting again is pending.
+    _check(cluster, "stage", image="v1.0.0", pending=None, materialized=True)
     assert "ghcr.io/example/cat:v1.0.0" in _manifest(cluster, "stage")
+
+    again = promote(cluster, "cat-application", source="dev", target="stage", merge=True)
+    assert again.merge is not None, again
+    assert again.merge.status == "merged", again.merge
+    publish(materialize(cluster, "stage"), cluster)
+    _check(cluster, "stage", image="v1.1.0", pending=0, materialized=True)
+    assert "ghcr.io/example/cat:v1.1.0" in _manifest(cluster, "stage")
 
 
 def _cluster_file(root: Path, hld: str, manifests: str, hosts: Mapping[str, Mapping[str, str]]) -> Cluster:
@@ -112,7 +119,7 @@ def _check(cluster: Cluster, env: str, *, image: str, pending: int | None, mater
 
 
 def _manifest(cluster: Cluster, env: str) -> str:
-    host = host_for(cluster, cluster.manifests, sources=sources_for(cluster))
+    host = host_for(cluster, cluster.manifests.url, sources=sources_for(cluster))
     data = host.read_file(cluster.manifests.url, env, "cat-application/cat-application.yaml")
     assert data is not None, f"no manifest on {env}"
     return data.decode()

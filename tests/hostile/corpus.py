@@ -785,7 +785,7 @@ CASES: list[Case] = [
         "ref-abbreviated-sha",
         GEN,
         "RefNotFoundError",
-        r"abbreviated commit SHAs are not supported",
+        r"no branch, tag or commit named 'deadbeef'",
         {"hld/component.yaml": GIT_ROOT.replace("branch: master", "version: deadbeef")},
         setup=_app_with({"component.yaml": "name: app\n"}),
     ),

@@ -87,6 +87,7 @@ SETTINGS = (
 #: Commits per page when walking history; the first-parent chain may skip merged-in commits.
 LOG_PAGE = 100
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
+_HEX = re.compile(r"[0-9a-fA-F]{7,39}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -417,6 +418,16 @@ class GitHubHost:
             status="not-mergeable", message=client.redact(f"pull request #{change.number}: {reason}{detail}")
         )
 
+    def resolve_commit(self, repo: str, rev: str) -> str:
+        """The full SHA of commit ``rev``: a SHA, 7+ of its first hex digits, a branch or a tag.
+
+        Raises:
+            GitHubNotFoundError: ``rev`` names no commit, or abbreviates several
+                (GitHub answers both alike).
+        """
+        ref, client = self._repo(repo)
+        return self._commit(ref, client, rev)[0]
+
     def revert_to(self, repo: str, branch: str, target: str, *, expected: str, message: str) -> ChangeRequest | None:
         """Propose restoring ``branch`` to the tree of ``target``: a rollback pull request.
 
@@ -613,8 +624,9 @@ class GitHubHost:
         """The SHA, tree and parents of the commit ``rev`` names."""
         with self._not_found(ref, client, f"no branch, tag or commit named {rev!r}"):
             response = client.request("GET", _repo_path(ref, "commits", _ref(rev)), expect=(200, 422))
-        if response.status_code == 422:  # "No commit found for SHA: ..."
-            raise GitHubNotFoundError(client.redact(f"{ref.full_name}: no commit named {rev!r}"), status=422)
+        if response.status_code == 422:  # "No commit found for SHA: ...", for an ambiguous abbreviation too
+            ambiguous = " (or several commits start so: give more digits)" if _HEX.fullmatch(rev) else ""
+            raise GitHubNotFoundError(client.redact(f"{ref.full_name}: no commit named {rev!r}{ambiguous}"), status=422)
         data = response.json()
         parents = tuple(str(parent["sha"]) for parent in data.get("parents") or ())
         return str(data["sha"]), str(data["commit"]["tree"]["sha"]), parents

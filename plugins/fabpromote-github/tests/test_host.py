@@ -12,6 +12,7 @@ from github_testing import NAME, OWNER, make_host
 from fabpromote._githost import ChangeRequest, Comparison
 from fabpromote._gitops import ProtectedBranchError, PushRejectedError, StaleBranchError
 from fabpromote.exceptions import GitHostError, UnsafePathError
+from fabpromote.testing.gitrepos import colliding_commits
 from fabpromote.typing import GitHost
 
 IMAGE = "hld/config/common.yaml"
@@ -332,6 +333,24 @@ class TestMerge:
         """An unknown merge_method is refused when the host is built."""
         with pytest.raises(GitHubSettingsError, match="merge_method must be one of merge, squash, rebase"):
             make_host(github, tmp_path, merge_method="octopus")
+
+
+class TestResolveCommit:
+    def test_abbreviations_give_the_full_sha(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
+        """GitHub's commits endpoint takes 7+ hex digits; the host returns all 40."""
+        old = github.branch_sha(OWNER, NAME, "dev")
+        assert old is not None
+        _set_image(github, "dev", "2.0.0")
+        assert host.resolve_commit(url, old[:7]) == old
+        assert host.resolve_commit(url, old[:12].upper()) == old
+
+    def test_ambiguous_or_unknown(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
+        """GitHub answers both alike: the error names the repository and suggests more digits."""
+        first, second = colliding_commits(github.base_dir / OWNER / f"{NAME}.git", "dev")
+        with pytest.raises(GitHubNotFoundError, match=rf"{OWNER}/{NAME}: no commit named '{first[:7]}' .*more digits"):
+            host.resolve_commit(url, first[:7])
+        longer = next(n for n in range(8, 41) if first[:n] != second[:n])
+        assert host.resolve_commit(url, second[:longer]) == second
 
 
 class TestRevertTo:

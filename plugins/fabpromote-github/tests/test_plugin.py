@@ -75,11 +75,11 @@ hosts:
 """
         )
         cluster = Cluster.from_file(config)
-        host = host_for(cluster, cluster.hld, role="hld", sources=Sources(cache_dir=tmp_path / "cache"))
+        host = host_for(cluster, cluster.hld.url, sources=Sources(cache_dir=tmp_path / "cache"))
         assert isinstance(host, GitHubHost)
         assert (host.api_url, host.token_env) == (github.api_url, TOKEN_ENV)
         assert dict(host.protected) == {"stage": ("promote", "rollback"), "prod": ("promote", "rollback")}
-        manifests = host_for(cluster, cluster.manifests, role="manifests")
+        manifests = host_for(cluster, cluster.manifests.url)
         assert dict(manifests.protected) == dict.fromkeys(("dev", "stage", "prod"), ("publish", "rollback"))  # type: ignore[attr-defined]
         github.create_repo(OWNER, NAME)
         assert host.read_branch(github.repo_url(OWNER, NAME), "master") == github.branch_sha(OWNER, NAME, "master")

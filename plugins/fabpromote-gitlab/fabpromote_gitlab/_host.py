@@ -280,6 +280,19 @@ class GitLabHost:
             project.git_url, _short(branch), files, message, expected=expected, replace=replace, start=start
         )
 
+    def resolve_commit(self, repo: str, rev: str) -> str:
+        """The full SHA of commit ``rev``: a SHA, 7+ of its first hex digits, a branch or a tag.
+
+        Resolved over git, as :meth:`revert_to` reads its target: the commit
+        lands in the mirror the rollback is built in.
+
+        Raises:
+            RefNotFoundError: ``rev`` names nothing in the project.
+            AmbiguousCommitError: ``rev`` abbreviates several commits' SHAs.
+        """
+        project, _ = self._project(repo)
+        return self._ops(project).resolve_commit(project.git_url, rev)
+
     def revert_to(self, repo: str, branch: str, target: str, *, expected: str, message: str) -> ChangeRequest | None:
         """Propose restoring ``branch`` to the tree of ``target``: a new branch and a merge request.
 

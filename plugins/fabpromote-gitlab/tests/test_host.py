@@ -10,7 +10,8 @@ from fabpromote_gitlab import CommitStatus, GitLabHost
 
 from fabpromote._githost import ChangeRequest, Comparison
 from fabpromote._gitops import ProtectedBranchError, PushRejectedError, StaleBranchError
-from fabpromote.exceptions import GitHostError, RefNotFoundError, UnsafePathError
+from fabpromote.exceptions import AmbiguousCommitError, GitHostError, RefNotFoundError, UnsafePathError
+from fabpromote.testing.gitrepos import colliding_commits
 from fabpromote.typing import GitHost
 
 if TYPE_CHECKING:
@@ -437,6 +438,24 @@ class TestMerge:
             host.merge(
                 repo, ChangeRequest(base="stage", head="dev", head_sha="0" * 40), expected_head_sha="0", message=""
             )
+
+
+class TestResolveCommit:
+    def test_abbreviations_give_the_full_sha(self, host: GitLabHost, repo: str, project: FakeProject) -> None:
+        sha = _git(project, "rev-parse", "dev")
+        assert host.resolve_commit(repo, sha[:7]) == sha
+        assert host.resolve_commit(repo, sha[:12].upper()) == sha
+
+    def test_ambiguous_names_the_project(self, host: GitLabHost, repo: str, project: FakeProject) -> None:
+        first, second = colliding_commits(project.git_dir, "dev")
+        with pytest.raises(AmbiguousCommitError, match=rf"app.git: commit '{first[:7]}' is ambiguous") as caught:
+            host.resolve_commit(repo, first[:7])
+        assert caught.value.candidates == tuple(sorted((first, second)))
+
+    def test_unknown(self, host: GitLabHost, repo: str, project: FakeProject) -> None:
+        unknown = "abcdef0" if not _git(project, "rev-parse", "dev").startswith("abcdef0") else "1234567"
+        with pytest.raises(LookupError, match=f"no branch, tag or commit named '{unknown}'"):
+            host.resolve_commit(repo, unknown)
 
 
 class TestRevertTo:

@@ -136,11 +136,11 @@ class TestSettings:
         cluster = Cluster(
             name="east",
             hld=Repo(url=repo),
-            manifests=Repo(url=repo),
+            manifests=Repo(url=f"{repo}-manifests"),
             pipeline=Pipeline(environments=[Environment(name="dev"), Environment(name="prod", protected=True)]),
             hosts={"127.0.0.1": {"type": "gitlab", "api_url": gitlab.api_url}},
         )
-        host = host_for(cluster, Repo(url=repo), role="hld", sources=Sources(cache_dir=tmp_path / "shared"))
+        host = host_for(cluster, repo, sources=Sources(cache_dir=tmp_path / "shared"))
         assert isinstance(host, GitLabHost)
         assert dict(host.protected) == {"prod": ("promote", "rollback")}
         head = host.read_branch(repo, "dev")

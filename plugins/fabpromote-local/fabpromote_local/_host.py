@@ -96,6 +96,15 @@ class LocalHost:
         """The first-parent history of ``branch``, newest first."""
         return self._ops.log(self._url(repo_url), branch, limit=limit)
 
+    def resolve_commit(self, repo_url: str, rev: str) -> str:
+        """The full SHA of commit ``rev`` (a SHA, 7+ of its first hex digits, a branch or a tag).
+
+        Raises:
+            RefNotFoundError: ``rev`` names nothing in the repository.
+            AmbiguousCommitError: ``rev`` abbreviates several commits' SHAs.
+        """
+        return self._ops.resolve_commit(self._url(repo_url), rev)
+
     # Writing
 
     def commit_files(
