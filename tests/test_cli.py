@@ -171,4 +171,4 @@ def test_one_file_is_singular(write_tree: WriteTree, capsys: pytest.CaptureFixtu
     """Counts printed agree with their noun: "1 file"."""
     root = write_tree({"component.yaml": "name: app\ntype: static\npath: m\n", "m/a.yaml": "kind: A\n"})
     assert main(["generate", "--path", str(root)]) == 0
-    assert "wrote 1 file to" in capsys.readouterr().err
+    assert "wrote 1 file in" in capsys.readouterr().err

@@ -102,7 +102,7 @@ def test_out_unwritable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     config = str(tmp_path / "demo" / "fabpromote.yaml")
     assert main(["materialize", "dev", "--config", config, "--out", "/proc/fabpromote-out"]) == 1
     line = one_error_line(capsys.readouterr().err)
-    assert line.startswith("fabpromote: error: cannot write the manifests to /proc/fabpromote-out: ")
+    assert line.startswith("fabpromote: error: cannot write /proc/fabpromote-out: ")
 
 
 class _BrokenFactory:

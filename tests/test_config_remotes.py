@@ -143,7 +143,7 @@ def test_every_command_uses_the_repositories_settings(
     assert ("merge", cat) in calls
     through_recorded(manifests, "promote --publish")
     run(capsys, "materialize", "stage", "--publish")
-    run(capsys, "rollback", "--manifests", "stage", "--to", published[0]["commit"])
+    run(capsys, "rollback", "--manifests", "stage", "--to", published["publishes"][0]["commit"])
     through_recorded(manifests, "rollback --manifests")
     run(capsys, "rollback", "cat-application", "stage", "--steps", "1")
     through_recorded(cat, "rollback")
