@@ -512,7 +512,7 @@ def _steps_back(host: GitHost, url: str, branch: str, steps: int) -> str:
         raise FabpromoteError("--steps must be at least 1")
     commits = host.log(url, branch, limit=steps + 1)
     if len(commits) <= steps:
-        raise FabpromoteError(f"{branch} has only {len(commits)} commits; cannot go back {steps}")
+        raise FabpromoteError(f"{branch} has only {plural(len(commits), 'commit')}; cannot go back {steps}")
     return commits[steps].sha
 
 

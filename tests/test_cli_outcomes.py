@@ -261,3 +261,10 @@ def test_every_json_command_has_an_outcome(config: str, capsys: pytest.CaptureFi
     data = json.loads(out)
     assert data["outcome"] == "failed"
     assert err == f"fabpromote: error: {data['error']}\n"
+
+
+def test_counts_agree_with_their_noun(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A branch with one commit "has only 1 commit"."""
+    status, _, err = run(capsys, "rollback", "cat-application", "stage", "--steps", "5", "--config", config)
+    assert status == 1
+    assert "stage has only 1 commit; cannot go back 5" in err
