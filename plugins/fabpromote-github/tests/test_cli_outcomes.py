@@ -124,3 +124,16 @@ def test_protect_reports_each_repository_before_a_failure(
     assert "cluster-hld" in out
     assert err.startswith("fabpromote: error: ")
     assert "cluster-hld" not in err
+
+
+def test_rollback_through_pull_request_is_pending(
+    setup: tuple[str, GitOps, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rollback on GitHub opens a pull request: not rolled back yet, so exit 3 and it says so."""
+    config, ops, cat = setup
+    _set_tag(ops, cat, "dev", "v9.0.0")
+    assert _promote(capsys, config, "--merge")[0] == 0
+    stage = ops.branch_sha(cat, "stage")
+    assert main(["rollback", "cat-application", "stage", "--steps", "1", "--config", config]) == 3
+    assert "rolled back through a change request, not merged yet: " in capsys.readouterr().out
+    assert ops.branch_sha(cat, "stage") == stage
