@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+import urllib.parse
 from typing import TYPE_CHECKING
 
 import attrs
@@ -107,8 +108,14 @@ def provenance_trailers(
 
 
 def _source(entry: LockEntry) -> str:
-    # "<component> <kind> <url> <ref> <sha>": the URL may hold anything but spaces.
-    return " ".join((entry.component, entry.kind, redact(entry.url), entry.ref or "-", entry.sha))
+    # "<component> <kind> <url> <ref> <sha>", each field with %, space and newline percent-encoded
+    # (a path to a repository, or a component's name, may hold spaces).
+    fields = (entry.component, entry.kind, redact(entry.url), entry.ref or "-", entry.sha)
+    return " ".join(_escape(field) for field in fields)
+
+
+def _escape(field: str) -> str:
+    return field.replace("%", "%25").replace(" ", "%20").replace("\n", "%0A")
 
 
 def parse_sources(trailers: tuple[tuple[str, str], ...]) -> list[LockEntry]:
@@ -119,7 +126,7 @@ def parse_sources(trailers: tuple[tuple[str, str], ...]) -> list[LockEntry]:
     for key, value in trailers:
         parts = value.split(" ")
         if key == f"{TRAILER_PREFIX}Source" and len(parts) == 5:
-            component, kind, url, ref, sha = parts
+            component, kind, url, ref, sha = (urllib.parse.unquote(part) for part in parts)
             entries.append(LockEntry(component=component, kind=kind, url=url, ref="" if ref == "-" else ref, sha=sha))
     return entries
 

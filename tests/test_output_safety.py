@@ -131,3 +131,18 @@ class TestGenerate:
         assert done.returncode == 0, done.stderr
         assert "unchanged:" in done.stderr
         assert os.stat(root / "generated" / "common").st_ino == inode
+
+
+@needs_helm
+def test_paths_with_spaces(tmp_path: Path) -> None:
+    """A demo in a folder whose path holds a space: status and history read the publish trailers back."""
+    import json
+
+    root = tmp_path / "my demo"
+    assert main(["demo", str(root)]) == 0
+    done = run_cli("status", "--json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert all(row["materialized"] for row in json.loads(done.stdout))
+    done = run_cli("history", "dev", "--json", cwd=root)
+    sources = json.loads(done.stdout)[0]["sources"]
+    assert {entry["url"] for entry in sources} >= {str(root / "repos" / "cat.git"), str(root / "repos" / "dog.git")}
