@@ -14,6 +14,8 @@ import re
 from typing import TYPE_CHECKING
 
 import attrs
+from dulwich.graph import find_merge_base
+from dulwich.objects import ObjectID
 
 from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
@@ -140,6 +142,8 @@ class PromoteResult:
     merge: MergeResult | None = None
     publish: PublishResult | None = None
     publish_error: str = ""
+    #: The commit that first gave the target back what a rollback undid, when newer commits were merged after it.
+    restored: str = ""
 
     @property
     def outcome(self) -> Outcome:
@@ -164,6 +168,8 @@ class PromoteResult:
         if self.dry_run:
             return [f"would promote {what}"]
         lines = [f"promote {what}"]
+        if self.restored:
+            lines.append(f"  restored what a rollback of {self.base} undid, at {self.restored}")
         if self.change is not None and self.change.url:
             lines.append(f"  change request: {self.change.url}")
         if self.merge is not None:
@@ -197,6 +203,7 @@ class PromoteResult:
             "merge": self.merge.to_json() if self.merge else None,
             "publish": self.publish.to_json() if self.publish else None,
             "publish_error": self.publish_error or None,
+            "restored": self.restored or None,
         }
 
 
@@ -259,8 +266,12 @@ def promote(
         )
     if dry_run:
         return result
-    if comparison.ahead == 0:
-        return _restore(ctx, host, result, url, base_sha, merge=merge, publish_after=publish_after)
+    undone = _undone(ctx, url, comparison, base_sha, head_sha)
+    if undone is not None:
+        result = _restore(host, result, url, undone, base_sha, merge=merge)
+        if comparison.ahead == 0 or not _merged(result):
+            return _publish_after(result, cluster, ctx) if publish_after and _merged(result) else result
+        result = attrs.evolve(result, restored=result.merge.sha if result.merge else "")
     change = host.open_change(
         url,
         base=base_app.branch,
@@ -274,9 +285,13 @@ def promote(
             url, change, expected_head_sha=head_sha, message=f"Promote {app_name} from {source} to {target}"
         )
     result = attrs.evolve(result, change=change, merge=merged)
-    if publish_after and merged is not None and merged.status == "merged":
+    if publish_after and _merged(result):
         result = _publish_after(result, cluster, ctx)
     return result
+
+
+def _merged(result: PromoteResult) -> bool:
+    return result.merge is not None and result.merge.status == "merged"
 
 
 def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> PromoteResult:
@@ -305,23 +320,53 @@ def _pending(ctx: _Context, url: str, comparison: Comparison, base_sha: str, hea
     rolled back since), promoting again restores that content: the commits
     of ``base`` that undid it are pending.
     """
-    if comparison.ahead or not comparison.behind:
+    if comparison.ahead or _undone(ctx, url, comparison, base_sha, head_sha) is None:
         return comparison.ahead
-    return 0 if _same_tree(ctx, url, base_sha, head_sha) else comparison.behind
+    return comparison.behind
 
 
-def _same_tree(ctx: _Context, url: str, first: str, second: str) -> bool:
-    ctx.sources.fetch(url, [first, second])
+def _undone(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> str | None:
+    """The last commit of ``head_sha`` that ``base_sha`` holds, when rollbacks on ``base`` have undone its content.
+
+    Only commits fabpromote made to restore a tree (marked with
+    :data:`RESTORES`) and merges count: content someone committed to an
+    unprotected target branch is never undone by a promotion.
+    """
+    if not comparison.behind:
+        return None
+    ctx.sources.fetch(url, [base_sha, head_sha])
     with ctx.sources.mirror(url) as repo:
-        return bool(repo[first.encode()].tree == repo[second.encode()].tree)  # type: ignore[attr-defined]
+        base, head = ObjectID(base_sha.encode()), ObjectID(head_sha.encode())
+        shared = find_merge_base(repo, [base, head])
+        if len(shared) != 1 or repo[base].tree == repo[shared[0]].tree:  # type: ignore[attr-defined]
+            return None
+        own = [entry.commit for entry in repo.get_walker(include=[base], exclude=[head])]
+        if all(len(commit.parents) > 1 or _restores(commit.message) for commit in own):
+            return shared[0].decode()
+    return None
+
+
+#: The trailer of a commit that puts an earlier tree back (a rollback, or a promotion restoring what one undid).
+RESTORES = f"{TRAILER_PREFIX}Restores"
+
+
+def _restores(message: bytes) -> bool:
+    return any(line.startswith(f"{RESTORES}: ".encode()) for line in message.splitlines())
 
 
 def _restore(
-    ctx: _Context, host: GitHost, result: PromoteResult, url: str, base_sha: str, *, merge: bool, publish_after: bool
+    host: GitHost, result: PromoteResult, url: str, undone: str, base_sha: str, *, merge: bool
 ) -> PromoteResult:
-    """Promote again after a rollback: a commit on the target with the source's tree (hosted: a change request)."""
-    message = f"Promote {result.app} from {result.source} to {result.target} again ({result.head_sha[:12]})"
-    done = host.revert_to(url, result.base, result.head_sha, expected=base_sha, message=message)
+    """Give the target back the content of ``undone`` (what rollbacks took away) before merging anything newer.
+
+    Local host: a commit on the target with ``undone``'s tree; hosted hosts:
+    a change request holding it, merged with ``merge``.
+    """
+    message = (
+        f"Promote {result.app} from {result.source} to {result.target} again: restore {undone[:12]}\n\n"
+        f"{RESTORES}: {undone}\n"
+    )
+    done = host.revert_to(url, result.base, undone, expected=base_sha, message=message)
     merged: MergeResult | None
     if isinstance(done, str) or done is None:
         change = ChangeRequest(base=result.base, head=result.head, head_sha=result.head_sha)
@@ -329,10 +374,7 @@ def _restore(
     else:
         change = done
         merged = host.merge(url, change, expected_head_sha=change.head_sha, message=message) if merge else None
-    published = None
-    if publish_after and merged is not None and merged.status == "merged":
-        published = publish(materialize(ctx.cluster, result.target, plugins=ctx.plugins), ctx.cluster)
-    return attrs.evolve(result, change=change, merge=merged, publish=published)
+    return attrs.evolve(result, change=change, merge=merged)
 
 
 @attrs.frozen(kw_only=True)
@@ -492,7 +534,11 @@ def rollback(
     else:
         target = _steps_back(host, entry.url, entry.branch, steps or 0)
     return host.revert_to(
-        entry.url, entry.branch, target, expected=head, message=f"Roll back {app_name} in {env} to {target[:12]}"
+        entry.url,
+        entry.branch,
+        target,
+        expected=head,
+        message=f"Roll back {app_name} in {env} to {target[:12]}\n\n{RESTORES}: {target}\n",
     )
 
 

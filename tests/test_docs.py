@@ -319,7 +319,8 @@ def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None
     """Every ``Fabpromote-Key`` trailer the docs name is in a real publish commit, with the documented fields.
 
     The publishes of the demo, then one of an older lock (``--allow-older``) and an
-    emergency ``rollback --manifests``, which add trailers of their own.
+    emergency ``rollback --manifests``, which add trailers of their own, and an app's
+    rollback (``Fabpromote-Restores``).
     """
     if shutil.which("helm") is None:
         pytest.skip("the demo renders helm charts: needs helm on PATH")
@@ -329,8 +330,8 @@ def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None
     def run(*args: object) -> str:
         return subprocess.run([fabpromote, *args], cwd=demo, check=True, capture_output=True, text=True).stdout
 
-    def git(*args: object) -> str:
-        command = ["git", "--git-dir", demo / "repos" / "manifests.git", *args]
+    def git(*args: object, repo: str = "manifests.git") -> str:
+        command = ["git", "--git-dir", demo / "repos" / repo, *args]
         return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
     subprocess.run([fabpromote, "demo", demo], check=True, capture_output=True)
@@ -341,14 +342,16 @@ def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None
     run("rollback", "dev", "--manifests", "--to", first)
     run("materialize", "dev", "--publish")
     run("materialize", "dev", "--lock", tmp_path / "old.json", "--publish", "--allow-older")
+    run("promote", "cat-application", "--from", "dev", "--to", "stage")
+    run("rollback", "cat-application", "stage", "--steps", "1")  # an app rollback marks what it restores
     written: dict[str, str] = {}
-    for line in git("log", "--format=%B", "dev").splitlines():
+    for line in (git("log", "--format=%B", "dev") + git("log", "--format=%B", "stage", repo="cat.git")).splitlines():
         key, colon, value = line.partition(": ")
         if colon and key.startswith("Fabpromote-"):
             written[key] = value
     pattern = re.compile(r"Fabpromote-[A-Z][\w-]*[A-Za-z]")
     documented = {key for page in DOCS.glob("*.md") for key in pattern.findall(page.read_text())}
-    assert {"Fabpromote-Source", "Fabpromote-Older-Than", "Fabpromote-Rollback-Of"} <= documented
+    assert {"Fabpromote-Source", "Fabpromote-Older-Than", "Fabpromote-Rollback-Of", "Fabpromote-Restores"} <= documented
     assert sorted(documented - written.keys()) == []
     # <component> <kind> <url> <ref> <sha>
     assert len(written["Fabpromote-Source"].split(" ")) == 5

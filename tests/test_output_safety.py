@@ -142,7 +142,7 @@ def test_paths_with_spaces(tmp_path: Path) -> None:
     assert main(["demo", str(root)]) == 0
     done = run_cli("status", "--json", cwd=root)
     assert done.returncode == 0, done.stderr
-    assert all(row["materialized"] for row in json.loads(done.stdout))
+    assert all(row["materialized"] for row in json.loads(done.stdout)["rows"])
     done = run_cli("history", "dev", "--json", cwd=root)
-    sources = json.loads(done.stdout)[0]["sources"]
+    sources = json.loads(done.stdout)["publishes"][0]["sources"]
     assert {entry["url"] for entry in sources} >= {str(root / "repos" / "cat.git"), str(root / "repos" / "dog.git")}

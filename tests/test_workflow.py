@@ -336,3 +336,19 @@ class TestRollbackThenPromote:
         assert "tag: v1.2.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
         self.agree(cluster, 0)
         fsck(cat)
+
+    def test_newer_version_after_rollback(self, cluster: Cluster) -> None:
+        """Roll stage back, fix on dev, promote the fix: stage gets dev's content (no conflict with the rollback)."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        set_image(cluster, "cat-application", "dev", "v1.1.0")
+        promote(cluster, "cat-application", source="dev", target="stage")
+        rollback(cluster, "cat-application", "stage", steps=1)
+        set_image(cluster, "cat-application", "dev", "v1.2.0")
+        self.agree(cluster, 1)
+        done = promote(cluster, "cat-application", source="dev", target="stage")
+        assert done.merge is not None
+        assert done.merge.status == "merged"
+        assert git("--git-dir", cat, "rev-parse", "stage^{tree}") == git("--git-dir", cat, "rev-parse", "dev^{tree}")
+        git("--git-dir", cat, "merge-base", "--is-ancestor", "dev", "stage")
+        self.agree(cluster, 0)
+        fsck(cat)

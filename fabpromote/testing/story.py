@@ -4,8 +4,9 @@
 (so a host's test suite can create them on its server or fake), then tells
 the story with assertions at every step: set-image on dev, publish dev,
 promote cat dev -> stage and publish stage, the guard refusing dev -> prod,
-rollback of stage, promoting it again, and the status matrix throughout. It renders helm charts:
-it needs helm on PATH and the fabpromote-helm plugin.
+rollback of stage, promoting it again, a fix promoted after a rollback, and
+the status matrix throughout. It renders helm charts: it needs helm on PATH
+and the fabpromote-helm plugin.
 """
 
 from __future__ import annotations
@@ -81,12 +82,7 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
     else:
         raise AssertionError("the guard allowed dev -> prod")
 
-    outcome = rollback(cluster, "cat-application", "stage", steps=1)
-    if isinstance(outcome, ChangeRequest):  # hosted: the rollback is a pull/merge request to merge
-        host = host_for(cluster, cat, sources=sources_for(cluster))
-        result = host.merge(cat, outcome, expected_head_sha=outcome.head_sha, message="Roll back stage")
-        assert result.status == "merged", result
-    publish(materialize(cluster, "stage"), cluster)
+    _roll_back_stage(cluster, cat)
     # stage has every commit of dev but not its content: promoting again is pending.
     _check(cluster, "stage", image="v1.0.0", pending=None, materialized=True)
     assert "ghcr.io/example/cat:v1.0.0" in _manifest(cluster, "stage")
@@ -97,6 +93,27 @@ def run_seed_story(root: Path, create: CreateRepo, *, hosts: Mapping[str, Mappin
     publish(materialize(cluster, "stage"), cluster)
     _check(cluster, "stage", image="v1.1.0", pending=0, materialized=True)
     assert "ghcr.io/example/cat:v1.1.0" in _manifest(cluster, "stage")
+
+    # Roll back again, fix on dev, promote the fix: it does not conflict with the rollback.
+    _roll_back_stage(cluster, cat)
+    set_image(cluster, "cat-application", "dev", "v1.2.0")
+    publish(materialize(cluster, "dev"), cluster)
+    fixed = promote(cluster, "cat-application", source="dev", target="stage", merge=True)
+    assert fixed.merge is not None, fixed
+    assert fixed.merge.status == "merged", fixed.merge
+    assert fixed.restored, fixed
+    publish(materialize(cluster, "stage"), cluster)
+    _check(cluster, "stage", image="v1.2.0", pending=0, materialized=True)
+
+
+def _roll_back_stage(cluster: Cluster, cat: str) -> None:
+    """Roll stage back one commit (merging the change request on hosted hosts) and publish it."""
+    outcome = rollback(cluster, "cat-application", "stage", steps=1)
+    if isinstance(outcome, ChangeRequest):  # hosted: the rollback is a pull/merge request to merge
+        host = host_for(cluster, cat, sources=sources_for(cluster))
+        result = host.merge(cat, outcome, expected_head_sha=outcome.head_sha, message="Roll back stage")
+        assert result.status == "merged", result
+    publish(materialize(cluster, "stage"), cluster)
 
 
 def _cluster_file(root: Path, hld: str, manifests: str, hosts: Mapping[str, Mapping[str, str]]) -> Cluster:
