@@ -16,7 +16,15 @@ from fabpromote import _signals
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-__all__ = ["RACY_NS", "changed_recently", "copy_writable", "replace_path", "staged_beside", "staging_dir"]
+__all__ = [
+    "RACY_NS",
+    "changed_recently",
+    "copy_writable",
+    "files_under",
+    "replace_path",
+    "staged_beside",
+    "staging_dir",
+]
 
 #: A file changed this recently may be written again within the same clock
 #: tick and keep its stat signature (size, times, inode): caches keyed by
@@ -27,6 +35,19 @@ RACY_NS = 2_000_000_000
 def changed_recently(times_ns: Iterable[int], now_ns: int) -> bool:
     """Whether one of the file times ``times_ns`` lies within :data:`RACY_NS` before ``now_ns`` (or after it)."""
     return any(time_ns >= now_ns - RACY_NS for time_ns in times_ns)
+
+
+def files_under(folder: str | os.PathLike[str]) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry under ``folder`` that is not a folder (symlinks not followed), with its relative POSIX path."""
+    stack = [(os.fspath(folder), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
+                else:
+                    yield prefix + entry.name, entry
 
 
 def staging_dir(target: Path) -> Path:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
-from fabpromote._fsutil import replace_path, staged_beside
+from fabpromote._fsutil import files_under, replace_path, staged_beside
 from fabpromote._outputs import MARKER, Output, RecordPlace
 from fabpromote.exceptions import OutputWriteError, UnsafePathError
 
@@ -95,16 +95,10 @@ class Manifests(Mapping[str, bytes]):
     def read(cls, directory: str | Path) -> Manifests:
         """The files under ``directory`` (symlinks are not followed; fabpromote's record is left out)."""
         files: dict[str, bytes] = {}
-        stack = [(os.fspath(directory), "")]
-        while stack:
-            folder, prefix = stack.pop()
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, f"{prefix}{entry.name}/"))
-                    elif prefix or entry.name != MARKER:
-                        with open(entry.path, "rb") as handle:
-                            files[prefix + entry.name] = handle.read()
+        for path, entry in files_under(directory):
+            if path != MARKER:
+                with open(entry.path, "rb") as handle:
+                    files[path] = handle.read()
         return cls(files)
 
     def write(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from fabpromote._cache import atomic_write, cache_root
+from fabpromote._fsutil import files_under
 from fabpromote.exceptions import OutputRefusedError
 
 if TYPE_CHECKING:
@@ -36,19 +37,12 @@ RecordPlace = Literal["folder", "cache"]
 def digests(folder: Path) -> dict[str, str]:
     """Relative POSIX path -> sha256 of every file (a symlink: of its target) under ``folder``, but the record."""
     found: dict[str, str] = {}
-    stack = [(os.fspath(folder), "")]
-    while stack:
-        directory, prefix = stack.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                path = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, f"{path}/"))
-                elif entry.is_symlink():
-                    found[path] = "link:" + hashlib.sha256(os.fsencode(os.readlink(entry.path))).hexdigest()
-                elif path != MARKER:
-                    with open(entry.path, "rb") as handle:
-                        found[path] = hashlib.sha256(handle.read()).hexdigest()
+    for path, entry in files_under(folder):
+        if entry.is_symlink():
+            found[path] = "link:" + hashlib.sha256(os.fsencode(os.readlink(entry.path))).hexdigest()
+        elif path != MARKER:
+            with open(entry.path, "rb") as handle:
+                found[path] = hashlib.sha256(handle.read()).hexdigest()
     return found
 
 
