@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._credentials import redact
+from fabpromote._outcome import plural
 from fabpromote.exceptions import OlderLockError, PublishError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def commit_message(materialization: Materialization, *, older_than: str = "") ->
     manifests = materialization.manifests
     summary = (
         f"fabpromote: publish {materialization.cluster}/{materialization.environment} "
-        f"({len(manifests)} files, sha256 {manifests.digest[:12]})"
+        f"({plural(len(manifests), 'file')}, sha256 {manifests.digest[:12]})"
     )
     if older_than:
         summary += f", deliberately older than {older_than[:12]}"

@@ -58,6 +58,7 @@ from dulwich.walk import Walker
 from fabpromote import _gittcp
 from fabpromote._cache import cache_root
 from fabpromote._credentials import Credentials
+from fabpromote._outcome import plural
 from fabpromote.exceptions import (
     MIN_SHA_PREFIX,
     AmbiguousCommitError,
@@ -614,7 +615,7 @@ class Sources:
                 yield repo
 
     def _fetch_into(self, remote: _Remote, repo: Repo, missing: list[str]) -> None:
-        log.info("fetching %d commit(s) from %s", len(missing), remote.shown)
+        log.info("fetching %s from %s", plural(len(missing), "commit"), remote.shown)
         before = _pack_counts(repo)
 
         def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
@@ -660,7 +661,7 @@ class Sources:
             resolved.update((ref, sha) for ref in asked if (sha := listing.branch_tip(ref)))
             wanted.extend(sha for sha in dict.fromkeys(resolved.values()) if not self.has_snapshot(sha))
             if wanted:
-                log.info("fetching %d commit(s) from %s", len(wanted), remote.shown)
+                log.info("fetching %s from %s", plural(len(wanted), "commit"), remote.shown)
             return [_oid(sha) for sha in wanted]
 
         with self._locked_mirror(remote) as repo:
@@ -939,7 +940,9 @@ def _checked_sha(sha: str, remote: _Remote) -> str:
 
 def _short(shas: list[str]) -> str:
     shown = ", ".join(sha[:12] for sha in shas[:3])
-    return f"commit(s) {shown}" + (f" and {len(shas) - 3} more" if len(shas) > 3 else "")
+    return (
+        ("commit " if len(shas) == 1 else "commits ") + shown + (f" and {len(shas) - 3} more" if len(shas) > 3 else "")
+    )
 
 
 def _http_status(exc: BaseException) -> int | None:

@@ -69,7 +69,9 @@ class ProtectionPolicy:
             if count is None:
                 found.append(f"pull request reviews not required (want {self.required_reviews} approving)")
             elif count < self.required_reviews:
-                found.append(f"{count} approving review(s) required (want {self.required_reviews})")
+                found.append(
+                    f"{count} approving review{'' if count == 1 else 's'} required (want {self.required_reviews})"
+                )
         if self.enforce_admins and not _enabled(current.get("enforce_admins")):
             found.append("administrators are exempt (enforce_admins is off)")
         return found
