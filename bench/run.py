@@ -377,6 +377,8 @@ class Bench:
     _warm: dict[tuple[str, int, str], Path] = attrs.Factory(dict)
     _done: dict[tuple[Any, ...], Any] = attrs.Factory(dict)
     _versions: dict[tuple[str, int], int] = attrs.Factory(dict)
+    #: The cache that last wrote each local HLD's generated/ (see output_for).
+    _output_caches: dict[Path, Path] = attrs.Factory(dict)
     _daemon: str | None = None
     _daemon_session: int | None = None
     _stack: contextlib.ExitStack = attrs.Factory(contextlib.ExitStack)
@@ -559,8 +561,21 @@ class Bench:
         self.add(result)
         return result
 
+    def output_for(self, hld: Path, cache: Path) -> None:
+        """Before ``generate`` with ``cache``: set ``hld``'s generated/ aside when another cache wrote it.
+
+        fabpromote replaces generated/ only when its cache recorded writing it
+        (docs/security.md, "Output folders"); a new cache knows nothing of it,
+        as on a fresh CI runner, which has no generated/ either. The folder is
+        renamed, not deleted (see the README on deleting files).
+        """
+        if self._output_caches.get(hld, cache) != cache and (hld / "generated").exists():
+            os.rename(hld / "generated", self.fresh("set-aside") / "generated")
+        self._output_caches[hld] = cache
+
     def cli_generate(self, hld: Path, cache: Path) -> tuple[float, str]:
         """``fabpromote generate prod --path HLD`` as a subprocess: (wall time, what it printed)."""
+        self.output_for(hld, cache)
         env = {**os.environ, "FABPROMOTE_CACHE_DIR": str(cache)}
         started = time.perf_counter()
         done = subprocess.run(
@@ -607,6 +622,7 @@ class Bench:
         cache = self.fresh("cache-inproc-generate")
 
         def measure() -> tuple[float, None]:
+            self.output_for(hld, cache)
             with _cache_dir(cache):
                 _forget_process_state()
                 gc.collect()

@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,7 @@ import attrs
 from fabpromote._cache import atomic_write, cache_root
 from fabpromote._credentials import redact
 from fabpromote._limits import DOWNLOAD_BYTES
-from fabpromote.exceptions import DownloadError, LockMismatchError
+from fabpromote.exceptions import DownloadError, FabpromoteError, LockMismatchError
 
 if TYPE_CHECKING:
     from fabpromote._sources import Sources
@@ -111,6 +111,20 @@ class Fetcher:
 
                 self._sources = Sources()
             return self._sources
+
+    @contextlib.contextmanager
+    def user_terms(self) -> Iterator[None]:
+        """:meth:`Sources.user_terms` for a render, without making a sources layer when nothing was fetched.
+
+        Importing and making one costs a local-only ``generate`` 40 ms.
+        """
+        try:
+            yield
+        except FabpromoteError:
+            if self._sources is not None:
+                with self._sources.user_terms():
+                    raise
+            raise
 
     def pinned(self, kind: str, url: str, ref: str) -> str | None:
         """The SHA or digest the lock gives for ``(kind, url, ref)``, if any."""

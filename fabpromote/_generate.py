@@ -49,7 +49,7 @@ def generate(
     options = RenderOptions(allow_hooks=allow_hooks, fix_disabled=fix_disabled)
     fetcher = Fetcher(prefer_installed=True)
     # A local tree is generated again and again: what it parsed last time is kept (see _parsed).
-    with _parsed.remembered(path), fetcher.sources.user_terms():
+    with _parsed.remembered(path), fetcher.user_terms():
         manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options, fetcher=fetcher)
     plugins.after_generate(path=str(path), environments=environments, manifests=manifests)
     return manifests

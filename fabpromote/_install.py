@@ -158,5 +158,5 @@ def install(
     """
     fetcher = fetcher or Fetcher(prefer_installed=False)
     installer = _Installer(plugins or Plugins.load(), RenderOptions(allow_hooks=allow_hooks), fetcher)
-    with fetcher.sources.user_terms():
+    with fetcher.user_terms():
         return installer.run(Path(path))

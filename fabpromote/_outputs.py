@@ -124,12 +124,15 @@ class Output:
             (staging / MARKER).write_bytes(data)
 
     def _recorded(self) -> list[dict[str, str]]:
-        file = self.path / MARKER if self.place == "folder" else self._cache_record()
-        try:
-            states = json.loads(file.read_bytes())["states"]
-            return [{str(k): str(v) for k, v in state.items()} for state in states]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return []
+        """The states recorded in the folder and in the cache (a folder may have been written either way)."""
+        states: list[dict[str, str]] = []
+        for file in (self.path / MARKER, self._cache_record()):
+            try:
+                found = json.loads(file.read_bytes())["states"]
+                states += [{str(k): str(v) for k, v in state.items()} for state in found]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+        return states
 
     def _cache_record(self) -> Path:
         key = hashlib.sha256(os.fsencode(os.path.realpath(self.path))).hexdigest()
