@@ -793,7 +793,7 @@ CASES: list[Case] = [
         "ref-unknown-sha",
         GEN,
         "SourceError",
-        r"cannot fetch commit\(s\) 0{12}",
+        r"cannot fetch commit 0{12}",
         {"hld/component.yaml": GIT_ROOT.replace("branch: master", "version: '" + "0" * 40 + "'")},
         setup=_app_with({"component.yaml": "name: app\n"}),
     ),
