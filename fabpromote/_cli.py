@@ -549,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
         "to be promoted from the previous environment, and whether the manifests branch was published from it. "
         "Spans every cluster of the file unless --cluster is given.",
     )
-    sta.add_argument("--json", action="store_true", help="print a JSON list")
+    sta.add_argument("--json", action="store_true", help='print one JSON object: {"outcome", "rows"}')
     _config_options(sta)
     sta.set_defaults(handler=_status)
 
@@ -574,7 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rol.add_argument("app", metavar="APP", nargs="?", help="the app to roll back (not with --manifests)")
     rol.add_argument("target_env", metavar="ENV", help="the environment whose branch is rolled back")
-    rol.add_argument("--to", metavar="SHA", help="the commit to restore")
+    rol.add_argument(
+        "--to",
+        metavar="SHA",
+        help="the commit to restore: 7 to 40 hex digits of a commit in ENV's history (with --manifests: of a "
+        "publish `history ENV` lists); give --to or --steps",
+    )
     rol.add_argument("--steps", type=_positive, metavar="N", help="go back N first-parent commits (N >= 1)")
     rol.add_argument("--manifests", action="store_true", help="roll back the manifests branch of ENV instead")
     _config_options(rol)
@@ -612,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     his.add_argument("env", metavar="ENV", help="the environment")
     his.add_argument("--limit", type=_positive, default=50, metavar="N", help="how many commits to read (default 50)")
-    his.add_argument("--json", action="store_true", help="print a JSON list")
+    his.add_argument("--json", action="store_true", help='print one JSON object: {"outcome", "publishes"}')
     _config_options(his)
     his.set_defaults(handler=_history)
 
@@ -640,7 +645,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache-dir", metavar="DIR", help="the cache root (default: $FABPROMOTE_CACHE_DIR, ...)")
     check.set_defaults(handler=_cache_check)
 
-    plug = commands.add_parser("plugins", help="list installed plugins and what they provide")
+    plug = commands.add_parser(
+        "plugins",
+        help="list installed plugins and what they provide",
+        description="List every plugin loaded from the `fabpromote` entry-point group and the built-ins: its "
+        "distribution and version, the backends it registers (Git hosts, generators, engines) and its hooks.",
+    )
     plug.add_argument("--json", action="store_true", help="print JSON")
     plug.set_defaults(handler=_plugins)
     for sub in _subparsers(parser):

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote import _parsed
+from fabpromote._credentials import redact
 from fabpromote._engine import RenderOptions, check_inside
 from fabpromote._fetch import Fetcher, LockEntry, as_lock
 from fabpromote._hosts import sources_for
 from fabpromote._manifests import Manifests
 from fabpromote._plugins import Plugins
-from fabpromote.exceptions import UnknownBackendError
+from fabpromote.exceptions import LockMismatchError, UnknownBackendError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -121,6 +122,34 @@ def materialize(
             manifests = _engine(plugins, engine, cluster).render(
                 root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
             )
+    if lock is not None:
+        _check_fits(tuple(lock), fetcher.entries(), env)
     return Materialization(
         cluster=cluster.name, environment=env, manifests=manifests, lock=fetcher.entries(), engine=engine
     )
+
+
+def _check_fits(lock: tuple[LockEntry, ...], used: tuple[LockEntry, ...], env: str) -> None:
+    """Refuse a lock that pins what ``env`` does not use, or misses what it does (one made for another environment).
+
+    Raises:
+        LockMismatchError: Naming the first such entry.
+    """
+    pinned = {(e.kind, e.url, e.ref): e for e in lock}
+    fetched = {(e.kind, e.url, e.ref): e for e in used}
+    for key, entry in pinned.items():
+        if key not in fetched:
+            raise LockMismatchError(
+                f"the lock pins {entry.component or '.'} at {_shown(entry)}, which {env} does not use: "
+                "was it made for another environment?"
+            )
+    for key, entry in fetched.items():
+        if key not in pinned:
+            raise LockMismatchError(
+                f"the lock has no commit for {entry.component or '.'} ({_shown(entry)}), which {env} uses: "
+                "was it made for another environment?"
+            )
+
+
+def _shown(entry: LockEntry) -> str:
+    return f"{redact(entry.url)} {entry.ref or '-'}"

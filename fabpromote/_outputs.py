@@ -102,12 +102,15 @@ class Output:
         """The message naming the first file that replacing the folder would lose."""
         name = next(name for name, digest in sorted(held.items()) if recorded.get(name) != digest)
         if name in recorded:
-            what = "was changed since fabpromote wrote it"
+            what = "was changed since fabpromote wrote it; move it away first"
         elif recorded:
-            what = "is not a file fabpromote wrote there"
+            what = "is not a file fabpromote wrote there; move it away first"
         else:
-            what = "is not fabpromote's: the folder holds no record of an earlier fabpromote output"
-        return f"{self.path / name} would be lost: it {what}; move it away or remove {self.path}"
+            what = (
+                "is not fabpromote's: the folder holds no record of an earlier fabpromote output; "
+                "choose a new or empty folder"
+            )
+        return f"{self.path / name} would be lost: it {what}"
 
     def record(self, *states: Mapping[str, str], staging: Path | None = None) -> None:
         """Keep the record of the folder's accepted ``states`` (each path -> sha256), newest first.

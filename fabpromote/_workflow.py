@@ -34,6 +34,7 @@ from fabpromote.exceptions import (
     HLDError,
     MissingBranchError,
     NothingToPromoteError,
+    PromotionRefused,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# An image repository as the OCI distribution spec writes one: [host[:port]/]path, lower-case path components.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 _SHA_PREFIX = re.compile(rf"[0-9a-fA-F]{{{MIN_SHA_PREFIX},40}}")
 
 
@@ -346,6 +350,13 @@ def _undone(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head
     return None
 
 
+def _is_ancestor(ctx: _Context, url: str, ancestor: str, descendant: str) -> bool:
+    ctx.sources.fetch(url, [ancestor, descendant])
+    with ctx.sources.mirror(url) as repo:
+        first = ObjectID(ancestor.encode())
+        return find_merge_base(repo, [first, ObjectID(descendant.encode())]) == [first]
+
+
 #: The trailer of a commit that puts an earlier tree back (a rollback, or a promotion restoring what one undid).
 RESTORES = f"{TRAILER_PREFIX}Restores"
 
@@ -531,6 +542,11 @@ def rollback(
     head = ctx.branch(host, entry.url, entry.branch)
     if to is not None:
         target = host.resolve_commit(entry.url, _sha_prefix(to))
+        if not _is_ancestor(ctx, entry.url, target, head):
+            raise PromotionRefused(
+                f"{target[:12]} is not in the history of {entry.branch} of {_shown(entry.url)}: a rollback goes back "
+                f"to an earlier state of {env}; to bring another version, promote it"
+            )
     else:
         target = _steps_back(host, entry.url, entry.branch, steps or 0)
     return host.revert_to(
@@ -627,6 +643,8 @@ def set_image(
     """
     if not _TAG.fullmatch(tag):
         raise FabpromoteError(f"{tag!r} is not a valid image tag")
+    if repository is not None and not _REPOSITORY.fullmatch(repository):
+        raise FabpromoteError(f"{repository!r} is not a valid image repository (e.g. ghcr.io/org/app)")
     ctx = _Context(cluster, plugins or Plugins.load())
     environment = cluster.pipeline.environment(env)
     entry = app(cluster, env, app_name, ctx.sources)

@@ -330,7 +330,7 @@ class ArchiveError(FabpromoteError, ValueError):
 
 
 class LockMismatchError(FabpromoteError, ValueError):
-    """Content fetched for a lock does not match the digest the lock recorded."""
+    """A lock does not fit: content differs from its digest, or it was made for another environment."""
 
 
 class UnknownNameError(FabpromoteError, LookupError):

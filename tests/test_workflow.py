@@ -25,7 +25,7 @@ from fabpromote._workflow import (
     set_image,
     status,
 )
-from fabpromote.exceptions import FabpromoteError, OlderLockError
+from fabpromote.exceptions import FabpromoteError, LockMismatchError, OlderLockError
 from fabpromote.testing.gitrepos import GIT_ENV, git
 
 pytestmark = pytest.mark.skipif(
@@ -352,3 +352,35 @@ class TestRollbackThenPromote:
         git("--git-dir", cat, "merge-base", "--is-ancestor", "dev", "stage")
         self.agree(cluster, 0)
         fsck(cat)
+
+
+class TestNoBypass:
+    """Neither a rollback nor a lock skips the pipeline."""
+
+    def test_rollback_only_to_the_branch_history(self, cluster: Cluster) -> None:
+        """rollback prod --to <dev's untested head> is refused: that would be a promotion past stage."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        set_image(cluster, "cat-application", "dev", "v6.6.6-untested")
+        untested = git("--git-dir", cat, "rev-parse", "dev")
+        before = git("--git-dir", cat, "rev-parse", "prod")
+        with pytest.raises(PromotionRefused, match=f"{untested[:12]} is not in the history of prod"):
+            rollback(cluster, "cat-application", "prod", to=untested[:12])
+        assert git("--git-dir", cat, "rev-parse", "prod") == before
+
+    def test_lock_of_another_environment(self, cluster: Cluster) -> None:
+        """A lock made for dev does not render prod: it is refused, naming what it pins."""
+        dev = materialize(cluster, "dev")
+        with pytest.raises(LockMismatchError, match=r"the lock pins \. at .*cluster-hld.git dev, which prod does not"):
+            materialize(cluster, "prod", lock=dev.lock)
+        assert materialize(cluster, "dev", lock=dev.lock).manifests == dev.manifests
+
+    def test_set_image_checks_the_repository(self, cluster: Cluster) -> None:
+        """An image repository that is no such thing is refused before anything is committed."""
+        cat = str(Path(cluster.hld.url).parent / "cat.git")
+        before = git("--git-dir", cat, "rev-parse", "dev")
+        for bad in ("not a repo!", "", "Upper/Case", "host:notaport/x"):
+            with pytest.raises(FabpromoteError, match="is not a valid image repository"):
+                set_image(cluster, "cat-application", "dev", "v4", repository=bad)
+        assert git("--git-dir", cat, "rev-parse", "dev") == before
+        set_image(cluster, "cat-application", "dev", "v4", repository="registry.example.com:5000/team/cat-app")
+        assert "registry.example.com:5000/team/cat-app" in git("--git-dir", cat, "show", "dev:hld/config/common.yaml")
