@@ -74,6 +74,8 @@ def _install(args: argparse.Namespace) -> Outcome:
 
 
 def _config_path(args: argparse.Namespace) -> str:
+    if args.config == "":
+        raise _UsageError("--config needs a file name")
     return args.config or os.environ.get("FABPROMOTE_CONFIG") or "fabpromote.yaml"
 
 
@@ -95,15 +97,19 @@ def _read_lock(path: str) -> list[LockEntry]:
 
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise HLDError(f"cannot read the lock: {exc}", file=path) from None
+    except OSError as exc:
+        raise HLDError(f"cannot read the lock: {exc.strerror or exc}", file=path) from None
+    except ValueError as exc:
+        raise HLDError(f"the lock is not JSON: {exc}", file=path) from None
     entries = data.get("lock") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise HLDError("expected the JSON of `materialize --json` or a list of lock entries", file=path)
     try:
         return [LockEntry.from_json(entry) for entry in entries]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise HLDError(f"malformed lock entry ({exc})", file=path) from None
+    except KeyError as exc:
+        raise HLDError(f"a lock entry has no {exc.args[0]!r}", file=path) from None
+    except (TypeError, AttributeError):
+        raise HLDError("a lock entry is not an object with component, url, ref and sha", file=path) from None
 
 
 def _materialize(args: argparse.Namespace) -> Outcome:
@@ -303,11 +309,17 @@ def _rollback(args: argparse.Namespace) -> Outcome:
 
     _check_rollback_usage(args)
     cluster = _cluster(args)
+    env = args.target_env
     if args.manifests:
-        done = rollback_manifests(cluster, args.target_env, to=args.to)
-    else:
-        done = rollback(cluster, args.app, args.target_env, to=args.to, steps=args.steps)
-    print(_written(done, "rolled back", "already at that tree; nothing to do"))
+        done = rollback_manifests(cluster, env, to=args.to)
+        print(_written(done, f"rolled back the manifests of {env} to {args.to}", "already at that tree; nothing to do"))
+        if isinstance(done, str):
+            print(f"{PROG}: the next publish of {env} brings the apps back; roll the app back too", file=sys.stderr)
+        return _written_outcome(done)
+    done = rollback(cluster, args.app, env, to=args.to, steps=args.steps)
+    print(_written(done, f"rolled back {args.app} in {env}", "already at that tree; nothing to do"))
+    if isinstance(done, str):
+        print(f"{PROG}: publish it with: {_retry_publish(args, env)}", file=sys.stderr)
     return _written_outcome(done)
 
 
@@ -683,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Caught outside the handled block: a signal may also come while an error is printed.
         try:
             with _signals.handled(PROG):
-                args = build_parser().parse_args(argv)
+                args = _parse(argv)
                 _setup_logging(args.verbose)
                 status = _run(args)
                 sys.stdout.flush()  # a reader gone shows here at the latest, while it can be handled
@@ -695,6 +707,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     except BrokenPipeError:
         return _reader_gone()
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an option the command does not know is reported with the command's usage."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = {sub.prog.split()[-1]: sub for sub in _subparsers(parser)}
+        commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _setup_logging(verbose: bool) -> None:

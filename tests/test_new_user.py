@@ -8,6 +8,7 @@ status (docs/cli.md), and leave every repository and folder as it was.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -98,6 +99,10 @@ def test_new_user_walk(tmp_path: Path) -> None:
     (home / "hello" / "config").mkdir(exist_ok=True)
     (home / "hello" / "config" / "broken.yaml").write_text("config: [1,\n")
     cache = os.environ["FABPROMOTE_CACHE_DIR"]
+    rows = json.loads(ok("status", "--json", cwd=demo))["rows"]
+    (dev_head,) = [row["sha"][:12] for row in rows if (row["app"], row["env"]) == ("cat-application", "dev")]
+    dev_lock = home / "dev-lock.json"
+    dev_lock.write_text(ok("materialize", "dev", "--json", cwd=demo))
     bad: list[tuple[tuple[str, ...], Path, int, str]] = [
         (("demo", "a-file"), home, 1, "a-file"),
         (("demo", "d"), home, 1, "d"),
@@ -116,6 +121,11 @@ def test_new_user_walk(tmp_path: Path) -> None:
         (("status",), home, 1, "fabpromote.yaml"),
         (("generate", "broken", "--path", "hello"), home, 1, "config/broken.yaml"),
         (("flux", "prod"), demo, 1, "Flux clones http(s) and ssh URLs only"),
+        (("rollback", "cat-application", "prod", "--to", dev_head), demo, 1, "is not in the history of prod"),
+        (("materialize", "prod", "--lock", str(dev_lock)), demo, 1, "was it made for another environment?"),
+        (("set-image", "cat-application", "dev", "v2", "--repository", "not a repo!"), demo, 1, "image repository"),
+        (("status", "--bogus"), demo, 2, "fabpromote status: error: unrecognized arguments: --bogus"),
+        (("status", "--config", ""), demo, 2, "--config needs a file name"),
         (("no-such-command",), home, 2, "no-such-command"),
         (("generate", "--no-such-option"), home, 2, "--no-such-option"),
     ]

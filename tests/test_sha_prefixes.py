@@ -94,7 +94,7 @@ class TestCommands:
         newest, older = (line.split()[0] for line in out.splitlines()[:2])
         assert len(older) == 12
         code, out, err = self.run(capsys, "rollback", "--manifests", "dev", "--to", older)
-        assert (code, err) == (0, "")
+        assert (code, err) == (0, "fabpromote: the next publish of dev brings the apps back; roll the app back too\n")
         manifests = str(demo / "repos" / "manifests.git")
         message = git("--git-dir", manifests, "log", "-1", "--format=%s", "dev")
         assert message == f"fabpromote: emergency rollback of dev to {older}"
@@ -108,7 +108,7 @@ class TestCommands:
         before = git("--git-dir", cat, "rev-parse", "dev")
         assert self.run(capsys, "set-image", "cat-application", "dev", "v1.1.0")[0] == 0
         code, _, err = self.run(capsys, "rollback", "cat-application", "dev", "--to", before[:7])
-        assert (code, err) == (0, "")
+        assert (code, err) == (0, "fabpromote: publish it with: fabpromote materialize dev --publish\n")
         assert git("--git-dir", cat, "rev-parse", "dev^{tree}") == git(
             "--git-dir", cat, "rev-parse", f"{before}^{{tree}}"
         )

@@ -192,14 +192,14 @@ CASES: list[Case] = [
         "lock-not-json",
         (*MAT, "--lock", "{work}/lock.json"),
         "HLDError",
-        r"lock\.json: cannot read the lock",
+        r"lock\.json: the lock is not JSON",
         {"fabpromote.yaml": CLUSTER, "lock.json": "{nope"},
     ),
     Case(
         "lock-entry-shape",
         (*MAT, "--lock", "{work}/lock.json"),
         "HLDError",
-        r"malformed lock entry",
+        r"a lock entry has no 'sha'",
         {"fabpromote.yaml": CLUSTER, "lock.json": '[{"url": "x"}]'},
     ),
     # --- wrong types, component fields -------------------------------------------------

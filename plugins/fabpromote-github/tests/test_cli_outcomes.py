@@ -135,5 +135,5 @@ def test_rollback_through_pull_request_is_pending(
     assert _promote(capsys, config, "--merge")[0] == 0
     stage = ops.branch_sha(cat, "stage")
     assert main(["rollback", "cat-application", "stage", "--steps", "1", "--config", config]) == 3
-    assert "rolled back through a change request, not merged yet: " in capsys.readouterr().out
+    assert "rolled back cat-application in stage through a change request, not merged yet: " in capsys.readouterr().out
     assert ops.branch_sha(cat, "stage") == stage
