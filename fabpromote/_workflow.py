@@ -21,6 +21,7 @@ from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
 from fabpromote._fetch import LockEntry, as_lock
 from fabpromote._githost import ChangeRequest, Comparison, MergeResult
+from fabpromote._gitops import GitOps
 from fabpromote._hld import load_environments
 from fabpromote._hosts import host_for, sources_for
 from fabpromote._images import find_images, set_image_in_text
@@ -252,7 +253,8 @@ def promote(
     head_sha = ctx.branch(host, url, head_app.branch)
     base_sha = ctx.branch(host, url, base_app.branch)
     comparison = host.compare(url, base_app.branch, head_app.branch)
-    pending = _pending(ctx, url, comparison, base_sha, head_sha)
+    undone = _undone(ctx, url, comparison, base_sha, head_sha)
+    pending = _pending(comparison, undone)
     result = PromoteResult(
         app=app_name,
         source=source,
@@ -270,7 +272,6 @@ def promote(
         )
     if dry_run:
         return result
-    undone = _undone(ctx, url, comparison, base_sha, head_sha)
     if undone is not None:
         result = _restore(host, result, url, undone, base_sha, merge=merge)
         if comparison.ahead == 0 or not _merged(result):
@@ -317,14 +318,14 @@ def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> Pr
     return attrs.evolve(result, publish=published)
 
 
-def _pending(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> int:
-    """What promoting ``head_sha`` into ``base_sha`` would bring: the commits ``base`` lacks.
+def _pending(comparison: Comparison, undone: str | None) -> int:
+    """What a promotion would bring: the commits the target lacks.
 
-    When ``base`` has every commit of ``head`` but not their content (it was
-    rolled back since), promoting again restores that content: the commits
-    of ``base`` that undid it are pending.
+    When the target has every commit of the source but not their content
+    (``undone``: it was rolled back since), promoting again restores that
+    content: the commits of the target that undid it are pending.
     """
-    if comparison.ahead or _undone(ctx, url, comparison, base_sha, head_sha) is None:
+    if comparison.ahead or undone is None:
         return comparison.ahead
     return comparison.behind
 
@@ -348,13 +349,6 @@ def _undone(ctx: _Context, url: str, comparison: Comparison, base_sha: str, head
         if all(len(commit.parents) > 1 or _restores(commit.message) for commit in own):
             return shared[0].decode()
     return None
-
-
-def _is_ancestor(ctx: _Context, url: str, ancestor: str, descendant: str) -> bool:
-    ctx.sources.fetch(url, [ancestor, descendant])
-    with ctx.sources.mirror(url) as repo:
-        first = ObjectID(ancestor.encode())
-        return find_merge_base(repo, [first, ObjectID(descendant.encode())]) == [first]
 
 
 #: The trailer of a commit that puts an earlier tree back (a rollback, or a promotion restoring what one undid).
@@ -446,7 +440,8 @@ def _pending_between(ctx: _Context, host: GitHost, url: str, base: str, head: st
     base_sha, head_sha = host.read_branch(url, base), host.read_branch(url, head)
     if base_sha is None or head_sha is None:
         return 0
-    return _pending(ctx, url, host.compare(url, base, head), base_sha, head_sha)
+    comparison = host.compare(url, base, head)
+    return _pending(comparison, _undone(ctx, url, comparison, base_sha, head_sha))
 
 
 def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str, str]]:
@@ -542,7 +537,7 @@ def rollback(
     head = ctx.branch(host, entry.url, entry.branch)
     if to is not None:
         target = host.resolve_commit(entry.url, _sha_prefix(to))
-        if not _is_ancestor(ctx, entry.url, target, head):
+        if not GitOps(ctx.sources).is_ancestor(entry.url, target, head):
             raise PromotionRefused(
                 f"{target[:12]} is not in the history of {entry.branch} of {_shown(entry.url)}: a rollback goes back "
                 f"to an earlier state of {env}; to bring another version, promote it"
