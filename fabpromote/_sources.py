@@ -940,9 +940,8 @@ def _checked_sha(sha: str, remote: _Remote) -> str:
 
 def _short(shas: list[str]) -> str:
     shown = ", ".join(sha[:12] for sha in shas[:3])
-    return (
-        ("commit " if len(shas) == 1 else "commits ") + shown + (f" and {len(shas) - 3} more" if len(shas) > 3 else "")
-    )
+    more = f" and {len(shas) - 3} more" if len(shas) > 3 else ""
+    return f"{'commit' if len(shas) == 1 else 'commits'} {shown}{more}"
 
 
 def _http_status(exc: BaseException) -> int | None:
