@@ -113,16 +113,16 @@ def _read_lock(path: str) -> list[LockEntry]:
 
 
 def _materialize(args: argparse.Namespace) -> Outcome:
-    from fabpromote._materialize import materialize
-
     cluster = _cluster(args)
     lock = _read_lock(args.lock) if args.lock else None
-    _stage(f"materializing {cluster.name}/{args.env}: resolving sources and rendering")
-    result = materialize(cluster, args.env, lock=lock, engine=args.engine)
-    if args.validate:
-        _check(result.manifests)
+    result = _rendered(args, cluster, lock)
     written = bool(args.out) and result.manifests.write(args.out)
     published, error = _publish_step(args, result, cluster) if args.publish else (None, "")
+    if published is not None and published.materialization not in (None, result):
+        # A newer publish landed meanwhile and the heads were rendered again: report (and write) that.
+        _stage(f"a newer publish landed on {published.branch} meanwhile: rendered the branch heads again")
+        result = published.materialization
+        written = (bool(args.out) and result.manifests.write(args.out)) or written
     if error:
         outcome = Outcome.FAILED
     elif published is not None and not published.commit and not written:
@@ -147,14 +147,28 @@ def _materialize(args: argparse.Namespace) -> Outcome:
     return outcome
 
 
+def _rendered(args: argparse.Namespace, cluster: Cluster, lock: list[LockEntry] | None) -> Any:
+    """The materialization of ``args.env`` (of ``lock``, else of the branch heads), checked with ``--validate``."""
+    from fabpromote._materialize import materialize
+
+    _stage(f"materializing {cluster.name}/{args.env}: resolving sources and rendering")
+    result = materialize(cluster, args.env, lock=lock, engine=args.engine)
+    if args.validate:
+        _check(result.manifests)
+    return result
+
+
 def _publish_step(args: argparse.Namespace, result: Any, cluster: Cluster) -> tuple[Any, str]:
     """Publish; after ``--out`` was written a failure is reported with that step, not raised."""
     from fabpromote._publish import publish
     from fabpromote.exceptions import FabpromoteError
 
+    def again() -> Any:
+        return _rendered(args, cluster, None)  # the branch heads again, checked as the first render was
+
     _stage(f"publishing to {cluster.manifests.url}")
     try:
-        return publish(result, cluster, allow_older=args.allow_older), ""
+        return publish(result, cluster, allow_older=args.allow_older, render=again), ""
     except FabpromoteError as exc:
         if not args.out:
             raise  # the only write: its error says everything
@@ -170,8 +184,15 @@ def _print_materialized(
     if args.out:
         print(f"wrote {args.out}" if written else f"unchanged: {args.out} holds this output already")
     if published is not None:
-        done = f"committed {published.commit}" if published.commit else "unchanged, no commit"
-        print(f"published to {published.repo} branch {published.branch}: {done}")
+        print(f"published to {published.repo} branch {published.branch}: {_published(published)}")
+
+
+def _published(published: Any) -> str:
+    if published.commit:
+        return f"committed {published.commit}"
+    if published.newer:
+        return f"unchanged, no commit: a newer publish is already there ({published.newer}) and holds this tree"
+    return "unchanged, no commit"
 
 
 def _retry_publish(args: argparse.Namespace, env: str) -> str:

@@ -47,6 +47,8 @@ class Materialization:
         lock: Every remote part used: the cluster HLD (component ``"."``),
             each git component, chart and download, with its resolved SHA.
         engine: The engine that rendered.
+        pinned: Rendered from a given lock, not from the branch heads: a
+            publish never renders it again (see :func:`~fabpromote.publish`).
     """
 
     cluster: str
@@ -54,6 +56,7 @@ class Materialization:
     manifests: Manifests
     lock: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
     engine: str
+    pinned: bool = False
 
     @property
     def hld_sha(self) -> str:
@@ -125,7 +128,12 @@ def materialize(
     if lock is not None:
         _check_fits(tuple(lock), fetcher.entries(), env)
     return Materialization(
-        cluster=cluster.name, environment=env, manifests=manifests, lock=fetcher.entries(), engine=engine
+        cluster=cluster.name,
+        environment=env,
+        manifests=manifests,
+        lock=fetcher.entries(),
+        engine=engine,
+        pinned=lock is not None,
     )
 
 

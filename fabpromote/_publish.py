@@ -5,7 +5,10 @@ removed), with its provenance as git trailers in the message, never as files
 Flux would try to apply. An unchanged tree makes no commit. Pushes are
 compare-and-swap: when another publisher got there first, the branch is read
 again and the commit rebuilt on top, a bounded number of times, so no
-publisher's commit is ever dropped.
+publisher's commit is ever dropped. And no publish replaces one made from
+newer sources: each attempt compares the sources of the branch's last publish
+with its own, and a publisher that rendered older ones renders the branch heads
+again (see :func:`publish`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from fabpromote._outcome import plural
 from fabpromote.exceptions import OlderLockError, PublishError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from fabpromote._cluster import Cluster
     from fabpromote._fetch import LockEntry
+    from fabpromote._githost import CommitInfo
     from fabpromote._materialize import Materialization
+    from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
 __all__ = [
@@ -54,6 +59,10 @@ class PublishResult:
         commit: The new commit, or None when the branch already held the tree.
         previous: The branch's commit before (None when the branch was created).
         attempts: How many compare-and-swap rounds it took.
+        materialization: What was published (or found there): the one given,
+            or, when a newer publish landed meanwhile, the branch heads rendered again.
+        newer: A newer publish that was already on the branch and holds what
+            this one would publish (nothing was written); "" otherwise.
     """
 
     repo: str
@@ -61,10 +70,12 @@ class PublishResult:
     commit: str | None
     previous: str | None
     attempts: int = 1
+    materialization: Materialization | None = None
+    newer: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The ``publish`` object of ``materialize --json``."""
-        return {"branch": self.branch, "commit": self.commit}
+        return {"branch": self.branch, "commit": self.commit, "newer_publish": self.newer or None}
 
 
 def commit_message(materialization: Materialization, *, older_than: str = "") -> str:
@@ -139,21 +150,34 @@ def publish(
     host: GitHost | None = None,
     retries: int = RETRIES,
     allow_older: bool = False,
+    render: Callable[[], Materialization] | None = None,
 ) -> PublishResult:
-    """Commit ``materialization`` to its environment's manifests branch.
+    """Commit ``materialization`` to its environment's manifests branch, never over a newer one.
 
     Idempotent: publishing the same tree again makes no commit. The branch
     is created when missing.
+
+    Every attempt reads the branch and compares the sources of its last
+    publish with ours, component by component (git ancestry). Where it holds
+    a newer commit of some component (another publisher got there first), a
+    materialization of the branch heads is rendered again and compared again,
+    so a publish never replaces one made from newer sources: it publishes the
+    newest of everything, or finds that tree there already (``newer``). A
+    materialization of a given lock (``pinned``) is never rendered again:
+    going back is refused unless ``allow_older``.
 
     Args:
         materialization: What :func:`~fabpromote.materialize` returned.
         cluster: The cluster it belongs to.
         host: The Git host of the manifests repo; by default the one the
             configuration names or the URL suggests.
-        retries: How many times to rebuild on top of a concurrent publish.
+        retries: How many times the branch may move under us before giving up.
         allow_older: Publish even when a component's commit is an ancestor of
             the one the branch's last publish holds (going back on purpose,
-            e.g. ``materialize --lock OLD``); the commit says so.
+            e.g. ``materialize --lock OLD``, or a branch reset to an earlier
+            commit); the commit says so.
+        render: How to render the environment again from the branch heads;
+            by default :func:`~fabpromote.materialize` with the same engine.
 
     Raises:
         OlderLockError: Going back without ``allow_older``.
@@ -165,43 +189,110 @@ def publish(
 
     environment = cluster.pipeline.environment(materialization.environment)
     url, branch = cluster.manifests.url, environment.manifests_branch
-    host = host or host_for(cluster, url, sources=sources_for(cluster))
-    files = dict(materialization.manifests)
-    older_than = _older_than(materialization, cluster, host, url, branch)
-    if older_than and not allow_older:
-        raise OlderLockError(older_than[1])
-    message = commit_message(materialization, older_than=older_than[0] if older_than else "")
+    sources = sources_for(cluster)
+    host = host or host_for(cluster, url, sources=sources)
+    again = None if materialization.pinned else render or _renderer(cluster, materialization)
+    current = materialization
     for attempt in range(1, retries + 1):
-        previous = host.read_branch(url, branch)
+        read = _read(host, url, branch)
+        if read is None:
+            continue  # it moved between reading its head and its history: read it again
+        previous, latest = read
+        back = _going_back(current, latest, sources)
+        if back and again is not None:
+            # Another publish holds newer sources than we rendered: render the heads, read after it, again.
+            current = again()
+            back = _going_back(current, latest, sources)
+        if back and not allow_older:
+            raise OlderLockError(back.message(url, branch))
+        message = commit_message(current, older_than=back.publish if back else "")
         try:
-            commit = host.commit_files(url, branch, files, message, expected=previous, replace=True, purpose="publish")
+            commit = host.commit_files(
+                url, branch, dict(current.manifests), message, expected=previous, replace=True, purpose="publish"
+            )
         except StaleBranchError:
             time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not crypto
             continue
-        return PublishResult(repo=redact(url), branch=branch, commit=commit, previous=previous, attempts=attempt)
+        # Rendered again and found there: the branch already holds a publish of the newest sources.
+        newer = (previous or "") if commit is None and current is not materialization else ""
+        return PublishResult(
+            repo=redact(url),
+            branch=branch,
+            commit=commit,
+            previous=previous,
+            attempts=attempt,
+            materialization=current,
+            newer=newer,
+        )
     raise PublishError(f"{redact(url)} branch {branch} moved during {retries} attempts to publish; try again")
 
 
-def _older_than(
-    materialization: Materialization, cluster: Cluster, host: GitHost, url: str, branch: str
-) -> tuple[str, str] | None:
-    """The last publish on ``branch`` and why, when a component of ``materialization`` goes back from it."""
-    from fabpromote._gitops import GitOps
-    from fabpromote._hosts import sources_for
+def _renderer(cluster: Cluster, materialization: Materialization) -> Callable[[], Materialization]:
+    """Render the environment of ``materialization`` again, from the branch heads as they are now."""
+    from fabpromote._materialize import materialize
 
-    if host.read_branch(url, branch) is None:
+    return lambda: materialize(cluster, materialization.environment, engine=materialization.engine)
+
+
+def _read(host: GitHost, url: str, branch: str) -> tuple[str | None, CommitInfo | None] | None:
+    """The branch's head and its last publish (or emergency rollback), if any; None when it moved meanwhile."""
+    head = host.read_branch(url, branch)
+    if head is None:
+        return None, None
+    history = host.log(url, branch, limit=50)
+    if not history or history[0].sha != head:
         return None
-    latest = next((c for c in host.log(url, branch, limit=50) if f"{TRAILER_PREFIX}Digest" in dict(c.trailers)), None)
+    return head, next((c for c in history if f"{TRAILER_PREFIX}Digest" in dict(c.trailers)), None)
+
+
+@attrs.frozen
+class _Back:
+    """A source a publish would take back: our commit, the newer one the branch's last publish holds."""
+
+    entry: LockEntry
+    theirs: str
+    publish: str
+
+    def message(self, url: str, branch: str) -> str:
+        return (
+            f"{self.entry.component or '.'} at {self.entry.sha[:12]} is older than {self.theirs[:12]}, which "
+            f"{redact(url)} branch {branch} holds since publish {self.publish[:12]}; publishing it would go back: "
+            "pass --allow-older (allow_older=True) to do so deliberately"
+        )
+
+
+def _going_back(materialization: Materialization, latest: CommitInfo | None, sources: Sources) -> _Back | None:
+    """The first git source of ``materialization`` older than the commit of it that ``latest`` holds.
+
+    Sources are matched by component and repository; a commit that is
+    neither ancestor nor descendant of the other (a rewritten branch) is no
+    step back.
+    """
     if latest is None:
         return None
-    published = {entry.component: entry.sha for entry in parse_sources(latest.trailers) if entry.kind == "git"}
-    ops = GitOps(sources_for(cluster))
+    published = {(e.component, e.url): e.sha for e in parse_sources(latest.trailers) if e.kind == "git"}
     for entry in materialization.lock:
-        sha = published.get(entry.component)
-        if entry.kind == "git" and sha and sha != entry.sha and ops.is_ancestor(entry.url, entry.sha, sha):
-            return latest.sha, (
-                f"{entry.component or '.'} at {entry.sha[:12]} is older than {sha[:12]}, which {redact(url)} "
-                f"branch {branch} holds since publish {latest.sha[:12]}; publishing it would go back: "
-                "pass --allow-older (allow_older=True) to do so deliberately"
-            )
+        theirs = published.get((entry.component, redact(entry.url)))
+        if entry.kind == "git" and theirs and theirs != entry.sha and _descends(sources, entry.url, theirs, entry.sha):
+            return _Back(entry, theirs, latest.sha)
     return None
+
+
+def _descends(sources: Sources, url: str, sha: str, ancestor: str) -> bool:
+    """Whether commit ``sha`` of ``url`` has ``ancestor`` in its history.
+
+    A commit the repository no longer has (its branch was rewritten and the
+    commit collected) cannot be placed: it counts as no descendant. An
+    unreachable server is an error.
+    """
+    from fabpromote._gitops import GitOps
+    from fabpromote.exceptions import AuthenticationError, SourceError
+
+    try:
+        sources.fetch(url, [sha])
+    except AuthenticationError:
+        raise
+    except SourceError:
+        sources.refresh(url)  # raises when the server does not answer; else it does not have the commit
+        return False
+    return GitOps(sources).is_ancestor(url, ancestor, sha)

@@ -186,7 +186,8 @@ class PromoteResult:
         elif self.change is not None:
             lines.append("  not merged: merge it once mergeable (or run again with --merge)")
         if self.publish is not None:
-            lines.append(f"  published {self.target}: {self.publish.commit or 'unchanged'}")
+            newer = f" (a newer publish is already there: {self.publish.newer})" if self.publish.newer else ""
+            lines.append(f"  published {self.target}: {self.publish.commit or 'unchanged' + newer}")
         if self.publish_error:
             lines.append(f"  publish of {self.target} failed (the merge stands): {self.publish_error}")
         return lines
@@ -302,7 +303,11 @@ def _merged(result: PromoteResult) -> bool:
 def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> PromoteResult:
     """Publish the target of a merged promotion; a failure is recorded, not raised, for the merge stands."""
     try:
-        published = publish(materialize(cluster, result.target, plugins=ctx.plugins), cluster)
+
+        def again() -> Materialization:
+            return materialize(cluster, result.target, plugins=ctx.plugins)
+
+        published = publish(again(), cluster, render=again)
     except FabpromoteError as exc:
         return attrs.evolve(result, publish_error=str(exc))
     except KeyboardInterrupt:
