@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from fabpromote import _goyaml
 from fabpromote.exceptions import HLDError
 
-__all__ = ["find_images", "set_image_in_text"]
+__all__ = ["find_images", "image_in_text", "set_image_in_text"]
 
 
 def find_images(config: Mapping[str, Any]) -> list[str]:
@@ -47,11 +47,7 @@ def set_image_in_text(text: str, tag: str, repository: str | None = None, *, fil
     Raises:
         HLDError: The file is not valid YAML.
     """
-    try:
-        root = _goyaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise HLDError(f"invalid YAML: {exc}", file=file) from None
-    image = _find_image_node(_child(root, "config"))
+    image = _first_image(text, file)
     if image is None:
         return None
     edits = [(_child(image, "tag"), tag)]
@@ -62,6 +58,26 @@ def set_image_in_text(text: str, tag: str, repository: str | None = None, *, fil
         written = _goyaml.dump(value).rstrip("\n")  # plain, or quoted when plain would misread
         text = text[: node.start_mark.index] + written + text[node.end_mark.index :]
     return text
+
+
+def image_in_text(text: str, *, file: str = "") -> tuple[str, str] | None:
+    """``(repository, tag)`` of the image :func:`set_image_in_text` would edit, as written; None without one.
+
+    Raises:
+        HLDError: The file is not valid YAML.
+    """
+    image = _first_image(text, file)
+    if image is None:
+        return None
+    return _child(image, "repository").value, _child(image, "tag").value
+
+
+def _first_image(text: str, file: str) -> MappingNode | None:
+    try:
+        root = _goyaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise HLDError(f"invalid YAML: {exc}", file=file) from None
+    return _find_image_node(_child(root, "config"))
 
 
 def _child(node: Node | None, key: str) -> Any:

@@ -37,6 +37,7 @@ __all__ = [
     "HLDError",
     "HookError",
     "HooksNotAllowedError",
+    "ImageConflictError",
     "LockMismatchError",
     "MergeConflictError",
     "MissingBranchError",
@@ -358,6 +359,10 @@ class OutputWriteError(FabpromoteError, OSError):
 
 class PublishError(FabpromoteError, RuntimeError):
     """The manifests branch kept moving under every attempt to publish."""
+
+
+class ImageConflictError(FabpromoteError, RuntimeError):
+    """While setting an image, someone set it to another value on the same branch; it was not overwritten."""
 
 
 class NothingToPromoteError(FabpromoteError, LookupError):
