@@ -3,7 +3,9 @@
 Each works on one cluster, through the Git host backend of each repository
 (a direct merge on local git, a pull/merge request on hosted hosts). Reads
 see the remotes' current state; writes are compare-and-swap, so a branch
-that moved since it was read is an error, never an overwrite.
+that moved since it was read is never overwritten: ``set_image`` makes its
+edit again on the new head (unless the image itself changed), the others
+report it.
 """
 
 from __future__ import annotations

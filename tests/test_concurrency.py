@@ -214,11 +214,11 @@ class LatencyProxy:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
         self.url = f"git://127.0.0.1:{self._listener.getsockname()[1]}/"
-        self._open: list[socket.socket] = []
+        self._open: set[socket.socket] = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self) -> None:
-        for sock in [self._listener, *self._open]:
+        for sock in [self._listener, *list(self._open)]:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
@@ -231,11 +231,18 @@ class LatencyProxy:
             except OSError:
                 return  # closed
             self.connections += 1
-            self._open += [client, server]
+            self._open |= {client, server}
+            # Once both ways are done, both sockets are closed: a long run keeps few descriptors open.
+            ended = threading.Barrier(2, action=lambda pair=(client, server): self._close(*pair))
             for source, sink in ((client, server), (server, client)):
                 chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()
                 threading.Thread(target=self._read, args=(source, chunks), daemon=True).start()
-                threading.Thread(target=self._send, args=(chunks, sink), daemon=True).start()
+                threading.Thread(target=self._send, args=(chunks, sink, ended), daemon=True).start()
+
+    def _close(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            self._open.discard(sock)
+            sock.close()
 
     def _read(self, source: socket.socket, chunks: queue.Queue[tuple[float, bytes]]) -> None:
         due = 0.0
@@ -246,15 +253,16 @@ class LatencyProxy:
         chunks.put((due, b""))  # the end, after the last chunk
 
     @staticmethod
-    def _send(chunks: queue.Queue[tuple[float, bytes]], sink: socket.socket) -> None:
+    def _send(chunks: queue.Queue[tuple[float, bytes]], sink: socket.socket, ended: threading.Barrier) -> None:
         with contextlib.suppress(OSError):
             while True:
                 due, data = chunks.get()
                 time.sleep(max(0.0, due - time.monotonic()))
                 if not data:
                     sink.shutdown(socket.SHUT_WR)
-                    return
+                    break
                 sink.sendall(data)
+        ended.wait()
 
 
 PUBLISHER = textwrap.dedent(
