@@ -270,3 +270,21 @@ class TestEveryAttempt:
 
 def _trailers(message: str) -> list[tuple[str, str]]:
     return [tuple(line.split(": ", 1)) for line in message.splitlines() if line.startswith("Fabpromote-")]  # type: ignore[misc]
+
+
+def test_a_collected_commit_does_not_block_publishing(config: str) -> None:
+    """The last publish names a commit its repository no longer has (dev rewritten, then gc): it orders nothing."""
+    cluster = Cluster.from_file(config)
+    cat = str(Path(config).parent / "repos" / "cat.git")
+    before = tip(config, "cat.git", "dev")
+    set_image(cluster, "cat-application", "dev", "v6.0.0")
+    gone = tip(config, "cat.git", "dev")
+    publish(materialize(cluster, "dev"), cluster)
+    git("--git-dir", cat, "update-ref", "refs/heads/dev", before)
+    git("--git-dir", cat, "reflog", "expire", "--expire=now", "--all")
+    git("--git-dir", cat, "gc", "-q", "--prune=now")
+    assert subprocess.run(["git", "--git-dir", cat, "cat-file", "-e", gone], check=False).returncode != 0
+    shutil.rmtree(os.environ["FABPROMOTE_CACHE_DIR"])  # no mirror keeps it either
+    done = publish(materialize(cluster, "dev"), cluster)
+    assert done.commit == tip(config, "manifests.git", "dev")
+    assert deployed(config) == "ghcr.io/example/cat:v1.0.0"
