@@ -111,7 +111,7 @@ def _locked_version(fetcher: Fetcher, url: str, chart: str, entry_path: str) -> 
     found = [
         entry
         for entry in fetcher.lock
-        if entry.kind == "helm" and entry.url == url and entry.ref.startswith(f"{chart}@")
+        if entry.kind == "helm" and entry.key[1] == redact(url) and entry.ref.startswith(f"{chart}@")
     ]
     found.sort(key=lambda entry: entry.component != entry_path)
     return found[0].ref.partition("@")[2] if found else None
