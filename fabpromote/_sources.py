@@ -107,6 +107,8 @@ _TRANSPORT_ERRORS = (
     ApplyDeltaError,
     # An ssh host starting with "-" (``-oProxyCommand=...``): dulwich refuses to run ssh with it.
     StrangeHostname,
+    # What dulwich raises on an answer it cannot parse (a malformed info/refs, bad UTF-8).
+    ValueError,
 )
 
 # OSErrors that come from writing the cache, not from the network.
@@ -987,6 +989,8 @@ def _reason(exc: BaseException) -> str:
     """A short, human reason for a transport failure."""
     if isinstance(exc, NotGitRepository):
         return "no Git repository there"
+    if isinstance(exc, ValueError):
+        return "the server's answer is not what a Git server sends"
     if isinstance(exc, StrangeHostname):
         return "refusing an ssh host name that starts with '-' (it would be read as an option)"
     if isinstance(exc, OSError) and exc.strerror:
