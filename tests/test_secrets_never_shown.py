@@ -17,7 +17,6 @@ import hashlib
 import http.server
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -193,7 +192,9 @@ def test_a_secret_in_every_url_field_never_shows(
 
     trailers = git("--git-dir", str(fleet.served / "manifests.git"), "log", "--all", "-p", "--format=%H%n%B")
     assert "Fabpromote-Source: " in trailers
-    assert "from-chart" in trailers and "downloaded" in trailers  # every part was rendered and published
+    # Every part was rendered and published.
+    assert "from-chart" in trailers
+    assert "downloaded" in trailers
     found = []
     for number, done in enumerate(runs):
         found += [
