@@ -126,6 +126,20 @@ class Credentials:
         with _KNOWN.lock:
             _KNOWN.variables.update(self._mapping.values())
 
+    def assign(self, url: str, variable: str) -> None:
+        """From now on, the repository at ``url`` (that one alone) takes its token from ``variable``.
+
+        How a Git host built with a ``token_env`` hands it to the sources it
+        reads and pushes through: keyed by repository, so that repositories
+        sharing a host and a :class:`Credentials` keep their own tokens, and
+        failures name the variable.
+        """
+        key = repo_key(url)
+        if key and variable:
+            with _KNOWN.lock:
+                _KNOWN.variables.add(variable)
+                self._mapping[key] = variable
+
     def variable_for(self, url: str) -> str | None:
         """The name of the variable configured for ``url``'s host, if any."""
         keys = _lookup_keys(url)

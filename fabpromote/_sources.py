@@ -235,6 +235,11 @@ class Sources:
     _origins: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict, repr=False)
 
     @property
+    def credentials(self) -> Credentials:
+        """Where the tokens of this instance's remotes come from."""
+        return self._credentials
+
+    @property
     def cache_dir(self) -> Path:
         """The cache root this instance keeps mirrors and snapshots in."""
         return self._cache_dir
