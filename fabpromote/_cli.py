@@ -739,7 +739,7 @@ class _Redacted:
 def _redacted_output() -> Iterator[None]:
     """stdout and stderr redacted while a command runs: its output, its errors, its log lines."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Redacted(sys.stdout), _Redacted(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _Redacted(sys.stdout), _Redacted(sys.stderr)
     try:
         yield
     finally:
@@ -759,7 +759,7 @@ class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
         self.addFilter(logging.Filter("fabpromote"))
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -227,7 +227,7 @@ def _http_get(url: str, limit: int) -> bytes:
     for scheme in ("http://", "https://"):
         session.mount(scheme, HTTPAdapter(max_retries=deadline.retry()))
     try:
-        with session, session.get(url, timeout=deadline.timeout(), stream=True) as response:
+        with session, session.get(url, timeout=deadline.timeouts(), stream=True) as response:
             response.raise_for_status()
             # A length announced past the limit is refused before a byte of the body is read.
             announced = response.headers.get("Content-Length", "")

@@ -83,11 +83,16 @@ class Deadline:
         """Seconds left; 0 once past."""
         return max(0.0, self.end - time.monotonic())
 
-    def timeout(self) -> urllib3.Timeout:
-        """urllib3's timeout for a request sent now: connecting and each read wait at most what is left."""
+    def timeouts(self) -> tuple[float, float]:
+        """``(connect, read)`` timeouts of a request sent now: each waits at most what is left."""
         # A request made at the very end still gets a moment, so that it fails as a timeout.
         left = max(self.remaining(), 0.001)
-        return urllib3.Timeout(connect=left, read=left)
+        return left, left
+
+    def timeout(self) -> urllib3.Timeout:
+        """urllib3's timeout for a request sent now (see :meth:`timeouts`)."""
+        connect, read = self.timeouts()
+        return urllib3.Timeout(connect=connect, read=read)
 
     def retry(self) -> DeadlineRetry:
         """The retries of a request of this operation (see :class:`DeadlineRetry`)."""
@@ -114,7 +119,7 @@ class DeadlineRetry(urllib3.Retry):
 
     def new(self, **kw: Any) -> DeadlineRetry:
         kw.setdefault("deadline", self.deadline)
-        return super().new(**kw)  # type: ignore[return-value]
+        return super().new(**kw)
 
     def is_exhausted(self) -> bool:
         return super().is_exhausted() or (self.deadline is not None and self.deadline.remaining() <= 0)
