@@ -42,7 +42,9 @@ DEFAULT_USERNAMES: Mapping[str, str] = {"gitlab.com": "oauth2"}
 GENERIC_USERNAME = "x-access-token"
 REDACTED = "***"
 
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@")
+_USERINFO = re.compile(r"(?P<scheme>\b(?P<name>[A-Za-z][A-Za-z0-9+.-]*)://)(?P<userinfo>[^/?#\s@]*(?:@[^/?#\s@]*)*)@")
+#: Schemes whose user name is never a secret (ssh authenticates with keys): ``ssh://git@host`` is kept.
+_SSH_SCHEMES = {"ssh", "git+ssh", "ssh+git"}
 
 
 class _Known:
@@ -72,11 +74,18 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     about (as written and percent-decoded), and the values of the variables
     any :class:`Credentials` of this process reads tokens from.
     """
-    text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+    text = _USERINFO.sub(_without_secret, text)
     # Longest first, so that a token containing another is removed whole.
     for secret in sorted({s for s in (*secrets, *_KNOWN.all()) if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+def _without_secret(match: re.Match[str]) -> str:
+    """The user info of a URL redacted: a password always; a bare user name (a token, over HTTPS) but over ssh."""
+    if match["name"].lower() in _SSH_SCHEMES and ":" not in match["userinfo"]:
+        return match[0]
+    return f"{match['scheme']}{REDACTED}@"
 
 
 def remember_url(url: str) -> None:
