@@ -182,6 +182,23 @@ class TestComponentRootFetchedByGit:
             *(f"app/hld/helm_repos/keda/{name}" for name in sorted(CHART)),
         ]
 
+    def test_install_hooks_of_the_starting_component(self, tmp_path: Path, app: WorkRepo) -> None:
+        """They run around the clone, in the starting folder (InstallSingleComponent), only when allowed."""
+        root = write(
+            tmp_path / "hld",
+            {
+                "component.yaml": (
+                    f"name: app\nmethod: git\nsource: {app.url}\npath: hld\n"
+                    "hooks:\n  before-install: [echo before > hooked]\n  after-install: [echo after >> hooked]\n"
+                )
+            },
+        )
+        assert main(["install", "--path", str(root)]) == 1
+        assert sorted(os.listdir(root)) == ["component.yaml"]
+        assert main(["install", "--path", str(root), "--allow-hooks"]) == 0
+        assert (root / "hooked").read_text() == "before\nafter\n"
+        assert sorted(os.listdir(root)) == ["component.yaml", "components", "hooked"]
+
     def test_generate_without_install(self, tmp_path: Path, app: WorkRepo) -> None:
         """Not installed, the root is fetched through the cache (as git subcomponents are): same bytes, nothing written but generated/."""
         root = self.root(
