@@ -141,6 +141,25 @@ class TestChartInsideGitComponent:
         assert sorted(os.listdir(root / "components" / "pg" / "sub")) == ["component.yaml", "helm_repos"]
         assert sorted(os.listdir(root / "components" / "pg" / "sub" / "helm_repos")) == ["keda"]
 
+    def test_a_link_out_of_the_clone_is_refused(self, tmp_path: Path, charts: WorkRepo) -> None:
+        """A clone whose helm_repos/ links elsewhere: nothing written there (snapshots refuse such links), nothing installed."""
+        outside = write(tmp_path / "outside", {"keda/mine.txt": "keep\n"})
+        pg = WorkRepo.create(
+            tmp_path / "pg-linked",
+            {"sub/component.yaml": f"name: keda\ntype: helm\nmethod: git\nsource: {charts.url}\npath: keda\n"},
+        )
+        (pg.path / "sub" / "helm_repos").symlink_to(outside)
+        pg.commit({}, "helm_repos is a link")
+        root = write(
+            tmp_path / "hld",
+            {
+                "component.yaml": f"name: root\nsubcomponents:\n- name: pg\n  method: git\n  source: {pg.url}\n  path: sub\n"
+            },
+        )
+        assert main(["install", "--path", str(root)]) == 1
+        assert files(outside) == {"keda/mine.txt": b"keep\n"}
+        assert sorted(os.listdir(root)) == ["component.yaml"]
+
     def test_failed_first_install_leaves_nothing(self, root: Path, charts: WorkRepo) -> None:
         charts.commit({}, "chart removed", delete=("keda",))
         assert main(["install", "--path", str(root)]) == 1
