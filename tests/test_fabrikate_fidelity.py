@@ -130,6 +130,26 @@ class TestChartInsideGitComponent:
         }
         assert sorted(os.listdir(root)) == ["component.yaml", "components", "generated"]
 
+    def test_replaces_what_the_clone_holds_there(self, tmp_path: Path, charts: WorkRepo) -> None:
+        """A helm_repos/<name> committed in the component's repository is replaced by the chart (os.RemoveAll, then clone)."""
+        pg = WorkRepo.create(
+            tmp_path / "pg-committed",
+            {
+                "sub/component.yaml": f"name: keda\ntype: helm\nmethod: git\nsource: {charts.url}\npath: keda\n",
+                "sub/helm_repos/keda/stale.txt": "committed\n",
+            },
+        )
+        root = write(
+            tmp_path / "hld",
+            {
+                "component.yaml": f"name: root\nsubcomponents:\n- name: pg\n  method: git\n  source: {pg.url}\n  path: sub\n"
+            },
+        )
+        assert install_and_generate(root) == {"root.yaml": b"", "pg/keda.yaml": manifest("chart-default")}
+        assert files(root / "components" / "pg" / "sub" / "helm_repos") == {
+            f"keda/{name}": text.encode() for name, text in CHART.items()
+        }
+
     def test_failed_install_changes_nothing(self, tmp_path: Path, root: Path, charts: WorkRepo) -> None:
         """A chart that cannot be fetched leaves the installed tree as it was, with no staging folder."""
         assert main(["install", "--path", str(root)]) == 0
