@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote import Plugins
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.tcpfaults import HostileServer
@@ -67,9 +69,9 @@ def point_hld_at(fleet: LocalFleet, app_base: str) -> None:
     fleet.write_hld(app_base)
 
 
-def download_only(fleet: LocalFleet, url: str) -> None:
-    """The cluster HLD's dev branch: one ``method: http`` component from ``url``."""
-    component = f"name: cluster\nsubcomponents:\n- {{name: d, type: static, method: http, source: '{url}'}}\n"
+def download_only(fleet: LocalFleet, url: str, kind: str = "type: static, method: http") -> None:
+    """The cluster HLD's dev branch: one component downloaded from ``url`` (a file, or a chart)."""
+    component = f"name: cluster\nsubcomponents:\n- {{name: d, {kind}, source: '{url}'}}\n"
     fleet.hld_work.commit({"component.yaml": component}, "a download", branch="dev")
     git("push", "-q", "served", "dev", cwd=fleet.hld_work.path)
 
@@ -151,3 +153,21 @@ def test_the_timeout_must_be_a_positive_number(fleet: LocalFleet) -> None:
     assert done.stderr == (
         "fabpromote: error: $FABPROMOTE_NETWORK_TIMEOUT must be a positive number of seconds, not 'soon'\n"
     )
+
+
+@pytest.mark.skipif(
+    shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
+    reason="pulls a chart: needs helm on PATH and the fabpromote-helm plugin",
+)
+def test_a_chart_download_from_a_hanging_repository_fails_within_the_timeout(fleet: LocalFleet) -> None:
+    """``helm pull`` from a chart repository that accepts and hangs is stopped at the network timeout."""
+    with HostileServer(answer=None) as server:
+        download_only(fleet, server.url, "type: helm, method: helm, path: demo, version: 0.1.0")
+        folder = write_config(fleet, hld=f"{fleet.served}/hld.git", manifests=f"{fleet.served}/manifests.git")
+        done, seconds = run_cli(folder, "materialize", "dev")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        f"fabpromote: error: helm pull of chart demo 0.1.0 from {server.url} did not finish within {TIMEOUT} s "
+        "and was killed; raise FABPROMOTE_NETWORK_TIMEOUT if needed"
+    ]
+    assert TIMEOUT <= seconds < TIMEOUT + SLACK, f"took {seconds:.1f} s with a timeout of {TIMEOUT} s"
