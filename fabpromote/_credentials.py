@@ -41,6 +41,9 @@ DEFAULT_TOKEN_VARIABLES: Mapping[str, str] = {"github.com": "GITHUB_TOKEN", "git
 DEFAULT_USERNAMES: Mapping[str, str] = {"gitlab.com": "oauth2"}
 GENERIC_USERNAME = "x-access-token"
 REDACTED = "***"
+#: Secrets met (token values, URL passwords) shorter than this are hidden in URLs only: replacing
+#: a value like "1" everywhere would mangle every SHA and manifest printed, and hide nothing.
+MIN_KNOWN_SECRET = 4
 
 _USERINFO = re.compile(r"(?P<scheme>\b(?P<name>[A-Za-z][A-Za-z0-9+.-]*)://)(?P<userinfo>[^/?#\s@]*(?:@[^/?#\s@]*)*)@")
 #: Schemes whose user name is never a secret (ssh authenticates with keys): ``ssh://git@host`` is kept.
@@ -76,7 +79,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """
     text = _USERINFO.sub(_without_secret, text)
     # Longest first, so that a token containing another is removed whole.
-    for secret in sorted({s for s in (*secrets, *_KNOWN.all()) if s}, key=len, reverse=True):
+    known = {s for s in _KNOWN.all() if len(s) >= MIN_KNOWN_SECRET}
+    for secret in sorted({s for s in (*secrets, *known) if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
 

@@ -213,3 +213,23 @@ def test_a_secret_in_every_url_field_never_shows(
     shown = [entry["url"] for entry in json.loads(lock.read_text())["lock"]]
     assert f"{base.replace('http://', 'http://***@')}app.git" in shown
     assert f"{files.split('@')[0].split('//')[0]}//***@127.0.0.1:{port}/" in shown
+
+
+def test_one_redaction_knows_every_secret_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token values of any Credentials and passwords met in URLs are hidden by redact(), errors and locks alike."""
+    from fabpromote._credentials import Credentials, redact, remember_url
+    from fabpromote._fetch import LockEntry
+    from fabpromote.exceptions import FabpromoteError
+
+    monkeypatch.setenv("ONE_REPO_TOKEN", "tok-0b3c9e")
+    monkeypatch.setenv("SHORT_TOKEN", "ab")
+    Credentials({"git.example.com/org/app": "ONE_REPO_TOKEN", "other.example.com": "SHORT_TOKEN"})
+    remember_url("https://me:pw%2F77@host/x.git")
+    assert redact("sent tok-0b3c9e and pw/77 and pw%2F77") == "sent *** and *** and ***"
+    # Too short to hide outside a URL without mangling every SHA and manifest: hidden in URLs only.
+    assert redact("a tab, https://x:ab@host/") == "a tab, https://***@host/"
+    assert str(FabpromoteError("the server said tok-0b3c9e")) == "the server said ***"
+    entry = LockEntry(component="app", url="https://me:pw%2F77@host/x.git", ref="dev", sha="1" * 40)
+    assert entry.to_json()["url"] == "https://***@host/x.git"
+    assert "pw" not in repr(entry)
+    assert entry.url == "https://me:pw%2F77@host/x.git"  # kept as given, to fetch with
