@@ -210,6 +210,8 @@ def test_a_secret_in_every_url_field_never_shows(
         + scan_tree(work, users_files | {(work / "fabpromote.yaml").read_bytes()})
     )
     assert found == []
+    # The log lines (-v) name the remotes they fetch, redacted.
+    assert f"INFO: fetching 1 commit from {base.replace('http://', 'http://***@')}app.git" in runs[0].stderr
     shown = [entry["url"] for entry in json.loads(lock.read_text())["lock"]]
     assert f"{base.replace('http://', 'http://***@')}app.git" in shown
     assert f"{files.split('@')[0].split('//')[0]}//***@127.0.0.1:{port}/" in shown
