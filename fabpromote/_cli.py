@@ -13,15 +13,17 @@ command through its cleanup code (see :mod:`fabpromote._signals`), with status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fabpromote._credentials import redact
 from fabpromote._outcome import Outcome, plural
 
 if TYPE_CHECKING:
@@ -180,7 +182,7 @@ def _print_materialized(
 ) -> None:
     print(f"{cluster.name}/{args.env}: {plural(len(result.manifests), 'file')}, sha256 {result.manifests.digest[:12]}")
     for entry in result.lock:
-        print(f"  {entry.component or '.'}: {entry.url} {entry.ref or '-'} -> {entry.sha[:12]}")
+        print(f"  {entry.component or '.'}: {redact(entry.url)} {entry.ref or '-'} -> {entry.sha[:12]}")
     if args.out:
         print(f"wrote {args.out}" if written else f"unchanged: {args.out} holds this output already")
     if published is not None:
@@ -715,7 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Caught outside the handled block: a signal may also come while an error is printed.
         try:
-            with _signals.handled(PROG):
+            with _signals.handled(PROG), _redacted_output():
                 args = _parse(argv)
                 _setup_logging(args.verbose)
                 status = _run(args)
@@ -740,12 +742,64 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+class _Redacted:
+    """A text stream whose every write is redacted: nothing the CLI prints shows a credential."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _redacted_output() -> Iterator[None]:
+    """stdout and stderr redacted while a command runs: its output, its errors, its log lines."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Redacted(sys.stdout), _Redacted(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """``fabpromote: LEVEL: message`` on whatever ``sys.stderr`` is now, redacted; fabpromote's records only.
+
+    Libraries' records (urllib3's ``Retrying (...)`` warnings, which repeat a
+    server's bytes) are not shown: every failure is reported once, as one
+    line naming the remote, by the error it ends in.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+        self.addFilter(logging.Filter("fabpromote"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        del value  # always the stderr of the moment (tests swap it)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format=f"{PROG}: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _LogHandler)]:
+        root.removeHandler(handler)
+    # On the root logger, so that libraries' records find a handler (this one,
+    # which drops them) instead of logging's last resort, which prints warnings.
+    root.addHandler(_LogHandler())
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _reader_gone() -> int:

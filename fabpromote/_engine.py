@@ -28,7 +28,6 @@ import attrs
 from fabpromote import _hooks
 from fabpromote._hld import Component, ComponentConfig, find_component_file, load_component, load_environments
 from fabpromote._manifests import Manifests
-from fabpromote._merge import merge_component_config
 from fabpromote.exceptions import HLDError, UnknownBackendError, UnsafePathError
 
 if TYPE_CHECKING:
@@ -177,6 +176,16 @@ def _component_maps(node: Node | None, path: str) -> Iterator[tuple[dict[str, No
             yield from _component_maps(entry, f"{path}subcomponents[{index}].")
 
 
+def is_cloned_root(root: Component) -> bool:
+    """Whether a root component is read from its clone in ``components/<name>/<path>``.
+
+    Fabrikate's ``UpdateComponentPath``: a ``method: git`` root whose type
+    (after the ``generator`` migration) is ``component``; a chart fetched by
+    git is read where it is, its chart in ``helm_repos/<name>``.
+    """
+    return root.method == "git" and not root.inlined
+
+
 def _go_join(*parts: str) -> str:
     """Go's ``path.Join``: join the non-empty parts with ``/``, then clean."""
     return posixpath.normpath("/".join(part for part in parts if part)) if any(parts) else ""
@@ -231,14 +240,38 @@ class _Walk:
     seen: set[str] = attrs.Factory(set)
 
     def run(self, root_dir: Path, boundary: Path | None) -> None:
-        root = load_component(root_dir)
-        if root.method == "git":
-            # Fabrikate reads a git root from where `fab install` put it.
-            root_dir = root_dir / _go_join("components", root.name, root.path)
-            root = load_component(root_dir)
+        root_request = self.root(root_dir, boundary)
+        # Breadth first, as Fabrikate visits: a component is visited when its
+        # parent lists it. Each entry carries the real folders above it, to stop cycles.
+        self.visit(root_request)
+        queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque(
+            [(root_request, (os.path.realpath(root_request.directory),))]
+        )
+        while queue:
+            request, ancestors = queue.popleft()
+            with contextlib.closing(self.children(request, ancestors)) as children:
+                for child in children:
+                    self.visit(child[0])
+                    queue.append(child)
+
+    def root(self, root_dir: Path, boundary: Path | None) -> RenderRequest:
+        """The request of the root component in ``root_dir`` (``boundary``: the snapshot it lies in, if any).
+
+        A root of type ``component`` with ``method: git`` is read from its
+        clone, as Fabrikate's ``UpdateComponentPath`` does; a root of any
+        other type (a chart fetched by git) is read where it is.
+        """
+        component = load_component(root_dir)
         config = load_environments(root_dir, self.environments, fix_disabled=self.options.fix_disabled)
-        root_request = RenderRequest(
-            component=root,
+        if is_cloned_root(component):
+            root_dir, boundary = self.root_clone(root_dir, component, boundary)
+            component = load_component(root_dir)
+            # LoadComponent puts the starting folder's config above the clone's files, which LoadConfig then merges.
+            config = load_environments(
+                root_dir, self.environments, fix_disabled=self.options.fix_disabled, above=config
+            )
+        return RenderRequest(
+            component=component,
             config=config,
             directory=root_dir,
             logical_path="",
@@ -246,16 +279,22 @@ class _Walk:
             boundary=boundary,
             fetcher=self.fetcher,
         )
-        # Breadth first, as Fabrikate visits: a component is visited when its
-        # parent lists it. Each entry carries the real folders above it, to stop cycles.
-        self.visit(root_request)
-        queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root_request, (os.path.realpath(root_dir),))])
-        while queue:
-            request, ancestors = queue.popleft()
-            with contextlib.closing(self.children(request, ancestors)) as children:
-                for child in children:
-                    self.visit(child[0])
-                    queue.append(child)
+
+    def root_clone(self, root_dir: Path, root: Component, boundary: Path | None) -> tuple[Path, Path | None]:
+        """Where the git root ``root`` is read, and the snapshot that folder lies in.
+
+        Its clone ``components/<name>/<path>`` (where ``install`` puts it), or,
+        when it is not installed or installed copies are not preferred, the
+        ``<path>`` of a snapshot fetched now (as for git subcomponents).
+        """
+        check_file_name(root.name, f"component name in {root_dir}")
+        installed = root_dir / "components" / root.name
+        if self.fetcher is None or (self.fetcher.prefer_installed and installed.is_dir()):
+            directory = Path(_go_join(str(installed), root.path))
+        else:
+            boundary = self.fetcher.git_tree("", root.source, root.version or root.branch)
+            directory = Path(_go_join(str(boundary), root.path))
+        return check_inside(boundary, directory, root.name), boundary
 
     def visit(self, request: RenderRequest) -> None:
         component = request.component
@@ -328,8 +367,10 @@ class _Walk:
                 file=str(find_component_file(parent.directory)),
                 field=f"subcomponents.{entry.name}",
             )
-        own = load_environments(directory, self.environments, fix_disabled=self.options.fix_disabled)
-        config = merge_component_config(entry_config, own, fix_disabled=self.options.fix_disabled)
+        # As Fabrikate's LoadComponent then LoadConfig: the parent's config for the entry, then each own file under it.
+        config = load_environments(
+            directory, self.environments, fix_disabled=self.options.fix_disabled, above=entry_config
+        )
         request = RenderRequest(
             component=load_component(directory),
             config=config,

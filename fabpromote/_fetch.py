@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -23,27 +24,34 @@ import attrs
 from fabpromote._cache import atomic_write, cache_root
 from fabpromote._credentials import redact
 from fabpromote._limits import DOWNLOAD_BYTES
+from fabpromote._network import REDIRECTS, Deadline, one_line
+from fabpromote._network import reason as network_reason
 from fabpromote.exceptions import DownloadError, FabpromoteError, LockMismatchError
 
 if TYPE_CHECKING:
     from fabpromote._sources import Sources
 
-__all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock"]
+__all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock", "lock_key"]
 
-HTTP_TIMEOUT = 60.0
 #: Bytes read from a download at a time (decoded: a compressed body expands by at most this much).
 DOWNLOAD_CHUNK = 64 * 1024
 
 log = logging.getLogger("fabpromote.fetch")
+# urllib3's "HTTPConnection(host=..., port=...): " before the reason.
+_CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 
 
 @attrs.frozen(kw_only=True)
 class LockEntry:
     """What one remote part of an HLD resolved to.
 
+    A lock never holds a credential: :meth:`to_json` (and the repr) show the
+    URL redacted, and a lock read back matches by that form (:attr:`key`).
+    In memory ``url`` stays as given, for fetching.
+
     Attributes:
         component: The logical path of the component (entry names joined by ``/``).
-        url: The source URL.
+        url: The source URL, as the HLD gives it.
         ref: What the HLD asked for: a branch, tag or SHA for git; ``chart@version``
             for helm repositories; empty for downloads.
         sha: The commit SHA (git), or the sha256 of the content (helm, http).
@@ -51,14 +59,19 @@ class LockEntry:
     """
 
     component: str
-    url: str
+    url: str = attrs.field(repr=lambda url: repr(redact(url)))
     ref: str
     sha: str
     kind: str = "git"
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(kind, url redacted, ref)``: what a lock entry is matched by, written or read back."""
+        return lock_key(self.kind, self.url, self.ref)
+
     def to_json(self) -> dict[str, str]:
-        """The JSON object of this entry (``kind`` omitted for git)."""
-        data = {"component": self.component, "url": self.url, "ref": self.ref, "sha": self.sha}
+        """The JSON object of this entry (``kind`` omitted for git), its URL redacted."""
+        data = {"component": self.component, "url": redact(self.url), "ref": self.ref, "sha": self.sha}
         if self.kind != "git":
             data["kind"] = self.kind
         return data
@@ -73,6 +86,11 @@ class LockEntry:
             sha=str(data["sha"]),
             kind=str(data.get("kind", "git")),
         )
+
+
+def lock_key(kind: str, url: str, ref: str) -> tuple[str, str, str]:
+    """How a lock entry for ``(kind, url, ref)`` is found: by the redacted URL, the only one a lock holds."""
+    return kind, redact(url), ref
 
 
 def as_lock(value: Iterable[LockEntry]) -> tuple[LockEntry, ...]:
@@ -100,7 +118,7 @@ class Fetcher:
 
     def __attrs_post_init__(self) -> None:
         for entry in self.lock:
-            self._pins[(entry.kind, entry.url, entry.ref)] = entry.sha
+            self._pins[entry.key] = entry.sha
 
     @property
     def sources(self) -> Sources:
@@ -128,7 +146,7 @@ class Fetcher:
 
     def pinned(self, kind: str, url: str, ref: str) -> str | None:
         """The SHA or digest the lock gives for ``(kind, url, ref)``, if any."""
-        return self._pins.get((kind, url, ref))
+        return self._pins.get(lock_key(kind, url, ref))
 
     def record(self, entry: LockEntry) -> None:
         """Add an entry to the lock of this render."""
@@ -195,11 +213,21 @@ class Fetcher:
 
 
 def _http_get(url: str, limit: int) -> bytes:
-    """The body at ``url``, read in chunks and refused as soon as it passes ``limit`` bytes."""
-    import requests
+    """The body at ``url``, read in chunks and refused as soon as it passes ``limit`` bytes.
 
+    One network operation: one :class:`~fabpromote._network.Deadline` for
+    the request, its retries and redirects.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    deadline = Deadline()
+    session = requests.Session()
+    session.max_redirects = REDIRECTS
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, HTTPAdapter(max_retries=deadline.retry()))
     try:
-        with requests.get(url, timeout=HTTP_TIMEOUT, stream=True) as response:
+        with session, session.get(url, timeout=deadline.timeouts(), stream=True) as response:
             response.raise_for_status()
             # A length announced past the limit is refused before a byte of the body is read.
             announced = response.headers.get("Content-Length", "")
@@ -211,8 +239,15 @@ def _http_get(url: str, limit: int) -> bytes:
                 if len(body) > limit:
                     raise _too_large(url, limit)
     except requests.RequestException as exc:
-        raise DownloadError(f"cannot download {redact(url)}: {redact(str(exc))}") from None
+        why = network_reason(exc, deadline.seconds) or _reason(exc)
+        raise DownloadError(f"cannot download {redact(url)}: {one_line(redact(why))}") from None
     return bytes(body)
+
+
+def _reason(exc: BaseException) -> str:
+    """requests' message without urllib3's ``HTTPConnectionPool(...): Max retries exceeded ...`` wrapping."""
+    inner = getattr(exc.args[0], "reason", None) if exc.args else None
+    return _CONNECTION_PREFIX.sub("", str(inner or exc))
 
 
 def _too_large(url: str, limit: int, detail: str = "") -> DownloadError:

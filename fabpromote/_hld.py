@@ -157,16 +157,23 @@ def load_config(directory: str | Path, environment: str) -> ComponentConfig:
 
 
 def load_environments(
-    directory: str | Path, environments: tuple[str, ...], *, fix_disabled: bool = False
+    directory: str | Path,
+    environments: tuple[str, ...],
+    *,
+    fix_disabled: bool = False,
+    above: ComponentConfig | None = None,
 ) -> ComponentConfig:
-    """Merge a component's own config files: ``e1 > e2 > ... > common``.
+    """Merge a component's own config files: ``above > e1 > e2 > ... > common``.
 
     Like Fabrikate, ``common`` is read last even when it is also named among
-    ``environments``.
+    ``environments``. ``above`` is the config that ranks over the files (a
+    parent's config for this child): as in Fabrikate's ``LoadConfig``, each
+    file in turn is merged under what is merged so far, so a scalar above
+    silences every file below it, whatever kinds those files hold.
     """
     from fabpromote._merge import merge_component_config
 
-    merged = ComponentConfig()
+    merged = above if above is not None else ComponentConfig()
     if not os.path.isdir(os.path.join(directory, "config")):
         return merged  # most components have no config: one stat instead of four
     for environment in (*environments, COMMON):

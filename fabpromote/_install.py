@@ -4,7 +4,10 @@ Everything comes through the cache (git snapshots per commit, pulled charts,
 downloads by digest), so a repeated install fetches only what changed. Each
 target is staged beside its place first; only when every fetch succeeded are
 they swapped in, one rename each, so a failed install changes nothing (under
-the CLI, neither does SIGTERM: see :mod:`fabpromote._signals`).
+the CLI, neither does SIGTERM: see :mod:`fabpromote._signals`). What belongs
+inside a staged target (the charts and components of a git component) is
+written into that target's staging folder, never into the place the target
+will replace.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from pathlib import Path
 import attrs
 
 from fabpromote import _hooks, _signals
-from fabpromote._engine import RenderOptions, RenderRequest, _Walk
+from fabpromote._engine import RenderOptions, RenderRequest, _Walk, is_cloned_root
 from fabpromote._fetch import Fetcher
 from fabpromote._fsutil import copy_writable, replace_path, staging_dir
-from fabpromote._hld import load_component, load_environments
+from fabpromote._hld import load_component
 from fabpromote._outputs import Output, digests
 from fabpromote._plugins import Plugins
 
@@ -41,22 +44,15 @@ class _Installer:
     staged: list[tuple[Path, Path]] = attrs.Factory(list)
     #: Folders made to hold staging folders (``components/``), outermost first.
     made: list[Path] = attrs.Factory(list)
-    #: Where each visited component is installed (its folder in the user's tree).
+    #: Where each visited component's installed files are written: its folder
+    #: in the user's tree, or in the staging folder of the clone it lies in.
     places: dict[str, Path] = attrs.Factory(dict)
 
     def run(self, root_dir: Path) -> list[Path]:
         walk = _Walk(self.plugins, (), self.options, self.fetcher, pool=None)
-        root = RenderRequest(
-            component=load_component(root_dir),
-            config=load_environments(root_dir, (), fix_disabled=self.options.fix_disabled),
-            directory=root_dir,
-            logical_path="",
-            environments=(),
-            fetcher=self.fetcher,
-        )
-        self.places[""] = root_dir
-        queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root, (os.path.realpath(root_dir),))])
         try:
+            root = self.install_root(walk, root_dir)
+            queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root, (os.path.realpath(root.directory),))])
             while queue:
                 request, ancestors = queue.popleft()
                 children = list(walk.children(request, ancestors))
@@ -86,6 +82,28 @@ class _Installer:
             with contextlib.suppress(OSError):  # not empty: it holds something of the user's now
                 folder.rmdir()
 
+    def install_root(self, walk: _Walk, root_dir: Path) -> RenderRequest:
+        """The root's request; a git root of type ``component`` is cloned into ``components/<name>`` first.
+
+        As Fabrikate's ``InstallRoot``: the starting component's install hooks
+        run around its clone, and the walk goes on from the clone.
+        """
+        start = load_component(root_dir)
+        if not is_cloned_root(start):
+            root = walk.root(root_dir, None)
+            self.places[""] = root.directory
+            return root
+        _hooks.check_allowed(start, _INSTALL_STAGES, allowed=self.options.allow_hooks, where=root_dir)
+        _hooks.run_hook(start, "before-install", root_dir)
+        root = walk.root(root_dir, None)
+        self.places[""] = (
+            root.directory  # an installed clone, read in place (a fetcher that prefers installed copies)
+            if root.boundary is None
+            else self.install_tree(root.boundary, root.directory, root_dir / "components" / start.name)
+        )
+        _hooks.run_hook(start, "after-install", root_dir)
+        return root
+
     def visit(self, request: RenderRequest, children: list[RenderRequest]) -> None:
         component = request.component
         place = self.places[request.entry_path]
@@ -99,9 +117,9 @@ class _Installer:
             elif entry.method == "git" and child.boundary is not None:
                 # Fetched (this fetcher never prefers installed copies): install
                 # the whole snapshot under components/<entry>, as `fab install` clones.
-                target = place / "components" / entry.name
-                self.stage(child.boundary, target)
-                self.places[child.entry_path] = target / os.path.relpath(child.directory, child.boundary)
+                self.places[child.entry_path] = self.install_tree(
+                    child.boundary, child.directory, place / "components" / entry.name
+                )
             else:
                 self.places[child.entry_path] = place / os.path.relpath(child.directory, request.directory)
         self.install_content(request, place)
@@ -112,17 +130,37 @@ class _Installer:
         component = request.component
         if component.kind == "static" and component.method == "http":
             data = self.fetcher.download(request.entry_path, component.source)
-            staging = self.new_staging(place / "components" / component.name)
-            staging.mkdir()
-            (staging / f"{component.name}.yaml").write_bytes(data)
+            folder = self.destination(place / "components" / component.name)
+            folder.mkdir()
+            (folder / f"{component.name}.yaml").write_bytes(data)
             return
         fetch = getattr(self.plugins.generator(component.kind), "fetch", None)
         fetched = fetch(request) if fetch is not None else None
         if fetched is not None:
-            self.stage(fetched, place / "helm_repos" / component.name)
+            copy_writable(fetched, self.destination(place / "helm_repos" / component.name))
 
-    def stage(self, source: Path, target: Path) -> None:
-        copy_writable(source, self.new_staging(target))
+    def install_tree(self, tree: Path, directory: Path, target: Path) -> Path:
+        """Install the snapshot ``tree`` as ``target``; where the files of ``directory`` (inside it) are written."""
+        destination = self.destination(target)
+        copy_writable(tree, destination)
+        return destination / os.path.relpath(directory, tree)
+
+    def destination(self, target: Path) -> Path:
+        """Where to write ``target`` (not there yet).
+
+        Inside a staged tree (a git component's clone), right there: the
+        whole tree is swapped in at the end. Anywhere else, a new staging
+        folder beside ``target``.
+        """
+        if not any(target.is_relative_to(staging) for staging, _target in self.staged):
+            return self.new_staging(target)
+        # Fabrikate removes what a clone holds there before installing (os.RemoveAll, then clone or rename).
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
 
     def new_staging(self, target: Path) -> Path:
         """Where to build ``target`` (not created yet), known to :meth:`discard` from the start."""

@@ -143,8 +143,8 @@ def _check_fits(lock: tuple[LockEntry, ...], used: tuple[LockEntry, ...], env: s
     Raises:
         LockMismatchError: Naming the first such entry.
     """
-    pinned = {(e.kind, e.url, e.ref): e for e in lock}
-    fetched = {(e.kind, e.url, e.ref): e for e in used}
+    pinned = {e.key: e for e in lock}
+    fetched = {e.key: e for e in used}
     for key, entry in pinned.items():
         if key not in fetched:
             raise LockMismatchError(

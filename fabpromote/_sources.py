@@ -58,6 +58,8 @@ from dulwich.walk import Walker
 from fabpromote import _gittcp
 from fabpromote._cache import cache_root
 from fabpromote._credentials import Credentials
+from fabpromote._network import Deadline, network_timeout, one_line
+from fabpromote._network import reason as network_reason
 from fabpromote._outcome import plural
 from fabpromote.exceptions import (
     MIN_SHA_PREFIX,
@@ -79,7 +81,6 @@ __all__ = ["AuthenticationError", "RefNotFoundError", "SourceError", "SourceStat
 
 log = logging.getLogger("fabpromote.sources")
 
-NETWORK_TIMEOUT = 60.0
 #: ``git://`` connections open at once to one server. ``git daemon`` queues at
 #: most five (its listen backlog): past that the kernel drops the connection
 #: attempt and the client waits a second before trying again. HTTP servers
@@ -106,6 +107,8 @@ _TRANSPORT_ERRORS = (
     ApplyDeltaError,
     # An ssh host starting with "-" (``-oProxyCommand=...``): dulwich refuses to run ssh with it.
     StrangeHostname,
+    # What dulwich raises on an answer it cannot parse (a malformed info/refs, bad UTF-8).
+    ValueError,
 )
 
 # OSErrors that come from writing the cache, not from the network.
@@ -230,6 +233,11 @@ class Sources:
     _remotes: dict[str, _Remote] = attrs.field(init=False, factory=dict, repr=False)
     # Snapshot folder -> what it holds in the user's terms, for messages (see user_terms).
     _origins: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict, repr=False)
+
+    @property
+    def credentials(self) -> Credentials:
+        """Where the tokens of this instance's remotes come from."""
+        return self._credentials
 
     @property
     def cache_dir(self) -> Path:
@@ -733,17 +741,23 @@ class Sources:
 
     @contextlib.contextmanager
     def _client(self, remote: _Remote) -> Iterator[tuple[GitClient, str]]:
-        """A dulwich client for the remote, with its credentials; its connections closed after."""
+        """A dulwich client for one operation on the remote, with its credentials; its connections closed after.
+
+        The operation (a listing, a fetch, a push) has one :class:`Deadline`
+        for all its requests and their retries (see :mod:`fabpromote._network`).
+        """
         credentials = self._credentials.for_url(remote.location)
         username, password = credentials if credentials else (None, None)
         is_http = urlsplit(remote.location).scheme in ("http", "https")
-        pool_manager = _pool_manager(remote.location) if is_http else None
         with self._host_slot(remote):
+            # Started once a slot is held: waiting for one is not waiting on the server.
+            deadline = Deadline()
+            pool_manager = _pool_manager(remote.location, deadline) if is_http else None
             try:
                 # git:// gets a timeout too (dulwich sets none on its socket).
                 yield _gittcp.transport(
                     remote.location,
-                    timeout=NETWORK_TIMEOUT,
+                    timeout=deadline.seconds,
                     username=username,
                     password=password,
                     pool_manager=pool_manager,
@@ -776,22 +790,29 @@ class Sources:
             variable = self._credentials.variable_for(remote.location)
             message = f"{doing}: {_auth_advice(remote, status, variable)}"
             return AuthenticationError(self._redact(message), url=remote.shown, status=status, variable=variable)
-        return SourceError(self._redact(f"{doing}: {_reason(exc)}{hint}"), url=remote.shown)
+        why = network_reason(exc, network_timeout()) or _reason(exc)
+        return SourceError(self._redact(f"{doing}: {one_line(why)}{hint}"), url=remote.shown)
 
     def _redact(self, text: str) -> str:
         return self._credentials.redact(text)
 
 
 class _ClosesResponses:
-    """A urllib3 pool manager that closes, at ``clear()``, every response it handed out.
+    """A urllib3 pool manager for one operation: its deadline, and every response closed at ``clear()``.
 
-    dulwich raises on a 401 or 404 without closing the response, which would
-    keep its connection open until garbage collection.
+    Each request (a redirect too) waits at most what is left of the
+    operation's :class:`Deadline`, and retries only within it. dulwich
+    raises on a 401 or 404 without closing the response, which would keep
+    its connection open until garbage collection.
     """
 
     _responses: list[urllib3.BaseHTTPResponse]
+    deadline: Deadline
 
     def urlopen(self, *args: Any, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        kwargs["timeout"] = self.deadline.timeout()
+        # A redirect comes back here with the retries it has left: those stay.
+        kwargs.setdefault("retries", self.deadline.retry())
         response: urllib3.BaseHTTPResponse = super().urlopen(*args, **kwargs)  # type: ignore[misc]
         self.__dict__.setdefault("_responses", []).append(response)
         return response
@@ -810,14 +831,15 @@ class _ProxyManager(_ClosesResponses, urllib3.ProxyManager):
     pass
 
 
-def _pool_manager(url: str) -> urllib3.PoolManager:
-    """What dulwich would use for ``url`` (proxies, CA settings), closing its responses, with a timeout."""
+def _pool_manager(url: str, deadline: Deadline) -> urllib3.PoolManager:
+    """What dulwich would use for ``url`` (proxies, CA settings), closing its responses, within ``deadline``."""
     # dulwich sets no timeout of its own: a silent server would hang us forever.
     manager = default_urllib3_manager(
-        None, base_url=url, timeout=NETWORK_TIMEOUT, pool_manager_cls=_PoolManager, proxy_manager_cls=_ProxyManager
+        None, base_url=url, pool_manager_cls=_PoolManager, proxy_manager_cls=_ProxyManager
     )
     # Without auth callbacks dulwich returns the class it was given, never its callback wrapper.
-    assert isinstance(manager, urllib3.PoolManager)
+    assert isinstance(manager, (_PoolManager, _ProxyManager))
+    manager.deadline = deadline
     return manager
 
 
@@ -972,6 +994,8 @@ def _reason(exc: BaseException) -> str:
     """A short, human reason for a transport failure."""
     if isinstance(exc, NotGitRepository):
         return "no Git repository there"
+    if isinstance(exc, ValueError):
+        return "the server's answer is not what a Git server sends"
     if isinstance(exc, StrangeHostname):
         return "refusing an ssh host name that starts with '-' (it would be read as an option)"
     if isinstance(exc, OSError) and exc.strerror:

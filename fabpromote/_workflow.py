@@ -23,7 +23,7 @@ from dulwich.objects import ObjectID
 
 from fabpromote import _goyaml
 from fabpromote._apps import App, app, apps
-from fabpromote._fetch import LockEntry, as_lock
+from fabpromote._fetch import LockEntry, as_lock, lock_key
 from fabpromote._githost import ChangeRequest, Comparison, MergeResult
 from fabpromote._gitops import GitOps
 from fabpromote._hld import load_environments
@@ -493,7 +493,7 @@ def preview(cluster: Cluster, app_name: str, *, source: str, target: str, plugin
     head_app, base_app = app(cluster, source, app_name, ctx.sources), app(cluster, target, app_name, ctx.sources)
     before = materialize(cluster, target, sources=ctx.sources, plugins=ctx.plugins)
     head_sha = ctx.sources.resolve(head_app.url, head_app.branch)
-    pinned = [e for e in before.lock if (e.kind, e.url, e.ref) != ("git", base_app.url, base_app.branch)]
+    pinned = [e for e in before.lock if e.key != lock_key("git", base_app.url, base_app.branch)]
     pinned.append(LockEntry(component=app_name, url=base_app.url, ref=base_app.branch, sha=head_sha))
     after = materialize(cluster, target, lock=pinned, sources=ctx.sources, plugins=ctx.plugins)
     environment = cluster.pipeline.environment(target)

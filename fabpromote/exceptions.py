@@ -62,7 +62,16 @@ __all__ = [
 
 
 class FabpromoteError(Exception):
-    """The root of every error fabpromote raises on purpose."""
+    """The root of every error fabpromote raises on purpose.
+
+    Its text never shows a credential: whoever built the message, it is
+    redacted as it is read (:func:`fabpromote._credentials.redact`).
+    """
+
+    def __str__(self) -> str:
+        from fabpromote._credentials import redact
+
+        return redact(super().__str__())
 
 
 class HLDError(FabpromoteError, ValueError):

@@ -671,7 +671,9 @@ class TestCredentials:
         """User info goes from URLs, and every known token value from any text."""
         monkeypatch.setenv("GITLAB_TOKEN", "glpat-123456")
         assert redact("fetch https://user:tok@host/x.git failed") == "fetch https://***@host/x.git failed"
-        assert redact("ssh://git@host/x and http://a@b@host/y") == "ssh://***@host/x and http://***@host/y"
+        assert redact("ssh://git:pw@host/x and http://a@b@host/y") == "ssh://***@host/x and http://***@host/y"
+        # A bare user name over HTTPS may be a token; over ssh it never is (keys authenticate).
+        assert redact("https://tok@host/x ssh://git@host/y") == "https://***@host/x ssh://git@host/y"
         assert redact("https://host/x.git") == "https://host/x.git"
         assert Credentials().redact("header: Bearer glpat-123456") == "header: Bearer ***"
 

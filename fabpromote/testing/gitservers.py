@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
 __all__ = ["GitDaemon", "SmartHTTPServer", "git_daemon", "smart_http"]
 
@@ -174,6 +174,9 @@ class SmartHTTPServer:
     Attributes:
         base_dir: The directory served; ``<url><name>`` is ``base_dir/<name>``.
         token: The password HTTP Basic auth must carry; ``None`` for no auth.
+        tokens: Repository (its first path segment, ``app.git``) -> the
+            password requests for it must carry instead of ``token``: one
+            host whose repositories each want their own token.
         port: The port, chosen on first start and kept across restarts.
         stop_after_bytes: A fault to inject: when set, the next ``upload-pack``
             response longer than this is cut after this many body bytes and
@@ -187,6 +190,7 @@ class SmartHTTPServer:
 
     base_dir: Path = attrs.field(converter=Path)
     token: str | None = attrs.field(default=None, kw_only=True)
+    tokens: Mapping[str, str] = attrs.field(factory=dict, kw_only=True)
     port: int = attrs.field(default=0, kw_only=True)
     stop_after_bytes: int | None = attrs.field(default=None, init=False)
     before_request: Callable[[str, str], int | None] | None = attrs.field(default=None, kw_only=True)
@@ -337,7 +341,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _authenticate(self) -> str | None:
         """The user name to report to git; ``None`` after answering 401."""
-        token = self.server.owner.token
+        owner = self.server.owner
+        repository = unquote(urlsplit(self.path).path).lstrip("/").split("/", 1)[0]
+        token = owner.tokens.get(repository, owner.token)
         if token is None:
             return "anonymous"
         user, password = _basic_credentials(self.headers.get("Authorization", ""))

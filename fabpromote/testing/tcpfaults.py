@@ -1,5 +1,8 @@
 """A TCP proxy on 127.0.0.1 that cuts or stalls connections part-way, in front of any server.
 
+:class:`HostileServer` is no server at all: it accepts, then hangs or answers
+garbage, for tests of how a client gives up.
+
 Put it in front of a :class:`~fabpromote.testing.gitservers.GitDaemon` to make
 ``git://`` transfers fail mid-pack::
 
@@ -16,7 +19,7 @@ import threading
 
 import attrs
 
-__all__ = ["FaultyProxy"]
+__all__ = ["FaultyProxy", "HostileServer"]
 
 HOST = "127.0.0.1"
 CHUNK = 65536
@@ -127,3 +130,77 @@ class FaultyProxy:
             if self.stall_after is not None and sent + size > self.stall_after:
                 return max(self.stall_after - sent, 0), "stall"
             return size, None
+
+
+@attrs.define
+class HostileServer:
+    """Accepts connections on 127.0.0.1, reads what the client sends, then hangs or answers ``answer``.
+
+    Attributes:
+        answer: Bytes sent back (then the connection is closed); ``None``:
+            send nothing and keep the connection open until :meth:`stop`.
+        port: Chosen on :meth:`start`.
+        connections: How many connections were accepted.
+    """
+
+    answer: bytes | None = None
+    port: int = attrs.field(default=0, init=False)
+    connections: int = attrs.field(default=0, init=False)
+    _listener: socket.socket | None = attrs.field(default=None, init=False)
+    _open: set[socket.socket] = attrs.field(init=False, factory=set)
+    _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>/``."""
+        return f"http://{HOST}:{self.port}/"
+
+    def start(self) -> None:
+        """Listen and serve in background threads."""
+        listener = socket.socket()
+        listener.bind((HOST, 0))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), name=f"hostile-{self.port}", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening and close every connection."""
+        self._stopping.set()
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._open = list(self._open), set()
+        for sock in [*([listener] if listener else []), *sockets]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def __enter__(self) -> HostileServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by stop()
+            with self._lock:
+                self.connections += 1
+                self._open.add(client)
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            client.recv(CHUNK)  # the request's start: enough for the client to wait for an answer
+            if self.answer is None:
+                while not self._stopping.wait(POLL_INTERVAL):
+                    pass
+                return
+            client.sendall(self.answer)
+            client.shutdown(socket.SHUT_RDWR)
+            client.close()

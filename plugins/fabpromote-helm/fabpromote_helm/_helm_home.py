@@ -94,11 +94,17 @@ def repository_config(urls: Iterable[str]) -> Iterator[Path]:
 
 
 def run_helm(
-    binary: str, args: list[str], *, timeout: float, what: str, repositories: Path | None = None
+    binary: str,
+    args: list[str],
+    *,
+    timeout: float,
+    what: str,
+    repositories: Path | None = None,
+    setting: str = "FABPROMOTE_HELM_TIMEOUT",
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``helm <args>`` in the private home; stdout and stderr are read as one stream.
 
-    The caller checks the exit status.
+    The caller checks the exit status; ``setting`` names what sets ``timeout``, for the message.
 
     Raises:
         GeneratorError: helm cannot start, or runs longer than ``timeout``
@@ -116,7 +122,7 @@ def run_helm(
         )
     except subprocess.TimeoutExpired:
         raise GeneratorError(
-            f"{what} did not finish within {timeout:g} s and was killed; raise FABPROMOTE_HELM_TIMEOUT if needed"
+            f"{what} did not finish within {timeout:g} s and was killed; raise {setting} if needed"
         ) from None
     except OSError as exc:
         raise GeneratorError(f"cannot run helm at {binary}: {exc.strerror}; {INSTALL_HINT}") from None

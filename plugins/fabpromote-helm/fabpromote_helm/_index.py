@@ -20,6 +20,7 @@ import attrs
 import yaml
 
 from fabpromote._credentials import redact
+from fabpromote._network import Deadline
 from fabpromote_helm._errors import ChartRepositoryError
 from fabpromote_helm._stats import COUNTERS
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ChartIndex", "forget_indexes", "repository_index", "version_key"]
 
-INDEX_TIMEOUT = 60.0
 #: Larger indexes are refused rather than parsed (the biggest public ones are ~30 MB).
 MAX_INDEX_BYTES = 256 * 1024 * 1024
 
@@ -113,7 +113,8 @@ def _read_index(url: str) -> ChartIndex:
     index_url = url.rstrip("/") + "/index.yaml"
     COUNTERS.add("index_downloads")
     try:
-        with requests.get(index_url, timeout=INDEX_TIMEOUT, stream=True) as response:
+        # One network operation: its deadline is $FABPROMOTE_NETWORK_TIMEOUT (requests retries nothing).
+        with requests.get(index_url, timeout=Deadline().timeouts(), stream=True) as response:
             response.raise_for_status()
             data = response.raw.read(MAX_INDEX_BYTES + 1, decode_content=True)
     except requests.HTTPError as exc:

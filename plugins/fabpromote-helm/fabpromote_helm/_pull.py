@@ -30,6 +30,7 @@ from fabpromote._cache import cache_root
 from fabpromote._credentials import redact
 from fabpromote._fetch import LockEntry, LockMismatchError
 from fabpromote._limits import DOWNLOAD_BYTES
+from fabpromote._network import ENV_TIMEOUT, network_timeout
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm import _archive, _helm_home, _index
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
@@ -111,7 +112,7 @@ def _locked_version(fetcher: Fetcher, url: str, chart: str, entry_path: str) -> 
     found = [
         entry
         for entry in fetcher.lock
-        if entry.kind == "helm" and entry.url == url and entry.ref.startswith(f"{chart}@")
+        if entry.kind == "helm" and entry.key[1] == redact(url) and entry.ref.startswith(f"{chart}@")
     ]
     found.sort(key=lambda entry: entry.component != entry_path)
     return found[0].ref.partition("@")[2] if found else None
@@ -168,8 +169,11 @@ def _build(
         # "--flag=value": a value starting with "-" must not read as another flag.
         args = ["pull", chart, f"--repo={url}", f"--version={version}", f"--destination={download}"]
         COUNTERS.add("helm_pulls")
+        # A download, one network operation: bounded by the network timeout too, whichever is shorter.
+        network = network_timeout()
+        bound, setting = (network, ENV_TIMEOUT) if network < timeout else (timeout, "FABPROMOTE_HELM_TIMEOUT")
         done = _helm_home.run_helm(
-            binary, args, timeout=timeout, what=f"helm pull of chart {chart} {version} from {shown}"
+            binary, args, timeout=bound, what=f"helm pull of chart {chart} {version} from {shown}", setting=setting
         )
         if done.returncode != 0:
             _explain_failure(done.stdout, component=component, url=url, chart=chart, version=version)

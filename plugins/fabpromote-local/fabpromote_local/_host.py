@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import types
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 
-from fabpromote._credentials import Credentials, redact
+from fabpromote._credentials import redact
 from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
 from fabpromote._gitops import GitOps, MergeConflictError, ProtectedBranchError, StaleBranchError
 from fabpromote._sources import RefNotFoundError, Sources
@@ -195,21 +194,15 @@ class LocalHost:
         return self._ops.revert_to(self._url(repo_url), branch, target, expected=expected, message=message)
 
     def _url(self, repo_url: str) -> str:
-        """``repo_url`` carrying the token of ``token_env``, when there is one to carry.
+        """``repo_url``, its token variable (``token_env``) made known to the sources for it alone.
 
-        In the URL, the token goes wherever the URL goes: into the Sources'
-        credentials (which keep a URL's own user info) and out of every
-        message redacted, as any URL's user info is.
+        Keyed by repository, never by host nor put in the URL: repositories on
+        one host keep their own tokens, and a refused token is reported with
+        the variable it came from.
         """
-        if not self._token_env:
-            return repo_url
-        parts = urlsplit(repo_url)
-        host = parts.netloc.rpartition("@")[2].lower()
-        credentials = Credentials({host: self._token_env}).for_url(repo_url) if host else None
-        if credentials is None:
-            return repo_url
-        user, token = (quote(part, safe="") for part in credentials)
-        return urlunsplit(parts._replace(netloc=f"{user}:{token}@{host}"))
+        if self._token_env:
+            self._sources.credentials.assign(repo_url, self._token_env)
+        return repo_url
 
     def _guard(self, repo_url: str, branch: str, purpose: str) -> None:
         allowed = self._protected.get(branch.removeprefix("refs/heads/"))
