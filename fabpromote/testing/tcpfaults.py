@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from typing import TypeVar
 
 import attrs
 
@@ -25,10 +26,44 @@ HOST = "127.0.0.1"
 CHUNK = 65536
 #: How often a stalled connection looks for stop().
 POLL_INTERVAL = 0.05
+_L = TypeVar("_L", bound="_Listener")
 
 
 @attrs.define
-class FaultyProxy:
+class _Listener:
+    """What both servers share: a listening socket, the connections open, and a clean stop."""
+
+    connections: int = attrs.field(default=0, init=False)
+    _listener: socket.socket | None = attrs.field(default=None, init=False)
+    _open: set[socket.socket] = attrs.field(init=False, factory=set)
+    _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def stop(self) -> None:
+        """Stop listening and close every open connection."""
+        self._stopping.set()
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._open = list(self._open), set()
+        for sock in [*([listener] if listener else []), *sockets]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def start(self) -> None:
+        """Listen and serve in background threads (each server its own way)."""
+        raise NotImplementedError
+
+    def __enter__(self: _L) -> _L:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@attrs.define
+class FaultyProxy(_Listener):
     """Forwards connections to ``target_port``, with faults to inject.
 
     Attributes:
@@ -48,11 +83,6 @@ class FaultyProxy:
     port: int = 0
     cut_after: int | None = attrs.field(default=None, kw_only=True)
     stall_after: int | None = attrs.field(default=None, kw_only=True)
-    connections: int = attrs.field(default=0, init=False)
-    _listener: socket.socket | None = attrs.field(default=None, init=False)
-    _open: set[socket.socket] = attrs.field(init=False, factory=set)
-    _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -69,24 +99,6 @@ class FaultyProxy:
         self._stopping = threading.Event()
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), name=f"proxy-{self.port}", daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop listening and cut every open connection."""
-        self._stopping.set()
-        with self._lock:
-            listener, self._listener = self._listener, None
-            sockets, self._open = list(self._open), set()
-        for sock in [*([listener] if listener else []), *sockets]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def __enter__(self) -> FaultyProxy:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _accept(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
@@ -133,7 +145,7 @@ class FaultyProxy:
 
 
 @attrs.define
-class HostileServer:
+class HostileServer(_Listener):
     """Accepts connections on 127.0.0.1, reads what the client sends, then hangs or answers ``answer``.
 
     Attributes:
@@ -145,11 +157,6 @@ class HostileServer:
 
     answer: bytes | None = None
     port: int = attrs.field(default=0, init=False)
-    connections: int = attrs.field(default=0, init=False)
-    _listener: socket.socket | None = attrs.field(default=None, init=False)
-    _open: set[socket.socket] = attrs.field(init=False, factory=set)
-    _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -164,24 +171,6 @@ class HostileServer:
         self.port = listener.getsockname()[1]
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), name=f"hostile-{self.port}", daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop listening and close every connection."""
-        self._stopping.set()
-        with self._lock:
-            listener, self._listener = self._listener, None
-            sockets, self._open = list(self._open), set()
-        for sock in [*([listener] if listener else []), *sockets]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def __enter__(self) -> HostileServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _accept(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
