@@ -24,8 +24,6 @@ import attrs
 from fabpromote._cache import atomic_write, cache_root
 from fabpromote._credentials import redact
 from fabpromote._limits import DOWNLOAD_BYTES
-from fabpromote._network import REDIRECTS, Deadline, one_line
-from fabpromote._network import reason as network_reason
 from fabpromote.exceptions import DownloadError, FabpromoteError, LockMismatchError
 
 if TYPE_CHECKING:
@@ -218,8 +216,12 @@ def _http_get(url: str, limit: int) -> bytes:
     One network operation: one :class:`~fabpromote._network.Deadline` for
     the request, its retries and redirects.
     """
+    # Imported here: requests and urllib3 cost 30 ms, and most runs download nothing.
     import requests
     from requests.adapters import HTTPAdapter
+
+    from fabpromote._network import REDIRECTS, Deadline, one_line
+    from fabpromote._network import reason as network_reason
 
     deadline = Deadline()
     session = requests.Session()
