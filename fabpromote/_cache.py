@@ -8,13 +8,14 @@ sees a whole entry or none.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 from fabpromote import _signals
 
-__all__ = ["atomic_write", "cache_root"]
+__all__ = ["atomic_write", "cache_root", "seal", "unseal"]
 
 ENV_CACHE_DIR = "FABPROMOTE_CACHE_DIR"
 
@@ -45,3 +46,39 @@ def atomic_write(path: Path, data: bytes) -> None:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def seal(label: str, key: str, body: bytes) -> bytes:
+    """A cache entry that checks itself: ``label``, ``key`` and the sha256 of ``body``, one line each, then ``body``.
+
+    Store it under the file name ``key``: :func:`unseal` then tells a whole,
+    current entry from a truncated or damaged one, and ``fabpromote cache
+    check`` can verify it without knowing which plugin wrote it.
+
+    Args:
+        label: What the entry holds and in which format, e.g.
+            ``fabpromote-helm render 1``; change it when the body's format changes.
+        key: The entry's key (its file name); ASCII without line breaks.
+    """
+    if "\n" in label or "\n" in key:
+        raise ValueError("a sealed entry's label and key are single lines")
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{label}\n{key}\n{digest}\n".encode("ascii") + body
+
+
+def unseal(key: str, data: bytes, label: str | None = None) -> bytes | None:
+    """The body of the entry :func:`seal` made for ``key``; None when ``data`` is not that, whole.
+
+    None when ``data`` is truncated or damaged (the digest does not match), is
+    sealed for another key, or (``label`` given) has another label.
+    """
+    found, sep1, rest = data.partition(b"\n")
+    found_key, sep2, rest = rest.partition(b"\n")
+    digest, sep3, body = rest.partition(b"\n")
+    if not (sep1 and sep2 and sep3) or found_key != key.encode("ascii", "replace"):
+        return None
+    if label is not None and found != label.encode("ascii", "replace"):
+        return None
+    if hashlib.sha256(body).hexdigest().encode("ascii") != digest:
+        return None
+    return body

@@ -12,7 +12,7 @@ left alone) and checks the entries themselves:
 - ``snapshots/<sha>/<entry>``: recounted against the commit's tree in a mirror
   holding it (same files, folders, links and sizes).
 - ``downloads/<sha256>``: the content has the digest it is named after.
-- ``renders/<key>``: the helm plugin's envelope (magic, key, sha256 of the body).
+- ``renders/<key>``: a sealed entry (:func:`fabpromote.cache.seal`: label, key, sha256 of the body).
 - ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
 - ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there
   and the archive has the recorded sha256.
@@ -39,7 +39,7 @@ from urllib.parse import unquote
 
 import attrs
 
-from fabpromote._cache import cache_root
+from fabpromote._cache import cache_root, unseal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,7 +58,6 @@ LOCK_WAIT = 10.0
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
-_RENDER_MAGIC = b"fabpromote-helm render 1\n"
 
 
 @attrs.define
@@ -408,18 +407,9 @@ def _read(path: Path) -> bytes:
 
 
 def _render_ok(path: Path) -> bool:
-    data = _read(path)
-    try:
-        from fabpromote_helm import _render_cache
-    except ImportError:
-        pass
-    else:
-        return _render_cache._decode(path.name, data) is not None
-    if not data.startswith(_RENDER_MAGIC):
-        return False
-    key, _, rest = data[len(_RENDER_MAGIC) :].partition(b"\n")
-    digest, _, body = rest.partition(b"\n")
-    return key == path.name.encode() and hashlib.sha256(body).hexdigest().encode() == digest
+    # Renders are sealed entries (see fabpromote.cache.seal): checked by their envelope,
+    # whichever plugin wrote them.
+    return unseal(path.name, _read(path)) is not None
 
 
 def _chart_problem(entry: Path) -> str | None:

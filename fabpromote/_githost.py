@@ -6,11 +6,54 @@ records it passes around.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Iterable, Iterator, Mapping
+
 import attrs
 
 from fabpromote._outcome import Outcome
+from fabpromote.exceptions import BranchPolicyError, ProtectedBranchError
 
-__all__ = ["ChangeRequest", "CommitInfo", "Comparison", "MergeResult"]
+__all__ = [
+    "CHANGE_REQUEST_PURPOSES",
+    "HLD_PURPOSES",
+    "MANIFESTS_PURPOSES",
+    "PURPOSES",
+    "BranchPolicy",
+    "ChangeRequest",
+    "CommitInfo",
+    "Comparison",
+    "MergeResult",
+]
+
+#: What a write to a branch may be for: ``publish`` (manifests onto an
+#: environment branch), ``set-image`` (a direct edit of an HLD branch),
+#: ``promote`` (``GitHost.merge``) and ``rollback`` (``GitHost.revert_to``).
+PURPOSES = ("publish", "set-image", "promote", "rollback")
+#: Purposes whose changes reach a branch through a change request (a pull or
+#: merge request on hosts with reviews); the others are pushed directly.
+CHANGE_REQUEST_PURPOSES = frozenset({"promote", "rollback"})
+#: What may change an environment branch of the manifests repo.
+MANIFESTS_PURPOSES = ("publish", "rollback")
+#: What may change a protected environment's branch of the cluster HLD and app repos.
+HLD_PURPOSES = ("promote", "rollback")
+
+
+def _rules(value: Mapping[str, Iterable[str]] | None) -> Mapping[str, tuple[str, ...]]:
+    if value is None:
+        return types.MappingProxyType({})
+    if not isinstance(value, Mapping):
+        raise BranchPolicyError("protected must map branch names to the purposes they accept")
+    return types.MappingProxyType(
+        {str(branch).removeprefix("refs/heads/"): _purposes(branch, purposes) for branch, purposes in value.items()}
+    )
+
+
+def _purposes(branch: str, purposes: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(purposes, str):
+        # ("promote") is a string, not a tuple: a classic slip that would allow nothing useful.
+        raise BranchPolicyError(f"protected[{branch!r}] must be a sequence of purposes, not the string {purposes!r}")
+    return tuple(purposes)
 
 
 @attrs.frozen(kw_only=True)
@@ -107,3 +150,60 @@ class CommitInfo:
     author: str
     time: int
     trailers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(repr=False, eq=False)
+class BranchPolicy(Mapping[str, tuple[str, ...]]):
+    """Which purposes each protected branch accepts: the one rule every Git host applies.
+
+    A read-only mapping of branch name (``refs/heads/`` taken off) to the
+    purposes it accepts; a branch not named accepts every change. Built from
+    such a mapping (or another policy; None protects nothing), it refuses a
+    slip with :class:`~fabpromote.exceptions.BranchPolicyError`: a mapping
+    that is not one, a bare string of purposes. Core builds
+    it from the cluster file (see ``MANIFESTS_PURPOSES`` and ``HLD_PURPOSES``)
+    and hands it to a host factory as ``protected``; a host checks its own
+    writes with :meth:`check`, and maps :meth:`change_request_branches` onto
+    its server's branch protection (``protect``).
+    """
+
+    _rules: Mapping[str, tuple[str, ...]] = attrs.field(default=None, converter=_rules)
+
+    def __getitem__(self, branch: str) -> tuple[str, ...]:
+        return self._rules[branch.removeprefix("refs/heads/")]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __repr__(self) -> str:
+        return f"BranchPolicy({dict(self._rules)!r})"
+
+    def accepts(self, branch: str, purpose: str) -> bool:
+        """Whether a change made for ``purpose`` may land on ``branch``."""
+        allowed = self.get(branch)
+        return allowed is None or purpose in allowed
+
+    def check(self, branch: str, purpose: str, *, url: str) -> None:
+        """Refuse a write to ``branch`` for ``purpose`` that the policy does not accept.
+
+        Args:
+            url: The repository, credentials redacted, for the message.
+
+        Raises:
+            ProtectedBranchError: ``branch`` does not accept ``purpose``.
+        """
+        if not self.accepts(branch, purpose):
+            raise ProtectedBranchError(branch.removeprefix("refs/heads/"), purpose, self[branch], url=url)
+
+    def change_request_branches(self) -> list[str]:
+        """The protected branches that change only through change requests, in the policy's order.
+
+        These are the branches a host with reviews protects on its server
+        (required checks, no direct pushes); branches that also take direct
+        pushes (``publish``, ``set-image``) are left out, as such protection
+        would refuse those pushes.
+        """
+        return [branch for branch, purposes in self._rules.items() if set(purposes) <= CHANGE_REQUEST_PURPOSES]

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from fabpromote._cluster import Repo
 from fabpromote._credentials import host_keys
+from fabpromote._githost import HLD_PURPOSES, MANIFESTS_PURPOSES, BranchPolicy
 from fabpromote._plugins import Plugins
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ __all__ = [
 ]
 
 _SCP_LIKE = re.compile(r"(?:[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.+)")
-#: What may change an environment branch of each kind of repository.
-_ALLOWED = {"manifests": ("publish", "rollback"), "hld": ("promote", "rollback")}
 
 
 def repo_for(cluster: Cluster, url: str) -> Repo:
@@ -84,8 +83,8 @@ def host_name(cluster: Cluster, repo: Repo, plugins: Plugins) -> str:
     return plugins.detect_git_host(repo.url)
 
 
-def protection(cluster: Cluster, role: str) -> dict[str, tuple[str, ...]]:
-    """Branch -> allowed purposes, for a repository of ``role`` (``manifests`` or ``hld``).
+def protection(cluster: Cluster, role: str) -> BranchPolicy:
+    """The branch policy of a repository of ``role`` (``manifests`` or ``hld``).
 
     Manifests branches change only by publish (and the emergency rollback);
     protected environments' HLD branches (cluster HLD and apps) only by
@@ -93,8 +92,8 @@ def protection(cluster: Cluster, role: str) -> dict[str, tuple[str, ...]]:
     """
     environments = cluster.pipeline.environments
     if role == "manifests":
-        return {env.manifests_branch: _ALLOWED["manifests"] for env in environments}
-    return {env.hld_branch: _ALLOWED["hld"] for env in environments if env.protected}
+        return BranchPolicy({env.manifests_branch: MANIFESTS_PURPOSES for env in environments})
+    return BranchPolicy({env.hld_branch: HLD_PURPOSES for env in environments if env.protected})
 
 
 def host_for(

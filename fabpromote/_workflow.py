@@ -27,7 +27,7 @@ from fabpromote._fetch import LockEntry, as_lock, lock_key
 from fabpromote._githost import ChangeRequest, Comparison, MergeResult
 from fabpromote._gitops import GitOps
 from fabpromote._hld import load_environments
-from fabpromote._hosts import host_for, sources_for
+from fabpromote._hosts import host_for, protection, sources_for
 from fabpromote._images import find_images, image_in_text, set_image_in_text
 from fabpromote._materialize import Materialization, materialize
 from fabpromote._outcome import Outcome, plural
@@ -761,7 +761,7 @@ def protect(
     from fabpromote.typing import ProtectingHost
 
     ctx = _Context(cluster, plugins or Plugins.load())
-    branches = [env.hld_branch for env in cluster.pipeline.environments if env.protected]
+    branches = protection(cluster, "hld").change_request_branches()
     urls = [cluster.hld.url]
     for environment in cluster.pipeline.environments:
         urls += [entry.url for entry in apps(cluster, environment.name, ctx.sources) if entry.url not in urls]

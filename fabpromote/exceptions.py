@@ -27,6 +27,7 @@ __all__ = [
     "ArchiveError",
     "AuthenticationError",
     "BranchNameError",
+    "BranchPolicyError",
     "ConfigMergeError",
     "DownloadError",
     "DuplicateBackendError",
@@ -329,6 +330,10 @@ class ProtectedBranchError(FabpromoteError, PermissionError):
 
 class BranchNameError(FabpromoteError, ValueError):
     """A branch name git does not allow."""
+
+
+class BranchPolicyError(FabpromoteError, TypeError):
+    """A branch protection (``protected``) that is not a mapping of branch name -> purposes."""
 
 
 class DownloadError(FabpromoteError, RuntimeError):

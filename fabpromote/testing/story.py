@@ -7,6 +7,10 @@ promote cat dev -> stage and publish stage, the guard refusing dev -> prod,
 rollback of stage, promoting it again, a fix promoted after a rollback, and
 the status matrix throughout. It renders helm charts: it needs helm on PATH
 and the fabpromote-helm plugin.
+
+:func:`app_files` gives the files of one app repository of the story (its code,
+and its HLD in ``hld/`` with a helm chart and the image tag), for tests that
+set up their own repositories.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from fabpromote._publish import publish
 from fabpromote._workflow import guard, promote, rollback, set_image, status
 from fabpromote.exceptions import PromotionRefused
 
-__all__ = ["CreateRepo", "run_seed_story"]
+__all__ = ["CreateRepo", "app_files", "run_seed_story"]
 
 #: ``create(name, {branch: {path: bytes}})`` makes a repository and returns its URL.
 #: Branches after the first start from the first one's commit (they share

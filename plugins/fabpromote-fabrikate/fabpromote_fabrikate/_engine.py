@@ -12,10 +12,9 @@ from pathlib import Path
 import attrs
 
 from fabpromote import Manifests, RenderOptions, load_component
-from fabpromote._engine import output_dir_name
-from fabpromote._fetch import Fetcher
-from fabpromote._hld import COMPONENT_FILES
 from fabpromote.exceptions import FabpromoteError, GenerateError, HooksNotAllowedError
+from fabpromote.fetch import Fetcher
+from fabpromote.paths import COMPONENT_FILES, output_dir_name
 
 __all__ = ["FabNotFoundError", "FabrikateEngine", "redact"]
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import attrs
 import requests
 
-from fabpromote._credentials import redact
+from fabpromote.git import redact
 from fabpromote_github._errors import (
     GitHubAuthenticationError,
     GitHubError,

@@ -1,7 +1,7 @@
 """The errors of the GitHub host: every one a :class:`~fabpromote.exceptions.GitHostError`.
 
 Messages never hold a token: they are built from redacted text only (see
-:func:`fabpromote._credentials.redact`).
+:func:`fabpromote.git.redact`).
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 Reads (branches, comparisons, files, history) and the proposals (pull
 requests, their merges) go through the REST API. Git content that must be
 written (``commit_files``, the commit of a rollback) goes through git itself,
-over HTTPS with the same token: :class:`fabpromote._gitops.GitOps` builds the
+over HTTPS with the same token: :class:`fabpromote.git.GitOps` builds the
 commit in fabpromote's mirror and pushes it with compare-and-swap.
 
 The protection a hosted branch enforces on the server is enforced by the host
-too, on its own writes, from the ``protected`` mapping it is built with:
-a write whose purpose a branch does not accept raises
-:class:`~fabpromote._gitops.ProtectedBranchError` before anything is sent.
+too, on its own writes, from the :class:`~fabpromote.git.BranchPolicy` it is
+built with (``protected``): a write whose purpose a branch does not accept raises
+:class:`~fabpromote.exceptions.ProtectedBranchError` before anything is sent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import contextlib
 import datetime
 import re
 import threading
-import types
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -27,11 +26,14 @@ from urllib.parse import quote
 import attrs
 from dulwich.trailers import parse_trailers
 
-from fabpromote._credentials import redact
-from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
-from fabpromote._gitops import GitOps, ProtectedBranchError, StaleBranchError
-from fabpromote._sources import AuthenticationError, Sources
-from fabpromote.exceptions import RefNotFoundError, UnsafePathError
+from fabpromote.exceptions import (
+    AuthenticationError,
+    BranchPolicyError,
+    RefNotFoundError,
+    StaleBranchError,
+    UnsafePathError,
+)
+from fabpromote.git import BranchPolicy, ChangeRequest, CommitInfo, Comparison, GitOps, MergeResult, Sources, redact
 from fabpromote_github._client import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
@@ -59,12 +61,8 @@ from fabpromote_github._protection import ProtectionPolicy
 from fabpromote_github._statuses import DESCRIPTION_LENGTH, STATES, CombinedStatus, CommitStatus
 from fabpromote_github._urls import RepoRef, default_api_url, parse_repo
 
-__all__ = ["MERGE_METHODS", "PURPOSES", "ROLLBACK_PREFIX", "SETTINGS", "GitHubHost"]
+__all__ = ["MERGE_METHODS", "ROLLBACK_PREFIX", "SETTINGS", "GitHubHost"]
 
-#: What a change may be for; protected branches list the ones they accept.
-PURPOSES = ("publish", "promote", "rollback", "set-image")
-#: Purposes that reach a branch through a pull request (the others push directly).
-PULL_REQUEST_PURPOSES = frozenset({"promote", "rollback"})
 MERGE_METHODS = ("merge", "squash", "rebase")
 #: Rollback branches are named ``fabpromote/rollback-<branch>-<target sha, 12 digits>``.
 ROLLBACK_PREFIX = "fabpromote/rollback-"
@@ -92,16 +90,11 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-def _protection(value: Mapping[str, Iterable[str]] | None) -> Mapping[str, tuple[str, ...]]:
-    if isinstance(value, str):
-        raise GitHubSettingsError("protected must map branch names to the purposes they accept")
-    protected: dict[str, tuple[str, ...]] = {}
-    for branch, purposes in (value or {}).items():
-        if isinstance(purposes, str):
-            # ("promote") is a string, not a tuple: a classic slip that would allow nothing useful.
-            raise GitHubSettingsError(f"protected[{branch!r}] must be a sequence of purposes, not {purposes!r}")
-        protected[branch.removeprefix("refs/heads/")] = tuple(purposes)
-    return types.MappingProxyType(protected)
+def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
+    try:
+        return BranchPolicy(value)
+    except BranchPolicyError as exc:
+        raise GitHubSettingsError(str(exc)) from None
 
 
 def _sources(value: Sources | None) -> Sources:
@@ -139,9 +132,10 @@ class GitHubHost:
 
     Args:
         sources: The mirrors and cache git content goes through; a new
-            :class:`~fabpromote._sources.Sources` by default.
-        protected: Branch name -> the purposes it accepts, e.g.
-            ``{"prod": ("promote", "rollback")}``; branches not named accept
+            :class:`~fabpromote.git.Sources` by default.
+        protected: The :class:`~fabpromote.git.BranchPolicy` (or a mapping of
+            branch name -> the purposes it accepts, e.g.
+            ``{"prod": ("promote", "rollback")}``); branches not named accept
             every change.
         api_url: The REST API base. By default derived from each
             repository's host: ``https://api.github.com`` for github.com,
@@ -158,7 +152,7 @@ class GitHubHost:
     name: ClassVar[str] = "github"
 
     _sources: Sources = attrs.field(default=None, converter=_sources, repr=False)
-    _protected: Mapping[str, tuple[str, ...]] = attrs.field(default=None, converter=_protection)
+    _protected: BranchPolicy = attrs.field(default=None, converter=_protection)
     api_url: str | None = attrs.field(default=None, converter=_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=_token_env, kw_only=True)
     merge_method: str = attrs.field(default="merge", converter=_merge_method, kw_only=True)
@@ -198,8 +192,8 @@ class GitHubHost:
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property
-    def protected(self) -> Mapping[str, tuple[str, ...]]:
-        """Branch name -> the purposes it accepts (read-only)."""
+    def protected(self) -> BranchPolicy:
+        """The branch policy: branch name -> the purposes it accepts (read-only)."""
         return self._protected
 
     def client(self, repo_url: str) -> GitHubClient:
@@ -310,7 +304,7 @@ class GitHubHost:
     ) -> str | None:
         """Commit ``files`` onto ``branch`` with git, if it is still at ``expected``.
 
-        See :meth:`fabpromote._gitops.GitOps.commit_files`.
+        See :meth:`fabpromote.git.GitOps.commit_files`.
 
         Raises:
             ProtectedBranchError: ``branch`` does not accept ``purpose``.
@@ -566,9 +560,7 @@ class GitHubHost:
         ref, client = self._repo(repo)
         report: list[str] = []
         if branches is None:
-            branches = sorted(
-                branch for branch, purposes in self._protected.items() if set(purposes) <= PULL_REQUEST_PURPOSES
-            )
+            branches = sorted(self._protected.change_request_branches())
         for branch in branches:
             current = self.protection(repo, branch)
             differences = policy.differences(current)
@@ -665,9 +657,7 @@ class GitHubHost:
             ) from None
 
     def _guard(self, repo: str, branch: str, purpose: str) -> None:
-        allowed = self._protected.get(branch.removeprefix("refs/heads/"))
-        if allowed is not None and purpose not in allowed:
-            raise ProtectedBranchError(branch, purpose, allowed, url=redact(repo))
+        self._protected.check(branch, purpose, url=redact(repo))
 
 
 def _repo_path(ref: RepoRef, *parts: str) -> str:

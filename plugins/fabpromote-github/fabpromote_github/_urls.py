@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from fabpromote._credentials import redact
+from fabpromote.git import redact
 from fabpromote_github._errors import GitHubSettingsError
 
 __all__ = ["DEFAULT_API_URL", "GITHUB_HOSTS", "RepoRef", "default_api_url", "is_github_url", "parse_repo"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from fabpromote_github import GitHubHost
 from fake_github import FakeGitHub
 
-from fabpromote._sources import Sources
+from fabpromote.git import Sources
 
 #: A token that looks like a real one, so that a leak is easy to find in logs and messages.
 TOKEN = "ghp_FaKeT0kenF0rTests0nly1234567890abcd"

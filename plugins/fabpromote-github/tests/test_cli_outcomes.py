@@ -10,11 +10,9 @@ import pytest
 from fake_github import FakeGitHub
 from github_testing import TOKEN_ENV
 
-from fabpromote._cli import main
-from fabpromote._credentials import Credentials
-from fabpromote._demo import app_files
-from fabpromote._gitops import GitOps
-from fabpromote._sources import Sources
+from fabpromote.cli import main
+from fabpromote.git import Credentials, GitOps, Sources
+from fabpromote.testing.story import app_files
 
 ENVS = ("dev", "stage", "prod")
 

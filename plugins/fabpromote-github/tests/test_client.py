@@ -21,8 +21,8 @@ from fabpromote_github import (
 from fake_github import FakeGitHub, closed_port
 from github_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
-from fabpromote._githost import ChangeRequest
 from fabpromote.exceptions import FabpromoteError, GitHostError
+from fabpromote.git import ChangeRequest
 
 
 def _every_operation(host: GitHubHost, github: FakeGitHub, url: str) -> None:

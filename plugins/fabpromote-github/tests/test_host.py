@@ -9,9 +9,14 @@ from fabpromote_github import GitHubHost, GitHubNotFoundError, GitHubSettingsErr
 from fake_github import FakeGitHub
 from github_testing import NAME, OWNER, make_host
 
-from fabpromote._githost import ChangeRequest, Comparison
-from fabpromote._gitops import ProtectedBranchError, PushRejectedError, StaleBranchError
-from fabpromote.exceptions import GitHostError, UnsafePathError
+from fabpromote.exceptions import (
+    GitHostError,
+    ProtectedBranchError,
+    PushRejectedError,
+    StaleBranchError,
+    UnsafePathError,
+)
+from fabpromote.git import ChangeRequest, Comparison
 from fabpromote.testing.gitrepos import colliding_commits
 from fabpromote.typing import GitHost
 

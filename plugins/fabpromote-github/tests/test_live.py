@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fabpromote_github import GitHubHost, RepositoryNotFoundError
 
-from fabpromote._sources import Sources
+from fabpromote.git import Sources
 
 LIVE_TOKEN_ENV = "FABPROMOTE_LIVE_GITHUB_TOKEN"
 REPO = os.environ.get("FABPROMOTE_LIVE_GITHUB_REPO", "https://github.com/octocat/Hello-World")

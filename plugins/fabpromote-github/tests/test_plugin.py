@@ -13,10 +13,8 @@ from fabpromote_github._urls import default_api_url, is_github_url
 from fake_github import FakeGitHub
 from github_testing import NAME, OWNER, TOKEN_ENV
 
-from fabpromote._cluster import Cluster
-from fabpromote._hosts import host_for
-from fabpromote._plugins import Plugins
-from fabpromote._sources import Sources
+from fabpromote import Cluster, Plugins
+from fabpromote.git import Sources, host_for
 
 
 class TestPlugin:

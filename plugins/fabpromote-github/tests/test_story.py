@@ -12,9 +12,7 @@ from fake_github import FakeGitHub
 from github_testing import TOKEN_ENV
 
 from fabpromote import Plugins
-from fabpromote._credentials import Credentials
-from fabpromote._gitops import GitOps
-from fabpromote._sources import Sources
+from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.story import run_seed_story
 
 pytestmark = pytest.mark.skipif(

@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 import attrs
 import requests
 
-from fabpromote._credentials import redact
 from fabpromote.exceptions import GitHostError
+from fabpromote.git import redact
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
 

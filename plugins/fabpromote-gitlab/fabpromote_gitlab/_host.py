@@ -3,7 +3,7 @@
 Reads that GitLab answers cheaply go through the REST API v4 (branches,
 comparisons, files, first-parent history). Writes of content (commits,
 rollbacks) are git pushes with compare-and-swap through
-:class:`~fabpromote._gitops.GitOps`, over HTTPS with the same token (user
+:class:`~fabpromote.git.GitOps`, over HTTPS with the same token (user
 name ``oauth2``). Merges are merge requests, merged by GitLab at the head the
 caller expects, so GitLab's own rules (pipelines, approvals) apply.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import time
-import types
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -27,11 +26,23 @@ import requests
 from dulwich.objects import Commit, ObjectID
 from dulwich.trailers import parse_trailers
 
-from fabpromote._credentials import Credentials, redact
-from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
-from fabpromote._gitops import GitOps, ProtectedBranchError, StaleBranchError
-from fabpromote._sources import Sources
-from fabpromote.exceptions import GitHostError, RefNotFoundError, UnsafePathError
+from fabpromote.exceptions import (
+    GitHostError,
+    RefNotFoundError,
+    StaleBranchError,
+    UnsafePathError,
+)
+from fabpromote.git import (
+    BranchPolicy,
+    ChangeRequest,
+    CommitInfo,
+    Comparison,
+    Credentials,
+    GitOps,
+    MergeResult,
+    Sources,
+    redact,
+)
 from fabpromote_gitlab._api import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_ENV, Api, message_of
 from fabpromote_gitlab._project import Project, quoted
 from fabpromote_gitlab._protection import Policy, protect
@@ -115,23 +126,14 @@ def _api_url(value: str | None) -> str | None:
     )
 
 
-def _protection(value: Mapping[str, Iterable[str]] | None) -> Mapping[str, tuple[str, ...]]:
-    protected = {}
-    for branch, purposes in (value or {}).items():
-        if isinstance(purposes, str):
-            raise TypeError(f"protected[{branch!r}] must be a sequence of purposes, not the string {purposes!r}")
-        protected[branch.removeprefix("refs/heads/")] = tuple(purposes)
-    return types.MappingProxyType(protected)
-
-
 @attrs.define
 class GitLabHost:
     """A :class:`fabpromote.typing.GitHost` for gitlab.com and self-managed GitLab.
 
     Args:
         sources: The sources whose cache directory git content is mirrored in.
-        protected: Branch name -> the purposes it accepts (``publish``,
-            ``promote``, ``rollback``, ``set-image``), enforced on this host's writes.
+        protected: The :class:`~fabpromote.git.BranchPolicy` (or a mapping of
+            branch name -> the purposes it accepts), enforced on this host's writes.
         api_url: The REST API root; default ``https://gitlab.com/api/v4``, or
             ``https://HOST/api/v4`` for a repository on another host.
         token_env: The environment variable holding the token (``GITLAB_TOKEN``).
@@ -145,7 +147,7 @@ class GitLabHost:
     name: ClassVar[str] = HOST
 
     _sources: Sources | None = None
-    _protected: Mapping[str, tuple[str, ...]] = attrs.field(default=None, converter=_protection)
+    _protected: BranchPolicy = attrs.field(default=None, converter=BranchPolicy)
     api_url: str | None = attrs.field(default=None, converter=_api_url)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=_variable)
     squash: bool = attrs.field(default=False, converter=_boolean)
@@ -171,8 +173,8 @@ class GitLabHost:
         return cls(**settings)
 
     @property
-    def protected(self) -> Mapping[str, tuple[str, ...]]:
-        """Branch name -> the purposes it accepts (read-only)."""
+    def protected(self) -> BranchPolicy:
+        """The branch policy: branch name -> the purposes it accepts (read-only)."""
         return self._protected
 
     def api(self, repo: str) -> Api:
@@ -516,16 +518,14 @@ class GitLabHost:
         return Project.parse(repo), self.api(repo)
 
     def _guard(self, project: Project, branch: str, purpose: str) -> None:
-        allowed = self._protected.get(_short(branch))
-        if allowed is not None and purpose not in allowed:
-            raise ProtectedBranchError(_short(branch), purpose, allowed, url=project.shown)
+        self._protected.check(_short(branch), purpose, url=project.shown)
 
     def _ops(self, project: Project) -> GitOps:
         """Git over HTTPS to ``project``'s host, with this host's token as user ``oauth2``."""
         if project.host not in self._git:
             credentials = Credentials({project.host: self.token_env}, usernames={project.host: GIT_USERNAME})
             # The same cache as the caller's sources: mirrors are locked per remote, across processes.
-            cache_dir = getattr(self._sources, "_cache_dir", None)
+            cache_dir = self._sources.cache_dir if self._sources is not None else None
             self._git[project.host] = GitOps(Sources(cache_dir=cache_dir, credentials=credentials))
         return self._git[project.host]
 

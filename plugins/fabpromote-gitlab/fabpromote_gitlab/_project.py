@@ -13,8 +13,8 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 import attrs
 
-from fabpromote._credentials import redact
 from fabpromote.exceptions import GitHostError
+from fabpromote.git import redact
 
 __all__ = ["DEFAULT_API_URL", "Project", "quoted"]
 

@@ -9,11 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from fabpromote._cli import main
-from fabpromote._credentials import Credentials
-from fabpromote._demo import app_files
-from fabpromote._gitops import GitOps
-from fabpromote._sources import Sources
+from fabpromote.cli import main
+from fabpromote.git import Credentials, GitOps, Sources
+from fabpromote.testing.story import app_files
 
 if TYPE_CHECKING:
     from fake_gitlab import FakeGitLab

@@ -8,9 +8,16 @@ from typing import TYPE_CHECKING
 import pytest
 from fabpromote_gitlab import CommitStatus, GitLabHost
 
-from fabpromote._githost import ChangeRequest, Comparison
-from fabpromote._gitops import ProtectedBranchError, PushRejectedError, StaleBranchError
-from fabpromote.exceptions import AmbiguousCommitError, GitHostError, RefNotFoundError, UnsafePathError
+from fabpromote.exceptions import (
+    AmbiguousCommitError,
+    GitHostError,
+    ProtectedBranchError,
+    PushRejectedError,
+    RefNotFoundError,
+    StaleBranchError,
+    UnsafePathError,
+)
+from fabpromote.git import ChangeRequest, Comparison
 from fabpromote.testing.gitrepos import colliding_commits
 from fabpromote.typing import GitHost
 

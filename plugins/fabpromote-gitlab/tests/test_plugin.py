@@ -11,11 +11,9 @@ import pytest
 from fabpromote_gitlab import GitLabHost
 from fabpromote_gitlab._project import Project
 
-from fabpromote._cluster import Cluster, Environment, Pipeline, Repo
-from fabpromote._hosts import host_for
-from fabpromote._plugins import Plugins
-from fabpromote._sources import Sources
+from fabpromote import Cluster, Environment, Pipeline, Plugins, Repo
 from fabpromote.exceptions import GitHostError
+from fabpromote.git import Sources, host_for
 
 if TYPE_CHECKING:
     from pathlib import Path

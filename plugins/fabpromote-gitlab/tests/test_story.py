@@ -11,9 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._credentials import Credentials
-from fabpromote._gitops import GitOps
-from fabpromote._sources import Sources
+from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.story import run_seed_story
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from fabpromote._limits import ArchiveBudget
 from fabpromote.exceptions import ArchiveError
+from fabpromote.fetch import ArchiveBudget
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -24,7 +24,7 @@ import stat
 import threading
 import time
 
-from fabpromote._fsutil import changed_recently
+from fabpromote.cache import changed_recently
 
 __all__ = ["chart_digest", "forget_digests"]
 

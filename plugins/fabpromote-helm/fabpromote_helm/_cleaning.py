@@ -48,11 +48,11 @@ def _maps(chunks: list[str]) -> Iterator[tuple[str, dict[Any, Any]]]:
     ``map[interface{}]interface{}`` rejects: Fabrikate drops it with a warning.
     An empty or comment-only chunk parses to nothing and is dropped silently.
     """
-    from fabpromote import _goyaml
+    from fabpromote import goyaml
 
     for chunk in chunks:
         try:
-            document = _goyaml.load(chunk)
+            document = goyaml.load(chunk)
         except yaml.YAMLError as exc:
             log.warning("dropping a chunk of helm output that is not YAML (%s): %.200r", exc, chunk)
             continue
@@ -76,7 +76,7 @@ def inject_namespace(cleaned: str, namespace: str, mode: SplitMode = "compat") -
     ``cleaned`` is the output of :func:`clean`; it is split again, so a block
     scalar ending a chunk lost its last newline and now dumps as ``|-``.
     """
-    from fabpromote import _goyaml
+    from fabpromote import goyaml
 
     parts = []
     for _chunk, document in _maps(split(cleaned, mode)):
@@ -84,5 +84,5 @@ def inject_namespace(cleaned: str, namespace: str, mode: SplitMode = "compat") -
         # Fabrikate type-asserts metadata to a map (and panics otherwise); only maps get a namespace.
         if isinstance(metadata, dict) and metadata.get("namespace") is None:
             metadata["namespace"] = namespace
-        parts.append(f"---\n{_goyaml.dump(document)}\n")
+        parts.append(f"---\n{goyaml.dump(document)}\n")
     return "".join(parts)

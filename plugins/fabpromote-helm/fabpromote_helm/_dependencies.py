@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING
 import attrs
 import yaml
 
-from fabpromote._cache import cache_root
-from fabpromote._credentials import redact
-from fabpromote._engine import check_inside
+from fabpromote.cache import cache_root
 from fabpromote.exceptions import GeneratorError, UnsafePathError
+from fabpromote.git import redact
+from fabpromote.paths import check_inside
 from fabpromote_helm import _archive, _chart_digest, _helm_home
 from fabpromote_helm._stats import COUNTERS
 

@@ -16,9 +16,9 @@ import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fabpromote._credentials import redact
-from fabpromote._engine import check_inside
 from fabpromote.exceptions import GeneratorError, SourceError
+from fabpromote.git import redact
+from fabpromote.paths import check_inside
 from fabpromote_helm import _helm
 from fabpromote_helm._errors import ChartNotFoundError
 

@@ -34,10 +34,10 @@ def values_yaml(config: Mapping[str, Any]) -> bytes:
     """The values file: the merged ``config`` map as go-yaml v2 dumps it (``{}`` when empty)."""
     if not config:
         return b"{}\n"
-    from fabpromote import _goyaml
+    from fabpromote import goyaml
 
     try:
-        return _goyaml.dump(dict(config)).encode("utf-8")
+        return goyaml.dump(dict(config)).encode("utf-8")
     except TypeError as exc:  # go-yaml's Marshal fails alike on values it cannot represent
         raise GeneratorError(f"cannot write the helm values: {exc}") from None
 

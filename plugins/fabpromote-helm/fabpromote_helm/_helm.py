@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from fabpromote._cache import atomic_write, cache_root
+from fabpromote.cache import atomic_write, cache_root
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._settings import ENV_HELM
 

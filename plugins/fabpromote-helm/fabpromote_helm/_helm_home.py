@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from fabpromote._cache import cache_root
+from fabpromote.cache import cache_root
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._helm import INSTALL_HINT
 
@@ -131,7 +131,7 @@ def run_helm(
 def explain(output: bytes, urls: Iterable[str] = ()) -> str:
     """helm's output as one line for an error message: progress chatter dropped, generated
     repository names replaced by their (redacted) URL."""
-    from fabpromote._credentials import redact
+    from fabpromote.git import redact
     from fabpromote_helm._helm import one_line
 
     kept = [line for line in output.splitlines() if not line.strip().decode("utf-8", "replace").startswith(_CHATTER)]

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from fabpromote._credentials import redact
-from fabpromote._network import Deadline
+from fabpromote.git import redact
+from fabpromote.network import Deadline
 from fabpromote_helm._errors import ChartRepositoryError
 from fabpromote_helm._stats import COUNTERS
 

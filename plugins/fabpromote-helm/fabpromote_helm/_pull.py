@@ -26,12 +26,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fabpromote._cache import cache_root
-from fabpromote._credentials import redact
-from fabpromote._fetch import LockEntry, LockMismatchError
-from fabpromote._limits import DOWNLOAD_BYTES
-from fabpromote._network import ENV_TIMEOUT, network_timeout
-from fabpromote.exceptions import GeneratorError
+from fabpromote.cache import cache_root
+from fabpromote.exceptions import GeneratorError, LockMismatchError
+from fabpromote.fetch import DOWNLOAD_BYTES, LockEntry
+from fabpromote.git import redact
+from fabpromote.network import ENV_TIMEOUT, network_timeout
 from fabpromote_helm import _archive, _helm_home, _index
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
 from fabpromote_helm._stats import COUNTERS
@@ -39,7 +38,7 @@ from fabpromote_helm._stats import COUNTERS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from fabpromote._fetch import Fetcher
+    from fabpromote.fetch import Fetcher
 
 __all__ = ["pulled_chart"]
 

@@ -3,10 +3,11 @@
 A render is a pure function of the chart (its digest), the values file, the
 release name, the namespace, the helm version and the cleaning options, so
 its final bytes are stored under ``<cache root>/renders/<sha256 key>``.
-Entries are written with :func:`fabpromote._cache.atomic_write`, so several
-processes may share the cache. An entry repeats its key and carries the
-sha256 of its content, and is used only when both check out: a truncated or
-damaged file is a miss, and the next render overwrites it.
+Entries are written with :func:`fabpromote.cache.atomic_write`, so several
+processes may share the cache. An entry is sealed (:func:`fabpromote.cache.seal`):
+it repeats its key and carries the sha256 of its content, and is used only
+when both check out: a truncated or damaged file is a miss, and the next
+render overwrites it.
 
 Charts that draw random values (``randAlphaNum``) or read the clock render
 once and are then served from the cache, which makes materialization
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote._cache import atomic_write, cache_root
+from fabpromote.cache import atomic_write, cache_root, seal, unseal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +32,7 @@ __all__ = ["CachedRender", "RenderKey", "load", "store"]
 
 log = logging.getLogger("fabpromote.helm")
 
-_MAGIC = b"fabpromote-helm render 1\n"
+_LABEL = "fabpromote-helm render 1"
 _FOLDER = "renders"
 
 
@@ -86,22 +87,15 @@ def entry_path(key: str, root: Path | None = None) -> Path:
 
 
 def _encode(key: str, render: CachedRender) -> bytes:
-    body = b"%d\n" % len(render.warnings) + render.warnings + render.manifest
-    digest = hashlib.sha256(body).hexdigest()
-    return _MAGIC + key.encode("ascii") + b"\n" + digest.encode("ascii") + b"\n" + body
+    return seal(_LABEL, key, b"%d\n" % len(render.warnings) + render.warnings + render.manifest)
 
 
 def _decode(key: str, data: bytes) -> CachedRender | None:
-    if not data.startswith(_MAGIC):
+    body = unseal(key, data, _LABEL)
+    if body is None:
         return None
-    header_key, sep1, rest = data[len(_MAGIC) :].partition(b"\n")
-    digest, sep2, body = rest.partition(b"\n")
-    if not (sep1 and sep2) or header_key != key.encode("ascii"):
-        return None
-    if hashlib.sha256(body).hexdigest().encode("ascii") != digest:
-        return None
-    length, sep3, payload = body.partition(b"\n")
-    if not sep3 or not length.isdigit() or int(length) > len(payload):
+    length, sep, payload = body.partition(b"\n")
+    if not sep or not length.isdigit() or int(length) > len(payload):
         return None
     size = int(length)
     return CachedRender(manifest=payload[size:], warnings=payload[:size])

@@ -22,9 +22,7 @@ from fabpromote_helm import (
 
 import fabpromote
 from fabpromote import Fetcher, LockEntry, Plugins
-from fabpromote._fetch import LockMismatchError
-from fabpromote._sources import RefNotFoundError
-from fabpromote.exceptions import GeneratorError, UnsafePathError
+from fabpromote.exceptions import GeneratorError, LockMismatchError, RefNotFoundError, UnsafePathError
 
 from .conftest import (
     ChartServer,

@@ -13,7 +13,6 @@ from fabpromote_helm import HelmGenerator, RenderStats, _chart_digest
 from fabpromote_helm._chart_digest import chart_digest, forget_digests
 
 import fabpromote
-from fabpromote import _fsutil
 
 from .conftest import MakeRequest, write_chart
 
@@ -260,7 +259,7 @@ class TestChartDigest:
     def test_memo_skips_reading_settled_charts(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """A chart whose listing is unchanged is not read again once its files have settled."""
         chart = write_chart(tmp_path / "a")
-        monkeypatch.setattr(_fsutil, "RACY_NS", -(10**19))  # every entry counts as settled
+        monkeypatch.setattr(_chart_digest, "changed_recently", lambda *_: False)  # every entry counts as settled
         first = chart_digest(str(chart))
         monkeypatch.setattr(_chart_digest, "_file_sha256", _no_reading)
         assert chart_digest(str(chart)) == first

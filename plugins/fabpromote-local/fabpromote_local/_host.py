@@ -3,40 +3,22 @@
 Pull requests do not exist here: :meth:`LocalHost.open_change` only reports
 whether a merge would succeed, and :meth:`LocalHost.merge` performs it. The
 branch protection a hosted service would enforce is enforced by the host
-itself, on its own writes, from the ``protected`` mapping it is built with.
+itself, on its own writes, from the :class:`~fabpromote.git.BranchPolicy` it is built with.
 """
 
 from __future__ import annotations
 
-import types
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from fabpromote._credentials import redact
-from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
-from fabpromote._gitops import GitOps, MergeConflictError, ProtectedBranchError, StaleBranchError
-from fabpromote._sources import RefNotFoundError, Sources
+from fabpromote.exceptions import MergeConflictError, RefNotFoundError, StaleBranchError
+from fabpromote.git import BranchPolicy, ChangeRequest, CommitInfo, Comparison, GitOps, MergeResult, Sources, redact
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
 __all__ = ["LocalHost"]
-
-
-def _protection(value: Mapping[str, Iterable[str]] | None) -> Mapping[str, tuple[str, ...]]:
-    if isinstance(value, str):
-        raise TypeError("protected must map branch names to the purposes they accept")
-    return types.MappingProxyType(
-        {branch.removeprefix("refs/heads/"): _purposes(branch, purposes) for branch, purposes in (value or {}).items()}
-    )
-
-
-def _purposes(branch: str, purposes: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(purposes, str):
-        # ("promote") is a string, not a tuple: a classic slip that would allow nothing useful.
-        raise TypeError(f"protected[{branch!r}] must be a sequence of purposes, not the string {purposes!r}")
-    return tuple(purposes)
 
 
 def _sources(value: Sources | None) -> Sources:
@@ -49,9 +31,10 @@ class LocalHost:
 
     Args:
         sources: The mirrors and cache to work through; a new
-            :class:`~fabpromote._sources.Sources` by default.
-        protected: Branch name -> the purposes it accepts, e.g.
-            ``{"prod": ("promote", "rollback")}``; branches not named accept
+            :class:`~fabpromote.git.Sources` by default.
+        protected: The :class:`~fabpromote.git.BranchPolicy` (or a mapping of
+            branch name -> the purposes it accepts, e.g.
+            ``{"prod": ("promote", "rollback")}``); branches not named accept
             every change. Purposes: ``publish``, ``set-image`` (and others
             callers give :meth:`commit_files`), ``promote`` (:meth:`merge`),
             ``rollback`` (:meth:`revert_to`).
@@ -64,7 +47,7 @@ class LocalHost:
     name: ClassVar[str] = "local"
 
     _sources: Sources = attrs.field(default=None, converter=_sources)
-    _protected: Mapping[str, tuple[str, ...]] = attrs.field(default=None, converter=_protection)
+    _protected: BranchPolicy = attrs.field(default=None, converter=BranchPolicy)
     _token_env: str = ""
     _ops: GitOps = attrs.field(init=False, repr=False)
 
@@ -73,8 +56,8 @@ class LocalHost:
         return GitOps(self._sources)
 
     @property
-    def protected(self) -> Mapping[str, tuple[str, ...]]:
-        """Branch name -> the purposes it accepts (read-only)."""
+    def protected(self) -> BranchPolicy:
+        """The branch policy: branch name -> the purposes it accepts (read-only)."""
         return self._protected
 
     # Reading
@@ -205,9 +188,7 @@ class LocalHost:
         return repo_url
 
     def _guard(self, repo_url: str, branch: str, purpose: str) -> None:
-        allowed = self._protected.get(branch.removeprefix("refs/heads/"))
-        if allowed is not None and purpose not in allowed:
-            raise ProtectedBranchError(branch, purpose, allowed, url=redact(repo_url))
+        self._protected.check(branch, purpose, url=redact(repo_url))
 
 
 def _tip(refs: Mapping[str, str], branch: str, repo_url: str) -> str:

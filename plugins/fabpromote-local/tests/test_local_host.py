@@ -18,9 +18,8 @@ import pytest
 from fabpromote_local import LocalHost
 
 from fabpromote import Plugins, hookimpl
-from fabpromote._gitops import ProtectedBranchError, StaleBranchError
-from fabpromote._sources import AuthenticationError, Sources
-from fabpromote.exceptions import FabpromoteError
+from fabpromote.exceptions import AuthenticationError, FabpromoteError, ProtectedBranchError, StaleBranchError
+from fabpromote.git import Sources
 from fabpromote.testing.contracts import GitHostContract
 from fabpromote.testing.gitservers import SmartHTTPServer
 
@@ -143,7 +142,7 @@ class TestPlugin:
         import subprocess
         import sys
 
-        code = "import sys, fabpromote_local; print('fabpromote_local._host' in sys.modules, 'fabpromote._gitops' in sys.modules)"
+        code = "import sys, fabpromote_local; print('fabpromote_local._host' in sys.modules, 'dulwich.merge' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.split() == ["False", "False"]
 

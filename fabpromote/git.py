@@ -1,0 +1,56 @@
+"""The Git types a Git host plugin works with (public: plugins import these).
+
+A Git host backend (see :class:`fabpromote.typing.GitHost` and docs/githosts.md)
+is built by its factory with a :class:`BranchPolicy` (``protected``) and a
+:class:`Sources` (``sources``), reads and writes branches, and answers with the
+records below. Git-based hosts can do all their Git work through
+:class:`GitOps`, which pushes with compare-and-swap. Errors are in
+:mod:`fabpromote.exceptions`.
+
+- Records a host returns: :class:`Comparison`, :class:`CommitInfo`,
+  :class:`ChangeRequest`, :class:`MergeResult`.
+- Branch policy: :class:`BranchPolicy` (which purposes each protected branch
+  accepts, checked by :meth:`BranchPolicy.check`) and the purposes
+  (:data:`PURPOSES`, :data:`CHANGE_REQUEST_PURPOSES`, :data:`MANIFESTS_PURPOSES`,
+  :data:`HLD_PURPOSES`). The rules live here; a host only translates them.
+- Remotes and their tokens: :class:`Sources` (mirrors in the cache),
+  :class:`Credentials` (which variable holds the token of each host or
+  repository) and :func:`redact` (tokens and URL user info out of any text).
+- :func:`host_for`: the host backend of a repository, built as the cluster
+  file says (as every command builds it).
+"""
+
+from __future__ import annotations
+
+from fabpromote._credentials import Credentials, redact
+from fabpromote._githost import (
+    CHANGE_REQUEST_PURPOSES,
+    HLD_PURPOSES,
+    MANIFESTS_PURPOSES,
+    PURPOSES,
+    BranchPolicy,
+    ChangeRequest,
+    CommitInfo,
+    Comparison,
+    MergeResult,
+)
+from fabpromote._gitops import GitOps
+from fabpromote._hosts import host_for
+from fabpromote._sources import Sources
+
+__all__ = [
+    "CHANGE_REQUEST_PURPOSES",
+    "HLD_PURPOSES",
+    "MANIFESTS_PURPOSES",
+    "PURPOSES",
+    "BranchPolicy",
+    "ChangeRequest",
+    "CommitInfo",
+    "Comparison",
+    "Credentials",
+    "GitOps",
+    "MergeResult",
+    "Sources",
+    "host_for",
+    "redact",
+]
