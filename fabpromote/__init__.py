@@ -23,6 +23,7 @@ from fabpromote.hookspecs import hookimpl, hookspec
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
     from fabpromote._flux import flux_manifests
+    from fabpromote._hosts import host_for
     from fabpromote._install import install
     from fabpromote._materialize import Materialization, materialize
     from fabpromote._publish import PublishResult, publish
@@ -45,6 +46,7 @@ _LAZY = {
     "publish": "fabpromote._publish",
     "Sources": "fabpromote._sources",
     "flux_manifests": "fabpromote._flux",
+    "host_for": "fabpromote._hosts",
     "validate": "fabpromote._validate",
     "guard": "fabpromote._workflow",
     "history": "fabpromote._workflow",
@@ -83,6 +85,7 @@ __all__ = [
     "history",
     "hookimpl",
     "hookspec",
+    "host_for",
     "install",
     "load_component",
     "load_config",

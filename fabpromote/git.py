@@ -16,8 +16,9 @@ records below. Git-based hosts can do all their Git work through
 - Remotes and their tokens: :class:`Sources` (mirrors in the cache),
   :class:`Credentials` (which variable holds the token of each host or
   repository) and :func:`redact` (tokens and URL user info out of any text).
-- :func:`host_for`: the host backend of a repository, built as the cluster
-  file says (as every command builds it).
+
+This module stays at the sources layer: the host of a repository as a
+cluster file configures it is :func:`fabpromote.host_for`, above.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from fabpromote._githost import (
     MergeResult,
 )
 from fabpromote._gitops import GitOps
-from fabpromote._hosts import host_for
 from fabpromote._sources import Sources
 
 __all__ = [
@@ -51,6 +51,5 @@ __all__ = [
     "GitOps",
     "MergeResult",
     "Sources",
-    "host_for",
     "redact",
 ]

@@ -13,8 +13,8 @@ from fabpromote_github._urls import default_api_url, is_github_url
 from fake_github import FakeGitHub
 from github_testing import NAME, OWNER, TOKEN_ENV
 
-from fabpromote import Cluster, Plugins
-from fabpromote.git import Sources, host_for
+from fabpromote import Cluster, Plugins, host_for
+from fabpromote.git import Sources
 
 
 class TestPlugin:

@@ -11,9 +11,9 @@ import pytest
 from fabpromote_gitlab import GitLabHost
 from fabpromote_gitlab._project import Project
 
-from fabpromote import Cluster, Environment, Pipeline, Plugins, Repo
+from fabpromote import Cluster, Environment, Pipeline, Plugins, Repo, host_for
 from fabpromote.exceptions import GitHostError
-from fabpromote.git import Sources, host_for
+from fabpromote.git import Sources
 
 if TYPE_CHECKING:
     from pathlib import Path
