@@ -18,7 +18,6 @@ __all__ = [
     "CHANGE_REQUEST_PURPOSES",
     "HLD_PURPOSES",
     "MANIFESTS_PURPOSES",
-    "PURPOSES",
     "BranchPolicy",
     "ChangeRequest",
     "CommitInfo",
@@ -26,10 +25,10 @@ __all__ = [
     "MergeResult",
 ]
 
-#: What a write to a branch may be for: ``publish`` (manifests onto an
-#: environment branch), ``set-image`` (a direct edit of an HLD branch),
-#: ``promote`` (``GitHost.merge``) and ``rollback`` (``GitHost.revert_to``).
-PURPOSES = ("publish", "set-image", "promote", "rollback")
+# A write to a branch has a purpose: ``publish`` (manifests onto an environment
+# branch), ``set-image`` (a direct edit of an HLD branch), ``promote``
+# (``GitHost.merge``) or ``rollback`` (``GitHost.revert_to``).
+
 #: Purposes whose changes reach a branch through a change request (a pull or
 #: merge request on hosts with reviews); the others are pushed directly.
 CHANGE_REQUEST_PURPOSES = frozenset({"promote", "rollback"})

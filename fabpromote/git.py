@@ -10,8 +10,8 @@ records below. Git-based hosts can do all their Git work through
 - Records a host returns: :class:`Comparison`, :class:`CommitInfo`,
   :class:`ChangeRequest`, :class:`MergeResult`.
 - Branch policy: :class:`BranchPolicy` (which purposes each protected branch
-  accepts, checked by :meth:`BranchPolicy.check`) and the purposes
-  (:data:`PURPOSES`, :data:`CHANGE_REQUEST_PURPOSES`, :data:`MANIFESTS_PURPOSES`,
+  accepts, checked by :meth:`BranchPolicy.check`) and the purposes it is
+  made of (:data:`CHANGE_REQUEST_PURPOSES`, :data:`MANIFESTS_PURPOSES`,
   :data:`HLD_PURPOSES`). The rules live here; a host only translates them.
 - Remotes and their tokens: :class:`Sources` (mirrors in the cache),
   :class:`Credentials` (which variable holds the token of each host or
@@ -28,7 +28,6 @@ from fabpromote._githost import (
     CHANGE_REQUEST_PURPOSES,
     HLD_PURPOSES,
     MANIFESTS_PURPOSES,
-    PURPOSES,
     BranchPolicy,
     ChangeRequest,
     CommitInfo,
@@ -42,7 +41,6 @@ __all__ = [
     "CHANGE_REQUEST_PURPOSES",
     "HLD_PURPOSES",
     "MANIFESTS_PURPOSES",
-    "PURPOSES",
     "BranchPolicy",
     "ChangeRequest",
     "CommitInfo",

@@ -91,6 +91,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
+    # Core's rules, refused as every other bad setting of this host is.
     try:
         return BranchPolicy(value)
     except BranchPolicyError as exc:
