@@ -13,6 +13,7 @@ from fabpromote_helm import HelmGenerator, RenderStats, _chart_digest
 from fabpromote_helm._chart_digest import chart_digest, forget_digests
 
 import fabpromote
+from fabpromote.cli import main
 
 from .conftest import MakeRequest, write_chart
 
@@ -153,6 +154,22 @@ class TestRenderCache:
         second.write_bytes(first.read_bytes())
         assert generator.generate(make_request(chart, config={"greeting": "two"})) == two
         assert fabpromote_helm.stats().helm_calls == 3
+
+    def test_cache_check_verifies_renders(
+        self,
+        helm_binary: str,
+        tmp_path: Path,
+        chart: Path,
+        make_request: MakeRequest,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Renders are sealed cache entries: ``fabpromote cache check`` (core, not loading this plugin) verifies them."""
+        HelmGenerator.from_env().generate(make_request(chart))
+        [entry] = _renders(tmp_path)
+        assert main(["cache", "check", "--cache-dir", str(tmp_path / "cache")]) == 0
+        entry.write_bytes(entry.read_bytes()[:-1])
+        assert main(["cache", "check", "--cache-dir", str(tmp_path / "cache")]) == 1
+        assert str(entry) in capsys.readouterr().out
 
     def test_cache_can_be_disabled(
         self,
