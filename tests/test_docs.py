@@ -323,7 +323,9 @@ def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daem
         assert all(seen == expected for seen in recorded), (manifests, recorded)
     section = (DOCS / "plugins.md").read_text().split("### `fabpromote_register_git_hosts(register)`")[1]
     section = section.split("\n### ")[0]
-    assert all(f"`{key}`" in section for key in ("HostSettings", "protected", "sources", "token_env", "options", "hosts:"))
+    assert all(
+        f"`{key}`" in section for key in ("HostSettings", "protected", "sources", "token_env", "options", "hosts:")
+    )
 
 
 def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None:
