@@ -191,7 +191,8 @@ def test_promote_notifies_after_its_publish(fleet: tuple[LocalFleet, Path]) -> N
     assert promote(cluster, "app", source="dev", target="stage", dry_run=True, plugins=plugins).dry_run
     assert recorder.calls == []  # a dry run did nothing: nothing to tell
     result = promote(cluster, "app", source="dev", target="stage", publish_after=True, plugins=plugins)
-    assert result.publish is not None and result.publish.commit
+    assert result.publish is not None
+    assert result.publish.commit
     assert recorder.names() == ["materialize", "publish", "promote"]
     assert recorder.calls[1] == ("publish", cluster, result.publish)
     assert recorder.calls[2] == ("promote", cluster, result)

@@ -15,8 +15,8 @@ from fabpromote._cluster import Cluster, Environment, Pipeline, Repo
 from fabpromote._hosts import host_for
 from fabpromote._plugins import Plugins
 from fabpromote._sources import Sources
-from fabpromote.typing import HostSettings
 from fabpromote.exceptions import GitHostError
+from fabpromote.typing import HostSettings
 
 if TYPE_CHECKING:
     from pathlib import Path
