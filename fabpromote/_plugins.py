@@ -98,8 +98,8 @@ class Registry(Generic[P, T]):
     """
 
     kind: str
-    _factories: dict[str, Callable[P, T]] = attrs.Factory(dict)
-    _owners: dict[str, str] = attrs.Factory(dict)
+    _factories: dict[str, Callable[P, T]] = attrs.field(init=False, factory=dict)
+    _owners: dict[str, str] = attrs.field(init=False, factory=dict)
 
     def register(self, name: str, factory: Callable[P, T], *, owner: str) -> None:
         """Add a backend; a name registered twice is an error naming both plugins."""
@@ -194,8 +194,8 @@ class Plugins:
     generators: Registry[[], Generator] = attrs.Factory(lambda: Registry("generator"))
     engines: Registry[[Plugins], Engine] = attrs.Factory(lambda: Registry("engine"))
     git_hosts: Registry[[HostSettings], GitHost] = attrs.Factory(lambda: Registry("Git host"))
-    _instances: dict[str, Generator] = attrs.Factory(dict)
-    _lock: threading.Lock = attrs.Factory(threading.Lock)
+    _instances: dict[str, Generator] = attrs.field(init=False, factory=dict)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @classmethod
     def load(cls, *, autoload: bool | None = None, plugins: Iterable[object] = ()) -> Plugins:
