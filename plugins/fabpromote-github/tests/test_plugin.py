@@ -15,6 +15,7 @@ from github_testing import NAME, OWNER, TOKEN_ENV
 
 from fabpromote import Cluster, Plugins, host_for
 from fabpromote.git import Sources
+from fabpromote.typing import HostSettings
 
 
 class TestPlugin:
@@ -22,7 +23,7 @@ class TestPlugin:
         """Loading plugins from entry points registers the github host."""
         plugins = Plugins.load()
         assert "github" in plugins.git_hosts.names()
-        assert isinstance(plugins.git_hosts.factory("github")(), GitHubHost)
+        assert isinstance(plugins.git_host("github", HostSettings()), GitHubHost)
 
     @pytest.mark.parametrize(
         "url",
