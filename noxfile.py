@@ -15,6 +15,9 @@ import nox
 nox.options.default_venv_backend = "uv" if shutil.which("uv") else "virtualenv"
 nox.options.sessions = ["tests", "lint", "typing"]
 
+#: pytest-xdist: one worker per CPU (pass `-- -n 0` to run in one process).
+PARALLEL = ("-n", "auto")
+
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
 
@@ -31,7 +34,44 @@ def _path_with_helm(session: nox.Session) -> dict[str, str]:
 def tests(session: nox.Session) -> None:
     """The core and every first-party plugin together."""
     session.install(".[test]", *(str(p) for p in PLUGINS))
-    session.run("pytest", *session.posargs, env=_path_with_helm(session))
+    session.run("pytest", *PARALLEL, *session.posargs, env=_path_with_helm(session))
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """The whole suite on the lowest version every distribution's `>=` bounds allow.
+
+    Each direct dependency of the core and of the plugins (and of the `test` and
+    `validate` extras) is pinned to its lower bound with a pip constraints file;
+    what they need in turn is resolved as usual. A bound that is not the version
+    really needed fails here.
+    """
+    constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
+    constraints.write_text("".join(f"{pin}\n" for pin in lowest_pins()))
+    session.log(f"pinned to their lower bounds: {', '.join(lowest_pins())}")
+    session.install("-c", str(constraints), ".[test,validate]", *(str(p) for p in PLUGINS))
+    session.run("pytest", *PARALLEL, *session.posargs, env=_path_with_helm(session))
+
+
+def lowest_pins() -> list[str]:
+    """``name==lower bound`` for every ``>=`` requirement of the core, its test and validate extras, and the plugins."""
+    import tomllib
+    from packaging.requirements import Requirement
+
+    pins: dict[str, str] = {}
+    for folder in (ROOT, *PLUGINS):
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        extras = project.get("optional-dependencies", {})
+        for line in [*project["dependencies"], *extras.get("test", ()), *extras.get("validate", ())]:
+            requirement = Requirement(line)
+            for spec in requirement.specifier:
+                if spec.operator == ">=":
+                    name = requirement.name.lower()
+                    if pins.setdefault(name, spec.version) != spec.version:
+                        raise ValueError(
+                            f"{folder.name}: {name}>={spec.version}, another distribution says {pins[name]}"
+                        )
+    return sorted(f"{name}=={version}" for name, version in pins.items())
 
 
 @nox.session
@@ -39,7 +79,7 @@ def tests(session: nox.Session) -> None:
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin alone with the core: catches undeclared dependencies."""
     session.install(".[test]", f"plugins/{plugin}")
-    session.run("pytest", f"plugins/{plugin}", *session.posargs, env=_path_with_helm(session))
+    session.run("pytest", *PARALLEL, f"plugins/{plugin}", *session.posargs, env=_path_with_helm(session))
 
 
 @nox.session

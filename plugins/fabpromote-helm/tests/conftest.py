@@ -283,12 +283,11 @@ def _chart_server(helm_binary: str, tmp_path: Path) -> Iterator[ChartServer]:
 
 
 @pytest.fixture(name="closed_url")
-def _closed_url() -> str:
-    """An http URL on 127.0.0.1 where nothing listens."""
+def _closed_url() -> Iterator[str]:
+    """An http URL on 127.0.0.1 that refuses connections: its port is bound, never listening, held for the test."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 # Git repositories
