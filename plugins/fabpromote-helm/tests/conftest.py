@@ -46,8 +46,10 @@ _HELM = _find_helm()
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the cache, helm's homes and temporary files in tmp_path; zero the counters."""
+    """Keep the home, the cache, helm's homes and temporary files in tmp_path; zero the counters."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
         monkeypatch.setenv(name, str(tmp_path / "helm-home" / name.lower()))
     for name in _SETTINGS_ENV:
