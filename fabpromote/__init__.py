@@ -16,7 +16,7 @@ from fabpromote._generate import generate, output_directory
 from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
-from fabpromote._plugins import Plugins, Registry, make_plugin_manager
+from fabpromote._plugins import PluginInfo, Plugins, Registry, make_plugin_manager
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
 
@@ -102,6 +102,7 @@ __all__ = [
     "MergeResult",
     "Outcome",
     "Pipeline",
+    "PluginInfo",
     "Plugins",
     "Preview",
     "PromoteResult",
