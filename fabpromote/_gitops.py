@@ -359,14 +359,14 @@ class _Merger(Merger):
 
     dulwich calls any difference of modes between the two sides a conflict,
     even when one side left the entry as it was in the base (``chmod +x`` on
-    one branch only); git takes the changed side, and so do we.
+    one branch only); git takes the changed side, and so do we. The trees are
+    prepared before dulwich's public ``merge_trees`` sees them, at every depth,
+    so no private method of dulwich is overridden.
     """
 
-    def _merge_trees(
-        self, base_tree: Tree | None, ours_tree: Tree, theirs_tree: Tree, prefix: bytes
-    ) -> tuple[Tree, list[bytes]]:
-        ours_tree, theirs_tree = _take_one_sided(base_tree, ours_tree, theirs_tree)
-        return super()._merge_trees(base_tree, ours_tree, theirs_tree, prefix)
+    def merge_trees(self, base_tree: Tree | None, ours_tree: Tree, theirs_tree: Tree) -> tuple[Tree, list[bytes]]:
+        ours_tree, theirs_tree = _take_one_sided(self.object_store, base_tree, ours_tree, theirs_tree)
+        return super().merge_trees(base_tree, ours_tree, theirs_tree)
 
     def merge_blobs(
         self, base_blob: Blob | None, ours_blob: Blob | None, theirs_blob: Blob | None, path: bytes | None = None
@@ -379,8 +379,13 @@ class _Merger(Merger):
             return (ours_blob.data if ours_blob is not None else b""), True
 
 
-def _take_one_sided(base: Tree | None, ours: Tree, theirs: Tree) -> tuple[Tree, Tree]:
-    """``ours`` and ``theirs`` with every entry only one side changed set to that side's, on both."""
+def _take_one_sided(store: BaseObjectStore, base: Tree | None, ours: Tree, theirs: Tree) -> tuple[Tree, Tree]:
+    """``ours`` and ``theirs`` with every entry only one side changed set to that side's, on both.
+
+    Folders both sides changed are prepared the same way, level by level, as
+    dulwich descends into them when it merges; a prepared subtree is stored,
+    for dulwich reads subtrees from the store (most become the merged tree's).
+    """
     base_entries = dict(_entries(base)) if base is not None else {}
     ours_entries, theirs_entries = dict(_entries(ours)), dict(_entries(theirs))
     changed = False
@@ -394,9 +399,28 @@ def _take_one_sided(base: Tree | None, ours: Tree, theirs: Tree) -> tuple[Tree, 
         elif other == original:
             _set_entry(theirs_entries, name, mine)
             changed = True
+        elif mine is not None and other is not None and _is_folder(mine) and _is_folder(other):
+            sub_base = _tree(store, original[1]) if original is not None and _is_folder(original) else None
+            sub_ours, sub_theirs = _take_one_sided(store, sub_base, _tree(store, mine[1]), _tree(store, other[1]))
+            for entries, entry, sub in ((ours_entries, mine, sub_ours), (theirs_entries, other, sub_theirs)):
+                if sub.id != entry[1]:
+                    store.add_object(sub)
+                    entries[name] = (entry[0], sub.id)
+                    changed = True
     if not changed:
         return ours, theirs
     return _tree_of(ours_entries), _tree_of(theirs_entries)
+
+
+def _is_folder(entry: tuple[int, ObjectID]) -> bool:
+    return stat.S_ISDIR(entry[0])
+
+
+def _tree(store: BaseObjectStore, sha: ObjectID) -> Tree:
+    tree = store[sha]
+    if not isinstance(tree, Tree):
+        raise TypeError(f"{sha!r} is a {tree.type_name.decode()}, not a tree")
+    return tree
 
 
 def _entries(tree: Tree) -> Iterable[tuple[bytes, tuple[int, ObjectID]]]:
@@ -412,7 +436,7 @@ def _set_entry(entries: dict[bytes, tuple[int, ObjectID]], name: bytes, value: t
 
 
 def _tree_of(entries: Mapping[bytes, tuple[int, ObjectID]]) -> Tree:
-    # Only read by the merger, never stored: its subtrees are in the store already.
+    # The top-level pair is only read by the merger, never stored; the folders below are in the store.
     tree = Tree()
     for name, (mode, sha) in entries.items():
         tree.add(name, mode, sha)

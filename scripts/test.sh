@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: install everything the tests need, then run them all.
+# The test command: install everything the tests need, then run them all, spread
+# over one pytest-xdist worker per CPU (`-n 0` among the arguments: one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-PATH="$(bash scripts/install-helm.sh):$PATH" exec .venv/bin/python -m pytest -q "$@"
+PATH="$(bash scripts/install-helm.sh):$PATH" exec .venv/bin/python -m pytest -q -n auto "$@"

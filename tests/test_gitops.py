@@ -451,6 +451,21 @@ class TestMerge:
         listing = git("--git-dir", str(remote.bare), "ls-tree", "stage", "run.sh")
         assert listing.startswith("100755 blob")
 
+    def test_mode_changed_on_one_side_in_a_folder(self, ops: GitOps, url: str, remote: Remote) -> None:
+        """chmod +x two folders deep on one branch, a file beside it changed on the other: both kept."""
+        remote.commit("master", {"ci/bin/run.sh": "#!/bin/sh\n", "ci/bin/env.txt": "a\n"}, "script")
+        remote.commit("dev", {}, "branch point")
+        stage = remote.commit("stage", {"ci/bin/env.txt": "b\n"}, "env")
+        git("checkout", "-q", "dev", cwd=remote.work)
+        os.chmod(remote.work / "ci" / "bin" / "run.sh", 0o755)
+        dev = remote.commit("dev", {"ci/other.txt": "o\n"}, "executable")
+        result = ops.merge(url, base="stage", head="dev", expected_base=stage, expected_head=dev, message="Promote")
+        assert result.status == "merged"
+        assert git("--git-dir", str(remote.bare), "ls-tree", "stage", "ci/bin/run.sh").startswith("100755 blob")
+        assert remote.show("stage", "ci/bin/env.txt") == "b"
+        assert remote.show("stage", "ci/other.txt") == "o"
+        assert git("--git-dir", str(remote.bare), "fsck", "--strict", "--no-dangling") == ""
+
     def test_without_merge3_both_sides_conflict(
         self, ops: GitOps, remote: Remote, monkeypatch: pytest.MonkeyPatch
     ) -> None:

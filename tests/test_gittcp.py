@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import dulwich
 import pytest
-from dulwich.client import HttpGitClient, LocalGitClient
+from dulwich.client import HttpGitClient, LocalGitClient, TCPGitClient
 from dulwich.errors import GitProtocolError
 from dulwich.repo import Repo
 
 from fabpromote._cachecheck import check_cache
 from fabpromote._cluster import Cluster
-from fabpromote._gittcp import TimedTCPGitClient, transport
+from fabpromote._gittcp import TimedTCPGitClient, _socket_of, transport
 from fabpromote._materialize import materialize
 from fabpromote.exceptions import SourceError
 from fabpromote.testing.fleet import LocalFleet
@@ -80,6 +82,26 @@ class TestTransport:
             client.fetch(path, target, determine_wants=lambda *_: [sha])
         assert sha in target.object_store
         target.close()
+
+    def test_dulwich_private_connect_is_as_overridden(self, tmp_path: Path) -> None:
+        """dulwich has no public way to time a git:// socket out, so TimedTCPGitClient overrides its
+        private ``TCPGitClient._connect`` (pyproject.toml caps dulwich below 1.3 for it). A dulwich that
+        changes the method's parameters, or the reader its protocol reads through, fails here by name.
+        """
+        expected = ["self", "cmd", "path", "protocol_version"]
+        assert list(inspect.signature(TCPGitClient._connect).parameters) == expected, (
+            f"dulwich {dulwich.__version__} changed TCPGitClient._connect: update fabpromote/_gittcp.py"
+        )
+        Repo.init_bare(str(tmp_path / "app.git"), mkdir=True).close()
+        with GitDaemon(tmp_path) as daemon:
+            client = TimedTCPGitClient("127.0.0.1", daemon.port, timeout=1.5)
+            proto, _, _ = client._connect(b"git-upload-pack", "/app.git")
+            try:
+                sock = _socket_of(proto)
+                assert sock is not None, f"dulwich {dulwich.__version__}: no socket under a git:// protocol"
+                assert sock.gettimeout() == 1.5
+            finally:
+                proto.close()
 
     def test_other_transports_as_dulwich_makes_them(self, tmp_path: Path) -> None:
         """Local paths and HTTP get dulwich's own clients (HTTP has its timeout from the pool manager)."""

@@ -30,7 +30,7 @@ from fabpromote._sources import (
     _build_snapshot,
 )
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
-from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, free_port
+from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
 from fabpromote.testing.tcpfaults import FaultyProxy
 
 TOKEN = "tok-5f3a9c1e-never-print-me"
@@ -519,9 +519,10 @@ class TestUnreachable:
     @pytest.mark.parametrize("scheme", ["git", "http"])
     def test_closed_port(self, sources: Sources, scheme: str) -> None:
         """Nothing listening is a SourceError naming the URL and the reason."""
-        url = f"{scheme}://127.0.0.1:{free_port()}/app.git"
-        with pytest.raises(SourceError, match="Connection refused") as info:
-            sources.resolve(url, "master")
+        with refused_port() as port:
+            url = f"{scheme}://127.0.0.1:{port}/app.git"
+            with pytest.raises(SourceError, match="Connection refused") as info:
+                sources.resolve(url, "master")
         assert str(info.value).startswith(f"{url}: cannot list refs")
         assert isinstance(info.value, FabpromoteError)
 

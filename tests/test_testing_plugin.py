@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -167,8 +169,48 @@ class TestStrategies:
     @settings(max_examples=50, deadline=None)
     @given(data=st.data())
     def test_environment_configs_merge_without_clash(self, data: st.DataObject) -> None:
-        """Config maps of one shape merge in any order (the merge rules' shapes are obeyed)."""
+        """Config maps drawn for one shape have it, and merge in any order into a map of that shape.
+
+        The merge is checked against the rules written out here: every key of both
+        sides, the higher-priority scalar, lists concatenated, maps merged key by key.
+        """
         shape = data.draw(config_shapes())
         configs = data.draw(environment_configs(("a", "b", "c"), shape=shape))
-        fabpromote.merge_values(fabpromote.merge_values(configs["a"], configs["b"]), configs["c"])
-        fabpromote.merge_values(configs["c"], configs["a"])
+        for config in configs.values():
+            _assert_shaped(config, shape)
+        for high, low in itertools.permutations(configs.values(), 2):
+            merged = fabpromote.merge_values(high, low)
+            _assert_shaped(merged, shape)
+            _assert_merged(merged, high, low)
+        merged = fabpromote.merge_values(fabpromote.merge_values(configs["a"], configs["b"]), configs["c"])
+        _assert_merged(merged, fabpromote.merge_values(configs["a"], configs["b"]), configs["c"])
+
+
+def _assert_shaped(config: dict[str, Any], shape: dict[str, Any], where: str = "config") -> None:
+    """Every key of ``config`` is in ``shape`` and holds the kind of value the shape names."""
+    for key, value in config.items():
+        assert key in shape, f"{where}.{key} is not in the shape {shape}"
+        kind = shape[key]
+        if kind == "list":
+            assert isinstance(value, list), f"{where}.{key} should be a list: {value!r}"
+        elif kind == "scalar":
+            assert isinstance(value, (bool, int, str)), f"{where}.{key} should be a scalar: {value!r}"
+        else:
+            assert isinstance(value, dict), f"{where}.{key} should be a map: {value!r}"
+            _assert_shaped(value, kind, f"{where}.{key}")
+
+
+def _assert_merged(merged: dict[str, Any], high: dict[str, Any], low: dict[str, Any]) -> None:
+    """``merged`` is ``low`` merged under ``high`` by fabpromote's rules."""
+    assert set(merged) == set(high) | set(low)
+    for key, value in merged.items():
+        if key not in low:
+            assert value == high[key]
+        elif key not in high:
+            assert value == low[key]
+        elif isinstance(high[key], list):
+            assert value == high[key] + low[key]
+        elif isinstance(high[key], dict):
+            _assert_merged(value, high[key], low[key])
+        else:
+            assert value == high[key]

@@ -25,7 +25,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["GitDaemon", "SmartHTTPServer", "git_daemon", "smart_http"]
 
 HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 MAX_BODY = 64 * 1024 * 1024
 MAX_OUTPUT = 256 * 1024 * 1024
@@ -71,35 +69,29 @@ def smart_http(base_dir: str | Path, *, token: str | None = None) -> Iterator[st
         yield server.url
 
 
-def _accepts(port: int | None) -> bool:
-    if port is None:
-        return False
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) == 0
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections while the block runs.
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    Its socket is bound and never listens: a connection to it is refused, and
+    the system gives the port to no other server meanwhile (one started by a
+    test in another pytest-xdist worker, say), as it could once a socket that
+    only looked the port up is closed.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, alive: Any) -> None:
-    """Wait until ``port`` accepts connections, while ``alive()`` holds."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"the server for port {port} exited while starting")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing accepted connections on port {port} within {STARTUP_TIMEOUT} s")
+        yield int(sock.getsockname()[1])
 
 
 @attrs.define
 class GitDaemon:
     """``git daemon`` exporting every repository under ``base_dir``, pushes enabled.
+
+    The listening socket is this process's own, bound to a port the system
+    picks on first start: suites running side by side (pytest-xdist workers)
+    never race for a port, as they would if a free port were looked up and
+    then handed to ``git daemon``. Each connection is served by its own
+    ``git daemon --inetd``, as ``git daemon`` forks one child per connection.
 
     Attributes:
         base_dir: The directory served; ``<url><name>`` is ``base_dir/<name>``.
@@ -108,7 +100,9 @@ class GitDaemon:
 
     base_dir: Path = attrs.field(converter=Path)
     port: int = 0
-    _process: subprocess.Popen[bytes] | None = attrs.field(default=None, init=False)
+    _listener: socket.socket | None = attrs.field(default=None, init=False)
+    _children: list[subprocess.Popen[bytes]] = attrs.field(init=False, factory=list)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -116,48 +110,57 @@ class GitDaemon:
         return f"git://{HOST}:{self.port}/"
 
     def start(self) -> None:
-        """Start the daemon and wait until it accepts connections."""
-        if self._process is not None:
-            return
-        self.port = self.port or free_port()
+        """Listen (again, on the same port) and serve connections from a background thread."""
+        with self._lock:
+            if self._listener is not None:
+                return
+            listener = socket.socket()
+            # A restart binds the port again while connections of the last run are in TIME_WAIT.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((HOST, self.port))
+            listener.listen()
+            self.port = int(listener.getsockname()[1])
+            self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), name=f"git-daemon-{self.port}", daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
         command = [
             "git",
             "daemon",
-            "--reuseaddr",
+            "--inetd",
             "--export-all",
             f"--base-path={self.base_dir}",
-            f"--listen={HOST}",
-            f"--port={self.port}",
             "--enable=receive-pack",
             str(self.base_dir),
         ]
-        # A session of its own, so that stop() reaches the per-connection children too.
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
-        process = self._process
-        try:
-            _wait_for_port(self.port, lambda: process.poll() is None)
-        except BaseException:
-            self.stop()
-            raise
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed by stop()
+            with connection, self._lock:
+                if self._listener is not listener:
+                    return  # stopped while this connection came in: it is refused with the rest
+                # A session of its own, so that stop() reaches the upload-pack it runs too.
+                child = subprocess.Popen(
+                    command, stdin=connection.fileno(), stdout=connection.fileno(), start_new_session=True
+                )
+                self._children = [c for c in self._children if c.poll() is None] + [child]
 
     def stop(self) -> None:
-        """Stop the daemon and the connections it is serving."""
-        process, self._process = self._process, None
-        if process is None:
+        """Stop listening, and end the connections being served."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            children, self._children = self._children, []
+        if listener is None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        listener.close()
+        for child in children:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                continue
-            break
-        # Forked children serving connections hold the listening socket a moment
-        # longer than the daemon: wait until the port really refuses.
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and _accepts(self.port):
-            time.sleep(0.02)
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait(timeout=STOP_TIMEOUT)
 
     def __enter__(self) -> GitDaemon:
         self.start()

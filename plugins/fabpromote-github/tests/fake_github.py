@@ -1426,8 +1426,10 @@ def _int(value: str | None, default: int, *, maximum: int | None = None) -> int:
 
 @contextlib.contextmanager
 def closed_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that nothing listens on (for connection-refused tests)."""
+    """A port on 127.0.0.1 that refuses connections (for connection-refused tests).
+
+    Bound, never listening, and held for the block: no server of another test gets it meanwhile.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        port = int(sock.getsockname()[1])
-    yield port
+        yield int(sock.getsockname()[1])

@@ -40,11 +40,11 @@ def _silent_port() -> Iterator[int]:
 
 
 @pytest.fixture(name="closed_port")
-def _closed_port() -> int:
-    """A port nothing listens on."""
+def _closed_port() -> Iterator[int]:
+    """A port that refuses connections: bound, never listening, held for the test (no other server gets it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -46,8 +46,10 @@ _HELM = _find_helm()
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the cache, helm's homes and temporary files in tmp_path; zero the counters."""
+    """Keep the home, the cache, helm's homes and temporary files in tmp_path; zero the counters."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
         monkeypatch.setenv(name, str(tmp_path / "helm-home" / name.lower()))
     for name in _SETTINGS_ENV:
@@ -283,12 +285,11 @@ def _chart_server(helm_binary: str, tmp_path: Path) -> Iterator[ChartServer]:
 
 
 @pytest.fixture(name="closed_url")
-def _closed_url() -> str:
-    """An http URL on 127.0.0.1 where nothing listens."""
+def _closed_url() -> Iterator[str]:
+    """An http URL on 127.0.0.1 that refuses connections: its port is bound, never listening, held for the test."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 # Git repositories
