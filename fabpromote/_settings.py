@@ -2,10 +2,12 @@
 
 A setting comes from the caller (an argument), else the cluster file
 (``settings:`` in ``fabpromote.yaml``), else the environment, else its
-default. :meth:`Settings.load` is where the environment is read for the
-core's settings; the objects of a run (:class:`~fabpromote._cache.Cache`,
-:class:`~fabpromote._sources.Sources`) are made from a :class:`Settings` and
-never read the environment themselves.
+default. This module is where the core reads its settings from the
+environment: :meth:`Settings.load` for what a run is made with (the
+:class:`~fabpromote._cache.Cache` of a run is made from a :class:`Settings`
+and never reads the environment itself), :func:`positive_number` and
+:func:`whole_number` for the timeouts and limits, which are read when they
+are checked so that one run (a CI job, a test) may set them.
 
 ``FABPROMOTE_CACHE_DIR``
     The cache root; else ``$XDG_CACHE_HOME/fabpromote``, else ``~/.cache/fabpromote``.
@@ -25,7 +27,14 @@ import attrs
 
 from fabpromote.exceptions import HLDError
 
-__all__ = ["ENV_CACHE_DIR", "ENV_NETWORK_TIMEOUT", "Settings", "positive_number"]
+__all__ = [
+    "ENV_CACHE_DIR",
+    "ENV_NETWORK_TIMEOUT",
+    "Settings",
+    "default_cache_dir",
+    "positive_number",
+    "whole_number",
+]
 
 ENV_CACHE_DIR = "FABPROMOTE_CACHE_DIR"
 ENV_NETWORK_TIMEOUT = "FABPROMOTE_NETWORK_TIMEOUT"
@@ -64,30 +73,35 @@ def positive_number(variable: str, default: float, unit: str, environ: Mapping[s
     return number
 
 
+def whole_number(variable: str, default: int, unit: str, environ: Mapping[str, str] | None = None) -> int:
+    """``$variable`` as a positive whole number, else ``default`` when unset or empty.
+
+    Raises:
+        HLDError: The variable holds something else.
+    """
+    text = _environ(environ).get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) <= 0:
+        raise HLDError(f"${variable} must be a positive number of {unit}, not {text!r}")
+    return int(text)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """The core's settings for one run.
 
     Attributes:
         cache_dir: The cache root: every cache of the run (mirrors,
-            snapshots, downloads, parsed files, outputs, and what plugins keep,
-            such as helm's home, charts and renders) lives under it.
-        network_timeout: Seconds one network operation may wait.
+            snapshots, downloads, parsed files, and what plugins keep, such
+            as helm's home, charts and renders) lives under it.
     """
 
     cache_dir: Path = attrs.field(converter=Path)
-    network_timeout: float = DEFAULT_NETWORK_TIMEOUT
 
     @classmethod
     def load(
         cls, cache_dir: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
     ) -> Settings:
-        """The settings: ``cache_dir`` (the caller's or the cluster file's) if given, else the environment's.
-
-        Raises:
-            HLDError: An environment variable holds a value that is not allowed.
-        """
-        return cls(
-            cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(environ),
-            network_timeout=positive_number(ENV_NETWORK_TIMEOUT, DEFAULT_NETWORK_TIMEOUT, "seconds", environ),
-        )
+        """The settings: ``cache_dir`` (the caller's or the cluster file's) if given, else the environment's."""
+        return cls(cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(environ))

@@ -35,7 +35,6 @@ from fabpromote_helm._run_cache import HelmCache
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
-
     from fabpromote._fetch import Fetcher
 
 __all__ = ["pulled_chart"]
