@@ -16,19 +16,35 @@ from fabpromote._generate import generate, output_directory
 from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
-from fabpromote._plugins import Plugins, make_plugin_manager
+from fabpromote._plugins import Plugins, Registry, make_plugin_manager
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+    from fabpromote._credentials import Credentials
     from fabpromote._flux import flux_manifests
+    from fabpromote._githost import ChangeRequest, Comparison, MergeResult
     from fabpromote._install import install
     from fabpromote._materialize import Materialization, materialize
+    from fabpromote._outcome import Outcome
     from fabpromote._publish import PublishResult, publish
     from fabpromote._sources import Sources
-    from fabpromote._validate import validate
-    from fabpromote._workflow import guard, history, preview, promote, protect, rollback, set_image, status
+    from fabpromote._validate import Unchecked, ValidationReport, validate
+    from fabpromote._workflow import (
+        HistoryEntry,
+        Preview,
+        PromoteResult,
+        StatusRow,
+        guard,
+        history,
+        preview,
+        promote,
+        protect,
+        rollback,
+        set_image,
+        status,
+    )
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
@@ -38,14 +54,25 @@ _LAZY = {
     "Pipeline": "fabpromote._cluster",
     "Repo": "fabpromote._cluster",
     "Settings": "fabpromote._cluster",
+    "ChangeRequest": "fabpromote._githost",
+    "Comparison": "fabpromote._githost",
+    "MergeResult": "fabpromote._githost",
     "install": "fabpromote._install",
     "Materialization": "fabpromote._materialize",
     "materialize": "fabpromote._materialize",
+    "Outcome": "fabpromote._outcome",
     "PublishResult": "fabpromote._publish",
     "publish": "fabpromote._publish",
     "Sources": "fabpromote._sources",
     "flux_manifests": "fabpromote._flux",
+    "Credentials": "fabpromote._credentials",
+    "Unchecked": "fabpromote._validate",
+    "ValidationReport": "fabpromote._validate",
     "validate": "fabpromote._validate",
+    "HistoryEntry": "fabpromote._workflow",
+    "Preview": "fabpromote._workflow",
+    "PromoteResult": "fabpromote._workflow",
+    "StatusRow": "fabpromote._workflow",
     "guard": "fabpromote._workflow",
     "history": "fabpromote._workflow",
     "preview": "fabpromote._workflow",
@@ -57,25 +84,37 @@ _LAZY = {
 }
 
 __all__ = [
+    "ChangeRequest",
     "Cluster",
+    "Comparison",
     "Component",
     "ComponentConfig",
+    "Credentials",
     "Environment",
     "FabpromoteError",
     "Fetcher",
     "Fleet",
+    "HistoryEntry",
     "Hooks",
     "LockEntry",
     "Manifests",
     "Materialization",
+    "MergeResult",
+    "Outcome",
     "Pipeline",
     "Plugins",
+    "Preview",
+    "PromoteResult",
     "PublishResult",
+    "Registry",
     "RenderOptions",
     "RenderRequest",
     "Repo",
     "Settings",
     "Sources",
+    "StatusRow",
+    "Unchecked",
+    "ValidationReport",
     "__version__",
     "flux_manifests",
     "generate",

@@ -393,7 +393,7 @@ def _history(args: argparse.Namespace) -> Outcome:
     for item in publishes:
         sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
         rolled = f"  (emergency rollback to {item.rollback_of[:12]})" if item.rollback_of else ""
-        print(f"{item.sha[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}{rolled}")
+        print(f"{item.commit[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}{rolled}")
     return Outcome.DONE
 
 

@@ -140,8 +140,8 @@ class Plugins:
     generators: Registry = attrs.Factory(lambda: Registry("generator"))
     engines: Registry = attrs.Factory(lambda: Registry("engine"))
     git_hosts: Registry = attrs.Factory(lambda: Registry("Git host"))
-    _instances: dict[str, Any] = attrs.Factory(dict)
-    _lock: threading.Lock = attrs.Factory(threading.Lock)
+    _instances: dict[str, Any] = attrs.field(init=False, factory=dict)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @classmethod
     def load(cls, *, autoload: bool | None = None, plugins: Iterable[object] = ()) -> Plugins:

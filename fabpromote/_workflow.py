@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     from fabpromote.typing import GitHost
 
 __all__ = [
+    "HistoryEntry",
     "NothingToPromoteError",
     "Preview",
     "PromoteResult",
-    "Publish",
     "StatusRow",
     "guard",
     "history",
@@ -457,7 +457,7 @@ def _pending_between(ctx: _Context, host: GitHost, url: str, base: str, head: st
 
 def _published_sources(ctx: _Context, environment: Environment) -> set[tuple[str, str]]:
     """(component, sha) of every git source of the latest publish on the manifests branch."""
-    latest = next(iter(history(ctx.cluster, environment.name, limit=20, ctx=ctx)), None)
+    latest = next(iter(_history(ctx, environment.name, 20)), None)
     return {(entry.component, entry.sha) for entry in latest.sources if entry.kind == "git"} if latest else set()
 
 
@@ -606,7 +606,7 @@ def rollback_manifests(
     host = ctx.host(url)
     head = ctx.branch(host, url, environment.manifests_branch)
     prefix = _sha_prefix(to)
-    found = [item for item in history(cluster, env, limit=1000, ctx=ctx) if item.sha.startswith(prefix)]
+    found = [item for item in _history(ctx, env, 1000) if item.commit.startswith(prefix)]
     where = f"{_shown(url)} branch {environment.manifests_branch}"
     if len(found) != 1:
         what = "names several publishes on" if found else "is not a publish on"
@@ -620,9 +620,9 @@ def rollback_manifests(
         digest=earlier.digest,
         lock=earlier.sources,
     )
-    summary = f"fabpromote: emergency rollback of {env} to {earlier.sha[:12]}"
-    message = "\n".join([summary, "", *trailers, f"{TRAILER_PREFIX}Rollback-Of: {earlier.sha}"]) + "\n"
-    return host.revert_to(url, environment.manifests_branch, earlier.sha, expected=head, message=message)
+    summary = f"fabpromote: emergency rollback of {env} to {earlier.commit[:12]}"
+    message = "\n".join([summary, "", *trailers, f"{TRAILER_PREFIX}Rollback-Of: {earlier.commit}"]) + "\n"
+    return host.revert_to(url, environment.manifests_branch, earlier.commit, expected=head, message=message)
 
 
 #: How many times ``set-image`` reads a branch that moved under it again before giving up.
@@ -780,22 +780,31 @@ def protect(
 
 
 @attrs.frozen(kw_only=True)
-class Publish:
-    """One publish of an environment, read back from its commit."""
+class HistoryEntry:
+    """One publish of an environment, read back from its commit.
 
-    sha: str
+    Attributes:
+        commit: The publish commit on the manifests branch (as :attr:`PublishResult.commit`).
+        time: Its commit time (seconds since the epoch).
+        digest: The sha256 of the tree it holds (as ``Manifests.digest``).
+        engine: The engine that rendered it.
+        version: The fabpromote version that published it.
+        sources: The lock it was rendered from.
+        rollback_of: The earlier publish an emergency ``rollback --manifests`` put back ("" for a publish).
+    """
+
+    commit: str
     time: int
     digest: str
     engine: str
     version: str
     sources: tuple[LockEntry, ...] = attrs.field(converter=as_lock)
-    #: The earlier publish an emergency ``rollback --manifests`` put back ("" for a publish).
     rollback_of: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The object of ``history --json``."""
         return {
-            "commit": self.sha,
+            "commit": self.commit,
             "time": self.time,
             "digest": self.digest,
             "engine": self.engine,
@@ -805,11 +814,14 @@ class Publish:
         }
 
 
-def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None = None) -> list[Publish]:
-    """The publishes of ``env``, newest first, with their provenance."""
-    environment = cluster.pipeline.environment(env)
-    ctx = ctx or _Context(cluster)
-    url = cluster.manifests.url
+def history(cluster: Cluster, env: str, *, limit: int = 50, plugins: Plugins | None = None) -> list[HistoryEntry]:
+    """The publishes of ``env``, newest first, with their provenance (at most ``limit`` commits are read)."""
+    return _history(_Context(cluster, plugins or Plugins.load()), env, limit)
+
+
+def _history(ctx: _Context, env: str, limit: int) -> list[HistoryEntry]:
+    environment = ctx.cluster.pipeline.environment(env)
+    url = ctx.cluster.manifests.url
     host = ctx.host(url)
     if host.read_branch(url, environment.manifests_branch) is None:
         return []
@@ -819,8 +831,8 @@ def history(cluster: Cluster, env: str, *, limit: int = 50, ctx: _Context | None
         if f"{TRAILER_PREFIX}Digest" not in trailers:
             continue
         publishes.append(
-            Publish(
-                sha=commit.sha,
+            HistoryEntry(
+                commit=commit.sha,
                 time=commit.time,
                 digest=trailers[f"{TRAILER_PREFIX}Digest"],
                 engine=trailers.get(f"{TRAILER_PREFIX}Engine", ""),

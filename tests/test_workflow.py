@@ -155,9 +155,9 @@ class TestStory:
         set_image(cluster, "cat-application", "dev", "v2.0.0")
         publish(materialize(cluster, "dev"), cluster)
         _latest, older = history(cluster, "dev")
-        assert older.sha == initial.sha
+        assert older.commit == initial.commit
         assert "v2.0.0" in manifests_branch(cluster, "dev")
-        rollback_manifests(cluster, "dev", to=older.sha[:12])
+        rollback_manifests(cluster, "dev", to=older.commit[:12])
         assert "v1.0.0" in manifests_branch(cluster, "dev")
 
     def test_status_and_history_after_emergency_rollback(self, cluster: Cluster) -> None:
@@ -166,10 +166,10 @@ class TestStory:
         set_image(cluster, "cat-application", "dev", "v2.0.0")
         publish(materialize(cluster, "dev"), cluster)
         assert rows(cluster)[("cat-application", "dev")]["materialized"] is True
-        rollback_manifests(cluster, "dev", to=initial.sha)
+        rollback_manifests(cluster, "dev", to=initial.commit)
         rolled, latest, first = history(cluster, "dev")
-        assert (rolled.rollback_of, first.sha) == (initial.sha, initial.sha)
-        assert rolled.sha != latest.sha
+        assert (rolled.rollback_of, first.commit) == (initial.commit, initial.commit)
+        assert rolled.commit != latest.commit
         assert rolled.sources == initial.sources
         assert rolled.digest == initial.digest
         assert rows(cluster)[("cat-application", "dev")]["materialized"] is False  # dev's head is not what runs
