@@ -18,7 +18,7 @@ from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, l
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
 from fabpromote._parsed import ParsedFiles
-from fabpromote._plugins import Plugins, Registry, make_plugin_manager
+from fabpromote._plugins import PluginInfo, Plugins, Registry, make_plugin_manager
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
 
@@ -106,6 +106,7 @@ __all__ = [
     "Outcome",
     "ParsedFiles",
     "Pipeline",
+    "PluginInfo",
     "Plugins",
     "Preview",
     "PromoteResult",

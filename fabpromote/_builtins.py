@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fabpromote.hookspecs import Register, hookimpl
+from fabpromote.hookspecs import RegisterEngines, RegisterGenerators, hookimpl
 
 if TYPE_CHECKING:
     from fabpromote._plugins import Plugins
 
 
 @hookimpl
-def fabpromote_register_generators(register: Register) -> None:
+def fabpromote_register_generators(register: RegisterGenerators) -> None:
     from fabpromote._static import ComponentGenerator, StaticGenerator
 
     register("component", ComponentGenerator)
@@ -19,7 +19,7 @@ def fabpromote_register_generators(register: Register) -> None:
 
 
 @hookimpl
-def fabpromote_register_engines(register: Register) -> None:
+def fabpromote_register_engines(register: RegisterEngines) -> None:
     from fabpromote._engine import NativeEngine
 
     def native(plugins: Plugins) -> NativeEngine:

@@ -438,13 +438,13 @@ def _plugins(args: argparse.Namespace) -> Outcome:
 
     rows = Plugins.load().describe()
     if args.json:
-        print(json.dumps({"outcome": Outcome.DONE.value, "plugins": rows}, indent=2))
+        print(json.dumps({"outcome": Outcome.DONE.value, "plugins": [row.to_json() for row in rows]}, indent=2))
         return Outcome.DONE
     for row in rows:
-        print(f"{row['name']} ({row['distribution']} {row['version']})")
-        for backend in row["backends"]:
+        print(f"{row.name} ({row.distribution} {row.version})")
+        for backend in row.backends:
             print(f"  provides {backend}")
-        print(f"  hooks: {', '.join(row['hooks'])}")
+        print(f"  hooks: {', '.join(row.hooks)}")
     return Outcome.DONE
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fabpromote._cluster import Repo
 from fabpromote._credentials import host_keys
 from fabpromote._plugins import Plugins
+from fabpromote.typing import HostSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,7 +72,12 @@ def _identity(url: str) -> str:
 
 def host_settings(cluster: Cluster, url: str) -> Mapping[str, str]:
     """The ``hosts:`` entry of ``url``'s host: by ``name:port`` first, then by name."""
-    return next((cluster.hosts[key] for key in host_keys(url) if key in cluster.hosts), {})
+    return cluster.hosts.get(_host_key(cluster, url), {})
+
+
+def _host_key(cluster: Cluster, url: str) -> str:
+    """The key of the ``hosts:`` entry of ``url``'s host; "" when none."""
+    return next((key for key in host_keys(url) if key in cluster.hosts), "")
 
 
 def host_name(cluster: Cluster, repo: Repo, plugins: Plugins) -> str:
@@ -110,19 +116,21 @@ def host_for(
     repository's ``host`` (else its host's ``type``, else detection), built
     with its host's settings and its own ``token_env``; the manifests repo
     gets the manifests branches' protection, any other repository the
-    protected environments' HLD branches'.
+    protected environments' HLD branches'. The backend's factory gets them as
+    one :class:`~fabpromote.typing.HostSettings`.
     """
     plugins = plugins or Plugins.load()
     repo = repo_for(cluster, url)
-    settings: dict[str, Any] = {key: value for key, value in host_settings(cluster, url).items() if key != "type"}
-    if repo.token_env:
-        settings["token_env"] = repo.token_env
-    if sources is not None:
-        settings["sources"] = sources
-    role = "manifests" if repo is cluster.manifests else "hld"
-    settings["protected"] = protection(cluster, role)
-    host: GitHost = plugins.git_hosts.factory(host_name(cluster, repo, plugins))(**settings)
-    return host
+    key = _host_key(cluster, url)
+    entry = cluster.hosts.get(key, {})
+    settings = HostSettings(
+        protected=protection(cluster, "manifests" if repo is cluster.manifests else "hld"),
+        sources=sources,
+        token_env=repo.token_env or entry.get("token_env", ""),
+        options={name: value for name, value in entry.items() if name not in ("type", "token_env")},
+        field=f"hosts.{key}" if key else "",
+    )
+    return plugins.git_host(host_name(cluster, repo, plugins), settings)
 
 
 def credentials_for(cluster: Cluster) -> Credentials:

@@ -106,7 +106,8 @@ def materialize(
             instead of resolving branches.
         engine: The engine; default the cluster's setting.
         sources: The git sources layer to use (shares mirrors and ref reads).
-        plugins: The plugin facade; by default one is loaded.
+        plugins: The plugin facade; by default one is loaded. Its
+            ``fabpromote_after_materialize`` hook is called with the result.
 
     Raises:
         FabpromoteError: Unknown environment, unreachable or missing branch,
@@ -127,7 +128,7 @@ def materialize(
             )
     if lock is not None:
         _check_fits(tuple(lock), fetcher.entries(), env)
-    return Materialization(
+    materialization = Materialization(
         cluster=cluster.name,
         environment=env,
         manifests=manifests,
@@ -135,6 +136,8 @@ def materialize(
         engine=engine,
         pinned=lock is not None,
     )
+    plugins.after_materialize(cluster, materialization)
+    return materialization
 
 
 def _check_fits(lock: tuple[LockEntry, ...], used: tuple[LockEntry, ...], env: str) -> None:

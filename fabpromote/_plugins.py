@@ -7,11 +7,10 @@ built-ins), and ``FABPROMOTE_BLOCK_PLUGINS=name,name`` to skip some.
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Generic, ParamSpec, TypeVar
 
 import attrs
 import pluggy
@@ -20,11 +19,23 @@ from fabpromote import _builtins, hookspecs
 from fabpromote._entry_points import entry_points
 from fabpromote.exceptions import DuplicateBackendError, FabpromoteError, PluginError, UnknownBackendError
 
-__all__ = ["ENV_BLOCK", "ENV_DISABLE_AUTOLOAD", "Plugins", "Registry", "make_plugin_manager"]
+if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster
+    from fabpromote._manifests import Manifests
+    from fabpromote._materialize import Materialization
+    from fabpromote._publish import PublishResult
+    from fabpromote._workflow import PromoteResult
+    from fabpromote.typing import Engine, Generator, GitHost, HostSettings
+
+__all__ = ["ENV_BLOCK", "ENV_DISABLE_AUTOLOAD", "PluginInfo", "Plugins", "Registry", "make_plugin_manager"]
 
 ENV_DISABLE_AUTOLOAD = "FABPROMOTE_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "FABPROMOTE_BLOCK_PLUGINS"
 BUILTIN = "fabpromote.builtins"
+
+#: A factory's arguments and what it builds.
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: Which first-party distribution provides a backend, for "not installed" hints.
 _PROVIDERS = {
@@ -79,14 +90,18 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
 
 
 @attrs.define
-class Registry:
-    """Backends of one kind, by name, each with the plugin that registered it."""
+class Registry(Generic[P, T]):
+    """Backends of one kind, by name, each with the plugin that registered it.
+
+    ``Registry[[HostSettings], GitHost]`` holds factories taking a
+    :class:`~fabpromote.typing.HostSettings` and returning a Git host.
+    """
 
     kind: str
-    _factories: dict[str, Callable[..., Any]] = attrs.Factory(dict)
-    _owners: dict[str, str] = attrs.Factory(dict)
+    _factories: dict[str, Callable[P, T]] = attrs.field(init=False, factory=dict)
+    _owners: dict[str, str] = attrs.field(init=False, factory=dict)
 
-    def register(self, name: str, factory: Callable[..., Any], *, owner: str) -> None:
+    def register(self, name: str, factory: Callable[P, T], *, owner: str) -> None:
         """Add a backend; a name registered twice is an error naming both plugins."""
         if name in self._factories:
             raise DuplicateBackendError(
@@ -95,7 +110,7 @@ class Registry:
         self._factories[name] = factory
         self._owners[name] = owner
 
-    def factory(self, name: str) -> Callable[..., Any]:
+    def factory(self, name: str) -> Callable[P, T]:
         """The factory registered as ``name``, wrapped so that its failures name the plugin.
 
         Raises:
@@ -107,18 +122,20 @@ class Registry:
             provider = _PROVIDERS.get((self.kind, name))
             hint = f"install the {provider} plugin (pip install {provider})" if provider else ""
             raise UnknownBackendError(self.kind, name, list(self._factories), hint) from None
-        return functools.partial(self._build, name, factory)
 
-    def _build(self, name: str, factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call a factory: its own FabpromoteError passes, anything else is a PluginError naming the plugin."""
-        try:
-            return factory(*args, **kwargs)
-        except FabpromoteError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                f"{self.kind} {name!r} of plugin {self._owners[name]!r} failed to start: {type(exc).__name__}: {exc}"
-            ) from exc
+        def build(*args: P.args, **kwargs: P.kwargs) -> T:
+            # Its own FabpromoteError passes; anything else is a PluginError naming the plugin.
+            try:
+                return factory(*args, **kwargs)
+            except FabpromoteError:
+                raise
+            except Exception as exc:
+                owner = self._owners[name]
+                raise PluginError(
+                    f"{self.kind} {name!r} of plugin {owner!r} failed to start: {type(exc).__name__}: {exc}"
+                ) from exc
+
+        return build
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -128,60 +145,144 @@ class Registry:
         """The plugin that registered ``name``."""
         return self._owners[name]
 
+    def described(self, owner: str) -> list[str]:
+        """``"<kind> <name>"`` of each backend ``owner`` registered, sorted by name."""
+        return [f"{self.kind} {name}" for name in self.names() if self._owners[name] == owner]
+
+
+@attrs.frozen
+class PluginInfo:
+    """One registered plugin, as ``fabpromote plugins`` lists it.
+
+    Attributes:
+        name: The name it is registered under (its entry point's name).
+        distribution: The distribution that installed it (``fabpromote`` for the built-ins).
+        version: That distribution's version.
+        hooks: The hooks it implements, sorted.
+        backends: What it registered (``Git host local``, ``generator helm``...).
+    """
+
+    name: str
+    distribution: str
+    version: str
+    hooks: tuple[str, ...]
+    backends: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The object of ``fabpromote plugins --json``."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "hooks": list(self.hooks),
+            "backends": list(self.backends),
+        }
+
 
 @attrs.define
 class Plugins:
     """The one typed facade through which core reaches plugins.
 
-    Generators are built once per facade and shared (they must be thread-safe).
+    Every hook is called through pluggy's own call loop (``manager.hook``), so
+    hook wrappers (``hookwrapper=True``, ``wrapper=True``) and pluggy's tracing
+    (``manager.trace.root.setwriter``, ``manager.enable_tracing()``) see every
+    call. Generators are built once per facade and shared (they must be
+    thread-safe).
     """
 
     manager: pluggy.PluginManager
-    generators: Registry = attrs.Factory(lambda: Registry("generator"))
-    engines: Registry = attrs.Factory(lambda: Registry("engine"))
-    git_hosts: Registry = attrs.Factory(lambda: Registry("Git host"))
-    _instances: dict[str, Any] = attrs.field(init=False, factory=dict)
+    generators: Registry[[], Generator] = attrs.Factory(lambda: Registry("generator"))
+    engines: Registry[[Plugins], Engine] = attrs.Factory(lambda: Registry("engine"))
+    git_hosts: Registry[[HostSettings], GitHost] = attrs.Factory(lambda: Registry("Git host"))
+    _instances: dict[str, Generator] = attrs.field(init=False, factory=dict)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
     @classmethod
     def load(cls, *, autoload: bool | None = None, plugins: Iterable[object] = ()) -> Plugins:
-        """Build the plugin manager and fill the registries."""
-        facade = cls(make_plugin_manager(autoload=autoload, plugins=plugins))
+        """Build the plugin manager (see :func:`make_plugin_manager`) and fill the registries."""
+        return cls.from_manager(make_plugin_manager(autoload=autoload, plugins=plugins))
+
+    @classmethod
+    def from_manager(cls, manager: pluggy.PluginManager) -> Plugins:
+        """The facade of a plugin manager built by :func:`make_plugin_manager`: its registries filled.
+
+        Use it to set pluggy up before the registration hooks are called,
+        e.g. ``manager.enable_tracing()``.
+        """
+        facade = cls(manager)
         facade._collect("fabpromote_register_generators", facade.generators)
         facade._collect("fabpromote_register_engines", facade.engines)
         facade._collect("fabpromote_register_git_hosts", facade.git_hosts)
         return facade
 
-    def _collect(self, hook_name: str, registry: Registry) -> None:
-        # Each implementation gets its own callback, so duplicates name both owners.
-        for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
-            owner = impl.plugin_name
+    def _collect(self, hook_name: str, registry: Registry[P, T]) -> None:
+        """Call ``hook_name`` once per implementing plugin, through pluggy's call loop.
 
-            def register(name: str, factory: Callable[..., Any], owner: str = owner) -> None:
+        One call per plugin, each with a ``register`` callback of its own, so
+        a duplicate name is an error naming both owners. Each call is made by
+        a subset of the hook that leaves out the other implementations but
+        keeps every wrapper: wrappers and tracing see each registration.
+        """
+        impls = getattr(self.manager.hook, hook_name).get_hookimpls()
+        contributors = [impl for impl in impls if not (impl.hookwrapper or impl.wrapper)]
+        for impl in contributors:
+            others = [other.plugin for other in contributors if other is not impl]
+            caller = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
+
+            def register(name: str, factory: Callable[P, T], owner: str = impl.plugin_name) -> None:
                 registry.register(name, factory, owner=owner)
 
-            impl.function(register=register)
+            caller(register=register)
 
-    def generator(self, name: str) -> Any:
+    def generator(self, name: str) -> Generator:
         """The generator for components of type ``name`` (one shared instance)."""
         with self._lock:
             if name not in self._instances:
                 self._instances[name] = self.generators.factory(name)()
             return self._instances[name]
 
-    def engine(self, name: str) -> Any:
+    def engine(self, name: str) -> Engine:
         """A new engine named ``name``, bound to this facade."""
         return self.engines.factory(name)(self)
 
+    def git_host(self, name: str, settings: HostSettings) -> GitHost:
+        """A new Git host backend named ``name``, built from ``settings``."""
+        return self.git_hosts.factory(name)(settings)
+
     def detect_git_host(self, url: str) -> str:
         """The Git host backend that handles ``url`` (``local`` when no plugin claims it)."""
-        return self.manager.hook.fabpromote_detect_git_host(url=url) or "local"
+        answer: str | None = self.manager.hook.fabpromote_detect_git_host(url=url)
+        return answer or "local"
 
-    def after_generate(self, **kwargs: Any) -> None:
-        """Notify plugins of a finished generate."""
-        self.manager.hook.fabpromote_after_generate(**kwargs)
+    def after_generate(self, *, path: str, environments: tuple[str, ...], manifests: Manifests) -> None:
+        """Notify plugins of a finished :func:`fabpromote.generate`."""
+        self._notify("fabpromote_after_generate", path=path, environments=environments, manifests=manifests)
 
-    def describe(self) -> list[dict[str, Any]]:
+    def after_materialize(self, cluster: Cluster, materialization: Materialization) -> None:
+        """Notify plugins of a finished :func:`fabpromote.materialize`."""
+        self._notify("fabpromote_after_materialize", cluster=cluster, materialization=materialization)
+
+    def after_publish(self, cluster: Cluster, result: PublishResult) -> None:
+        """Notify plugins of a finished :func:`fabpromote.publish` (a commit made or not)."""
+        self._notify("fabpromote_after_publish", cluster=cluster, result=result)
+
+    def after_promote(self, cluster: Cluster, result: PromoteResult) -> None:
+        """Notify plugins of a finished :func:`fabpromote.promote` (not a dry run)."""
+        self._notify("fabpromote_after_promote", cluster=cluster, result=result)
+
+    def _notify(self, hook_name: str, **payload: object) -> None:
+        """Call a notification hook; a plugin's crash is a PluginError that says the work was done."""
+        try:
+            getattr(self.manager.hook, hook_name)(**payload)
+        except FabpromoteError:
+            raise
+        except Exception as exc:
+            # The work this notifies of is done: say so, or a caller would redo a publish or a merge.
+            raise PluginError(
+                f"a plugin's {hook_name} failed after the work was done: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def describe(self) -> list[PluginInfo]:
         """Every registered plugin: name, distribution, version, hooks and backends."""
         from importlib.metadata import distribution  # slow to import: only this listing needs it
 
@@ -193,21 +294,18 @@ class Plugins:
             if plugin is None:
                 continue
             dist = distribution(providers[name]) if name in providers else None
-            hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
-            backends = [
-                f"{registry.kind} {backend}"
-                for registry in (self.generators, self.engines, self.git_hosts)
-                for backend in registry.names()
-                if registry.owner(backend) == name
-            ]
             rows.append(
-                {
-                    "name": name,
-                    "distribution": dist.metadata["Name"] if dist else "fabpromote",
-                    "version": dist.version if dist else _core_version(),
-                    "hooks": hooks,
-                    "backends": backends,
-                }
+                PluginInfo(
+                    name=name,
+                    distribution=dist.metadata["Name"] if dist else "fabpromote",
+                    version=dist.version if dist else _core_version(),
+                    hooks=tuple(sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])),
+                    backends=(
+                        *self.generators.described(name),
+                        *self.engines.described(name),
+                        *self.git_hosts.described(name),
+                    ),
+                )
             )
         return rows
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from fabpromote._fetch import LockEntry
     from fabpromote._githost import CommitInfo
     from fabpromote._materialize import Materialization
+    from fabpromote._plugins import Plugins
     from fabpromote._sources import Sources
     from fabpromote.typing import GitHost
 
@@ -151,6 +152,7 @@ def publish(
     retries: int = RETRIES,
     allow_older: bool = False,
     render: Callable[[], Materialization] | None = None,
+    plugins: Plugins | None = None,
 ) -> PublishResult:
     """Commit ``materialization`` to its environment's manifests branch, never over a newer one.
 
@@ -178,6 +180,9 @@ def publish(
             commit); the commit says so.
         render: How to render the environment again from the branch heads;
             by default :func:`~fabpromote.materialize` with the same engine.
+        plugins: The plugin facade; by default one is loaded. Its
+            ``fabpromote_after_publish`` hook is called with the result,
+            whether a commit was made or not.
 
     Raises:
         OlderLockError: Going back without ``allow_older``.
@@ -186,12 +191,14 @@ def publish(
     """
     from fabpromote._gitops import StaleBranchError
     from fabpromote._hosts import host_for, sources_for
+    from fabpromote._plugins import Plugins
 
     environment = cluster.pipeline.environment(materialization.environment)
     url, branch = cluster.manifests.url, environment.manifests_branch
     sources = sources_for(cluster)
-    host = host or host_for(cluster, url, sources=sources)
-    again = None if materialization.pinned else render or _renderer(cluster, materialization)
+    plugins = plugins or Plugins.load()
+    host = host or host_for(cluster, url, plugins=plugins, sources=sources)
+    again = None if materialization.pinned else render or _renderer(cluster, materialization, plugins)
     current = materialization
     for attempt in range(1, retries + 1):
         read = _read(host, url, branch)
@@ -215,7 +222,7 @@ def publish(
             continue
         # Rendered again and found there: the branch already holds a publish of the newest sources.
         newer = (previous or "") if commit is None and current is not materialization else ""
-        return PublishResult(
+        result = PublishResult(
             repo=redact(url),
             branch=branch,
             commit=commit,
@@ -224,14 +231,16 @@ def publish(
             materialization=current,
             newer=newer,
         )
+        plugins.after_publish(cluster, result)
+        return result
     raise PublishError(f"{redact(url)} branch {branch} moved during {retries} attempts to publish; try again")
 
 
-def _renderer(cluster: Cluster, materialization: Materialization) -> Callable[[], Materialization]:
+def _renderer(cluster: Cluster, materialization: Materialization, plugins: Plugins) -> Callable[[], Materialization]:
     """Render the environment of ``materialization`` again, from the branch heads as they are now."""
     from fabpromote._materialize import materialize
 
-    return lambda: materialize(cluster, materialization.environment, engine=materialization.engine)
+    return lambda: materialize(cluster, materialization.environment, engine=materialization.engine, plugins=plugins)
 
 
 def _read(host: GitHost, url: str, branch: str) -> tuple[str | None, CommitInfo | None] | None:

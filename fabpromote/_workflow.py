@@ -243,6 +243,9 @@ def promote(
     open and failed on hosts that merge directly (nothing changed there); a
     publish that fails after the merge is ``publish_error``, failed.
 
+    Unless ``dry_run``, the plugins' ``fabpromote_after_promote`` hook is
+    called with the result, after the publish (if any).
+
     Raises:
         PromotionRefused: The pipeline does not allow it.
         NothingToPromoteError: ``target`` already has every commit of ``source``.
@@ -250,6 +253,19 @@ def promote(
     """
     cluster.pipeline.check_promotion(source, target)
     ctx = _Context(cluster, plugins or Plugins.load())
+    result = _promote(
+        ctx, app_name, source=source, target=target, merge=merge, publish_after=publish_after, dry_run=dry_run
+    )
+    if not result.dry_run:
+        ctx.plugins.after_promote(cluster, result)
+    return result
+
+
+def _promote(
+    ctx: _Context, app_name: str, *, source: str, target: str, merge: bool, publish_after: bool, dry_run: bool
+) -> PromoteResult:
+    """The steps of :func:`promote`, up to the notification."""
+    cluster = ctx.cluster
     head_app, base_app = app(cluster, source, app_name, ctx.sources), app(cluster, target, app_name, ctx.sources)
     if head_app.url != base_app.url:
         raise FabpromoteError(
@@ -313,7 +329,7 @@ def _publish_after(result: PromoteResult, cluster: Cluster, ctx: _Context) -> Pr
         def again() -> Materialization:
             return materialize(cluster, result.target, plugins=ctx.plugins)
 
-        published = publish(again(), cluster, render=again)
+        published = publish(again(), cluster, render=again, plugins=ctx.plugins)
     except FabpromoteError as exc:
         return attrs.evolve(result, publish_error=str(exc))
     except KeyboardInterrupt:

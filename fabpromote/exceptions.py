@@ -37,6 +37,7 @@ __all__ = [
     "HLDError",
     "HookError",
     "HooksNotAllowedError",
+    "HostSettingsError",
     "ImageConflictError",
     "LockMismatchError",
     "MergeConflictError",
@@ -160,6 +161,10 @@ class DuplicateBackendError(FabpromoteError, ValueError):
 
 class PluginError(FabpromoteError, RuntimeError):
     """A plugin failed where it must not: it could not be loaded, or a backend factory raised."""
+
+
+class HostSettingsError(FabpromoteError, ValueError):
+    """A Git host's settings (the cluster file's ``hosts:`` entry) name an option it does not know."""
 
 
 class GitHostError(FabpromoteError, RuntimeError):

@@ -4,28 +4,57 @@ A plugin is a module (or object) with functions marked ``@fabpromote.hookimpl``,
 named after the hooks below, and listed as an entry point in group
 ``fabpromote``. Backends are contributed through a ``register(name, factory)``
 callback; configuration then picks them by name.
+
+Core calls every hook through pluggy's call loop, so a plugin may also wrap
+any of them (``@hookimpl(wrapper=True)``) and pluggy's tracing sees them all.
+The ``fabpromote_after_*`` hooks are notifications: they return nothing and
+are called once per finished operation; a plugin that raises from one turns
+the command's result into a ``PluginError`` saying the work was done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
+from fabpromote.typing import EngineFactory, GeneratorFactory, GitHostFactory
+
 if TYPE_CHECKING:
+    from fabpromote._cluster import Cluster
     from fabpromote._manifests import Manifests
+    from fabpromote._materialize import Materialization
+    from fabpromote._publish import PublishResult
+    from fabpromote._workflow import PromoteResult
+
+__all__ = [
+    "PROJECT",
+    "Register",
+    "RegisterEngines",
+    "RegisterGenerators",
+    "RegisterGitHosts",
+    "hookimpl",
+    "hookspec",
+]
 
 PROJECT = "fabpromote"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Register = Callable[[str, Callable[..., Any]], None]
+#: The callback of :func:`fabpromote_register_generators`.
+RegisterGenerators = Callable[[str, GeneratorFactory], None]
+#: The callback of :func:`fabpromote_register_engines`.
+RegisterEngines = Callable[[str, EngineFactory], None]
+#: The callback of :func:`fabpromote_register_git_hosts`.
+RegisterGitHosts = Callable[[str, GitHostFactory], None]
+#: Any of the three (one annotation for a plugin registering several kinds).
+Register = Callable[[str, GeneratorFactory | EngineFactory | GitHostFactory], None]
 
 
 @hookspec
-def fabpromote_register_generators(register: Register) -> None:
+def fabpromote_register_generators(register: RegisterGenerators) -> None:
     """Contribute generators, which turn one component into manifest bytes.
 
     Called once, when the plugin manager is built.
@@ -38,7 +67,7 @@ def fabpromote_register_generators(register: Register) -> None:
 
 
 @hookspec
-def fabpromote_register_engines(register: Register) -> None:
+def fabpromote_register_engines(register: RegisterEngines) -> None:
     """Contribute engines, which turn a whole HLD tree into manifests.
 
     Called once, when the plugin manager is built.
@@ -51,16 +80,18 @@ def fabpromote_register_engines(register: Register) -> None:
 
 
 @hookspec
-def fabpromote_register_git_hosts(register: Register) -> None:
+def fabpromote_register_git_hosts(register: RegisterGitHosts) -> None:
     """Contribute Git host backends (local git, GitHub, GitLab, ...).
 
     Called once, when the plugin manager is built.
 
     Args:
-        register: ``register(name, factory)``; ``factory(**settings)`` returns
-            an object following :class:`fabpromote.typing.GitHost`. The
-            settings are ``protected``, ``sources``, ``token_env`` (when
-            configured) and the repository's ``hosts:`` entry; see
+        register: ``register(name, factory)``; ``factory(settings)`` is
+            given one :class:`fabpromote.typing.HostSettings` (``protected``,
+            ``sources``, ``token_env`` and ``options``, the other keys of the
+            repository's ``hosts:`` entry) and returns an object following
+            :class:`fabpromote.typing.GitHost`. It refuses options it does not
+            know with ``settings.check_options(name, known)``; see
             docs/plugins.md.
     """
 
@@ -90,4 +121,56 @@ def fabpromote_after_generate(path: str, environments: tuple[str, ...], manifest
         path: The HLD directory that was rendered.
         environments: The environments, highest priority first.
         manifests: The result.
+    """
+
+
+@hookspec
+def fabpromote_after_materialize(cluster: Cluster, materialization: Materialization) -> None:
+    """Observe a finished materialization of one environment of a cluster.
+
+    Called by :func:`fabpromote.materialize` once per call that returns,
+    after the render (and the check of a given lock): also for the renders
+    made inside :func:`fabpromote.preview` and for a publish that renders
+    the branch heads again. Not called when it raises.
+
+    Args:
+        cluster: The cluster.
+        materialization: The result, as returned (``environment``,
+            ``manifests``, ``lock``, ``engine``, ``pinned``).
+    """
+
+
+@hookspec
+def fabpromote_after_publish(cluster: Cluster, result: PublishResult) -> None:
+    """Observe a finished publish to an environment's manifests branch.
+
+    Called by :func:`fabpromote.publish` once per call that returns, whether
+    or not it made a commit: ``result.commit`` is the new commit, or None
+    when the branch already held that tree (``result.newer`` then names a
+    newer publish found there). Not called when the publish raises (nothing
+    was written). Observers that only care about changes test
+    ``result.commit``.
+
+    Args:
+        cluster: The cluster.
+        result: The result, as returned (``repo``, ``branch``, ``commit``,
+            ``previous``, ``attempts``, ``materialization``, ``newer``).
+    """
+
+
+@hookspec
+def fabpromote_after_promote(cluster: Cluster, result: PromoteResult) -> None:
+    """Observe a finished promotion of an app from one environment into the next.
+
+    Called by :func:`fabpromote.promote` once per call that returns, except
+    a dry run (nothing was done): after the merge, or after a change request
+    was opened or reused, and after the publish of the target when one was
+    asked for (so ``fabpromote_after_publish`` comes first). Read
+    ``result.outcome``: merged, pending (a change request waits), failed (a
+    merge refused, or ``result.publish_error``). Not called when it raises.
+
+    Args:
+        cluster: The cluster.
+        result: The result, as returned (``app``, ``source``, ``target``,
+            ``change``, ``merge``, ``publish``, ``outcome``...).
     """

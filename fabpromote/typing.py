@@ -6,18 +6,34 @@ test suites in :mod:`fabpromote.testing` check them.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import attrs
+
+from fabpromote.exceptions import HostSettingsError
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
     from fabpromote._engine import RenderOptions, RenderRequest
     from fabpromote._fetch import Fetcher
     from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
     from fabpromote._manifests import Manifests
+    from fabpromote._plugins import Plugins
+    from fabpromote._sources import Sources
 
-__all__ = ["Engine", "Generator", "GitHost", "ProtectingHost"]
+__all__ = [
+    "Engine",
+    "EngineFactory",
+    "Generator",
+    "GeneratorFactory",
+    "GitHost",
+    "GitHostFactory",
+    "HostSettings",
+    "ProtectingHost",
+]
 
 
 @runtime_checkable
@@ -195,3 +211,66 @@ class ProtectingHost(Protocol):
         settings and what fabpromote needs (fixed unless ``check_only``).
         """
         ...
+
+
+def _frozen_options(value: Mapping[str, str]) -> Mapping[str, str]:
+    return types.MappingProxyType(dict(value))
+
+
+def _frozen_protection(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    return types.MappingProxyType({branch: tuple(purposes) for branch, purposes in value.items()})
+
+
+@attrs.frozen(kw_only=True)
+class HostSettings:
+    """What a Git host factory is built from: the one argument it receives.
+
+    Core builds it for every repository (see docs/plugins.md, "Git host
+    settings"): the protection the pipeline gives the repository's branches,
+    the sources layer of the run, the token variable, and the host's own
+    options from the cluster file's ``hosts:`` entry.
+
+    Attributes:
+        protected: Branch name -> the purposes that may change it
+            (``publish``, ``promote``, ``rollback``, ...); branches not named
+            accept every change.
+        sources: The mirrors and cache of the run; None outside a run (the
+            host then makes its own).
+        token_env: The environment variable holding the token: the
+            repository's ``token_env``, else its ``hosts:`` entry's; "" when
+            neither is set (the host's default applies).
+        options: The other keys of the repository's ``hosts:`` entry
+            (``api_url``, ``merge_method``...), as written (strings).
+        field: Where ``options`` were written (``hosts.git.example.com``), for
+            errors; "" when they were not read from a cluster file.
+    """
+
+    protected: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_frozen_protection)
+    sources: Sources | None = None
+    token_env: str = ""
+    options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_options)
+    field: str = ""
+
+    def check_options(self, host: str, known: Iterable[str]) -> None:
+        """Refuse options the host does not know, naming where they were written.
+
+        Raises:
+            HostSettingsError: An option not in ``known``; the message names
+                the cluster file's field (``hosts.NAME.OPTION``) and lists the
+                known options.
+        """
+        allowed = sorted(set(known))
+        unknown = sorted(set(self.options) - set(allowed))
+        if not unknown:
+            return
+        where = ", ".join(f"{self.field}.{name}" if self.field else name for name in unknown)
+        choices = ", ".join(allowed) if allowed else "none besides type and token_env"
+        raise HostSettingsError(f"unknown option(s) of the {host} Git host: {where} (known: {choices})")
+
+
+#: Builds a generator (registered with ``fabpromote_register_generators``).
+GeneratorFactory = Callable[[], Generator]
+#: Builds an engine bound to the plugin facade (``fabpromote_register_engines``).
+EngineFactory = Callable[["Plugins"], Engine]
+#: Builds a Git host from its settings (``fabpromote_register_git_hosts``).
+GitHostFactory = Callable[[HostSettings], GitHost]

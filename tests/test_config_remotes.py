@@ -45,12 +45,12 @@ CALLS = []
 class RecordedHost:
     name = "recorded"
 
-    def __init__(self, **settings):
-        variable = settings.get("token_env", "")
+    def __init__(self, settings):
+        variable = settings.token_env
         if not variable or not os.environ.get(variable):
             raise RuntimeError(f"the recorded host needs a token_env that is set, got {variable!r}")
-        BUILT.append({"token_env": variable, "protected": dict(settings["protected"])})
-        self._local = LocalHost(**settings)
+        BUILT.append({"token_env": variable, "protected": dict(settings.protected)})
+        self._local = LocalHost(sources=settings.sources, protected=settings.protected, token_env=variable)
 
     def __getattr__(self, name):
         method = getattr(self._local, name)

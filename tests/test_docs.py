@@ -247,22 +247,27 @@ from fabpromote_local import LocalHost
 
 @hookimpl
 def fabpromote_register_git_hosts(register):
-    def recorder(**settings):
+    def recorder(settings):
+        seen = {
+            "protected": sorted(settings.protected),
+            "sources": settings.sources is not None,
+            "token_env": settings.token_env,
+            "options": dict(settings.options),
+            "field": settings.field,
+        }
         with open(os.environ["RECORDED_SETTINGS"], "a") as out:
-            out.write(json.dumps(sorted(settings)) + "\\n")
-        return LocalHost(
-            sources=settings["sources"], protected=settings["protected"], token_env=settings.get("token_env", "")
-        )
+            out.write(json.dumps(seen) + "\\n")
+        return LocalHost(sources=settings.sources, protected=settings.protected, token_env=settings.token_env)
 
     register("recorder", recorder)
 """
 
 
 def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daemon_url: Any) -> None:
-    """An installed host plugin's factory gets exactly the keyword arguments docs/plugins.md lists.
+    """An installed host plugin's factory gets the HostSettings docs/plugins.md describes.
 
-    ``protected`` and ``sources`` always; ``token_env`` when configured; and the other
-    keys of the ``hosts:`` entry of the URL's host. Run as a user would: a plugin
+    ``protected`` and ``sources`` always; ``token_env`` when configured; the other
+    keys of the ``hosts:`` entry of the URL's host as ``options``, and where they were written. Run as a user would: a plugin
     installed (an entry point), then ``fabpromote materialize --publish``.
     """
     if shutil.which("helm") is None:
@@ -279,17 +284,23 @@ def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daem
     (plugin / "recorder_host.py").write_text(_RECORDER)
     repos = demo / "repos"
     daemon = git_daemon_url(repos)
+    branches = ["dev", "prod", "stage"]
+    plain = {"protected": branches, "sources": True, "token_env": "", "options": {}, "field": ""}
     cases = {
-        "manifests: {url: %s, host: recorder}" % (repos / "manifests.git"): ["protected", "sources"],
-        "manifests: {url: %s, host: recorder, token_env: DEMO_TOKEN}" % (repos / "manifests.git"): [
-            "protected",
-            "sources",
-            "token_env",
-        ],
+        "manifests: {url: %s, host: recorder}" % (repos / "manifests.git"): plain,
+        "manifests: {url: %s, host: recorder, token_env: DEMO_TOKEN}" % (repos / "manifests.git"): {
+            **plain,
+            "token_env": "DEMO_TOKEN",
+        },
         (
             f"manifests: {daemon}manifests.git\n"
             "hosts:\n  127.0.0.1: {type: recorder, api_url: 'https://git.example.com/api', token_env: DEMO_TOKEN}"
-        ): ["api_url", "protected", "sources", "token_env"],
+        ): {
+            **plain,
+            "token_env": "DEMO_TOKEN",
+            "options": {"api_url": "https://git.example.com/api"},
+            "field": "hosts.127.0.0.1",
+        },
     }
     for manifests, expected in cases.items():
         config = demo / "fabpromote.yaml"
@@ -309,10 +320,12 @@ def test_git_host_factories_get_the_documented_settings(tmp_path: Path, git_daem
         assert done.returncode == 0, done.stderr
         recorded = [json.loads(line) for line in record.read_text().splitlines()]
         assert recorded, f"the recorder host was never built for {manifests!r}"
-        assert all(keys == expected for keys in recorded), (manifests, recorded)
+        assert all(seen == expected for seen in recorded), (manifests, recorded)
     section = (DOCS / "plugins.md").read_text().split("### `fabpromote_register_git_hosts(register)`")[1]
     section = section.split("\n### ")[0]
-    assert all(f"`{key}`" in section for key in ("protected", "sources", "token_env", "hosts:"))
+    assert all(
+        f"`{key}`" in section for key in ("HostSettings", "protected", "sources", "token_env", "options", "hosts:")
+    )
 
 
 def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None:

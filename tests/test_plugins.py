@@ -73,7 +73,7 @@ class TestManager:
     def test_describe(self) -> None:
         """describe lists each plugin with its distribution, version, hooks and backends."""
         (row,) = Plugins.load(autoload=False).describe()
-        assert row["name"] == "fabpromote.builtins"
-        assert row["distribution"] == "fabpromote"
-        assert "generator static" in row["backends"]
-        assert "fabpromote_register_generators" in row["hooks"]
+        assert row.name == "fabpromote.builtins"
+        assert row.distribution == "fabpromote"
+        assert "generator static" in row.backends
+        assert "fabpromote_register_generators" in row.hooks

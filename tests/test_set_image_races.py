@@ -29,6 +29,7 @@ from fabpromote._workflow import set_image
 from fabpromote.exceptions import ImageConflictError
 from fabpromote.testing.gitrepos import WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon
+from fabpromote.typing import HostSettings
 
 APPS = 8
 ENVS = ("dev", "stage", "prod")
@@ -160,8 +161,8 @@ class _Racing:
 
     landing: ClassVar[list[Callable[[], object]]] = []
 
-    def __init__(self, **settings: Any) -> None:
-        self._local = LocalHost(**settings)
+    def __init__(self, settings: HostSettings) -> None:
+        self._local = LocalHost(sources=settings.sources, protected=settings.protected, token_env=settings.token_env)
 
     def commit_files(self, *args: Any, **kwargs: Any) -> Any:
         while self.landing:
@@ -243,7 +244,10 @@ def test_conflict_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
             @hookimpl
             def fabpromote_register_git_hosts(register):
-                register("racing", Racing)
+                def racing(settings):
+                    return Racing(sources=settings.sources, protected=settings.protected, token_env=settings.token_env)
+
+                register("racing", racing)
             """
         )
     )

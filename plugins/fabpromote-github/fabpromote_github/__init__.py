@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fabpromote.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    from fabpromote.typing import HostSettings
     from fabpromote_github._client import GitHubClient
     from fabpromote_github._errors import (
         GitHubAuthenticationError,
@@ -66,15 +67,18 @@ _LAZY = {
 }
 
 
-def _github(**settings: Any) -> GitHubHost:
-    from fabpromote_github._host import GitHubHost
+def _github(settings: HostSettings) -> GitHubHost:
+    from fabpromote_github._host import OPTIONS, GitHubHost
 
-    return GitHubHost.from_settings(**settings)
+    settings.check_options("github", OPTIONS)
+    core = {"sources": settings.sources, "protected": settings.protected}
+    token = {"token_env": settings.token_env} if settings.token_env else {}  # else GitHub's default, GITHUB_TOKEN
+    return GitHubHost.from_settings(**core, **token, **settings.options)
 
 
 @hookimpl
 def fabpromote_register_git_hosts(register: Register) -> None:
-    """Register the ``github`` host; ``factory(**settings)`` takes the settings in the README."""
+    """Register the ``github`` host; ``factory(settings)`` takes the ``hosts:`` options in the README."""
     register("github", _github)
 
 

@@ -68,12 +68,9 @@ PULL_REQUEST_PURPOSES = frozenset({"promote", "rollback"})
 MERGE_METHODS = ("merge", "squash", "rebase")
 #: Rollback branches are named ``fabpromote/rollback-<branch>-<target sha, 12 digits>``.
 ROLLBACK_PREFIX = "fabpromote/rollback-"
-#: The settings :meth:`GitHubHost.from_settings` takes (a cluster file's ``hosts`` entry, and core's).
-SETTINGS = (
-    "sources",
-    "protected",
+#: The options a cluster file's ``hosts:`` entry may give a github host.
+OPTIONS = (
     "api_url",
-    "token_env",
     "merge_method",
     "timeout",
     "max_retries",
@@ -84,6 +81,8 @@ SETTINGS = (
     "strict",
     "enforce_admins",
 )
+#: The settings :meth:`GitHubHost.from_settings` takes: core's, then the options.
+SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
 #: Commits per page when walking history; the first-parent chain may skip merged-in commits.
 LOG_PAGE = 100
 _SHA = re.compile(r"[0-9a-fA-F]{40}")

@@ -17,6 +17,7 @@ from fabpromote._cluster import Cluster
 from fabpromote._hosts import host_for
 from fabpromote._plugins import Plugins
 from fabpromote._sources import Sources
+from fabpromote.typing import HostSettings
 
 
 class TestPlugin:
@@ -24,7 +25,7 @@ class TestPlugin:
         """Loading plugins from entry points registers the github host."""
         plugins = Plugins.load()
         assert "github" in plugins.git_hosts.names()
-        assert isinstance(plugins.git_hosts.factory("github")(), GitHubHost)
+        assert isinstance(plugins.git_host("github", HostSettings()), GitHubHost)
 
     @pytest.mark.parametrize(
         "url",

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fabpromote.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    from fabpromote.typing import HostSettings
     from fabpromote_gitlab._host import GitLabHost
     from fabpromote_gitlab._statuses import CommitStatus
 
@@ -24,10 +25,13 @@ DETECTED_HOSTS = frozenset({"gitlab.com"})
 _LAZY = {"GitLabHost": "fabpromote_gitlab._host", "CommitStatus": "fabpromote_gitlab._statuses"}
 
 
-def _gitlab(**settings: Any) -> GitLabHost:
-    from fabpromote_gitlab._host import GitLabHost
+def _gitlab(settings: HostSettings) -> GitLabHost:
+    from fabpromote_gitlab._host import OPTIONS, GitLabHost
 
-    return GitLabHost.from_settings(**settings)
+    settings.check_options("gitlab", OPTIONS)
+    core = {"sources": settings.sources, "protected": settings.protected}
+    token = {"token_env": settings.token_env} if settings.token_env else {}  # else GitLab's default, GITLAB_TOKEN
+    return GitLabHost.from_settings(**core, **token, **settings.options)
 
 
 @hookimpl

@@ -40,11 +40,13 @@ from fabpromote_gitlab._statuses import STATES, CommitStatus
 if TYPE_CHECKING:
     from dulwich.repo import Repo
 
-__all__ = ["SETTINGS", "GitLabHost"]
+__all__ = ["OPTIONS", "SETTINGS", "GitLabHost"]
 
 HOST = "gitlab"
-#: The settings the factory takes (from the cluster file's ``hosts`` and from core).
-SETTINGS = ("sources", "protected", "api_url", "token_env", "squash", "timeout", "retries", "merge_wait")
+#: The options a cluster file's ``hosts:`` entry may give a gitlab host.
+OPTIONS = ("api_url", "squash", "timeout", "retries", "merge_wait")
+#: The settings :meth:`GitLabHost.from_settings` takes: core's, then the options.
+SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
 #: The user name GitLab wants with a token over HTTPS (any works for personal tokens; OAuth tokens need this).
 GIT_USERNAME = "oauth2"
 ROLLBACK_PREFIX = "fabpromote/rollback"

@@ -16,6 +16,7 @@ from fabpromote._hosts import host_for
 from fabpromote._plugins import Plugins
 from fabpromote._sources import Sources
 from fabpromote.exceptions import GitHostError
+from fabpromote.typing import HostSettings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,9 +30,9 @@ class TestRegistration:
         plugins = Plugins.load()
         assert "gitlab" in plugins.git_hosts.names()
         assert plugins.git_hosts.owner("gitlab") == "gitlab"
-        described = {row["name"]: row for row in plugins.describe()}
-        assert described["gitlab"]["distribution"] == "fabpromote-gitlab"
-        assert described["gitlab"]["backends"] == ["Git host gitlab"]
+        described = {row.name: row for row in plugins.describe()}
+        assert described["gitlab"].distribution == "fabpromote-gitlab"
+        assert described["gitlab"].backends == ("Git host gitlab",)
 
     def test_cheap_import(self) -> None:
         """Importing the entry-point module imports neither requests nor dulwich nor the host."""
@@ -81,14 +82,9 @@ class TestRegistration:
 class TestSettings:
     def test_strings_from_the_cluster_file(self) -> None:
         """Settings written as strings are converted."""
-        host = Plugins.load().git_hosts.factory("gitlab")(
-            api_url="https://git.example.com/api/v4/",
-            token_env="EXAMPLE_TOKEN",
-            squash="true",
-            timeout="12.5",
-            retries="2",
-            merge_wait="5",
-        )
+        options = {"api_url": "https://git.example.com/api/v4/", "squash": "true", "timeout": "12.5"}
+        settings = HostSettings(token_env="EXAMPLE_TOKEN", options={**options, "retries": "2", "merge_wait": "5"})
+        host = Plugins.load().git_host("gitlab", settings)
         assert isinstance(host, GitLabHost)
         assert (host.api_url, host.token_env, host.squash, host.timeout, host.retries, host.merge_wait) == (
             "https://git.example.com/api/v4",

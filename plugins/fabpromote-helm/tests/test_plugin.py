@@ -40,9 +40,9 @@ class TestRegistration:
     @pytest.mark.skipif(not _installed(), reason="fabpromote-helm is not installed (pip install -e it)")
     def test_entry_point_is_found(self) -> None:
         """The installed distribution is loaded through entry point group fabpromote."""
-        described = {row["name"]: row for row in Plugins.load(autoload=True).describe()}
-        assert described["helm"]["distribution"] == "fabpromote-helm"
-        assert "generator helm" in described["helm"]["backends"]
+        described = {row.name: row for row in Plugins.load(autoload=True).describe()}
+        assert described["helm"].distribution == "fabpromote-helm"
+        assert "generator helm" in described["helm"].backends
 
     def test_stats_api(self) -> None:
         """stats() is a RenderStats snapshot and reset_stats() zeroes it."""

@@ -13,19 +13,23 @@ from typing import TYPE_CHECKING, Any
 from fabpromote.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    from fabpromote.typing import HostSettings
     from fabpromote_local._host import LocalHost
 
 __all__ = ["LocalHost"]
 
 
+def _local(settings: HostSettings) -> LocalHost:
+    # Nothing but the token variable is configurable: any other option of a hosts: entry is a slip.
+    settings.check_options("local", ())
+    from fabpromote_local._host import LocalHost
+
+    return LocalHost(sources=settings.sources, protected=settings.protected, token_env=settings.token_env)
+
+
 @hookimpl
 def fabpromote_register_git_hosts(register: Register) -> None:
-    def local(**settings: Any) -> LocalHost:
-        from fabpromote_local._host import LocalHost
-
-        return LocalHost(**settings)
-
-    register("local", local)
+    register("local", _local)
 
 
 @hookimpl(trylast=True)

@@ -23,6 +23,7 @@ from fabpromote._sources import AuthenticationError, Sources
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.testing.contracts import GitHostContract
 from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.typing import HostSettings
 
 DOCS = Path(__file__).parents[3] / "docs" / "githosts.md"
 
@@ -121,7 +122,7 @@ class TestPlugin:
         plugins = Plugins.load()
         assert "local" in plugins.git_hosts.names()
         assert plugins.git_hosts.owner("local") == "local"
-        host = plugins.git_hosts.factory("local")(sources=Sources(), protected=PROTECTED)
+        host = plugins.git_host("local", HostSettings(sources=Sources(), protected=PROTECTED))
         assert isinstance(host, LocalHost)
         assert host.protected["prod"] == ("promote", "rollback")
 
