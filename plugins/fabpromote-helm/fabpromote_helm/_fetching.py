@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabpromote._credentials import redact
-from fabpromote._engine import boundaries, check_inside
+from fabpromote._engine import check_inside
 from fabpromote.exceptions import GeneratorError, SourceError
 from fabpromote_helm import _helm
 from fabpromote_helm._errors import ChartNotFoundError
@@ -114,7 +114,7 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
         exc.args = (f"component {component.name!r}, chart {component.path or '.'}: {exc}",)
         raise
     chart = Path(go_join(str(tree), component.path))
-    check_inside(tree, chart, request.entry_path or component.name, boundaries(request.cache))
+    check_inside(tree, chart, request.entry_path or component.name)
     if not chart.exists():
         raise ChartNotFoundError(
             f"component {component.name!r}: chart folder {component.path or '.'!r} not found in "
