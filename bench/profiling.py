@@ -55,7 +55,6 @@ def _case(bench: run.Bench, case: str, n: int, flavor: str) -> Callable[[], obje
 
         def call() -> object:
             with run._cache_dir(cache):
-                run._forget_process_state()
                 generate(hld, [run.ENV]).write(output_directory(hld, [run.ENV]))
             return None
 

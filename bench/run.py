@@ -9,9 +9,9 @@ How things are measured:
 
 * ``materialize`` runs in this process: imports are done before timing
   starts, so import cost is excluded. Each run reads the cluster file, loads
-  the plugins, makes a new :class:`~fabpromote._sources.Sources` and forgets
-  the helm plugin's per-process memos (helm version, chart digests), so a run
-  costs what it would in a fresh process, minus the imports.
+  the plugins and makes a new :class:`~fabpromote._sources.Sources`, whose
+  new cache object holds the run's memos (helm version, chart digests), so a
+  run costs what it would in a fresh process, minus the imports.
 * ``fabpromote generate`` runs as a CLI subprocess: its wall time includes
   the interpreter's start-up and every import.
 * Cold: an empty cache directory (``FABPROMOTE_CACHE_DIR``). Warm: the cache
@@ -313,16 +313,6 @@ def _rmtree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _forget_process_state() -> None:
-    """Forget what the helm plugin remembers per process, as a new process would."""
-    with contextlib.suppress(ImportError):
-        from fabpromote_helm import _chart_digest, _helm
-
-        _chart_digest.forget_digests()
-        with _helm._versions_lock:
-            _helm._versions.clear()
-
-
 def _helm_stats() -> dict[str, int]:
     try:
         import fabpromote_helm
@@ -497,7 +487,6 @@ class Bench:
         from fabpromote._sources import Sources
 
         with _cache_dir(cache):
-            _forget_process_state()
             _reset_helm_stats()
             gc.collect()
             started = time.perf_counter()
@@ -624,7 +613,6 @@ class Bench:
         def measure() -> tuple[float, None]:
             self.output_for(hld, cache)
             with _cache_dir(cache):
-                _forget_process_state()
                 gc.collect()
                 started = time.perf_counter()
                 generate(hld, [ENV]).write(output_directory(hld, [ENV]))
@@ -957,7 +945,6 @@ class Bench:
             for engine in ("native", "fabrikate"):
 
                 def measure(engine: str = engine) -> tuple[float, Any]:
-                    _forget_process_state()
                     started = time.perf_counter()
                     manifests = generate(hld, [ENV], engine=engine, plugins=Plugins.load())
                     return time.perf_counter() - started, manifests

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from fabpromote._cache import Cache
 from fabpromote._engine import RenderOptions, RenderRequest
 from fabpromote._fetch import Fetcher, LockEntry
 from fabpromote._generate import generate, output_directory
 from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote._merge import merge_component_config, merge_values
+from fabpromote._parsed import ParsedFiles
 from fabpromote._plugins import PluginInfo, Plugins, Registry, make_plugin_manager
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
@@ -86,6 +88,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Cache",
     "ChangeRequest",
     "Cluster",
     "Comparison",
@@ -103,6 +106,7 @@ __all__ = [
     "Materialization",
     "MergeResult",
     "Outcome",
+    "ParsedFiles",
     "Pipeline",
     "PluginInfo",
     "Plugins",

@@ -158,6 +158,7 @@ def _remove(directory: Path, outermost: Path | None) -> None:
 def _build(directory: Path) -> Iterator[str]:
     from fabpromote._cluster import Cluster
     from fabpromote._gitops import GitOps
+    from fabpromote._hosts import sources_for
     from fabpromote._materialize import materialize
     from fabpromote._publish import publish
     from fabpromote._sources import Sources
@@ -187,7 +188,7 @@ def _build(directory: Path) -> Iterator[str]:
     config.write_text(_config())
     yield f"wrote {config}"
     cluster = Cluster.from_file(config)
-    sources = Sources()  # a fresh view: the refs written above are new
+    sources = sources_for(cluster)  # a fresh view (the refs written above are new), in the cluster's cache
     for env in ENVIRONMENTS:
         result = materialize(cluster, env, sources=sources)
         published = publish(result, cluster)

@@ -15,7 +15,6 @@ components after it read.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import posixpath
 from collections import deque
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote import _hooks
+from fabpromote._cache import Cache
 from fabpromote._hld import Component, ComponentConfig, find_component_file, load_component, load_environments
 from fabpromote._manifests import Manifests
 from fabpromote.exceptions import HLDError, UnknownBackendError, UnsafePathError
@@ -36,9 +36,18 @@ if TYPE_CHECKING:
     from yaml.nodes import Node
 
     from fabpromote._fetch import Fetcher
+    from fabpromote._parsed import ParsedFiles
     from fabpromote._plugins import Plugins
 
-__all__ = ["NativeEngine", "RenderOptions", "RenderRequest", "check_file_name", "check_inside", "output_dir_name"]
+__all__ = [
+    "NativeEngine",
+    "RenderOptions",
+    "RenderRequest",
+    "boundaries",
+    "check_file_name",
+    "check_inside",
+    "output_dir_name",
+]
 
 _GENERATE_STAGES = ("before-generate", "after-generate")
 
@@ -73,6 +82,8 @@ class RenderRequest:
             from: no path may lead out of it. None for the user's own tree.
         fetcher: Fetches remote content not installed in the tree (charts,
             downloads) and records the lock; None when fetching is off.
+        cache: The run's cache: generators keep what they cache there (on
+            disk under its root, in memory in its memos).
     """
 
     component: Component
@@ -83,6 +94,7 @@ class RenderRequest:
     entry_path: str = ""
     boundary: Path | None = None
     fetcher: Fetcher | None = attrs.field(default=None, eq=False, repr=False)
+    cache: Cache = attrs.field(factory=Cache.from_settings, eq=False, repr=False)
 
     @property
     def output_path(self) -> str:
@@ -95,24 +107,35 @@ class RenderRequest:
         Raises:
             UnsafePathError: A fetched component points outside its snapshot.
         """
-        return check_inside(self.boundary, path, self.entry_path or self.component.name)
+        return check_inside(self.boundary, path, self.entry_path or self.component.name, boundaries(self.cache))
 
 
-@functools.lru_cache(maxsize=4096)
-def _realpath(path: str) -> str:
-    # Boundaries are snapshots in the cache: read-only, so resolving once is enough.
-    return os.path.realpath(path)
+def _realpath(path: str, known: dict[str, str] | None) -> str:
+    if known is None:
+        return os.path.realpath(path)
+    # Boundaries are snapshots in the cache: read-only, so resolving once per run is enough.
+    found = known.get(path)
+    if found is None:
+        found = known[path] = os.path.realpath(path)
+    return found
 
 
-def check_inside(boundary: Path | None, path: Path, who: str) -> Path:
+def boundaries(cache: Cache) -> dict[str, str]:
+    """The real paths of the boundaries resolved so far in the run of ``cache`` (for :func:`check_inside`)."""
+    return cache.memo("engine.boundaries", dict)
+
+
+def check_inside(boundary: Path | None, path: Path, who: str, known: dict[str, str] | None = None) -> Path:
     """``path``, if it stays inside ``boundary`` (None: anywhere), symlinks resolved.
+
+    ``known``: real paths of boundaries already resolved (see :func:`boundaries`).
 
     Raises:
         UnsafePathError: It leads out: a fetched component must not read the
             files of the machine it is rendered on.
     """
     if boundary is not None:
-        inside = _realpath(os.fspath(boundary))
+        inside = _realpath(os.fspath(boundary), known)
         real = os.path.realpath(path)
         # Both are absolute and normalized: string prefixes are path prefixes.
         if real != inside and not real.startswith(inside.rstrip(os.sep) + os.sep):
@@ -218,7 +241,8 @@ class NativeEngine:
         # One CPU: render each component in this thread as it is visited.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="fabpromote-render") if workers > 1 else None
         try:
-            walk = _Walk(self._plugins, tuple(environments), options, fetcher, pool)
+            cache = fetcher.cache if fetcher is not None else Cache.from_settings()
+            walk = _Walk(self._plugins, tuple(environments), options, fetcher, pool, cache)
             walk.run(Path(path), boundary)
             return walk.finish()
         finally:
@@ -235,9 +259,21 @@ class _Walk:
     options: RenderOptions
     fetcher: Fetcher | None
     pool: ThreadPoolExecutor | None
+    cache: Cache
     done: dict[str, bytes] = attrs.Factory(dict)
     pending: list[tuple[RenderRequest, Future[bytes]]] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
+
+    @property
+    def parsed(self) -> ParsedFiles | None:
+        """The run's parse cache, which the fetcher carries (None: parse every file)."""
+        return self.fetcher.parsed if self.fetcher is not None else None
+
+    def configs(self, directory: Path, above: ComponentConfig | None = None) -> ComponentConfig:
+        """The merged config files of the component in ``directory`` (see :func:`load_environments`)."""
+        return load_environments(
+            directory, self.environments, fix_disabled=self.options.fix_disabled, above=above, parsed=self.parsed
+        )
 
     def run(self, root_dir: Path, boundary: Path | None) -> None:
         root_request = self.root(root_dir, boundary)
@@ -261,15 +297,13 @@ class _Walk:
         clone, as Fabrikate's ``UpdateComponentPath`` does; a root of any
         other type (a chart fetched by git) is read where it is.
         """
-        component = load_component(root_dir)
-        config = load_environments(root_dir, self.environments, fix_disabled=self.options.fix_disabled)
+        component = load_component(root_dir, parsed=self.parsed)
+        config = self.configs(root_dir)
         if is_cloned_root(component):
             root_dir, boundary = self.root_clone(root_dir, component, boundary)
-            component = load_component(root_dir)
+            component = load_component(root_dir, parsed=self.parsed)
             # LoadComponent puts the starting folder's config above the clone's files, which LoadConfig then merges.
-            config = load_environments(
-                root_dir, self.environments, fix_disabled=self.options.fix_disabled, above=config
-            )
+            config = self.configs(root_dir, above=config)
         return RenderRequest(
             component=component,
             config=config,
@@ -278,6 +312,7 @@ class _Walk:
             environments=self.environments,
             boundary=boundary,
             fetcher=self.fetcher,
+            cache=self.cache,
         )
 
     def root_clone(self, root_dir: Path, root: Component, boundary: Path | None) -> tuple[Path, Path | None]:
@@ -294,7 +329,7 @@ class _Walk:
         else:
             boundary = self.fetcher.git_tree("", root.source, root.version or root.branch)
             directory = Path(_go_join(str(boundary), root.path))
-        return check_inside(boundary, directory, root.name), boundary
+        return check_inside(boundary, directory, root.name, boundaries(self.cache)), boundary
 
     def visit(self, request: RenderRequest) -> None:
         component = request.component
@@ -358,7 +393,7 @@ class _Walk:
             directory = Path(_go_join(location, entry.path))
             if not directory.is_absolute():
                 directory = Path(_go_join(str(parent.directory), str(directory)))
-        check_inside(boundary, directory, entry_path)
+        check_inside(boundary, directory, entry_path, boundaries(self.cache))
         real = os.path.realpath(directory)
         if real in ancestors:
             chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
@@ -368,11 +403,9 @@ class _Walk:
                 field=f"subcomponents.{entry.name}",
             )
         # As Fabrikate's LoadComponent then LoadConfig: the parent's config for the entry, then each own file under it.
-        config = load_environments(
-            directory, self.environments, fix_disabled=self.options.fix_disabled, above=entry_config
-        )
+        config = self.configs(directory, above=entry_config)
         request = RenderRequest(
-            component=load_component(directory),
+            component=load_component(directory, parsed=self.parsed),
             config=config,
             directory=directory,
             logical_path=posixpath.join(parent.logical_path, entry.name),
@@ -380,6 +413,7 @@ class _Walk:
             entry_path=entry_path,
             boundary=boundary,
             fetcher=self.fetcher,
+            cache=self.cache,
         )
         return request, (*ancestors, real)
 

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote._cache import atomic_write, cache_root
+from fabpromote._cache import Cache, atomic_write
 from fabpromote._credentials import redact
 from fabpromote._limits import DOWNLOAD_BYTES
 from fabpromote.exceptions import DownloadError, FabpromoteError, LockMismatchError
 
 if TYPE_CHECKING:
+    from fabpromote._parsed import ParsedFiles
     from fabpromote._sources import Sources
 
 __all__ = ["DownloadError", "Fetcher", "LockEntry", "LockMismatchError", "as_lock", "lock_key"]
@@ -105,11 +106,17 @@ class Fetcher:
         lock: Entries to reproduce: their URLs and refs resolve to their SHAs.
         prefer_installed: Use ``components/`` and ``helm_repos/`` when present
             (as ``fab generate`` does); materialize turns this off.
+        cache: The run's cache; default that of ``sources``, else one made
+            from the settings (see :meth:`Cache.from_settings`).
+        parsed: The parse cache of the HLD files read by this render (see
+            :mod:`fabpromote._parsed`); None parses every file.
     """
 
     _sources: Sources | None = None
     lock: tuple[LockEntry, ...] = attrs.field(default=(), converter=as_lock)
     prefer_installed: bool = True
+    _cache: Cache | None = attrs.field(default=None, kw_only=True)
+    parsed: ParsedFiles | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
     _pins: dict[tuple[str, str, str], str] = attrs.field(init=False, factory=dict)
     _recorded: dict[tuple[str, str], LockEntry] = attrs.field(init=False, factory=dict)
     _mutex: threading.Lock = attrs.field(init=False, factory=threading.Lock)
@@ -119,13 +126,22 @@ class Fetcher:
             self._pins[entry.key] = entry.sha
 
     @property
+    def cache(self) -> Cache:
+        """The run's cache: everything this render fetches or keeps goes there."""
+        with self._mutex:
+            if self._cache is None:
+                self._cache = self._sources.cache if self._sources is not None else Cache.from_settings()
+            return self._cache
+
+    @property
     def sources(self) -> Sources:
-        """The git sources layer (created when first needed)."""
+        """The git sources layer (created when first needed, in :attr:`cache`)."""
+        cache = self.cache
         with self._mutex:
             if self._sources is None:
                 from fabpromote._sources import Sources
 
-                self._sources = Sources()
+                self._sources = Sources(cache=cache)
             return self._sources
 
     @contextlib.contextmanager
@@ -190,7 +206,7 @@ class Fetcher:
             LockMismatchError: The content differs from the digest of the lock.
         """
         pinned = self.pinned("http", url, "")
-        store = cache_root() / "downloads"
+        store = self.cache.path("downloads")
         if pinned is not None and (store / pinned).is_file():
             data = (store / pinned).read_bytes()
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fabpromote import _parsed
+from fabpromote._cache import Cache
 from fabpromote._engine import RenderOptions, output_dir_name
 from fabpromote._fetch import Fetcher
 from fabpromote._manifests import Manifests
@@ -47,9 +48,9 @@ def generate(
     output_dir_name(environments)  # reject unusable names before any work
     plugins = plugins or Plugins.load()
     options = RenderOptions(allow_hooks=allow_hooks, fix_disabled=fix_disabled)
-    fetcher = Fetcher(prefer_installed=True)
+    fetcher = Fetcher(prefer_installed=True, cache=Cache.from_settings())
     # A local tree is generated again and again: what it parsed last time is kept (see _parsed).
-    with _parsed.remembered(path), fetcher.user_terms():
+    with _parsed.remembered(fetcher.cache, path) as fetcher.parsed, fetcher.user_terms():
         manifests: Manifests = plugins.engine(engine).render(Path(path), environments, options, fetcher=fetcher)
     plugins.after_generate(path=str(path), environments=environments, manifests=manifests)
     return manifests

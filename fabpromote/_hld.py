@@ -11,9 +11,12 @@ import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from fabpromote._parsed import ParsedFiles
 
 __all__ = [
     "COMPONENT_FILES",
@@ -118,8 +121,10 @@ def find_component_file(directory: Path) -> Path | None:
     return None
 
 
-def load_component(path: str | Path) -> Component:
+def load_component(path: str | Path, *, parsed: ParsedFiles | None = None) -> Component:
     """Read the component in directory ``path`` (or the component file itself).
+
+    ``parsed``: the run's parse cache (see :mod:`fabpromote._parsed`); None parses the file.
 
     Raises:
         HLDError: No component file, or a malformed one.
@@ -131,7 +136,7 @@ def load_component(path: str | Path) -> Component:
     file = path if path.is_file() else find_component_file(path)
     if file is None:
         raise HLDError(f"error loading component in {path}: no {' or '.join(COMPONENT_FILES)}")
-    return _parsed.component(file)
+    return _parsed.component(file, parsed)
 
 
 def config_file(directory: Path, environment: str) -> Path | None:
@@ -143,8 +148,8 @@ def config_file(directory: Path, environment: str) -> Path | None:
     return None
 
 
-def load_config(directory: str | Path, environment: str) -> ComponentConfig:
-    """Read ``config/<environment>.yaml`` (else ``.json``) of a component.
+def load_config(directory: str | Path, environment: str, *, parsed: ParsedFiles | None = None) -> ComponentConfig:
+    """Read ``config/<environment>.yaml`` (else ``.json``) of a component (through ``parsed``, if given).
 
     A missing file gives an empty config; a malformed one is an error.
     """
@@ -153,7 +158,7 @@ def load_config(directory: str | Path, environment: str) -> ComponentConfig:
     file = config_file(Path(directory), environment)
     if file is None:
         return ComponentConfig()
-    return _parsed.config(file)
+    return _parsed.config(file, parsed)
 
 
 def load_environments(
@@ -162,6 +167,7 @@ def load_environments(
     *,
     fix_disabled: bool = False,
     above: ComponentConfig | None = None,
+    parsed: ParsedFiles | None = None,
 ) -> ComponentConfig:
     """Merge a component's own config files: ``above > e1 > e2 > ... > common``.
 
@@ -170,6 +176,7 @@ def load_environments(
     parent's config for this child): as in Fabrikate's ``LoadConfig``, each
     file in turn is merged under what is merged so far, so a scalar above
     silences every file below it, whatever kinds those files hold.
+    ``parsed`` is the run's parse cache, if any.
     """
     from fabpromote._merge import merge_component_config
 
@@ -177,5 +184,7 @@ def load_environments(
     if not os.path.isdir(os.path.join(directory, "config")):
         return merged  # most components have no config: one stat instead of four
     for environment in (*environments, COMMON):
-        merged = merge_component_config(merged, load_config(directory, environment), fix_disabled=fix_disabled)
+        merged = merge_component_config(
+            merged, load_config(directory, environment, parsed=parsed), fix_disabled=fix_disabled
+        )
     return merged

@@ -150,7 +150,10 @@ def credentials_for(cluster: Cluster) -> Credentials:
 
 
 def sources_for(cluster: Cluster) -> Sources:
-    """A sources layer for ``cluster``: its cache setting and its token variables."""
+    """A sources layer for ``cluster``, with a new cache (its ``cache_dir`` setting) and its token variables."""
+    from fabpromote._cache import Cache
+    from fabpromote._settings import Settings
     from fabpromote._sources import Sources
 
-    return Sources(cache_dir=cluster.settings.cache_dir or None, credentials=credentials_for(cluster))
+    cache = Cache.from_settings(Settings.load(cluster.settings.cache_dir or None))
+    return Sources(credentials=credentials_for(cluster), cache=cache)

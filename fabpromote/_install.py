@@ -49,7 +49,7 @@ class _Installer:
     places: dict[str, Path] = attrs.Factory(dict)
 
     def run(self, root_dir: Path) -> list[Path]:
-        walk = _Walk(self.plugins, (), self.options, self.fetcher, pool=None)
+        walk = _Walk(self.plugins, (), self.options, self.fetcher, pool=None, cache=self.fetcher.cache)
         try:
             root = self.install_root(walk, root_dir)
             queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root, (os.path.realpath(root.directory),))])

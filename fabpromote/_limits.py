@@ -1,17 +1,17 @@
 """Size limits on untrusted input: files parsed, downloads, archives expanded.
 
-Each limit has a default and an environment variable that overrides it. The
-variable is read when the limit is checked, so one run (a CI job, a test)
+Each limit has a default and an environment variable that overrides it,
+read through :func:`fabpromote._settings.whole_number` (where the core's
+settings are read) when the limit is checked, so one run (a CI job, a test)
 may set it without touching the code.
 """
 
 from __future__ import annotations
 
-import os
-
 import attrs
 
-from fabpromote.exceptions import ArchiveError, HLDError
+from fabpromote._settings import whole_number
+from fabpromote.exceptions import ArchiveError
 
 __all__ = ["ARCHIVE_BYTES", "ARCHIVE_MEMBERS", "DOWNLOAD_BYTES", "FILE_BYTES", "ArchiveBudget", "Limit"]
 
@@ -36,12 +36,7 @@ class Limit:
         Raises:
             HLDError: The variable is set to something other than a positive whole number.
         """
-        text = os.environ.get(self.variable, "").strip()
-        if not text:
-            return self.default
-        if not text.isdigit() or int(text) <= 0:
-            raise HLDError(f"${self.variable} must be a positive number of {self.unit}, not {text!r}")
-        return int(text)
+        return whole_number(self.variable, self.default, self.unit)
 
     def shown(self, limit: int) -> str:
         """``limit`` for an error message, saying how to raise it."""

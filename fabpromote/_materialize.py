@@ -122,7 +122,7 @@ def materialize(
         root = check_inside(tree, Path(posixpath.normpath(str(tree / cluster.hld_path))), "cluster HLD path")
         options = RenderOptions(allow_hooks=cluster.settings.allow_hooks, fix_disabled=cluster.settings.fix_disabled)
         # Snapshots never change: the files of unchanged apps are not parsed again (see _parsed).
-        with _parsed.remembered(root):
+        with _parsed.remembered(fetcher.cache, root) as fetcher.parsed:
             manifests = _engine(plugins, engine, cluster).render(
                 root, environment.fabrikate_environments, options, fetcher=fetcher, boundary=tree
             )

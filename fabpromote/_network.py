@@ -17,7 +17,6 @@ HTTP: asking again would only wait again, or repeat a side effect).
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import time
@@ -28,12 +27,12 @@ import urllib3
 from urllib3.exceptions import NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from fabpromote.exceptions import HLDError
+from fabpromote._settings import DEFAULT_NETWORK_TIMEOUT, ENV_NETWORK_TIMEOUT, positive_number
 
 __all__ = ["DEFAULT_TIMEOUT", "ENV_TIMEOUT", "Deadline", "DeadlineRetry", "network_timeout", "one_line", "reason"]
 
-ENV_TIMEOUT = "FABPROMOTE_NETWORK_TIMEOUT"
-DEFAULT_TIMEOUT = 60.0
+ENV_TIMEOUT = ENV_NETWORK_TIMEOUT
+DEFAULT_TIMEOUT = DEFAULT_NETWORK_TIMEOUT
 #: Connection attempts after the first, within the deadline.
 CONNECT_RETRIES = 2
 #: Redirects followed, as git does at most.
@@ -51,16 +50,7 @@ def network_timeout() -> float:
     Raises:
         HLDError: The variable is set to something other than a positive number.
     """
-    text = os.environ.get(ENV_TIMEOUT, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise HLDError(f"${ENV_TIMEOUT} must be a positive number of seconds, not {text!r}")
-    return seconds
+    return positive_number(ENV_TIMEOUT, DEFAULT_TIMEOUT, "seconds")
 
 
 @attrs.frozen

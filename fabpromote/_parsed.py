@@ -2,10 +2,12 @@
 
 Reading component and config files is a third of a warm ``fabpromote
 generate`` of 100 apps: go-yaml's rules are applied in Python, and importing
-PyYAML alone costs 15 ms. Within :func:`remembered`, each file read is kept
-with its stat signature in one cache file per HLD folder,
-``<cache>/parsed/<sha256>``, and a later run takes the record from there
-while the signature is unchanged.
+PyYAML alone costs 15 ms. A run opens the :class:`ParsedFiles` of its HLD
+folder with :func:`remembered` and hands it down to the HLD readers (the
+engine gets it through its fetcher): each file read is kept with its stat
+signature in one cache file per HLD folder, ``<cache>/parsed/<sha256>``,
+and a later run takes the record from there while the signature is
+unchanged.
 
 The signature is the device, inode, size, modification and change times (in
 nanoseconds). The change time cannot be set by users and moves on every
@@ -22,7 +24,6 @@ code) behind a sha256 of the content; a damaged file is ignored.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import importlib.util
 import logging
@@ -36,11 +37,11 @@ from typing import Any
 
 import attrs
 
-from fabpromote._cache import atomic_write, cache_root
+from fabpromote._cache import Cache, atomic_write
 from fabpromote._fsutil import changed_recently
 from fabpromote._hld import Component, ComponentConfig, Hooks
 
-__all__ = ["FOLDER", "MAGIC", "component", "config", "is_sound", "remembered"]
+__all__ = ["FOLDER", "MAGIC", "ParsedFiles", "component", "config", "is_sound", "remembered"]
 
 log = logging.getLogger("fabpromote")
 
@@ -49,33 +50,27 @@ MAGIC = b"fabpromote parsed files 1\n"
 #: Cache files kept (one per HLD folder); the least recently written go first.
 _KEEP = 64
 
-_active: contextvars.ContextVar[_Memo | None] = contextvars.ContextVar("fabpromote_parsed", default=None)
+
+def component(file: Path, parsed: ParsedFiles | None = None) -> Component:
+    """The component of ``file`` (see :func:`fabpromote._convert.component_from_file`), through ``parsed``."""
+    return _read(file, "component", parsed)  # type: ignore[no-any-return]
 
 
-def component(file: Path) -> Component:
-    """The component of ``file`` (see :func:`fabpromote._convert.component_from_file`)."""
-    return _read(file, "component")  # type: ignore[no-any-return]
-
-
-def config(file: Path) -> ComponentConfig:
-    """The config of ``file`` (see :func:`fabpromote._convert.config_from_file`)."""
-    return _read(file, "config")  # type: ignore[no-any-return]
+def config(file: Path, parsed: ParsedFiles | None = None) -> ComponentConfig:
+    """The config of ``file`` (see :func:`fabpromote._convert.config_from_file`), through ``parsed``."""
+    return _read(file, "config", parsed)  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager
-def remembered(root: str | Path) -> Iterator[None]:
-    """Within this block, this thread reads HLD files through the parse cache of folder ``root``.
+def remembered(cache: Cache, root: str | Path) -> Iterator[ParsedFiles]:
+    """The parse cache of HLD folder ``root`` in ``cache``, for the readers of this block.
 
-    The cache is written when the block ends without an error, and only if
-    something changed.
+    The cache file is written when the block ends without an error, and only
+    if something changed.
     """
-    memo = _Memo.load(_memo_path(Path(root)))
-    token = _active.set(memo)
-    try:
-        yield
-    finally:
-        _active.reset(token)
-    memo.save()
+    parsed = ParsedFiles.load(_memo_path(cache, Path(root)))
+    yield parsed
+    parsed.save()
 
 
 def is_sound(data: bytes) -> bool:
@@ -83,11 +78,10 @@ def is_sound(data: bytes) -> bool:
     return _decode_file(data) is not None
 
 
-def _read(file: Path, kind: str) -> Any:
-    memo = _active.get()
-    if memo is None:
+def _read(file: Path, kind: str, parsed: ParsedFiles | None) -> Any:
+    if parsed is None:
         return _parse(file, kind)[0]
-    return memo.read(file, kind)
+    return parsed.read(file, kind)
 
 
 def _parse(file: Path, kind: str) -> tuple[Any, tuple[str, ...]]:
@@ -97,13 +91,22 @@ def _parse(file: Path, kind: str) -> tuple[Any, tuple[str, ...]]:
 
 
 @attrs.define
-class _Memo:
+class ParsedFiles:
+    """The records of one parse cache file: those read from it, and those of this run.
+
+    Attributes:
+        path: The cache file.
+        old: Its records when loaded.
+        new: The records read by this run (written back by :meth:`save`).
+    """
+
     path: Path
     old: dict[str, Any]
     new: dict[str, Any] = attrs.Factory(dict)
 
     @classmethod
-    def load(cls, path: Path) -> _Memo:
+    def load(cls, path: Path) -> ParsedFiles:
+        """The records of cache file ``path`` (none when it is missing or damaged)."""
         try:
             data = path.read_bytes()
         except OSError:
@@ -111,6 +114,7 @@ class _Memo:
         return cls(path, _decode_file(data) or {})
 
     def read(self, file: Path, kind: str) -> Any:
+        """The record of ``file`` (``kind``: component or config), parsed unless kept and unchanged."""
         name = os.path.abspath(file)
         try:
             info = os.stat(name)
@@ -131,6 +135,7 @@ class _Memo:
         return record
 
     def save(self) -> None:
+        """Write the records of this run back, when they differ from those loaded."""
         if self.new == self.old:  # the entries read are those the file holds (a hit is the same object)
             return
         try:
@@ -144,7 +149,7 @@ class _Memo:
             log.info("cannot write the parse cache %s: %s", self.path, exc.strerror or exc)
 
 
-def _memo_path(root: Path) -> Path:
+def _memo_path(cache: Cache, root: Path) -> Path:
     identity = [os.path.realpath(root), f"{sys.version_info[:2]}"]
     parsers = [Path(__file__).with_name(name) for name in ("_convert.py", "_goyaml.py", "_hld.py", "_parsed.py")]
     spec = importlib.util.find_spec("yaml")
@@ -153,7 +158,7 @@ def _memo_path(root: Path) -> Path:
             info = module.stat()
             identity.append(f"{module}:{info.st_size}:{info.st_mtime_ns}")
     key = hashlib.sha256("\0".join(identity).encode("utf-8", "surrogateescape")).hexdigest()
-    return cache_root() / FOLDER / key
+    return cache.path(FOLDER, key)
 
 
 def _decode_file(data: bytes) -> dict[str, Any] | None:

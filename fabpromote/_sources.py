@@ -56,7 +56,7 @@ from dulwich.repo import Repo
 from dulwich.walk import Walker
 
 from fabpromote import _gittcp
-from fabpromote._cache import cache_root
+from fabpromote._cache import Cache, cache_root
 from fabpromote._credentials import Credentials
 from fabpromote._network import Deadline, network_timeout, one_line
 from fabpromote._network import reason as network_reason
@@ -217,6 +217,8 @@ class Sources:
         cache_dir: The cache root; default :func:`~fabpromote._cache.cache_root`.
         credentials: Where tokens come from; default :class:`Credentials` ().
         jobs: How many remotes to talk to at once; default four per CPU.
+        cache: The run's cache (then ``cache_dir`` is not used); default a
+            new one at ``cache_dir``.
 
     Attributes:
         stats: What this instance did so far.
@@ -225,6 +227,9 @@ class Sources:
     _cache_dir: Path = attrs.field(default=None, converter=cache_root)
     _credentials: Credentials = attrs.field(default=None, converter=_default_credentials)
     _jobs: int = attrs.field(default=None, converter=_default_jobs)
+    _cache: Cache = attrs.field(
+        default=attrs.Factory(lambda self: Cache(self._cache_dir), takes_self=True), kw_only=True, repr=False
+    )
     stats: SourceStats = attrs.field(init=False, factory=SourceStats)
     _listings: dict[str, _Listing] = attrs.field(init=False, factory=dict, repr=False)
     _listing_locks: dict[str, threading.Lock] = attrs.field(init=False, factory=dict, repr=False)
@@ -242,7 +247,12 @@ class Sources:
     @property
     def cache_dir(self) -> Path:
         """The cache root this instance keeps mirrors and snapshots in."""
-        return self._cache_dir
+        return self._cache.root
+
+    @property
+    def cache(self) -> Cache:
+        """The run's cache, which everything fetched through this instance shares."""
+        return self._cache
 
     def resolve(self, url: str, ref: str = "") -> str:
         """The 40-hex commit SHA that ``ref`` names at ``url``.
@@ -500,7 +510,7 @@ class Sources:
         return {ref: (sha, trees.get(sha) or self.snapshot(url, sha)) for ref, sha in shas.items()}
 
     def _snapshot_path(self, sha: str, parts: tuple[str, ...]) -> Path:
-        return self._cache_dir / "snapshots" / sha / _entry_name(parts)
+        return self._cache.path("snapshots") / sha / _entry_name(parts)
 
     def _export(self, remote: _Remote, shas: list[str], parts: tuple[str, ...]) -> dict[str, Path]:
         """Export the snapshots of ``shas`` (their ``parts`` subpath), fetching missing commits first."""
@@ -729,7 +739,7 @@ class Sources:
         else:
             location, key = url, _without_userinfo(url)
         name = f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{_safe_tail(key)}.git"
-        mirror = self._cache_dir / "mirrors" / name
+        mirror = self._cache.path("mirrors") / name
         return _Remote(
             url=url,
             location=location,

@@ -527,8 +527,9 @@ class GitLabHost:
         if project.host not in self._git:
             credentials = Credentials({project.host: self.token_env}, usernames={project.host: GIT_USERNAME})
             # The same cache as the caller's sources: mirrors are locked per remote, across processes.
-            cache_dir = self._sources.cache_dir if self._sources is not None else None
-            self._git[project.host] = GitOps(Sources(cache_dir=cache_dir, credentials=credentials))
+            cache = self._sources.cache if self._sources is not None else None
+            sources = Sources(credentials=credentials, cache=cache) if cache else Sources(credentials=credentials)
+            self._git[project.host] = GitOps(sources)
         return self._git[project.host]
 
     def _ahead(self, project: Project, api: Api, base: str, head: str) -> int:

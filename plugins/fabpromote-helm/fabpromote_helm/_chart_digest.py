@@ -8,7 +8,8 @@ through it) makes the chart uncacheable rather than trusting a digest that
 cannot see the file behind it.
 
 Hashing a large chart costs more than listing it, so the digest is
-remembered per chart directory and reused while a fresh listing (paths,
+remembered per chart directory in the run's helm cache
+(:class:`._run_cache.HelmCache`) and reused while a fresh listing (paths,
 sizes, modes, inodes, modification and change times) is unchanged. Entries
 modified in the last two seconds are never remembered: a file rewritten
 twice within one timestamp tick would otherwise keep a stale digest.
@@ -18,32 +19,34 @@ twice within one timestamp tick would otherwise keep a stale digest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
-import threading
 import time
+from typing import TYPE_CHECKING
 
 from fabpromote.cache import changed_recently
 
-__all__ = ["chart_digest", "forget_digests"]
+if TYPE_CHECKING:
+    from fabpromote_helm._run_cache import HelmCache
+
+__all__ = ["chart_digest"]
 
 _MEMO_LIMIT = 512
 _BLOCK = 1 << 20
-
-_memo: dict[str, tuple[tuple[tuple[object, ...], ...], str]] = {}
-_memo_lock = threading.Lock()
 
 
 class _Uncacheable(Exception):
     """The chart reaches outside itself, or holds something that is not a file, link or folder."""
 
 
-def chart_digest(chart: str) -> str | None:
+def chart_digest(chart: str, state: HelmCache | None = None) -> str | None:
     """The sha256 of chart ``chart`` (a directory or an archive), or None when uncacheable.
 
     None also means that ``chart`` does not exist: helm then reports the
-    error itself.
+    error itself. With ``state`` (the run's helm cache) the digest is
+    remembered there while the chart's listing is unchanged.
     """
     root = os.path.abspath(chart)
     started = time.time_ns()
@@ -59,8 +62,10 @@ def chart_digest(chart: str) -> str | None:
     except (OSError, _Uncacheable):
         return None
     signature = tuple(entry for entry, _path in listing)
-    with _memo_lock:
-        remembered = _memo.get(root)
+    memo = state.chart_digests if state is not None else {}
+    lock = state.lock if state is not None else contextlib.nullcontext()
+    with lock:
+        remembered = memo.get(root)
     if remembered is not None and remembered[0] == signature:
         return remembered[1]
     try:
@@ -68,17 +73,11 @@ def chart_digest(chart: str) -> str | None:
     except OSError:
         return None
     if not _racy(signature, started):
-        with _memo_lock:
-            if len(_memo) >= _MEMO_LIMIT:
-                _memo.pop(next(iter(_memo)))
-            _memo[root] = (signature, digest)
+        with lock:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.pop(next(iter(memo)))
+            memo[root] = (signature, digest)
     return digest
-
-
-def forget_digests() -> None:
-    """Drop every remembered digest (tests, or after rewriting charts in place)."""
-    with _memo_lock:
-        _memo.clear()
 
 
 def _file_entry(rel: str, info: os.stat_result) -> tuple[tuple[object, ...], str]:

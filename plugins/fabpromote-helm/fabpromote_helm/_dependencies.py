@@ -30,14 +30,12 @@ import posixpath
 import shutil
 import stat
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 import yaml
 
-from fabpromote.cache import cache_root
 from fabpromote.exceptions import GeneratorError, UnsafePathError
 from fabpromote.git import redact
 from fabpromote.paths import check_inside
@@ -45,15 +43,12 @@ from fabpromote_helm import _archive, _chart_digest, _helm_home
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from fabpromote_helm._run_cache import HelmCache
 
 __all__ = ["Dependency", "built_chart", "declared_dependencies", "missing_dependencies"]
 
 _FOLDER = "helm-deps"
 _LOCK_FILES = ("Chart.lock", "requirements.lock")
-
-_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
 
 
 @attrs.frozen(kw_only=True)
@@ -122,11 +117,20 @@ def missing_dependencies(chart: Path) -> list[Dependency]:
 
 
 def built_chart(
-    *, binary: str, timeout: float, tree: Path, chart: Path, component: str, entry_path: str, url: str
+    *,
+    state: HelmCache,
+    binary: str,
+    timeout: float,
+    tree: Path,
+    chart: Path,
+    component: str,
+    entry_path: str,
+    url: str,
 ) -> Path | None:
     """A folder whose ``<path>`` is ``chart`` with its dependencies built, or None when none are missing.
 
     Args:
+        state: The run's helm cache; the built chart is kept in its folder.
         tree: The read-only snapshot ``chart`` lies in.
         chart: The chart folder inside ``tree``.
         component: The component's name, for messages.
@@ -154,11 +158,12 @@ def built_chart(
         declared, tree=tree, chart=chart, relative=relative, entry_path=entry_path, component=component
     )
     key = _key(chart, relative, links)
-    entry = cache_root() / _FOLDER / key
-    with _key_lock(key):
+    entry = state.path(_FOLDER, key)
+    with state.one_at_a_time(key):
         if (entry / relative).is_dir():
             return entry
         _build(
+            state,
             binary,
             timeout,
             entry,
@@ -226,6 +231,7 @@ def _repository_urls(chart: Path, declared: list[Dependency]) -> list[str]:
 
 
 def _build(
+    state: HelmCache,
     binary: str,
     timeout: float,
     entry: Path,
@@ -243,10 +249,15 @@ def _build(
         copy.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         _copy_chart(chart, copy)
         made = _make_links(staging, links)
-        with _helm_home.repository_config(urls) as repositories:
+        with _helm_home.repository_config(state, urls) as repositories:
             COUNTERS.add("dependency_builds")
             done = _helm_home.run_helm(
-                binary, ["dependency", _verb(chart), str(copy)], timeout=timeout, what=what, repositories=repositories
+                binary,
+                ["dependency", _verb(chart), str(copy)],
+                state=state,
+                timeout=timeout,
+                what=what,
+                repositories=repositories,
             )
         if done.returncode != 0:
             raise GeneratorError(f"{what} failed (exit {done.returncode}): {_helm_home.explain(done.stdout, urls)}")
@@ -320,12 +331,3 @@ def _remove_links(made: list[Path]) -> None:
         else:
             with contextlib.suppress(OSError):
                 path.rmdir()
-
-
-@contextlib.contextmanager
-def _key_lock(key: str) -> Iterator[None]:
-    """One build per chart at a time in this process (other processes may race; the rename decides)."""
-    with _locks_lock:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        yield

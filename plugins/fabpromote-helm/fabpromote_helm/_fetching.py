@@ -21,6 +21,7 @@ from fabpromote.git import redact
 from fabpromote.paths import check_inside
 from fabpromote_helm import _helm
 from fabpromote_helm._errors import ChartNotFoundError
+from fabpromote_helm._run_cache import HelmCache
 
 if TYPE_CHECKING:
     from fabpromote import Component, RenderRequest
@@ -92,7 +93,8 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
             f"component {component.name!r}: method: {component.method} needs `source` "
             f"(the {'chart repository' if component.method == 'helm' else 'git repository'} URL)"
         )
-    binary = _helm.find_helm(settings.helm)
+    state = HelmCache.of(request.cache)
+    binary = _helm.find_helm(settings.helm, state)
     if component.method == "helm":
         return _pull.pulled_chart(
             binary=binary,
@@ -120,6 +122,7 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
         )
     if chart.is_dir():
         built = _dependencies.built_chart(
+            state=state,
             binary=binary,
             timeout=settings.helm_timeout,
             tree=tree,

@@ -16,6 +16,7 @@ import attrs
 from fabpromote.exceptions import FabpromoteError, GeneratorError
 from fabpromote_helm import _chart_digest, _fetching, _helm, _render_cache
 from fabpromote_helm._fetching import chart_location
+from fabpromote_helm._run_cache import HelmCache
 from fabpromote_helm._settings import HelmSettings
 from fabpromote_helm._stats import COUNTERS
 
@@ -69,8 +70,9 @@ def _canonical(value: Any) -> Any:
 class HelmGenerator:
     """Renders ``type: helm`` components as ``fab generate`` does.
 
-    Safe to share between threads: it keeps no state besides its settings;
-    the process-wide caches it uses (helm versions, chart digests) lock.
+    Safe to share between threads: it keeps no state besides its settings.
+    What it caches (renders, charts, helm's version, chart digests) belongs to
+    the run: it is kept in ``request.cache`` (see :class:`._run_cache.HelmCache`).
     """
 
     settings: HelmSettings = attrs.field(factory=HelmSettings)
@@ -111,9 +113,10 @@ class HelmGenerator:
         component = request.component
         config = request.config
         namespace, inject = _namespaces(config)
-        binary = _helm.find_helm(self.settings.helm)
+        state = HelmCache.of(request.cache)
+        binary = _helm.find_helm(self.settings.helm, state)
         chart = _fetching.chart_path(request, self.settings)
-        key, cached = self._lookup(request, binary, chart)
+        key, cached = self._lookup(request, state, binary, chart)
         if cached is not None:
             return cached
         if key is not None:
@@ -127,7 +130,7 @@ class HelmGenerator:
         self._warn(component.name, chart, run.stderr)
         manifest = self._clean(component.name, run.output, inject)
         if key is not None:
-            _render_cache.store(key, _render_cache.CachedRender(manifest=manifest, warnings=run.stderr))
+            _render_cache.store(request.cache, key, _render_cache.CachedRender(manifest=manifest, warnings=run.stderr))
         return manifest
 
     def cached(self, request: RenderRequest) -> bytes | None:
@@ -139,20 +142,25 @@ class HelmGenerator:
         """
         if not self.settings.render_cache or request.component.method in _fetching.REMOTE_METHODS:
             return None
+        state = HelmCache.of(request.cache)
         try:
-            binary = _helm.find_helm(self.settings.helm)
+            binary = _helm.find_helm(self.settings.helm, state)
             chart = _fetching.chart_path(request, self.settings)
         except FabpromoteError:
             return None
-        return self._lookup(request, binary, chart)[1]
+        return self._lookup(request, state, binary, chart)[1]
 
-    def _lookup(self, request: RenderRequest, binary: str, chart: str) -> tuple[str | None, bytes | None]:
+    def _lookup(
+        self, request: RenderRequest, state: HelmCache, binary: str, chart: str
+    ) -> tuple[str | None, bytes | None]:
         """The render cache key (None: not cacheable) and the cached render (None: a miss)."""
         config = request.config
         namespace, inject = _namespaces(config)
         # The key needs the values' identity, not their YAML: dumping waits for a miss.
-        key = self._cache_key(binary, request.component.name, chart, values_identity(config.config), namespace, inject)
-        cached = _render_cache.load(key) if key is not None else None
+        key = self._cache_key(
+            state, binary, request.component.name, chart, values_identity(config.config), namespace, inject
+        )
+        cached = _render_cache.load(state.cache, key) if key is not None else None
         if cached is None:
             return key, None
         COUNTERS.add("cache_hits")
@@ -160,12 +168,12 @@ class HelmGenerator:
         return key, cached.manifest
 
     def _cache_key(
-        self, binary: str, release: str, chart: str, values: bytes, namespace: str, inject: str
+        self, state: HelmCache, binary: str, release: str, chart: str, values: bytes, namespace: str, inject: str
     ) -> str | None:
         """The render cache key, or None when the cache is off or the chart cannot be cached."""
         if not self.settings.render_cache:
             return None
-        digest = _chart_digest.chart_digest(chart)
+        digest = _chart_digest.chart_digest(chart, state)
         if digest is None:
             log.info("chart %s of component %r cannot be cached; rendering it", chart, release)
             return None
@@ -174,7 +182,7 @@ class HelmGenerator:
             values=values,
             release=release,
             namespace=namespace,
-            helm_version=_helm.helm_version(binary),
+            helm_version=_helm.helm_version(binary, state),
             stderr=self.settings.helm_stderr,
             split=self.settings.helm_split,
             inject_namespace=inject,

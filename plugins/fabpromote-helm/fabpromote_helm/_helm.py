@@ -11,14 +11,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote.cache import atomic_write, cache_root
+from fabpromote.cache import atomic_write
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._settings import ENV_HELM
+
+if TYPE_CHECKING:
+    from fabpromote_helm._run_cache import HelmCache
 
 __all__ = [
     "INSTALL_HINT",
@@ -57,28 +60,24 @@ _GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
 #: against the user's own environment with the real helm).
 _TEMPLATE_LOCALE = "fr_FR.UTF-8"
 
-_versions: dict[tuple[str, int, int], str] = {}
-_found: dict[tuple[str | None, str], str] = {}
-_versions_lock = threading.Lock()
 
-
-def find_helm(explicit: str | None = None) -> str:
+def find_helm(explicit: str | None, state: HelmCache) -> str:
     """The absolute path of the helm binary to run.
 
-    Looked up once per setting and ``PATH`` in a process: every helm
+    Looked up once per setting and ``PATH`` in a run: every helm
     component asks, and ``shutil.which`` stats every ``PATH`` entry.
 
     Args:
         explicit: The ``FABPROMOTE_HELM`` setting; None looks up ``helm`` on ``PATH``.
+        state: The run's helm cache, which remembers the answer.
 
     Raises:
         GeneratorError: There is no such executable; the message says how to install one.
     """
     key = (explicit, os.environ.get("PATH", ""))
-    found = _found.get(key)
+    found = state.found.get(key)
     if found is None or not os.access(found, os.X_OK):
-        found = _find_helm(explicit)
-        _found[key] = found
+        found = state.found[key] = _find_helm(explicit)
     return found
 
 
@@ -94,8 +93,8 @@ def _find_helm(explicit: str | None) -> str:
     return str(Path(found).absolute())
 
 
-def helm_version(binary: str) -> str:
-    """``helm version --short`` of ``binary`` (``v3.18.0+gcc58e3f``), asked once per process.
+def helm_version(binary: str, state: HelmCache) -> str:
+    """``helm version --short`` of ``binary`` (``v3.18.0+gcc58e3f``), asked once per run and kept in its cache.
 
     The answer is remembered per binary path, size and modification time, so
     replacing the binary in place is noticed.
@@ -108,19 +107,19 @@ def helm_version(binary: str) -> str:
     except OSError as exc:
         raise GeneratorError(f"cannot run helm at {binary}: {exc.strerror}; {INSTALL_HINT}") from None
     key = (binary, info.st_size, info.st_mtime_ns)
-    with _versions_lock:
-        cached = _versions.get(key)
+    with state.lock:
+        cached = state.versions.get(key)
     if cached is not None:
         return cached
     # Also kept on disk: asking helm costs a process start on every run otherwise.
-    remembered = cache_root() / "helm" / "versions" / hashlib.sha256(repr(key).encode()).hexdigest()
+    remembered = state.path("helm", "versions", hashlib.sha256(repr(key).encode()).hexdigest())
     try:
         version = remembered.read_text().strip()
     except OSError:
         version = _ask_version(binary)
         atomic_write(remembered, version.encode())
-    with _versions_lock:
-        _versions[key] = version
+    with state.lock:
+        state.versions[key] = version
     return version
 
 

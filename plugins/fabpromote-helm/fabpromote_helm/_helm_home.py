@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from fabpromote.cache import cache_root
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._helm import INSTALL_HINT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+
+    from fabpromote_helm._run_cache import HelmCache
 
 __all__ = ["explain", "helm_home", "private_env", "repository_config", "run_helm"]
 
@@ -42,19 +43,20 @@ _FOLDER = "helm"
 _CHATTER = ("Hang tight", "Update Complete", "...Successfully got an update", "Getting updates for", "Saving ")
 
 
-def helm_home() -> Path:
-    """The private helm home: ``<cache root>/helm``."""
-    return cache_root() / _FOLDER
+def helm_home(state: HelmCache) -> Path:
+    """The private helm home of the run: ``<cache root>/helm``."""
+    return state.path(_FOLDER)
 
 
-def private_env(repositories: Path | None = None) -> dict[str, str]:
-    """The environment of a helm process: the caller's without ``HELM_*``, homes in the cache.
+def private_env(state: HelmCache, repositories: Path | None = None) -> dict[str, str]:
+    """The environment of a helm process: the caller's without ``HELM_*``, homes in the run's cache.
 
     Args:
+        state: The run's helm cache.
         repositories: The ``repositories.yaml`` to use; by default one that
             does not exist (helm then knows no repository by name).
     """
-    home = helm_home()
+    home = helm_home(state)
     env = {name: value for name, value in os.environ.items() if not name.startswith("HELM_")}
     env.update(
         HELM_CACHE_HOME=str(home / "cache"),
@@ -74,14 +76,14 @@ def repository_name(url: str) -> str:
 
 
 @contextlib.contextmanager
-def repository_config(urls: Iterable[str]) -> Iterator[Path]:
+def repository_config(state: HelmCache, urls: Iterable[str]) -> Iterator[Path]:
     """A ``repositories.yaml`` naming each of ``urls`` (generated names), removed on exit.
 
     ``helm dependency build`` refuses repository URLs that no named
     repository has ("no repository definition for ..."); one file per build
     keeps parallel builds apart and refreshes only the repositories needed.
     """
-    folder = helm_home() / "repositories"
+    folder = helm_home(state) / "repositories"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     entries = [{"name": repository_name(url), "url": url} for url in sorted(set(urls))]
     fd, name = tempfile.mkstemp(prefix="repositories-", suffix=".yaml", dir=folder)
@@ -97,6 +99,7 @@ def run_helm(
     binary: str,
     args: list[str],
     *,
+    state: HelmCache,
     timeout: float,
     what: str,
     repositories: Path | None = None,
@@ -116,7 +119,7 @@ def run_helm(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=private_env(repositories),
+            env=private_env(state, repositories),
             timeout=timeout,
             check=False,
         )

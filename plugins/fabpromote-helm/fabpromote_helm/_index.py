@@ -13,7 +13,6 @@ when no ``--version`` is given.
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -27,7 +26,9 @@ from fabpromote_helm._stats import COUNTERS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["ChartIndex", "forget_indexes", "repository_index", "version_key"]
+    from fabpromote_helm._run_cache import HelmCache
+
+__all__ = ["ChartIndex", "repository_index", "version_key"]
 
 #: Larger indexes are refused rather than parsed (the biggest public ones are ~30 MB).
 MAX_INDEX_BYTES = 256 * 1024 * 1024
@@ -37,10 +38,6 @@ _VERSION = re.compile(
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
 )
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-_indexes: dict[str, ChartIndex] = {}
-_locks: dict[str, threading.Lock] = {}
-_lock = threading.Lock()
 
 
 def version_key(version: str) -> tuple[Any, ...] | None:
@@ -82,28 +79,18 @@ class ChartIndex:
         return None
 
 
-def repository_index(url: str) -> ChartIndex:
-    """The index of the chart repository at ``url``, read once per process.
+def repository_index(url: str, state: HelmCache) -> ChartIndex:
+    """The index of the chart repository at ``url``, read once per run (``state``: the run's helm cache).
 
     Raises:
         ChartRepositoryError: The repository cannot be reached, or what it
             serves as ``index.yaml`` is not an index.
     """
-    with _lock:
-        lock = _locks.setdefault(url, threading.Lock())
-    with lock:
-        found = _indexes.get(url)
+    with state.one_at_a_time(f"index {url}"):
+        found: ChartIndex | None = state.indexes.get(url)
         if found is None:
-            found = _read_index(url)
-            with _lock:
-                _indexes[url] = found
+            found = state.indexes[url] = _read_index(url)
         return found
-
-
-def forget_indexes() -> None:
-    """Drop the indexes read so far (tests, or to see a repository's new versions)."""
-    with _lock:
-        _indexes.clear()
 
 
 def _read_index(url: str) -> ChartIndex:

@@ -16,28 +16,24 @@ the locked digest.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fabpromote.cache import cache_root
 from fabpromote.exceptions import GeneratorError, LockMismatchError
 from fabpromote.fetch import DOWNLOAD_BYTES, LockEntry
 from fabpromote.git import redact
 from fabpromote.network import ENV_TIMEOUT, network_timeout
 from fabpromote_helm import _archive, _helm_home, _index
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
+from fabpromote_helm._run_cache import HelmCache
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from fabpromote.fetch import Fetcher
 
 __all__ = ["pulled_chart"]
@@ -47,10 +43,6 @@ ARCHIVE = "chart.tgz"
 SOURCE = "source.json"
 #: How many versions an error message lists.
 VERSIONS_SHOWN = 10
-
-_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
-_digests: dict[tuple[str, int, int, int], str] = {}
 
 
 def pulled_chart(
@@ -77,17 +69,20 @@ def pulled_chart(
     """
     shown = redact(url)
     _check_chart_name(chart, component, shown)
+    state = HelmCache.of(fetcher.cache)
     if not version:
-        version = _locked_version(fetcher, url, chart, entry_path) or _newest(url, chart, component)
+        version = _locked_version(fetcher, url, chart, entry_path) or _newest(state, url, chart, component)
     ref = f"{chart}@{version}"
     pinned = fetcher.pinned("helm", url, ref)
     key = hashlib.sha256(json.dumps(["fabpromote-helm chart 1", shown, chart, version]).encode()).hexdigest()
-    entry = cache_root() / _FOLDER / key
-    with _key_lock(key):
+    entry = state.path(_FOLDER, key)
+    with state.one_at_a_time(key):
         if not _complete(entry, chart):
             _discard(entry)
-            _build(binary, timeout, entry, component=component, url=url, chart=chart, version=version, pinned=pinned)
-    digest = _archive_digest(entry / ARCHIVE)
+            _build(
+                state, binary, timeout, entry, component=component, url=url, chart=chart, version=version, pinned=pinned
+            )
+    digest = _archive_digest(state, entry / ARCHIVE)
     if pinned is not None and digest != pinned:
         raise LockMismatchError(
             f"component {component!r}: chart {chart} {version} from {shown}: the cached archive has sha256 "
@@ -117,8 +112,8 @@ def _locked_version(fetcher: Fetcher, url: str, chart: str, entry_path: str) -> 
     return found[0].ref.partition("@")[2] if found else None
 
 
-def _newest(url: str, chart: str, component: str) -> str:
-    index = _index_for(url, chart, component)
+def _newest(state: HelmCache, url: str, chart: str, component: str) -> str:
+    index = _index_for(state, url, chart, component)
     versions = _versions_of(index, url, chart, component)
     newest = index.newest(chart)
     if newest is None:
@@ -130,9 +125,9 @@ def _newest(url: str, chart: str, component: str) -> str:
     return newest
 
 
-def _index_for(url: str, chart: str, component: str) -> _index.ChartIndex:
+def _index_for(state: HelmCache, url: str, chart: str, component: str) -> _index.ChartIndex:
     try:
-        return _index.repository_index(url)
+        return _index.repository_index(url, state)
     except ChartRepositoryError as exc:
         raise ChartRepositoryError(f"component {component!r}, chart {chart!r}: {exc}", url=exc.url) from None
 
@@ -156,7 +151,16 @@ def _listed(versions: tuple[str, ...]) -> str:
 
 
 def _build(
-    binary: str, timeout: float, entry: Path, *, component: str, url: str, chart: str, version: str, pinned: str | None
+    state: HelmCache,
+    binary: str,
+    timeout: float,
+    entry: Path,
+    *,
+    component: str,
+    url: str,
+    chart: str,
+    version: str,
+    pinned: str | None,
 ) -> None:
     """Pull and expand into a staging folder beside ``entry``, then rename it into place."""
     shown = redact(url)
@@ -172,10 +176,15 @@ def _build(
         network = network_timeout()
         bound, setting = (network, ENV_TIMEOUT) if network < timeout else (timeout, "FABPROMOTE_HELM_TIMEOUT")
         done = _helm_home.run_helm(
-            binary, args, timeout=bound, what=f"helm pull of chart {chart} {version} from {shown}", setting=setting
+            binary,
+            args,
+            state=state,
+            timeout=bound,
+            what=f"helm pull of chart {chart} {version} from {shown}",
+            setting=setting,
         )
         if done.returncode != 0:
-            _explain_failure(done.stdout, component=component, url=url, chart=chart, version=version)
+            _explain_failure(state, done.stdout, component=component, url=url, chart=chart, version=version)
         archives = sorted(download.iterdir())
         if len(archives) != 1:
             raise GeneratorError(
@@ -213,10 +222,10 @@ def _build(
         raise
 
 
-def _explain_failure(output: bytes, *, component: str, url: str, chart: str, version: str) -> None:
+def _explain_failure(state: HelmCache, output: bytes, *, component: str, url: str, chart: str, version: str) -> None:
     """Raise the error of a failed ``helm pull``: unreachable, no such chart or version, else helm's words."""
     shown = redact(url)
-    index = _index_for(url, chart, component)
+    index = _index_for(state, url, chart, component)
     versions = _versions_of(index, url, chart, component)
     if version not in versions:
         raise ChartVersionNotFoundError(
@@ -239,22 +248,13 @@ def _discard(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _key_lock(key: str) -> Iterator[None]:
-    """One pull per chart at a time in this process (other processes may race; the rename decides)."""
-    with _locks_lock:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
-
-
-def _archive_digest(archive: Path) -> str:
-    """The sha256 of ``archive``, remembered while the file is unchanged."""
+def _archive_digest(state: HelmCache, archive: Path) -> str:
+    """The sha256 of ``archive``, remembered in the run while the file is unchanged."""
     info = archive.stat()
     memo = (str(archive), info.st_size, info.st_mtime_ns, info.st_ino)
-    digest = _digests.get(memo)
+    digest = state.archive_digests.get(memo)
     if digest is None:
-        digest = _digests[memo] = _sha256(archive)
+        digest = state.archive_digests[memo] = _sha256(archive)
     return digest
 
 

@@ -2,7 +2,7 @@
 
 A render is a pure function of the chart (its digest), the values file, the
 release name, the namespace, the helm version and the cleaning options, so
-its final bytes are stored under ``<cache root>/renders/<sha256 key>``.
+its final bytes are stored under ``<cache root>/renders/<sha256 key>`` (the run's cache).
 Entries are written with :func:`fabpromote.cache.atomic_write`, so several
 processes may share the cache. An entry is sealed (:func:`fabpromote.cache.seal`):
 it repeats its key and carries the sha256 of its content, and is used only
@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote.cache import atomic_write, cache_root, seal, unseal
+from fabpromote.cache import atomic_write, seal, unseal
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from fabpromote.cache import Cache
 
 __all__ = ["CachedRender", "RenderKey", "load", "store"]
 
@@ -81,9 +83,9 @@ class CachedRender:
     warnings: bytes = b""
 
 
-def entry_path(key: str, root: Path | None = None) -> Path:
-    """Where the entry of ``key`` lives."""
-    return (root or cache_root()) / _FOLDER / key
+def entry_path(key: str, root: Path) -> Path:
+    """Where the entry of ``key`` lives in cache root ``root``."""
+    return root / _FOLDER / key
 
 
 def _encode(key: str, render: CachedRender) -> bytes:
@@ -101,9 +103,9 @@ def _decode(key: str, data: bytes) -> CachedRender | None:
     return CachedRender(manifest=payload[size:], warnings=payload[:size])
 
 
-def load(key: str) -> CachedRender | None:
-    """The cached render of ``key``, or None when absent or not trustworthy."""
-    path = entry_path(key)
+def load(cache: Cache, key: str) -> CachedRender | None:
+    """The cached render of ``key`` in ``cache``, or None when absent or not trustworthy."""
+    path = entry_path(key, cache.root)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -117,9 +119,9 @@ def load(key: str) -> CachedRender | None:
     return render
 
 
-def store(key: str, render: CachedRender) -> None:
-    """Keep ``render`` under ``key``; a cache that cannot be written only costs speed."""
-    path = entry_path(key)
+def store(cache: Cache, key: str, render: CachedRender) -> None:
+    """Keep ``render`` under ``key`` in ``cache``; a cache that cannot be written only costs speed."""
+    path = entry_path(key, cache.root)
     try:
         atomic_write(path, _encode(key, render))
     except OSError as exc:

@@ -21,7 +21,6 @@ from typing import Any
 
 import fabpromote_helm
 import pytest
-from fabpromote_helm import _chart_digest, _index
 
 from fabpromote import Component, ComponentConfig, Fetcher, RenderRequest
 
@@ -68,8 +67,6 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     fabpromote_helm.reset_stats()
-    _chart_digest.forget_digests()
-    _index.forget_indexes()
 
 
 @pytest.fixture(name="helm_binary")

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import fabpromote_helm
 import pytest
 from fabpromote_helm import HelmGenerator, RenderStats, _chart_digest
-from fabpromote_helm._chart_digest import chart_digest, forget_digests
+from fabpromote_helm._chart_digest import chart_digest
+from fabpromote_helm._run_cache import HelmCache
 
 import fabpromote
+from fabpromote.cache import Cache
 from fabpromote.cli import main
 
 from .conftest import MakeRequest, write_chart
@@ -71,11 +73,13 @@ class TestRenderCache:
         assert fabpromote_helm.stats().cache_hits == 3
 
     def test_cache_survives_the_process_memo(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
-        """Without the in-process digest memo, the on-disk entry still serves the render."""
-        first = HelmGenerator.from_env().generate(make_request(chart))
-        forget_digests()
+        """Without the in-process digest memo (a new run's cache), the on-disk entry still serves the render."""
+        first_request = make_request(chart)
+        first = HelmGenerator.from_env().generate(first_request)
+        second_request = make_request(chart)
+        assert second_request.cache is not first_request.cache
         fabpromote_helm.reset_stats()
-        assert HelmGenerator.from_env().generate(make_request(chart)) == first
+        assert HelmGenerator.from_env().generate(second_request) == first
         assert fabpromote_helm.stats().helm_calls == 0
 
     @pytest.mark.parametrize(
@@ -277,14 +281,16 @@ class TestChartDigest:
         """A chart whose listing is unchanged is not read again once its files have settled."""
         chart = write_chart(tmp_path / "a")
         monkeypatch.setattr(_chart_digest, "changed_recently", lambda *_: False)  # every entry counts as settled
-        first = chart_digest(str(chart))
+        state = HelmCache.of(Cache(tmp_path / "cache"))
+        first = chart_digest(str(chart), state)
         monkeypatch.setattr(_chart_digest, "_file_sha256", _no_reading)
-        assert chart_digest(str(chart)) == first
+        assert chart_digest(str(chart), state) == first
 
     def test_memo_ignores_fresh_files(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Files changed in the last two seconds are read again on every digest."""
         chart = write_chart(tmp_path / "a")
-        chart_digest(str(chart))
+        state = HelmCache.of(Cache(tmp_path / "cache"))
+        chart_digest(str(chart), state)
         reads: list[str] = []
         real = _chart_digest._file_sha256
 
@@ -293,7 +299,7 @@ class TestChartDigest:
             return real(path)
 
         monkeypatch.setattr(_chart_digest, "_file_sha256", counting)
-        chart_digest(str(chart))
+        chart_digest(str(chart), state)
         assert reads
 
 
