@@ -23,6 +23,9 @@ cluster file configures it is :func:`fabpromote.host_for`, above.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from fabpromote._credentials import Credentials, redact
 from fabpromote._githost import (
     CHANGE_REQUEST_PURPOSES,
@@ -34,8 +37,14 @@ from fabpromote._githost import (
     Comparison,
     MergeResult,
 )
-from fabpromote._gitops import GitOps
-from fabpromote._sources import Sources
+
+if TYPE_CHECKING:
+    from fabpromote._gitops import GitOps
+    from fabpromote._sources import Sources
+
+#: Imported on first use: they bring dulwich and urllib3 (70 ms), which a
+#: plugin that only redacts or reads records (the helm generator) never needs.
+_LAZY = {"GitOps": "fabpromote._gitops", "Sources": "fabpromote._sources"}
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",
@@ -51,3 +60,9 @@ __all__ = [
     "Sources",
     "redact",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fabpromote.git' has no attribute {name!r}")
