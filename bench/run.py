@@ -49,6 +49,8 @@ import os
 import platform
 import resource
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -290,6 +292,33 @@ def _log(message: str) -> None:
 
 
 @contextlib.contextmanager
+def _git_daemon(base: Path) -> Iterator[str]:
+    """``git daemon`` serving ``base``, listening and forking itself: ``git://127.0.0.1:PORT/``.
+
+    Not the test suite's ``GitDaemon``, which spawns a ``git daemon --inetd``
+    from Python per connection to be safe among parallel test workers: that
+    costs the server time the figures would count. The bench runs alone, so
+    a port looked up and then handed to the daemon is safe here.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={base}", "--listen=127.0.0.1"]
+    command += [f"--port={port}", "--enable=receive-pack", str(base)]
+    daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"git daemon did not start on port {port}")
+            time.sleep(0.02)
+        yield f"git://127.0.0.1:{port}/"
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)  # its per-connection children too
+        daemon.wait()
+
+
+@contextlib.contextmanager
 def _cache_dir(path: Path) -> Iterator[Path]:
     """Point ``FABPROMOTE_CACHE_DIR`` at ``path`` for the block."""
     old = os.environ.get("FABPROMOTE_CACHE_DIR")
@@ -454,10 +483,8 @@ class Bench:
 
     def daemon_url(self) -> str:
         if self._daemon is None:
-            from fabpromote.testing.gitservers import git_daemon
-
             (self.tmp / "git").mkdir(exist_ok=True)
-            self._daemon = str(self._stack.enter_context(git_daemon(self.tmp / "git")))
+            self._daemon = str(self._stack.enter_context(_git_daemon(self.tmp / "git")))
             # Its CPU is ours: found by its port among the processes.
             self._daemon_session = _session_of(f"--port={urlsplit(self._daemon).port}\0")
         return self._daemon
