@@ -33,6 +33,8 @@ _L = TypeVar("_L", bound="_Listener")
 class _Listener:
     """What both servers share: a listening socket, the connections open, and a clean stop."""
 
+    #: Chosen on the first start (0) unless given, and kept across restarts.
+    port: int = attrs.field(default=0, init=False)
     connections: int = attrs.field(default=0, init=False)
     _listener: socket.socket | None = attrs.field(default=None, init=False)
     _open: set[socket.socket] = attrs.field(init=False, factory=set)
@@ -51,7 +53,20 @@ class _Listener:
             sock.close()
 
     def start(self) -> None:
-        """Listen and serve in background threads (each server its own way)."""
+        """Listen (again, on the same port once chosen) and serve in background threads."""
+        listener = socket.socket()
+        # A restart binds the port again while connections of the last run are in TIME_WAIT.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._stopping = threading.Event()
+        self._listener = listener
+        name = f"{type(self).__name__}-{self.port}"
+        threading.Thread(target=self._accept, args=(listener,), name=name, daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        """Serve the connections ``listener`` accepts until :meth:`stop` (each server its own way)."""
         raise NotImplementedError
 
     def __enter__(self: _L) -> _L:
@@ -88,17 +103,6 @@ class FaultyProxy(_Listener):
     def url(self) -> str:
         """``git://127.0.0.1:<port>/``."""
         return f"git://{HOST}:{self.port}/"
-
-    def start(self) -> None:
-        """Listen (again, on the same port) and forward in background threads."""
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.port))
-        listener.listen()
-        self.port = listener.getsockname()[1]
-        self._stopping = threading.Event()
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), name=f"proxy-{self.port}", daemon=True).start()
 
     def _accept(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
@@ -156,21 +160,11 @@ class HostileServer(_Listener):
     """
 
     answer: bytes | None = None
-    port: int = attrs.field(default=0, init=False)
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:<port>/``."""
         return f"http://{HOST}:{self.port}/"
-
-    def start(self) -> None:
-        """Listen and serve in background threads."""
-        listener = socket.socket()
-        listener.bind((HOST, 0))
-        listener.listen()
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), name=f"hostile-{self.port}", daemon=True).start()
 
     def _accept(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
