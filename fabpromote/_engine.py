@@ -18,13 +18,13 @@ import contextlib
 import os
 import posixpath
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote import _hooks
+from fabpromote import _hooks, _signals
 from fabpromote._cache import Cache
 from fabpromote._hld import Component, ComponentConfig, find_component_file, load_component, load_environments
 from fabpromote._manifests import Manifests
@@ -344,7 +344,7 @@ class _Walk:
         except UnknownBackendError as exc:
             raise exc.written_at(kind_written_at(request.directory, component)) from None
         if component.hooks.before_generate or component.hooks.after_generate:
-            wait([future for _, future in self.pending])
+            _signals.wait(future for _, future in self.pending)
             _hooks.run_hook(component, "before-generate", request.directory)
             self.done[request.output_path] = generator.generate(request)
             _hooks.run_hook(component, "after-generate", request.directory)
@@ -445,6 +445,7 @@ class _Walk:
         pooled ones, the first error in walk order is raised.
         """
         files = dict(self.done)
+        _signals.wait(future for _, future in self.pending)
         files.update((request.output_path, future.result()) for request, future in self.pending)
         return Manifests(files)
 

@@ -16,31 +16,40 @@ removes what it made. Two things keep the exit prompt when threads work:
 Later signals are ignored, so that the cleanup runs to its end. Steps that
 must not be cut in two (moving a finished tree into place) run inside
 :func:`deferred`: a signal then takes effect right after the step.
+
+The kernel hands a process's signal to any of its threads. When a worker
+thread gets it, Python only notes it for the main thread, and a main thread
+blocked on a lock (waiting for a future) is never woken to run the handler:
+the main thread waits on workers through :func:`wait`, which wakes often.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from types import FrameType
 
-__all__ = ["GRACE_SECONDS", "Interrupted", "deferred", "handled", "report"]
+__all__ = ["GRACE_SECONDS", "Interrupted", "deferred", "handled", "report", "wait"]
 
+T = TypeVar("T")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Seconds from the first signal to the end of the process, cleanup included.
 GRACE_SECONDS = 10.0
 #: How often child processes started while winding down are stopped too.
 REAP_INTERVAL = 0.05
+#: How often a main thread waiting on workers wakes to let a signal's handler run.
+WAKE_INTERVAL = 0.05
 
 
 class Interrupted(KeyboardInterrupt):
@@ -121,6 +130,13 @@ def deferred() -> Iterator[None]:
             _state.pending = False
             # Even when the step failed: the interruption is what ends the command.
             raise Interrupted(_state.received or signal.SIGTERM)
+
+
+def wait(futures: Iterable[concurrent.futures.Future[T]]) -> None:
+    """Wait until every future is done, waking every :data:`WAKE_INTERVAL` s for signals."""
+    pending = set(futures)
+    while pending:
+        _, pending = concurrent.futures.wait(pending, timeout=WAKE_INTERVAL)
 
 
 def report(exc: Interrupted) -> int:

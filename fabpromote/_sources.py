@@ -55,7 +55,7 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 from dulwich.walk import Walker
 
-from fabpromote import _gittcp
+from fabpromote import _gittcp, _signals
 from fabpromote._cache import Cache, cache_root
 from fabpromote._credentials import Credentials
 from fabpromote._network import Deadline, network_timeout, one_line
@@ -338,8 +338,11 @@ class Sources:
             futures = {url: pool.submit(self._checkout_all, url, by_url[url]) for url in network} if pool else {}
             done: dict[str, dict[str, tuple[str, Path]]] = {}
             for url, ref in wanted:
-                if url not in done:
-                    done[url] = futures[url].result() if url in futures else self._checkout_all(url, by_url[url])
+                if url in futures and url not in done:
+                    _signals.wait([futures[url]])
+                    done[url] = futures[url].result()
+                elif url not in done:
+                    done[url] = self._checkout_all(url, by_url[url])
                 self._remember_origin(done[url][ref][1], remote[url], ref or "HEAD", ())
                 yield done[url][ref]
         finally:
