@@ -7,6 +7,7 @@ built-ins), and ``FABPROMOTE_BLOCK_PLUGINS=name,name`` to skip some.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -16,7 +17,7 @@ import attrs
 import pluggy
 
 from fabpromote import _builtins, hookspecs
-from fabpromote._entry_points import entry_points
+from fabpromote._entry_points import EntryPoint, entry_points
 from fabpromote.exceptions import DuplicateBackendError, FabpromoteError, PluginError, UnknownBackendError
 
 if TYPE_CHECKING:
@@ -33,6 +34,14 @@ ENV_DISABLE_AUTOLOAD = "FABPROMOTE_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "FABPROMOTE_BLOCK_PLUGINS"
 BUILTIN = "fabpromote.builtins"
 
+log = logging.getLogger("fabpromote.plugins")
+
+#: Distributions whose backends moved into the core (normalized name -> what moved).
+#: Their entry points are skipped, never imported: still installed next to this
+#: core, the old copy would register its backend a second time (a
+#: DuplicateBackendError on every command) or, against this core, fail to load.
+MERGED_INTO_CORE = {"fabpromote_local": "Git host 'local'"}
+
 #: A factory's arguments and what it builds.
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,7 +50,6 @@ T = TypeVar("T")
 _PROVIDERS = {
     ("generator", "helm"): "fabpromote-helm",
     ("engine", "fabrikate"): "fabpromote-fabrikate",
-    ("Git host", "local"): "fabpromote-local",
     ("Git host", "github"): "fabpromote-github",
     ("Git host", "gitlab"): "fabpromote-gitlab",
 }
@@ -73,11 +81,13 @@ def make_plugin_manager(*, autoload: bool | None = None, plugins: Iterable[objec
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
     """Register the plugins of entry point group ``fabpromote``, as pluggy's ``load_setuptools_entrypoints``.
 
-    Blocked names, and names already registered (a distribution installed
-    twice), are skipped.
+    Blocked names, names already registered (a distribution installed
+    twice) and the distributions merged into the core are skipped.
     """
     for entry in entry_points(hookspecs.PROJECT):
         if manager.is_blocked(entry.name) or manager.get_plugin(entry.name) is not None:
+            continue
+        if _merged_into_core(entry):
             continue
         try:
             plugin = entry.load()
@@ -87,6 +97,22 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
                 f"reinstall it, or skip it with {ENV_BLOCK}={entry.name}"
             ) from exc
         manager.register(plugin, name=entry.name)
+
+
+def _merged_into_core(entry: EntryPoint) -> bool:
+    """Whether ``entry`` comes from a distribution the core absorbed; if so, say how to remove it."""
+    moved = MERGED_INTO_CORE.get(entry.distribution)
+    if moved is None:
+        return False
+    dist = entry.distribution.replace("_", "-")
+    log.warning(
+        "plugin %r (%s) is not loaded: its %s is part of fabpromote now; uninstall it: pip uninstall %s",
+        entry.name,
+        dist,
+        moved,
+        dist,
+    )
+    return True
 
 
 @attrs.define

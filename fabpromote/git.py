@@ -16,6 +16,8 @@ records below. Git-based hosts can do all their Git work through
 - Remotes and their tokens: :class:`Sources` (mirrors in the cache),
   :class:`Credentials` (which variable holds the token of each host or
   repository) and :func:`redact` (tokens and URL user info out of any text).
+- A complete host: :class:`LocalHost`, the built-in ``local`` Git host (any
+  repository dulwich reaches), to use as it is or to wrap.
 
 This module stays at the sources layer: the host of a repository as a
 cluster file configures it is :func:`fabpromote.host_for`, above.
@@ -40,11 +42,12 @@ from fabpromote._githost import (
 
 if TYPE_CHECKING:
     from fabpromote._gitops import GitOps
+    from fabpromote._localhost import LocalHost
     from fabpromote._sources import Sources
 
 #: Imported on first use: they bring dulwich and urllib3 (70 ms), which a
 #: plugin that only redacts or reads records (the helm generator) never needs.
-_LAZY = {"GitOps": "fabpromote._gitops", "Sources": "fabpromote._sources"}
+_LAZY = {"GitOps": "fabpromote._gitops", "LocalHost": "fabpromote._localhost", "Sources": "fabpromote._sources"}
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",
@@ -56,6 +59,7 @@ __all__ = [
     "Comparison",
     "Credentials",
     "GitOps",
+    "LocalHost",
     "MergeResult",
     "Sources",
     "redact",

@@ -35,8 +35,8 @@ RECORDED_HOST = '''
 
 import os
 
+from fabpromote.git import LocalHost
 from fabpromote.hookspecs import hookimpl
-from fabpromote_local import LocalHost
 
 BUILT = []
 CALLS = []

@@ -242,7 +242,7 @@ import json
 import os
 
 from fabpromote import hookimpl
-from fabpromote_local import LocalHost
+from fabpromote.git import LocalHost
 
 
 @hookimpl

@@ -37,13 +37,12 @@ class TestVersions:
         assert f"fabpromote=={CORE['version']}" in meta["dependencies"]
 
     def test_every_plugin_is_found(self) -> None:
-        """The five first-party plugins are there."""
+        """The four first-party plugins are there (the local Git host is in the core)."""
         assert {p.name for p in PLUGINS} >= {
             "fabpromote-fabrikate",
             "fabpromote-github",
             "fabpromote-gitlab",
             "fabpromote-helm",
-            "fabpromote-local",
         }
 
 

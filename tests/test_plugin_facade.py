@@ -90,9 +90,9 @@ def test_a_wrapper_sees_every_call() -> None:
     """Hook wrappers see the registration calls (one per registering plugin) and the facade's calls."""
     wrappers = _Wrappers()
     plugins = Plugins.load(autoload=False, plugins=[wrappers, _Hosts()])
-    # The built-ins register generators; _Hosts registers a host; each call passes the wrappers.
-    assert wrappers.seen == ["register_generators", "register_git_hosts"]
-    assert plugins.git_hosts.names() == ["extra"]
+    # The built-ins register generators and a host; _Hosts registers a host; each call passes the wrappers.
+    assert wrappers.seen == ["register_generators", "register_git_hosts", "register_git_hosts"]
+    assert plugins.git_hosts.names() == ["extra", "local"]
     assert plugins.git_hosts.owner("extra") != "fabpromote.builtins"
     assert plugins.detect_git_host("/srv/repo.git") == "local"
     assert wrappers.seen[-1] == "detect /srv/repo.git -> None"

@@ -31,10 +31,11 @@ class StaticAgain:
 
 class TestRegistries:
     def test_builtins(self) -> None:
-        """The core registers the static and component generators and the native engine."""
+        """The core registers the static and component generators, the native engine and the local Git host."""
         plugins = Plugins.load(autoload=False)
         assert plugins.generators.names() == ["component", "static"]
         assert plugins.engines.names() == ["native"]
+        assert plugins.git_hosts.names() == ["local"]
 
     def test_plugin_backends(self) -> None:
         """A plugin's backends are found by name; generators are built once."""

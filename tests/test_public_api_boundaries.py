@@ -70,7 +70,7 @@ def test_plugins_import_only_public_names() -> None:
 def test_core_imports_no_plugin() -> None:
     """The core (and fabpromote.testing) never imports a first-party plugin."""
     packages = _plugin_packages()
-    assert {"fabpromote_helm", "fabpromote_local", "fabpromote_github"} <= packages
+    assert {"fabpromote_helm", "fabpromote_github"} <= packages
     found = [
         f"{path.relative_to(ROOT)}:{line}: {name}"
         for path in sorted(CORE.rglob("*.py"))

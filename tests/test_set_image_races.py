@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from fabpromote_local import LocalHost
 
 from fabpromote import hookimpl
 from fabpromote._cluster import Cluster
 from fabpromote._plugins import Plugins
 from fabpromote._workflow import set_image
 from fabpromote.exceptions import ImageConflictError
+from fabpromote.git import LocalHost
 from fabpromote.testing.gitrepos import WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon
 from fabpromote.typing import HostSettings
@@ -233,7 +233,7 @@ def test_conflict_is_one_line_and_exit_1(tmp_path: Path) -> None:
             """
             import os, subprocess
             from fabpromote import hookimpl
-            from fabpromote_local import LocalHost
+            from fabpromote.git import LocalHost
 
             class Racing(LocalHost):
                 def commit_files(self, *args, **kwargs):

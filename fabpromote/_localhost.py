@@ -1,4 +1,10 @@
-"""The ``local`` Git host: no server-side reviews, every change done here with dulwich.
+"""The ``local`` Git host, built in: any repository dulwich reaches, every change done here.
+
+Paths, ``file://``, ``git://`` and smart ``http(s)://`` remotes: reads, commits
+and merges are done locally with dulwich and pushed with compare-and-swap. It
+is the host of every URL no Git host plugin claims
+(:meth:`fabpromote._plugins.Plugins.detect_git_host`), so a core-only install
+materializes, publishes and promotes on such repositories.
 
 Pull requests do not exist here: :meth:`LocalHost.open_change` only reports
 whether a merge would succeed, and :meth:`LocalHost.merge` performs it. The
@@ -12,8 +18,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from fabpromote._credentials import redact
+from fabpromote._githost import BranchPolicy, ChangeRequest, CommitInfo, Comparison, MergeResult
+from fabpromote._gitops import GitOps
+from fabpromote._sources import Sources
 from fabpromote.exceptions import MergeConflictError, RefNotFoundError, StaleBranchError
-from fabpromote.git import BranchPolicy, ChangeRequest, CommitInfo, Comparison, GitOps, MergeResult, Sources, redact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

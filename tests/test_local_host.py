@@ -1,4 +1,4 @@
-"""The local Git host: the Git host contract over real servers, plus what only ``local`` does.
+"""The built-in local Git host: the Git host contract over real servers, plus what only ``local`` does.
 
 :class:`~fabpromote.testing.contracts.GitHostContract` runs here over a plain
 path, git:// and smart HTTP.
@@ -7,24 +7,89 @@ path, git:// and smart HTTP.
 from __future__ import annotations
 
 import inspect
+import itertools
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import fabpromote_local
 import pytest
-from fabpromote_local import LocalHost
 
 from fabpromote import Plugins, hookimpl
-from fabpromote.exceptions import AuthenticationError, FabpromoteError, ProtectedBranchError, StaleBranchError
-from fabpromote.git import Sources
-from fabpromote.testing.contracts import GitHostContract
-from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.exceptions import (
+    AuthenticationError,
+    DuplicateBackendError,
+    FabpromoteError,
+    HostSettingsError,
+    ProtectedBranchError,
+    StaleBranchError,
+)
+from fabpromote.git import LocalHost, Sources
+from fabpromote.testing.contracts import GitHostContract, ServedRepo
+from fabpromote.testing.gitrepos import GIT_ENV, git
+from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
 from fabpromote.typing import HostSettings
 
-DOCS = Path(__file__).parents[3] / "docs" / "githosts.md"
+DOCS = Path(__file__).parents[1] / "docs" / "githosts.md"
+
+_names = itertools.count()
+
+
+@pytest.fixture(name="served_root", scope="module")
+def _served_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("local-host")
+    (root / "served").mkdir()
+    return root
+
+
+@pytest.fixture(name="servers", scope="module")
+def _servers(served_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A git daemon and a smart HTTP server for the module, both accepting pushes."""
+    with pytest.MonkeyPatch.context() as patch:
+        # The servers keep the environment they start with: make it the isolated one.
+        patch.setenv("HOME", str(tmp_path_factory.mktemp("server-home")))
+        for name, value in GIT_ENV.items():
+            patch.setenv(name, value)
+        with GitDaemon(served_root / "served") as daemon, SmartHTTPServer(served_root / "served") as http:
+            yield {"git": daemon.url, "http": http.url}
+
+
+@pytest.fixture(name="transport", params=["path", "git", "http"])
+def _transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(name="make_repo")
+def _make_repo(served_root: Path, servers: dict[str, str], transport: str) -> Iterator[Callable[..., ServedRepo]]:
+    """Make served repositories (master with ``files``); each is fsck'ed at the end of the test."""
+    made: list[ServedRepo] = []
+
+    def make(files: dict[str, str] | None = None) -> ServedRepo:
+        name = f"repo{next(_names)}.git"
+        bare = served_root / "served" / name
+        work = served_root / "work" / name
+        git("-c", "init.defaultBranch=master", "init", "-q", "--bare", str(bare))
+        git("clone", "-q", str(bare), str(work))
+        url = str(bare) if transport == "path" else servers[transport] + name
+        repo = ServedRepo(bare, work, url)
+        repo.commit("master", files or {"README.md": "hello\n", "hld/config/common.yaml": "config: {}\n"}, "initial")
+        made.append(repo)
+        return repo
+
+    yield make
+    for repo in made:
+        repo.check()
+
+
+@pytest.fixture(name="repo")
+def _repo(make_repo: Callable[..., ServedRepo]) -> ServedRepo:
+    """A served repository: master with README.md and hld/config/common.yaml."""
+    return make_repo()
 
 
 class TestLocalHostContract(GitHostContract):
@@ -110,20 +175,26 @@ class TestToken:
             assert f"{url}:" in str(stale.value)  # the URL as given: the token never goes into it
 
 
-class TestPlugin:
+class TestBuiltIn:
     def test_purposes_must_be_a_sequence(self) -> None:
         """("promote") is a string, not a tuple: refused rather than allowing 'p', 'r', ..."""
         with pytest.raises(TypeError, match="sequence of purposes"):
             LocalHost(protected={"prod": "promote"})  # type: ignore[dict-item]
 
     def test_registered(self) -> None:
-        """The entry point registers Git host 'local', built from settings."""
-        plugins = Plugins.load()
+        """The core registers Git host 'local', built from settings, with no plugin loaded."""
+        plugins = Plugins.load(autoload=False)
         assert "local" in plugins.git_hosts.names()
-        assert plugins.git_hosts.owner("local") == "local"
+        assert plugins.git_hosts.owner("local") == "fabpromote.builtins"
         host = plugins.git_host("local", HostSettings(sources=Sources(), protected=PROTECTED))
         assert isinstance(host, LocalHost)
         assert host.protected["prod"] == ("promote", "rollback")
+
+    def test_refuses_options(self) -> None:
+        """local has no options of its own: one in a hosts: entry is refused, naming the field."""
+        plugins = Plugins.load(autoload=False)
+        with pytest.raises(HostSettingsError, match=r"hosts\.git\.example\.com\.colour"):
+            plugins.git_host("local", HostSettings(options={"colour": "blue"}, field="hosts.git.example.com"))
 
     def test_detects_every_url_last(self) -> None:
         """local answers for any URL, but only after every other plugin."""
@@ -136,14 +207,14 @@ class TestPlugin:
         plugins = Plugins.load(plugins=[GitHubPlugin()])
         assert plugins.detect_git_host("https://github.com/o/r.git") == "github"
         assert plugins.detect_git_host("git://example.org/r.git") == "local"
-        assert fabpromote_local.fabpromote_detect_git_host(url="/srv/r.git") == "local"
+        assert Plugins.load(autoload=False).detect_git_host("/srv/r.git") == "local"
 
-    def test_cheap_entry_point(self) -> None:
-        """The entry-point module does not import the host (nor dulwich's merge code) until asked."""
-        import subprocess
-        import sys
-
-        code = "import sys, fabpromote_local; print('fabpromote_local._host' in sys.modules, 'dulwich.merge' in sys.modules)"
+    def test_cheap_registration(self) -> None:
+        """Loading the plugins does not import the host (nor dulwich's merge code) until one is built."""
+        code = (
+            "import sys; from fabpromote import Plugins; Plugins.load(autoload=False); "
+            "print('fabpromote._localhost' in sys.modules, 'dulwich.merge' in sys.modules)"
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.split() == ["False", "False"]
 
@@ -159,6 +230,56 @@ class TestPlugin:
         for name, member in vars(protocol).items():
             if callable(member) and not name.startswith("_"):
                 assert _parameters(getattr(LocalHost, name)) == _parameters(member), name
+
+
+#: What fabpromote-local 0.1.0 installed: an entry point named ``local`` whose module registers host ``local``.
+_OLD_PLUGIN = """
+from fabpromote.hookspecs import hookimpl
+
+@hookimpl
+def fabpromote_register_git_hosts(register):
+    register("local", lambda settings: None)
+"""
+
+
+def _installed(site: Path, distribution: str, module: str) -> None:
+    """Install ``module`` (the old plugin's code) into ``site`` as ``distribution``, entry point ``local``."""
+    site.mkdir(exist_ok=True)
+    (site / f"{module}.py").write_text(_OLD_PLUGIN)
+    info = site / f"{distribution.replace('-', '_')}-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[fabpromote]\nlocal = {module}\n")
+
+
+class TestOldPluginStillInstalled:
+    """fabpromote-local, the plugin the host came from, still installed beside this core."""
+
+    def test_skipped_with_a_warning(self, tmp_path: Path) -> None:
+        """Every command works, the old module is never imported, and stderr says how to remove it."""
+        site = tmp_path / "site"
+        _installed(site, "fabpromote-local", "fabpromote_local")
+        (site / "fabpromote_local.py").write_text("raise ImportError('the old plugin was imported')\n")
+        fabpromote = Path(sys.executable).with_name("fabpromote")
+        env = {**os.environ, "PYTHONPATH": str(site)}
+        done = subprocess.run([fabpromote, "plugins", "--json"], capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines() == [
+            "fabpromote: WARNING: plugin 'local' (fabpromote-local) is not loaded: its Git host 'local' "
+            "is part of fabpromote now; uninstall it: pip uninstall fabpromote-local"
+        ]
+        rows = {row["name"]: row for row in json.loads(done.stdout)["plugins"]}
+        assert "local" not in rows
+        assert "Git host local" in rows["fabpromote.builtins"]["backends"]
+
+    def test_another_distribution_is_a_duplicate(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Only that distribution is skipped: another one registering 'local' is refused, naming both."""
+        _installed(tmp_path, "my-local-host", "my_local_host")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        with pytest.raises(
+            DuplicateBackendError, match=r"'local' is registered by both 'fabpromote\.builtins' and 'local'"
+        ):
+            Plugins.load()
 
 
 def _parameters(function: Callable[..., Any]) -> list[tuple[str, Any, bool]]:
