@@ -15,12 +15,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import EXIT_STATUS, build_parser, main
+from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
+from fabpromote._cli import EXIT_STATUS, build_parser
 from fabpromote._demo import build_demo
-from fabpromote._githost import ChangeRequest, MergeResult
-from fabpromote._outcome import Outcome
-from fabpromote._workflow import PromoteResult
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

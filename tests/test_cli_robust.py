@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import BROKEN_PIPE, main
+from fabpromote import Plugins, generate
+from fabpromote._cli import BROKEN_PIPE
 from fabpromote._demo import build_demo
-from fabpromote._generate import generate
+from fabpromote.cli import main
 from fabpromote.exceptions import PluginError
 from fabpromote.hookspecs import hookimpl
 

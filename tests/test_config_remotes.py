@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import main
-from fabpromote._cluster import Cluster, Repo
+from fabpromote import Cluster, Plugins, Repo, host_for
 from fabpromote._demo import build_demo
-from fabpromote._hosts import credentials_for, host_for, repo_for
+from fabpromote._hosts import credentials_for, repo_for
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError
 from fabpromote.testing.plugin import SmartHttpUrl
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import main
+from fabpromote import Plugins, Sources
 from fabpromote._demo import build_demo
-from fabpromote._sources import Sources
+from fabpromote.cli import main
 from fabpromote.exceptions import AmbiguousCommitError, RefNotFoundError
 from fabpromote.testing.gitrepos import colliding_commits, git
 

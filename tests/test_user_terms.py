@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import main
+from fabpromote import Plugins, Sources, generate, load_component
 from fabpromote._demo import build_demo
-from fabpromote._generate import generate
-from fabpromote._hld import load_component
-from fabpromote._sources import Sources
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError, UnknownBackendError
 from fabpromote.testing.gitrepos import git
 
