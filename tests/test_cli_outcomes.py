@@ -17,7 +17,6 @@ import pytest
 
 from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
 from fabpromote._cli import EXIT_STATUS, build_parser
-from fabpromote._demo import build_demo
 from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
@@ -31,7 +30,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 @pytest.fixture(name="config")
 def _config(tmp_path: Path) -> str:
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     return str(tmp_path / "demo" / "fabpromote.yaml")
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Cluster, Plugins, Repo, host_for
-from fabpromote._demo import build_demo
 from fabpromote._hosts import credentials_for, repo_for
 from fabpromote.cli import main
 from fabpromote.exceptions import HLDError
@@ -101,7 +100,7 @@ def test_every_command_uses_the_repositories_settings(
 ) -> None:
     """status, history, rollback --manifests, promote, diff, set-image, publish, protect, flux: each
     reaches the cluster HLD and the manifests repo through their configured host, with their own token."""
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     repos = tmp_path / "demo" / "repos"
     # One server per repository, each wanting its own token: a command that
     # reaches a repository without its settings fails.

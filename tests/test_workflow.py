@@ -22,8 +22,8 @@ from fabpromote import (
     set_image,
     status,
 )
-from fabpromote._demo import build_demo
 from fabpromote._workflow import rollback_manifests
+from fabpromote.cli import main
 from fabpromote.exceptions import (
     FabpromoteError,
     LockMismatchError,
@@ -48,7 +48,7 @@ def _demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         patch.setenv("FABPROMOTE_CACHE_DIR", str(root / "cache"))
         for name, value in GIT_ENV.items():
             patch.setenv(name, value)
-        list(build_demo(root / "demo"))
+        assert main(["demo", str(root / "demo")]) == 0
     return root / "demo"
 
 
