@@ -3,7 +3,7 @@
 Paths, ``file://``, ``git://`` and smart ``http(s)://`` remotes: reads, commits
 and merges are done locally with dulwich and pushed with compare-and-swap. It
 is the host of every URL no Git host plugin claims
-(:meth:`fabpromote._plugins.Plugins.detect_git_host`), so a core-only install
+(:meth:`fabpromote.Plugins.detect_git_host`), so a core-only install
 materializes, publishes and promotes on such repositories.
 
 Pull requests do not exist here: :meth:`LocalHost.open_change` only reports
