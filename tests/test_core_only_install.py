@@ -122,7 +122,7 @@ def _run(python: Path, *args: str, cwd: Path | None = None) -> subprocess.Comple
 
 class TestEnvironment:
     def test_holds_the_core_and_no_plugin(self, core_only: Path) -> None:
-        """The core imports from this checkout; no plugin, nor a test tool, is importable; only built-ins load."""
+        """The core imports from this checkout, with merge3 for dulwich; no plugin nor test tool; only built-ins load."""
         done = _run(core_only, "-c", "import fabpromote; print(fabpromote.__file__, fabpromote.__version__)")
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == [str(ROOT / "fabpromote" / "__init__.py"), PROJECT["version"]]
@@ -130,6 +130,9 @@ class TestEnvironment:
             done = _run(core_only, "-c", f"import {module}")
             assert done.returncode == 1, module
             assert f"No module named {module!r}" in done.stderr, done.stderr
+        # Line-level merges of the local host: dulwich finds merge3 (else a file changed on both sides conflicts).
+        done = _run(core_only, "-c", "import dulwich.merge; print(dulwich.merge.merge3 is not None)")
+        assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
         done = _run(core_only, "-m", "fabpromote", "plugins", "--json")
         assert done.returncode == 0, done.stderr
         plugins = json.loads(done.stdout)["plugins"]
