@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli import build_parser, main
+from fabpromote._cli import build_parser
+from fabpromote.cli import main
 
 if TYPE_CHECKING:
     from tests.conftest import WriteTree

@@ -15,12 +15,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import EXIT_STATUS, build_parser, main
-from fabpromote._demo import build_demo
-from fabpromote._githost import ChangeRequest, MergeResult
-from fabpromote._outcome import Outcome
-from fabpromote._workflow import PromoteResult
+from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
+from fabpromote._cli import EXIT_STATUS, build_parser
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(
@@ -33,7 +30,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 @pytest.fixture(name="config")
 def _config(tmp_path: Path) -> str:
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     return str(tmp_path / "demo" / "fabpromote.yaml")
 
 

@@ -21,9 +21,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabpromote._cli import main
-from fabpromote._cluster import Cluster, Environment, Pipeline, Repo
-from fabpromote._flux import flux_manifests, flux_name, flux_objects, flux_url
+from fabpromote import Cluster, Environment, Pipeline, Repo, flux_manifests
+from fabpromote._flux import flux_name, flux_objects, flux_url
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError, UnknownNameError
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -14,10 +14,9 @@ from dulwich.client import HttpGitClient, LocalGitClient, TCPGitClient
 from dulwich.errors import GitProtocolError
 from dulwich.repo import Repo
 
+from fabpromote import Cluster, materialize
 from fabpromote._cachecheck import check_cache
-from fabpromote._cluster import Cluster
 from fabpromote._gittcp import TimedTCPGitClient, _socket_of, transport
-from fabpromote._materialize import materialize
 from fabpromote.exceptions import SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import git

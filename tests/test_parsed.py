@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote import _fsutil, _parsed, generate, load_component
+from fabpromote import Component, ComponentConfig, Hooks, _fsutil, _parsed, generate, load_component
 from fabpromote._cachecheck import check_cache
-from fabpromote._hld import Component, ComponentConfig, Hooks
 from fabpromote.exceptions import HLDError, UnknownBackendError
 
 if TYPE_CHECKING:
@@ -184,8 +183,7 @@ def test_at_most_64_cache_files(write_tree: WriteTree, tmp_path: Path, parses: l
 
 def test_materialize_parses_an_unchanged_fleet_once(tmp_path: Path, parses: list[str]) -> None:
     """Snapshots never change: a second materialize takes every record from the cache."""
-    from fabpromote._cluster import Cluster
-    from fabpromote._materialize import materialize
+    from fabpromote import Cluster, materialize
     from fabpromote.testing.fleet import LocalFleet
 
     fleet = LocalFleet(tmp_path / "fleet")

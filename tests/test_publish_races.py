@@ -22,14 +22,9 @@ from typing import Any
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli import main
-from fabpromote._cluster import Cluster
-from fabpromote._demo import build_demo
-from fabpromote._hosts import host_for
-from fabpromote._materialize import Materialization, materialize
-from fabpromote._publish import parse_sources, publish
-from fabpromote._workflow import history, set_image
+from fabpromote import Cluster, Materialization, Plugins, history, host_for, materialize, publish, set_image
+from fabpromote._publish import parse_sources
+from fabpromote.cli import main
 from fabpromote.exceptions import OlderLockError
 from fabpromote.testing.gitrepos import git
 
@@ -44,7 +39,7 @@ WAIT = 120
 
 @pytest.fixture(name="config")
 def _config(tmp_path: Path) -> str:
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     return str(tmp_path / "demo" / "fabpromote.yaml")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins, _fsutil
-from fabpromote._cli import main
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

@@ -20,16 +20,10 @@ from dulwich.objects import Commit
 from dulwich.repo import Repo
 
 import fabpromote
-from fabpromote._credentials import Credentials, redact
-from fabpromote._sources import (
-    GIT_CONNECTIONS_PER_HOST,
-    AuthenticationError,
-    RefNotFoundError,
-    SourceError,
-    Sources,
-    _build_snapshot,
-)
-from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote import Credentials, Sources
+from fabpromote._sources import GIT_CONNECTIONS_PER_HOST, _build_snapshot
+from fabpromote.exceptions import AuthenticationError, FabpromoteError, RefNotFoundError, SourceError, UnsafePathError
+from fabpromote.git import redact
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
 from fabpromote.testing.tcpfaults import FaultyProxy
 
@@ -682,7 +676,7 @@ class TestCredentials:
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from fabpromote._sources import Sources
+    from fabpromote import Sources
 
     url, ref = sys.argv[1:]
     sources = Sources()
