@@ -151,13 +151,17 @@ class RetryPolicy:
 
     def wait_for(self, retry: int, status: int | None, headers: Any) -> float:
         """The wait before retry number ``retry`` after an answer of ``status`` (None: no answer)."""
+        return self._wait(retry, status, headers)[0]
+
+    def _wait(self, retry: int, status: int | None, headers: Any) -> tuple[float, bool]:
+        """:meth:`wait_for`, and whether the server asked for it."""
         if status is not None:
             asked = self.asked_wait(status, headers)
             if asked is not None:
-                return asked
+                return asked, True
             if self.limit_wait is not None and self.is_rate_limit(status, headers):
-                return self.limit_wait * 2.0 ** (retry - 1)
-        return self.backoff_for(retry)
+                return self.limit_wait * 2.0 ** (retry - 1), False
+        return self.backoff_for(retry), False
 
 
 class _PolicyRetry(DeadlineRetry):
@@ -200,8 +204,8 @@ class _PolicyRetry(DeadlineRetry):
                 # As urllib3 does when it may not retry: requests then tells a timeout as one.
                 raise error.with_traceback(_stacktrace) from None
             raise
-        wait = self.policy.wait_for(len(retry.history), status, headers)
-        refused = self._refusal(wait, asked=status is not None and self.policy.asked_wait(status, headers) is not None)
+        wait, asked = self.policy._wait(len(retry.history), status, headers)
+        refused = self._refusal(wait, asked=asked)
         if refused:
             self.gave_up = refused
             # A connection error stays the reason, for the caller's message; an answer is handed back.
