@@ -26,8 +26,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from fabpromote._credentials import Credentials, redact
-from fabpromote._githost import (
+from fabpromote._sources.githost import (
     CHANGE_REQUEST_PURPOSES,
     HLD_PURPOSES,
     MANIFESTS_PURPOSES,
@@ -37,14 +36,15 @@ from fabpromote._githost import (
     Comparison,
     MergeResult,
 )
+from fabpromote._util.credentials import Credentials, redact
 
 if TYPE_CHECKING:
-    from fabpromote._gitops import GitOps
-    from fabpromote._sources import Sources
+    from fabpromote._sources.gitops import GitOps
+    from fabpromote._sources.sources import Sources
 
 #: Imported on first use: they bring dulwich and urllib3 (70 ms), which a
 #: plugin that only redacts or reads records (the helm generator) never needs.
-_LAZY = {"GitOps": "fabpromote._gitops", "Sources": "fabpromote._sources"}
+_LAZY = {"GitOps": "fabpromote._sources.gitops", "Sources": "fabpromote._sources.sources"}
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",

@@ -12,6 +12,6 @@ not in a plugin's entry-point module.
 
 from __future__ import annotations
 
-from fabpromote._network import ENV_TIMEOUT, Deadline, network_timeout
+from fabpromote._util.network import ENV_TIMEOUT, Deadline, network_timeout
 
 __all__ = ["ENV_TIMEOUT", "Deadline", "network_timeout"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli import build_parser, main
+from fabpromote._cli.app import build_parser, main
 
 if TYPE_CHECKING:
     from tests.conftest import WriteTree

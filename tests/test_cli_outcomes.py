@@ -16,11 +16,11 @@ import attrs
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import EXIT_STATUS, build_parser, main
-from fabpromote._demo import build_demo
-from fabpromote._githost import ChangeRequest, MergeResult
-from fabpromote._outcome import Outcome
-from fabpromote._workflow import PromoteResult
+from fabpromote._cli.app import EXIT_STATUS, build_parser, main
+from fabpromote._cli.demo import build_demo
+from fabpromote._sources.githost import ChangeRequest, MergeResult
+from fabpromote._util.outcome import Outcome
+from fabpromote._workflow.workflow import PromoteResult
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import BROKEN_PIPE, main
-from fabpromote._demo import build_demo
-from fabpromote._generate import generate
+from fabpromote._cli.app import BROKEN_PIPE, main
+from fabpromote._cli.demo import build_demo
+from fabpromote._cluster.generate import generate
 from fabpromote.exceptions import PluginError
 from fabpromote.hookspecs import hookimpl
 

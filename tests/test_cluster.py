@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, PromotionRefused, UnknownNameError
+from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, PromotionRefused, UnknownNameError
 from fabpromote.exceptions import HLDError, UnsafePathError
 
 

@@ -33,7 +33,7 @@ def test_every_hook_is_documented() -> None:
 
 def test_every_command_is_documented() -> None:
     """Each CLI command has a section in docs/cli.md."""
-    from fabpromote._cli import build_parser
+    from fabpromote._cli.app import build_parser
 
     text = (DOCS / "cli.md").read_text()
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
@@ -172,8 +172,8 @@ def _fixtures() -> dict[str, object]:
 
 def _namespaces(page: str, section: str) -> list[object]:
     """Where the undotted names of a page's section live (dotted ones are imported as written)."""
-    from fabpromote._gitops import GitOps
-    from fabpromote._sources import Sources
+    from fabpromote._sources.gitops import GitOps
+    from fabpromote._sources.sources import Sources
     from fabpromote.typing import Engine, Generator
 
     if page == "githosts.md" and "`GitOps`" in section:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._cachecheck import check_cache, scan_cache
-from fabpromote._cluster import Cluster
-from fabpromote._materialize import materialize
-from fabpromote._publish import publish
+from fabpromote._cli.cachecheck import check_cache, scan_cache
+from fabpromote._cluster.materialize import materialize
+from fabpromote._cluster.models import Cluster
+from fabpromote._cluster.publish import publish
 from fabpromote.exceptions import FabpromoteError, PushRejectedError, SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
@@ -268,15 +268,15 @@ class TestFullDisk:
         self, fleet: LocalFleet, monkeypatch: pytest.MonkeyPatch, cache: Path, where: str
     ) -> None:
         """ENOSPC after some files of a snapshot, or in an atomic write: a clear error, no partial entry left."""
-        import fabpromote._cache
-        import fabpromote._sources
+        import fabpromote._sources.cache
+        import fabpromote._sources.sources
 
         fleet.many = 5
         base = f"{fleet.served}/"
         fleet.write_hld(base)
         cluster = Cluster.from_file(fleet.config(base))
         if where == "snapshot":
-            real = fabpromote._sources._write_file
+            real = fabpromote._sources.sources._write_file
             calls = []
 
             def failing(path: Path, blob: object, *, executable: bool) -> None:
@@ -285,7 +285,7 @@ class TestFullDisk:
                     enospc()
                 real(path, blob, executable=executable)  # type: ignore[arg-type]
 
-            monkeypatch.setattr(fabpromote._sources, "_write_file", failing)
+            monkeypatch.setattr(fabpromote._sources.sources, "_write_file", failing)
             with pytest.raises(FabpromoteError, match="No space left on device") as info:
                 materialize(cluster, "dev")
             assert str(cache) in str(info.value)
@@ -298,10 +298,10 @@ class TestFullDisk:
                 handle.write = enospc  # type: ignore[method-assign]
                 return handle
 
-            monkeypatch.setattr(fabpromote._cache.os, "fdopen", failing_fdopen)
+            monkeypatch.setattr(fabpromote._sources.cache.os, "fdopen", failing_fdopen)
             target = cache / "downloads" / ("0" * 64)
             with pytest.raises(OSError, match="No space"):
-                fabpromote._cache.atomic_write(target, b"data")
+                fabpromote._sources.cache.atomic_write(target, b"data")
             assert not target.parent.exists() or list(target.parent.iterdir()) == []
         monkeypatch.undo()
         for name, value in GIT_ENV.items():
@@ -318,9 +318,9 @@ class TestFullDisk:
 PUBLISHER = textwrap.dedent(
     """
     import sys
-    from fabpromote._cluster import Cluster
-    from fabpromote._materialize import materialize
-    from fabpromote._publish import publish
+    from fabpromote._cluster.models import Cluster
+    from fabpromote._cluster.materialize import materialize
+    from fabpromote._cluster.publish import publish
     cluster = Cluster.from_file(sys.argv[1])
     result = publish(materialize(cluster, "dev"), cluster)
     print(result.commit)

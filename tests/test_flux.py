@@ -21,9 +21,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabpromote._cli import main
-from fabpromote._cluster import Cluster, Environment, Pipeline, Repo
-from fabpromote._flux import flux_manifests, flux_name, flux_objects, flux_url
+from fabpromote._cli.app import main
+from fabpromote._cluster.flux import flux_manifests, flux_name, flux_objects, flux_url
+from fabpromote._cluster.models import Cluster, Environment, Pipeline, Repo
 from fabpromote.exceptions import HLDError, UnknownNameError
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -337,8 +337,8 @@ class TestFluxManifests:
     def test_kubernetes_validate_reports_them_unchecked(self) -> None:
         """kubernetes-validate has no schema for Flux kinds: both are unchecked, not errors."""
         pytest.importorskip("kubernetes_validate")
-        from fabpromote._manifests import Manifests
-        from fabpromote._validate import validate
+        from fabpromote._engine.manifests import Manifests
+        from fabpromote._engine.validate import validate
 
         report = validate(Manifests({"flux.yaml": flux_manifests(cluster(), "dev").encode()}))
         assert report.ok

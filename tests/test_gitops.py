@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._gitops import (
+from fabpromote._sources.gitops import (
     BranchNameError,
     GitOps,
     MergeConflictError,
@@ -21,7 +21,7 @@ from fabpromote._gitops import (
     PushRejectedError,
     StaleBranchError,
 )
-from fabpromote._sources import AuthenticationError, RefNotFoundError, Sources
+from fabpromote._sources.sources import AuthenticationError, RefNotFoundError, Sources
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
 from fabpromote.testing.contracts import ServedRepo
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
@@ -351,8 +351,8 @@ class TestCompareAndSwap:
 PROCESS_SCRIPT = textwrap.dedent(
     """
     import sys
-    from fabpromote._gitops import GitOps, StaleBranchError
-    from fabpromote._sources import Sources
+    from fabpromote._sources.gitops import GitOps, StaleBranchError
+    from fabpromote._sources.sources import Sources
 
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ops = GitOps(Sources())

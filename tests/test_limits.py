@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Fetcher, Plugins, generate, install
-from fabpromote._cachecheck import check_cache
-from fabpromote._limits import ARCHIVE_BYTES, ARCHIVE_MEMBERS, DOWNLOAD_BYTES, FILE_BYTES, ArchiveBudget
+from fabpromote._cli.cachecheck import check_cache
+from fabpromote._util.limits import ARCHIVE_BYTES, ARCHIVE_MEMBERS, DOWNLOAD_BYTES, FILE_BYTES, ArchiveBudget
 from fabpromote.exceptions import ArchiveError, DownloadError, FabpromoteError, HLDError
 from fabpromote.testing.httpfaults import FaultyHTTPServer
 

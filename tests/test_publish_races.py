@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import main
-from fabpromote._cluster import Cluster
-from fabpromote._demo import build_demo
-from fabpromote._hosts import host_for
-from fabpromote._materialize import Materialization, materialize
-from fabpromote._publish import parse_sources, publish
-from fabpromote._workflow import history, set_image
+from fabpromote._cli.app import main
+from fabpromote._cli.demo import build_demo
+from fabpromote._cluster.hosts import host_for
+from fabpromote._cluster.materialize import Materialization, materialize
+from fabpromote._cluster.models import Cluster
+from fabpromote._cluster.publish import parse_sources, publish
+from fabpromote._workflow.workflow import history, set_image
 from fabpromote.exceptions import OlderLockError
 from fabpromote.testing.gitrepos import git
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins, _fsutil
-from fabpromote._cli import main
+from fabpromote import Plugins
+from fabpromote._cli.app import main
+from fabpromote._util import fsutil as _fsutil
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

@@ -23,9 +23,9 @@ import pytest
 from fabpromote_local import LocalHost
 
 from fabpromote import hookimpl
-from fabpromote._cluster import Cluster
-from fabpromote._plugins import Plugins
-from fabpromote._workflow import set_image
+from fabpromote._cluster.models import Cluster
+from fabpromote._plugins.manager import Plugins
+from fabpromote._workflow.workflow import set_image
 from fabpromote.exceptions import ImageConflictError
 from fabpromote.testing.gitrepos import WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon
@@ -94,7 +94,7 @@ WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from fabpromote._cli import main
+    from fabpromote._cli.app import main
     barrier = Path(sys.argv[1])
     while not barrier.exists():
         time.sleep(0.005)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import main
-from fabpromote._demo import build_demo
-from fabpromote._sources import Sources
+from fabpromote._cli.app import main
+from fabpromote._cli.demo import build_demo
+from fabpromote._sources.sources import Sources
 from fabpromote.exceptions import AmbiguousCommitError, RefNotFoundError
 from fabpromote.testing.gitrepos import colliding_commits, git
 

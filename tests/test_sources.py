@@ -20,8 +20,7 @@ from dulwich.objects import Commit
 from dulwich.repo import Repo
 
 import fabpromote
-from fabpromote._credentials import Credentials, redact
-from fabpromote._sources import (
+from fabpromote._sources.sources import (
     GIT_CONNECTIONS_PER_HOST,
     AuthenticationError,
     RefNotFoundError,
@@ -29,6 +28,7 @@ from fabpromote._sources import (
     Sources,
     _build_snapshot,
 )
+from fabpromote._util.credentials import Credentials, redact
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
 from fabpromote.testing.tcpfaults import FaultyProxy
@@ -682,7 +682,7 @@ class TestCredentials:
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from fabpromote._sources import Sources
+    from fabpromote._sources.sources import Sources
 
     url, ref = sys.argv[1:]
     sources = Sources()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import main
-from fabpromote._demo import build_demo
-from fabpromote._generate import generate
-from fabpromote._hld import load_component
-from fabpromote._sources import Sources
+from fabpromote._cli.app import main
+from fabpromote._cli.demo import build_demo
+from fabpromote._cluster.generate import generate
+from fabpromote._hld.loading import load_component
+from fabpromote._sources.sources import Sources
 from fabpromote.exceptions import HLDError, UnknownBackendError
 from fabpromote.testing.gitrepos import git
 

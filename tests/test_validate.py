@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli import main
-from fabpromote._manifests import Manifests
-from fabpromote._validate import ValidationError, validate
+from fabpromote._cli.app import main
+from fabpromote._engine.manifests import Manifests
+from fabpromote._engine.validate import ValidationError, validate
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.testing.gitrepos import WorkRepo, git
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cluster import Cluster, PromotionRefused, UnknownNameError
-from fabpromote._demo import build_demo
-from fabpromote._materialize import materialize
-from fabpromote._publish import publish
-from fabpromote._workflow import (
+from fabpromote._cli.demo import build_demo
+from fabpromote._cluster.materialize import materialize
+from fabpromote._cluster.models import Cluster, PromotionRefused, UnknownNameError
+from fabpromote._cluster.publish import publish
+from fabpromote._workflow.workflow import (
     NothingToPromoteError,
     guard,
     history,
@@ -201,7 +201,7 @@ class TestOlderLock:
 
     def test_cli_flag(self, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """materialize --lock OLD --publish exits 1 naming --allow-older, and publishes with it."""
-        from fabpromote._cli import main
+        from fabpromote._cli.app import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         lock = tmp_path / "lock.json"
@@ -256,7 +256,7 @@ class TestRefusals:
 class TestCommandLine:
     def test_status_json(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
         """status --json prints the documented keys."""
-        from fabpromote._cli import main
+        from fabpromote._cli.app import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         assert main(["status", "--json", "--config", config]) == 0
@@ -266,7 +266,7 @@ class TestCommandLine:
 
     def test_guard_exit_codes(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
         """guard exits 0 for allowed merges and 1 with a reason otherwise."""
-        from fabpromote._cli import main
+        from fabpromote._cli.app import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         assert main(["guard", "--base", "stage", "--head", "dev", "--config", config]) == 0
@@ -277,8 +277,8 @@ class TestCommandLine:
 class TestReusableStory:
     def test_seed_story_on_local_repos(self, tmp_path: Path) -> None:
         """fabpromote.testing.story tells the seed's story on local bare repositories."""
-        from fabpromote._gitops import GitOps
-        from fabpromote._sources import Sources
+        from fabpromote._sources.gitops import GitOps
+        from fabpromote._sources.sources import Sources
         from fabpromote.testing.story import run_seed_story
 
         def create(name: str, branches: dict[str, dict[str, bytes]]) -> str:
