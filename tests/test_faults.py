@@ -269,14 +269,14 @@ class TestFullDisk:
     ) -> None:
         """ENOSPC after some files of a snapshot, or in an atomic write: a clear error, no partial entry left."""
         import fabpromote._sources.cache
-        import fabpromote._sources.sources
+        import fabpromote._sources.snapshots
 
         fleet.many = 5
         base = f"{fleet.served}/"
         fleet.write_hld(base)
         cluster = Cluster.from_file(fleet.config(base))
         if where == "snapshot":
-            real = fabpromote._sources.sources._write_file
+            real = fabpromote._sources.snapshots._write_file
             calls = []
 
             def failing(path: Path, blob: object, *, executable: bool) -> None:
@@ -285,7 +285,7 @@ class TestFullDisk:
                     enospc()
                 real(path, blob, executable=executable)  # type: ignore[arg-type]
 
-            monkeypatch.setattr(fabpromote._sources.sources, "_write_file", failing)
+            monkeypatch.setattr(fabpromote._sources.snapshots, "_write_file", failing)
             with pytest.raises(FabpromoteError, match="No space left on device") as info:
                 materialize(cluster, "dev")
             assert str(cache) in str(info.value)

@@ -20,14 +20,9 @@ from dulwich.objects import Commit
 from dulwich.repo import Repo
 
 import fabpromote
-from fabpromote._sources.sources import (
-    GIT_CONNECTIONS_PER_HOST,
-    AuthenticationError,
-    RefNotFoundError,
-    SourceError,
-    Sources,
-    _build_snapshot,
-)
+from fabpromote._sources.remotes import GIT_CONNECTIONS_PER_HOST
+from fabpromote._sources.snapshots import build_snapshot
+from fabpromote._sources.sources import AuthenticationError, RefNotFoundError, SourceError, Sources
 from fabpromote._util.credentials import Credentials, redact
 from fabpromote.exceptions import FabpromoteError, UnsafePathError
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
@@ -750,7 +745,7 @@ class TestConcurrency:
         with contextlib.closing(Repo(str(origin.bare))) as repo:
             commit = repo[sha.encode()]
             assert isinstance(commit, Commit)
-            assert _build_snapshot(repo.object_store, commit.tree, final, PurePosixPath(), "origin", str) is False
+            assert build_snapshot(repo.object_store, commit.tree, final, PurePosixPath(), "origin", str) is False
         assert [p.name for p in final.parent.iterdir()] == ["_root"]
 
 
