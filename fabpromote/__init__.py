@@ -36,20 +36,11 @@ if TYPE_CHECKING:
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
-    from fabpromote._workflow.workflow import (
-        HistoryEntry,
-        Preview,
-        PromoteResult,
-        StatusRow,
-        guard,
-        history,
-        preview,
-        promote,
-        protect,
-        rollback,
-        set_image,
-        status,
-    )
+    from fabpromote._workflow.history import HistoryEntry, history
+    from fabpromote._workflow.promote import PromoteResult, guard, promote, protect
+    from fabpromote._workflow.rollback import rollback
+    from fabpromote._workflow.set_image import set_image
+    from fabpromote._workflow.status import Preview, StatusRow, preview, status
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
@@ -75,18 +66,18 @@ _LAZY = {
     "Unchecked": "fabpromote._engine.validate",
     "ValidationReport": "fabpromote._engine.validate",
     "validate": "fabpromote._engine.validate",
-    "HistoryEntry": "fabpromote._workflow.workflow",
-    "Preview": "fabpromote._workflow.workflow",
-    "PromoteResult": "fabpromote._workflow.workflow",
-    "StatusRow": "fabpromote._workflow.workflow",
-    "guard": "fabpromote._workflow.workflow",
-    "history": "fabpromote._workflow.workflow",
-    "preview": "fabpromote._workflow.workflow",
-    "promote": "fabpromote._workflow.workflow",
-    "protect": "fabpromote._workflow.workflow",
-    "rollback": "fabpromote._workflow.workflow",
-    "set_image": "fabpromote._workflow.workflow",
-    "status": "fabpromote._workflow.workflow",
+    "HistoryEntry": "fabpromote._workflow.history",
+    "Preview": "fabpromote._workflow.status",
+    "PromoteResult": "fabpromote._workflow.promote",
+    "StatusRow": "fabpromote._workflow.status",
+    "guard": "fabpromote._workflow.promote",
+    "history": "fabpromote._workflow.history",
+    "preview": "fabpromote._workflow.status",
+    "promote": "fabpromote._workflow.promote",
+    "protect": "fabpromote._workflow.promote",
+    "rollback": "fabpromote._workflow.rollback",
+    "set_image": "fabpromote._workflow.set_image",
+    "status": "fabpromote._workflow.status",
 }
 
 __all__ = [

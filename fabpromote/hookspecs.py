@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
     from fabpromote._cluster.publish import PublishResult
     from fabpromote._engine.manifests import Manifests
-    from fabpromote._workflow.workflow import PromoteResult
+    from fabpromote._workflow.promote import PromoteResult
 
 __all__ = [
     "PROJECT",

@@ -20,7 +20,7 @@ from fabpromote._cli.app import EXIT_STATUS, build_parser, main
 from fabpromote._cli.demo import build_demo
 from fabpromote._sources.githost import ChangeRequest, MergeResult
 from fabpromote._util.outcome import Outcome
-from fabpromote._workflow.workflow import PromoteResult
+from fabpromote._workflow.promote import PromoteResult
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

@@ -66,7 +66,7 @@ WORKER = textwrap.dedent(
     from fabpromote._cluster.models import Cluster
     from fabpromote._cluster.materialize import materialize
     from fabpromote._cluster.publish import publish
-    from fabpromote._workflow.workflow import promote
+    from fabpromote._workflow.promote import promote
     from fabpromote.exceptions import FabpromoteError
 
     config, barrier = sys.argv[1], Path(sys.argv[2])

@@ -18,7 +18,7 @@ import pytest
 
 from fabpromote import Cluster, Plugins, hookimpl, make_plugin_manager, materialize, publish
 from fabpromote._cli.app import main
-from fabpromote._workflow.workflow import promote
+from fabpromote._workflow.promote import promote
 from fabpromote.exceptions import HostSettingsError, PluginError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.typing import Engine, Generator, GitHost, HostSettings

@@ -29,7 +29,8 @@ from fabpromote._cluster.hosts import host_for
 from fabpromote._cluster.materialize import Materialization, materialize
 from fabpromote._cluster.models import Cluster
 from fabpromote._cluster.publish import parse_sources, publish
-from fabpromote._workflow.workflow import history, set_image
+from fabpromote._workflow.history import history
+from fabpromote._workflow.set_image import set_image
 from fabpromote.exceptions import OlderLockError
 from fabpromote.testing.gitrepos import git
 

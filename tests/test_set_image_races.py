@@ -25,7 +25,7 @@ from fabpromote_local import LocalHost
 from fabpromote import hookimpl
 from fabpromote._cluster.models import Cluster
 from fabpromote._plugins.manager import Plugins
-from fabpromote._workflow.workflow import set_image
+from fabpromote._workflow.set_image import set_image
 from fabpromote.exceptions import ImageConflictError
 from fabpromote.testing.gitrepos import WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon

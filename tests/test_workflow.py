@@ -14,17 +14,11 @@ from fabpromote._cli.demo import build_demo
 from fabpromote._cluster.materialize import materialize
 from fabpromote._cluster.models import Cluster, PromotionRefused, UnknownNameError
 from fabpromote._cluster.publish import publish
-from fabpromote._workflow.workflow import (
-    NothingToPromoteError,
-    guard,
-    history,
-    preview,
-    promote,
-    rollback,
-    rollback_manifests,
-    set_image,
-    status,
-)
+from fabpromote._workflow.history import history
+from fabpromote._workflow.promote import NothingToPromoteError, guard, promote
+from fabpromote._workflow.rollback import rollback, rollback_manifests
+from fabpromote._workflow.set_image import set_image
+from fabpromote._workflow.status import preview, status
 from fabpromote.exceptions import FabpromoteError, LockMismatchError, OlderLockError
 from fabpromote.testing.gitrepos import GIT_ENV, git
 

@@ -246,7 +246,7 @@ def _demo(args: argparse.Namespace) -> Outcome:
 
 
 def _guard(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import guard
+    from fabpromote._workflow.promote import guard
 
     guard(_cluster(args), base=args.base, head=args.head)
     print(f"ok: {args.head} may be merged into {args.base}")
@@ -254,7 +254,7 @@ def _guard(args: argparse.Namespace) -> Outcome:
 
 
 def _promote(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import promote
+    from fabpromote._workflow.promote import promote
 
     result = promote(
         _cluster(args),
@@ -288,7 +288,7 @@ def _promote(args: argparse.Namespace) -> Outcome:
 
 def _status(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.models import Fleet
-    from fabpromote._workflow.workflow import status
+    from fabpromote._workflow.status import status
 
     fleet = Fleet.from_file(_config_path(args))
     clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
@@ -316,7 +316,7 @@ def _status(args: argparse.Namespace) -> Outcome:
 
 
 def _diff(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import preview
+    from fabpromote._workflow.status import preview
 
     result = preview(_cluster(args), args.app, source=args.source, target=args.target)
     sys.stdout.write(result.config_diff)
@@ -328,7 +328,7 @@ def _diff(args: argparse.Namespace) -> Outcome:
 
 
 def _rollback(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import rollback, rollback_manifests
+    from fabpromote._workflow.rollback import rollback, rollback_manifests
 
     _check_rollback_usage(args)
     cluster = _cluster(args)
@@ -362,7 +362,7 @@ def _check_rollback_usage(args: argparse.Namespace) -> None:
 
 
 def _set_image(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import set_image
+    from fabpromote._workflow.set_image import set_image
 
     path, commit = set_image(_cluster(args), args.app, args.env, args.tag, repository=args.repository)
     print(f"set {args.app} image tag {args.tag} in {path} on {args.env}: " + (commit or "unchanged, no commit"))
@@ -370,7 +370,7 @@ def _set_image(args: argparse.Namespace) -> Outcome:
 
 
 def _protect(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import protect
+    from fabpromote._workflow.promote import protect
 
     # Each repository's lines as soon as it is done: should a later one fail, the changes made are known.
     lines = protect(_cluster(args), check_only=args.check, report=lambda line: print(line, flush=True))
@@ -382,7 +382,7 @@ def _protect(args: argparse.Namespace) -> Outcome:
 
 
 def _history(args: argparse.Namespace) -> Outcome:
-    from fabpromote._workflow.workflow import history
+    from fabpromote._workflow.history import history
 
     publishes = history(_cluster(args), args.env, limit=args.limit)
     if args.json:

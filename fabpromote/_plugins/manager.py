@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
     from fabpromote._cluster.publish import PublishResult
     from fabpromote._engine.manifests import Manifests
-    from fabpromote._workflow.workflow import PromoteResult
+    from fabpromote._workflow.promote import PromoteResult
     from fabpromote.typing import Engine, Generator, GitHost, HostSettings
 
 __all__ = ["ENV_BLOCK", "ENV_DISABLE_AUTOLOAD", "PluginInfo", "Plugins", "Registry", "make_plugin_manager"]

@@ -1,7 +1,7 @@
 """What a command's result says happened: done, nothing to do, failed, or not done yet.
 
 Results of the library (:class:`~fabpromote._sources.githost.MergeResult`,
-:class:`~fabpromote._workflow.workflow.PromoteResult`, ...) carry an :class:`Outcome`;
+:class:`~fabpromote._workflow.promote.PromoteResult`, ...) carry an :class:`Outcome`;
 the CLI turns it into its exit status in one place (see ``docs/cli.md``).
 """
 

@@ -24,7 +24,10 @@ from fabpromote._cluster.materialize import materialize
 from fabpromote._cluster.models import Cluster
 from fabpromote._cluster.publish import publish
 from fabpromote._sources.githost import ChangeRequest
-from fabpromote._workflow.workflow import guard, promote, rollback, set_image, status
+from fabpromote._workflow.promote import guard, promote
+from fabpromote._workflow.rollback import rollback
+from fabpromote._workflow.set_image import set_image
+from fabpromote._workflow.status import status
 from fabpromote.exceptions import PromotionRefused
 
 __all__ = ["CreateRepo", "app_files", "run_seed_story"]
