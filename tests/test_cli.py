@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli.app import build_parser, main
+from fabpromote._cli.app import main
+from fabpromote._cli.parser import build_parser
 
 if TYPE_CHECKING:
     from tests.conftest import WriteTree

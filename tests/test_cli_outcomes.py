@@ -16,8 +16,9 @@ import attrs
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli.app import EXIT_STATUS, build_parser, main
+from fabpromote._cli.app import EXIT_STATUS, main
 from fabpromote._cli.demo import build_demo
+from fabpromote._cli.parser import build_parser
 from fabpromote._sources.githost import ChangeRequest, MergeResult
 from fabpromote._util.outcome import Outcome
 from fabpromote._workflow.promote import PromoteResult
