@@ -16,6 +16,8 @@ records below. Git-based hosts can do all their Git work through
 - Remotes and their tokens: :class:`Sources` (mirrors in the cache),
   :class:`Credentials` (which variable holds the token of each host or
   repository) and :func:`redact` (tokens and URL user info out of any text).
+- Commit SHAs as users write them: :func:`is_sha` (40 hex digits) and
+  :func:`is_abbreviated_sha` (7 to 39), the checks the core makes.
 
 This module stays at the sources layer: the host of a repository as a
 cluster file configures it is :func:`fabpromote.host_for`, above.
@@ -37,6 +39,7 @@ from fabpromote._sources.githost import (
     MergeResult,
 )
 from fabpromote._util.credentials import Credentials, redact
+from fabpromote._util.shas import is_abbreviated_sha, is_sha
 
 if TYPE_CHECKING:
     from fabpromote._sources.gitops import GitOps
@@ -58,6 +61,8 @@ __all__ = [
     "GitOps",
     "MergeResult",
     "Sources",
+    "is_abbreviated_sha",
+    "is_sha",
     "redact",
 ]
 

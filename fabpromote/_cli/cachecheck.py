@@ -40,6 +40,7 @@ from urllib.parse import unquote
 import attrs
 
 from fabpromote._sources.cache import cache_root, unseal
+from fabpromote._util.shas import is_sha
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,7 +58,6 @@ FSCK_TIMEOUT = 600.0
 LOCK_WAIT = 10.0
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
 @attrs.define
@@ -187,7 +187,7 @@ class _Checker:
     def _snapshots(self) -> None:
         folder = self.root / "snapshots"
         for commit_dir in self._entries(folder):
-            if not commit_dir.is_dir() or not _HEX40.fullmatch(commit_dir.name):
+            if not commit_dir.is_dir() or not _is_snapshot_name(commit_dir.name):
                 continue
             self._debris_in(commit_dir)
             for entry in self._entries(commit_dir):
@@ -437,3 +437,8 @@ def _remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.chmod(directory, 0o700)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _is_snapshot_name(name: str) -> bool:
+    """A folder of ``snapshots/`` is named after its commit: a full SHA, in lower case as fabpromote writes it."""
+    return is_sha(name) and name == name.lower()

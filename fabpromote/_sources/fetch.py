@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -37,7 +36,6 @@ DOWNLOAD_CHUNK = 64 * 1024
 
 log = logging.getLogger("fabpromote.fetch")
 # urllib3's "HTTPConnection(host=..., port=...): " before the reason.
-_CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 
 
 @attrs.frozen(kw_only=True)
@@ -264,8 +262,10 @@ def _http_get(url: str, limit: int) -> bytes:
 
 def _reason(exc: BaseException) -> str:
     """requests' message without urllib3's ``HTTPConnectionPool(...): Max retries exceeded ...`` wrapping."""
+    from fabpromote._sources.transport import without_pool_prefix  # dulwich and urllib3: only on a failure
+
     inner = getattr(exc.args[0], "reason", None) if exc.args else None
-    return _CONNECTION_PREFIX.sub("", str(inner or exc))
+    return without_pool_prefix(str(inner or exc))
 
 
 def _too_large(url: str, limit: int, detail: str = "") -> DownloadError:

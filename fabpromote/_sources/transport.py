@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from fabpromote._util.credentials import Credentials
 
-__all__ = ["LOCAL_WRITE_ERRNOS", "TRANSPORT_ERRORS", "connect", "http_status", "reason"]
+__all__ = ["LOCAL_WRITE_ERRNOS", "TRANSPORT_ERRORS", "connect", "http_status", "reason", "without_pool_prefix"]
 
 _HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
 _CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
@@ -153,5 +153,10 @@ def reason(exc: BaseException) -> str:
     inner = getattr(exc.__cause__, "reason", None) or exc.__cause__
     if inner is not None and not isinstance(exc, HangupException):
         text = inner.args[0] if inner.args and isinstance(inner.args[0], str) else str(inner)
-        return _CONNECTION_PREFIX.sub("", text)
+        return without_pool_prefix(text)
     return str(exc) or type(exc).__name__
+
+
+def without_pool_prefix(text: str) -> str:
+    """urllib3's message without the pool that raised it (``HTTPConnectionPool(host=..., port=...): ``)."""
+    return _CONNECTION_PREFIX.sub("", text)
