@@ -1,4 +1,4 @@
-"""The time a network operation may take (public: plugins import these).
+"""The time a network operation may take, and how a REST API's requests are retried (public: plugins import these).
 
 One setting bounds every network operation fabpromote makes, whoever makes it:
 ``$FABPROMOTE_NETWORK_TIMEOUT`` (:data:`ENV_TIMEOUT`) seconds, read by
@@ -6,12 +6,31 @@ One setting bounds every network operation fabpromote makes, whoever makes it:
 operation a :class:`Deadline` and sends every request of it with
 ``Deadline.timeouts()``, so that retries and redirects together never outlast it.
 
-Importing this module imports urllib3: import it where the network is used,
-not in a plugin's entry-point module.
+A plugin with a REST API (a Git host) mounts a :class:`RetryPolicy` on its
+``requests.Session``: each request is then one operation with its own
+deadline, retried by urllib3 on connection errors, 5xx answers and rate
+limits, honouring ``Retry-After``; :func:`retry_stopped` says why an error
+answer was not tried again. :data:`RETRIED_STATUSES` are the answers tried
+again (a 403 only when it is a rate limit); after a timeout, only
+:data:`IDEMPOTENT_METHODS` are sent again. Tests give the policy a fake :class:`Clock`
+(``fabpromote.testing.clock.FakeClock``) instead of sleeping.
+
+Importing this module imports requests and urllib3: import it where the
+network is used, not in a plugin's entry-point module.
 """
 
 from __future__ import annotations
 
-from fabpromote._util.network import ENV_TIMEOUT, Deadline, network_timeout
+from fabpromote._util.httpretry import IDEMPOTENT_METHODS, RETRIED_STATUSES, RetryPolicy, retry_stopped
+from fabpromote._util.network import ENV_TIMEOUT, Clock, Deadline, network_timeout
 
-__all__ = ["ENV_TIMEOUT", "Deadline", "network_timeout"]
+__all__ = [
+    "ENV_TIMEOUT",
+    "IDEMPOTENT_METHODS",
+    "RETRIED_STATUSES",
+    "Clock",
+    "Deadline",
+    "RetryPolicy",
+    "network_timeout",
+    "retry_stopped",
+]

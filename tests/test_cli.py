@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli.app import main
 from fabpromote._cli.parser import build_parser
+from fabpromote.cli import main
 
 if TYPE_CHECKING:
     from tests.conftest import WriteTree

@@ -15,13 +15,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import EXIT_STATUS, main
-from fabpromote._cli.demo import build_demo
+from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
+from fabpromote._cli.app import EXIT_STATUS
 from fabpromote._cli.parser import build_parser
-from fabpromote._sources.githost import ChangeRequest, MergeResult
-from fabpromote._util.outcome import Outcome
-from fabpromote._workflow.promote import PromoteResult
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(
@@ -34,7 +31,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 @pytest.fixture(name="config")
 def _config(tmp_path: Path) -> str:
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     return str(tmp_path / "demo" / "fabpromote.yaml")
 
 

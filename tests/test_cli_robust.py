@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import BROKEN_PIPE, main
+from fabpromote import Plugins, generate
+from fabpromote._cli.app import BROKEN_PIPE
 from fabpromote._cli.demo import build_demo
-from fabpromote._cluster.generate import generate
+from fabpromote.cli import main
 from fabpromote.exceptions import PluginError
 from fabpromote.hookspecs import hookimpl
 
@@ -98,7 +98,7 @@ class TestDemo:
 @needs_helm
 def test_out_unwritable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """materialize --out somewhere that cannot be written: one line naming the folder asked for."""
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     config = str(tmp_path / "demo" / "fabpromote.yaml")
     assert main(["materialize", "dev", "--config", config, "--out", "/proc/fabpromote-out"]) == 1
     line = one_error_line(capsys.readouterr().err)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, PromotionRefused, UnknownNameError
-from fabpromote.exceptions import HLDError, UnsafePathError
+from fabpromote import Cluster, Environment, Fleet, Pipeline
+from fabpromote.exceptions import HLDError, PromotionRefused, UnknownNameError, UnsafePathError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -31,12 +31,9 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote import Cluster, LockEntry, Manifests, materialize
 from fabpromote._cli.cachecheck import check_cache
-from fabpromote._cluster.materialize import materialize
-from fabpromote._cluster.models import Cluster
 from fabpromote._cluster.publish import parse_sources
-from fabpromote._engine.manifests import Manifests
-from fabpromote._sources.fetch import LockEntry
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import GitDaemon
@@ -63,10 +60,10 @@ WORKER = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from fabpromote._cluster.models import Cluster
-    from fabpromote._cluster.materialize import materialize
-    from fabpromote._cluster.publish import publish
-    from fabpromote._workflow.promote import promote
+    from fabpromote import Cluster
+    from fabpromote import materialize
+    from fabpromote import publish
+    from fabpromote import promote
     from fabpromote.exceptions import FabpromoteError
 
     config, barrier = sys.argv[1], Path(sys.argv[2])
@@ -160,9 +157,9 @@ def test_many_publishers_of_different_versions_share_one_cache(tmp_path: Path) -
         """
         import sys, time
         from pathlib import Path
-        from fabpromote._cluster.models import Cluster
-        from fabpromote._cluster.materialize import materialize
-        from fabpromote._cluster.publish import publish
+        from fabpromote import Cluster
+        from fabpromote import materialize
+        from fabpromote import publish
         while not Path(sys.argv[2]).exists():
             time.sleep(0.005)
         cluster = Cluster.from_file(sys.argv[1])
@@ -269,7 +266,7 @@ PUBLISHER = textwrap.dedent(
     """
     import contextlib, io, json, random, sys, time
     from pathlib import Path
-    from fabpromote._cli.app import main
+    from fabpromote.cli import main
 
     config, folder, me, trials, closing = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
     for trial in range(trials):

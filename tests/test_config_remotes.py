@@ -17,11 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import main
-from fabpromote._cli.demo import build_demo
-from fabpromote._cluster.hosts import credentials_for, host_for, repo_for
-from fabpromote._cluster.models import Cluster, Repo
+from fabpromote import Cluster, Plugins, Repo, host_for
+from fabpromote._cluster.hosts import credentials_for, repo_for
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError
 from fabpromote.testing.plugin import SmartHttpUrl
 
@@ -102,7 +100,7 @@ def test_every_command_uses_the_repositories_settings(
 ) -> None:
     """status, history, rollback --manifests, promote, diff, set-image, publish, protect, flux: each
     reaches the cluster HLD and the manifests repo through their configured host, with their own token."""
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     repos = tmp_path / "demo" / "repos"
     # One server per repository, each wanting its own token: a command that
     # reaches a repository without its settings fails.

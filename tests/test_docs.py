@@ -172,8 +172,8 @@ def _fixtures() -> dict[str, object]:
 
 def _namespaces(page: str, section: str) -> list[object]:
     """Where the undotted names of a page's section live (dotted ones are imported as written)."""
-    from fabpromote._sources.gitops import GitOps
-    from fabpromote._sources.sources import Sources
+    from fabpromote import Sources
+    from fabpromote.git import GitOps
     from fabpromote.typing import Engine, Generator
 
     if page == "githosts.md" and "`GitOps`" in section:

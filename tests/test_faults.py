@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote import Cluster, materialize, publish
 from fabpromote._cli.cachecheck import check_cache, scan_cache
-from fabpromote._cluster.materialize import materialize
-from fabpromote._cluster.models import Cluster
-from fabpromote._cluster.publish import publish
 from fabpromote.exceptions import FabpromoteError, PushRejectedError, SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
@@ -318,9 +316,9 @@ class TestFullDisk:
 PUBLISHER = textwrap.dedent(
     """
     import sys
-    from fabpromote._cluster.models import Cluster
-    from fabpromote._cluster.materialize import materialize
-    from fabpromote._cluster.publish import publish
+    from fabpromote import Cluster
+    from fabpromote import materialize
+    from fabpromote import publish
     cluster = Cluster.from_file(sys.argv[1])
     result = publish(materialize(cluster, "dev"), cluster)
     print(result.commit)

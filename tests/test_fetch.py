@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Fetcher, LockEntry, Plugins, RenderOptions, generate, install
-from fabpromote._sources.fetch import DownloadError
-from fabpromote._sources.sources import RefNotFoundError, SourceError
-from fabpromote.exceptions import OutputRefusedError, UnsafePathError
+from fabpromote.exceptions import DownloadError, OutputRefusedError, RefNotFoundError, SourceError, UnsafePathError
 from fabpromote.testing.gitrepos import WorkRepo
 
 

@@ -21,9 +21,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabpromote._cli.app import main
-from fabpromote._cluster.flux import flux_manifests, flux_name, flux_objects, flux_url
-from fabpromote._cluster.models import Cluster, Environment, Pipeline, Repo
+from fabpromote import Cluster, Environment, Pipeline, Repo, flux_manifests
+from fabpromote._cluster.flux import flux_name, flux_objects, flux_url
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError, UnknownNameError
 
 jsonschema = pytest.importorskip("jsonschema")

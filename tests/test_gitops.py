@@ -13,16 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._sources.gitops import (
+from fabpromote import Sources
+from fabpromote.exceptions import (
+    AuthenticationError,
     BranchNameError,
-    GitOps,
+    FabpromoteError,
     MergeConflictError,
     PushAuthenticationError,
     PushRejectedError,
+    RefNotFoundError,
     StaleBranchError,
+    UnsafePathError,
 )
-from fabpromote._sources.sources import AuthenticationError, RefNotFoundError, Sources
-from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote.git import GitOps
 from fabpromote.testing.contracts import ServedRepo
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
@@ -351,8 +354,9 @@ class TestCompareAndSwap:
 PROCESS_SCRIPT = textwrap.dedent(
     """
     import sys
-    from fabpromote._sources.gitops import GitOps, StaleBranchError
-    from fabpromote._sources.sources import Sources
+    from fabpromote.exceptions import StaleBranchError
+    from fabpromote.git import GitOps
+    from fabpromote import Sources
 
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ops = GitOps(Sources())

@@ -14,9 +14,8 @@ from dulwich.client import HttpGitClient, LocalGitClient, TCPGitClient
 from dulwich.errors import GitProtocolError
 from dulwich.repo import Repo
 
+from fabpromote import Cluster, materialize
 from fabpromote._cli.cachecheck import check_cache
-from fabpromote._cluster.materialize import materialize
-from fabpromote._cluster.models import Cluster
 from fabpromote._sources.gittcp import TimedTCPGitClient, _socket_of, transport
 from fabpromote.exceptions import SourceError
 from fabpromote.testing.fleet import LocalFleet

@@ -16,11 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabpromote import Plugins
-from fabpromote._cluster.materialize import materialize
-from fabpromote._cluster.models import Cluster, UnknownNameError
-from fabpromote._cluster.publish import parse_sources, publish
-from fabpromote._sources.sources import AuthenticationError, RefNotFoundError, SourceError
+from fabpromote import Cluster, Plugins, materialize, publish
+from fabpromote._cluster.publish import parse_sources
+from fabpromote.exceptions import AuthenticationError, RefNotFoundError, SourceError, UnknownNameError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
@@ -128,9 +126,9 @@ class TestPublishProperties:
 CONCURRENT = textwrap.dedent(
     """
     import sys
-    from fabpromote._cluster.models import Cluster
-    from fabpromote._cluster.materialize import materialize
-    from fabpromote._cluster.publish import publish
+    from fabpromote import Cluster
+    from fabpromote import materialize
+    from fabpromote import publish
     cluster = Cluster.from_file(sys.argv[1])
     result = materialize(cluster, "dev", lock=None)
     print(publish(result, cluster).commit)
@@ -225,7 +223,7 @@ class TestBadInput:
 
     def test_cli_json(self, fleet: LocalFleet, capsys: pytest.CaptureFixture[str]) -> None:
         """materialize --json --publish prints the documented object; --lock renders it again."""
-        from fabpromote._cli.app import main
+        from fabpromote.cli import main
 
         base = f"{fleet.served}/"
         fleet.write_hld(base)

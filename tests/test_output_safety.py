@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli.app import main
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import GIT_ENV
 
 needs_helm = pytest.mark.skipif(

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote import generate, load_component
+from fabpromote import Component, ComponentConfig, Hooks, generate, load_component
 from fabpromote._cli.cachecheck import check_cache
 from fabpromote._hld import parsed as _parsed
-from fabpromote._hld.model import Component, ComponentConfig, Hooks
 from fabpromote._util import fsutil as _fsutil
 from fabpromote.exceptions import HLDError, UnknownBackendError
 
@@ -186,8 +185,7 @@ def test_at_most_64_cache_files(write_tree: WriteTree, tmp_path: Path, parses: l
 
 def test_materialize_parses_an_unchanged_fleet_once(tmp_path: Path, parses: list[str]) -> None:
     """Snapshots never change: a second materialize takes every record from the cache."""
-    from fabpromote._cluster.materialize import materialize
-    from fabpromote._cluster.models import Cluster
+    from fabpromote import Cluster, materialize
     from fabpromote.testing.fleet import LocalFleet
 
     fleet = LocalFleet(tmp_path / "fleet")

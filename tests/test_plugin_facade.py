@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Cluster, Plugins, hookimpl, make_plugin_manager, materialize, publish
-from fabpromote._cli.app import main
-from fabpromote._workflow.promote import promote
+from fabpromote import Cluster, Plugins, hookimpl, make_plugin_manager, materialize, promote, publish
+from fabpromote.cli import main
 from fabpromote.exceptions import HostSettingsError, PluginError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.typing import Engine, Generator, GitHost, HostSettings
@@ -28,7 +27,7 @@ from fabpromote.typing import Engine, Generator, GitHost, HostSettings
 
 def test_the_facade_returns_protocol_types_not_any() -> None:
     """No public method of the facade or its registries returns or takes ``Any``."""
-    from fabpromote._plugins.manager import PluginInfo, Registry
+    from fabpromote import PluginInfo, Registry
 
     for owner in (Plugins, Registry, PluginInfo):
         for name, method in inspect.getmembers(owner, inspect.isfunction):

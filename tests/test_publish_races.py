@@ -22,15 +22,9 @@ from typing import Any
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import main
-from fabpromote._cli.demo import build_demo
-from fabpromote._cluster.hosts import host_for
-from fabpromote._cluster.materialize import Materialization, materialize
-from fabpromote._cluster.models import Cluster
-from fabpromote._cluster.publish import parse_sources, publish
-from fabpromote._workflow.history import history
-from fabpromote._workflow.set_image import set_image
+from fabpromote import Cluster, Materialization, Plugins, history, host_for, materialize, publish, set_image
+from fabpromote._cluster.publish import parse_sources
+from fabpromote.cli import main
 from fabpromote.exceptions import OlderLockError
 from fabpromote.testing.gitrepos import git
 
@@ -45,7 +39,7 @@ WAIT = 120
 
 @pytest.fixture(name="config")
 def _config(tmp_path: Path) -> str:
-    list(build_demo(tmp_path / "demo"))
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     return str(tmp_path / "demo" / "fabpromote.yaml")
 
 

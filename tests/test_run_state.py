@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli.app import main
 from fabpromote._util import fsutil as _fsutil
+from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
 pytestmark = pytest.mark.skipif(

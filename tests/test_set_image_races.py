@@ -22,10 +22,7 @@ from typing import Any, ClassVar
 import pytest
 from fabpromote_local import LocalHost
 
-from fabpromote import hookimpl
-from fabpromote._cluster.models import Cluster
-from fabpromote._plugins.manager import Plugins
-from fabpromote._workflow.set_image import set_image
+from fabpromote import Cluster, Plugins, hookimpl, set_image
 from fabpromote.exceptions import ImageConflictError
 from fabpromote.testing.gitrepos import WorkRepo, git
 from fabpromote.testing.gitservers import GitDaemon
@@ -94,7 +91,7 @@ WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from fabpromote._cli.app import main
+    from fabpromote.cli import main
     barrier = Path(sys.argv[1])
     while not barrier.exists():
         time.sleep(0.005)

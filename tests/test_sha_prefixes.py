@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import main
-from fabpromote._cli.demo import build_demo
-from fabpromote._sources.sources import Sources
+from fabpromote import Plugins, Sources
+from fabpromote.cli import main
 from fabpromote.exceptions import AmbiguousCommitError, RefNotFoundError
 from fabpromote.testing.gitrepos import colliding_commits, git
 
@@ -76,7 +74,7 @@ class TestSources:
 class TestCommands:
     @pytest.fixture(name="demo")
     def _demo(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        list(build_demo(tmp_path / "demo"))
+        assert main(["demo", str(tmp_path / "demo")]) == 0
         monkeypatch.chdir(tmp_path / "demo")
         return tmp_path / "demo"
 

@@ -20,11 +20,11 @@ from dulwich.objects import Commit
 from dulwich.repo import Repo
 
 import fabpromote
+from fabpromote import Credentials, Sources
 from fabpromote._sources.remotes import GIT_CONNECTIONS_PER_HOST
 from fabpromote._sources.snapshots import build_snapshot
-from fabpromote._sources.sources import AuthenticationError, RefNotFoundError, SourceError, Sources
-from fabpromote._util.credentials import Credentials, redact
-from fabpromote.exceptions import FabpromoteError, UnsafePathError
+from fabpromote.exceptions import AuthenticationError, FabpromoteError, RefNotFoundError, SourceError, UnsafePathError
+from fabpromote.git import redact
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
 from fabpromote.testing.tcpfaults import FaultyProxy
 
@@ -677,7 +677,7 @@ class TestCredentials:
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from fabpromote._sources.sources import Sources
+    from fabpromote import Sources
 
     url, ref = sys.argv[1:]
     sources = Sources()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._cli.app import main
+from fabpromote.cli import main
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV
 from fabpromote.testing.gitservers import SmartHTTPServer

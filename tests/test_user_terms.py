@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.app import main
-from fabpromote._cli.demo import build_demo
-from fabpromote._cluster.generate import generate
-from fabpromote._hld.loading import load_component
-from fabpromote._sources.sources import Sources
+from fabpromote import Plugins, Sources, generate, load_component
+from fabpromote.cli import main
 from fabpromote.exceptions import HLDError, UnknownBackendError
 from fabpromote.testing.gitrepos import git
 
@@ -77,7 +73,7 @@ def test_unknown_generator_field_of_a_component_file(write_tree) -> None:  # typ
 class TestCluster:
     @pytest.fixture(name="demo")
     def _demo(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        list(build_demo(tmp_path / "demo"))
+        assert main(["demo", str(tmp_path / "demo")]) == 0
         monkeypatch.chdir(tmp_path / "demo")
         return tmp_path / "demo"
 

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli.app import main
-from fabpromote._engine.manifests import Manifests
-from fabpromote._engine.validate import ValidationError, validate
-from fabpromote.exceptions import FabpromoteError
+from fabpromote import Manifests, validate
+from fabpromote.cli import main
+from fabpromote.exceptions import FabpromoteError, ValidationError
 from fabpromote.testing.gitrepos import WorkRepo, git
 
 if TYPE_CHECKING:

@@ -9,17 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins
-from fabpromote._cli.demo import build_demo
-from fabpromote._cluster.materialize import materialize
-from fabpromote._cluster.models import Cluster, PromotionRefused, UnknownNameError
-from fabpromote._cluster.publish import publish
-from fabpromote._workflow.history import history
-from fabpromote._workflow.promote import NothingToPromoteError, guard, promote
-from fabpromote._workflow.rollback import rollback, rollback_manifests
-from fabpromote._workflow.set_image import set_image
-from fabpromote._workflow.status import preview, status
-from fabpromote.exceptions import FabpromoteError, LockMismatchError, OlderLockError
+from fabpromote import (
+    Cluster,
+    Plugins,
+    guard,
+    history,
+    materialize,
+    preview,
+    promote,
+    publish,
+    rollback,
+    set_image,
+    status,
+)
+from fabpromote._workflow.rollback import rollback_manifests
+from fabpromote.cli import main
+from fabpromote.exceptions import (
+    FabpromoteError,
+    LockMismatchError,
+    NothingToPromoteError,
+    OlderLockError,
+    PromotionRefused,
+    UnknownNameError,
+)
 from fabpromote.testing.gitrepos import GIT_ENV, git
 
 pytestmark = pytest.mark.skipif(
@@ -36,7 +48,7 @@ def _demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         patch.setenv("FABPROMOTE_CACHE_DIR", str(root / "cache"))
         for name, value in GIT_ENV.items():
             patch.setenv(name, value)
-        list(build_demo(root / "demo"))
+        assert main(["demo", str(root / "demo")]) == 0
     return root / "demo"
 
 
@@ -195,7 +207,7 @@ class TestOlderLock:
 
     def test_cli_flag(self, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """materialize --lock OLD --publish exits 1 naming --allow-older, and publishes with it."""
-        from fabpromote._cli.app import main
+        from fabpromote.cli import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         lock = tmp_path / "lock.json"
@@ -250,7 +262,7 @@ class TestRefusals:
 class TestCommandLine:
     def test_status_json(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
         """status --json prints the documented keys."""
-        from fabpromote._cli.app import main
+        from fabpromote.cli import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         assert main(["status", "--json", "--config", config]) == 0
@@ -260,7 +272,7 @@ class TestCommandLine:
 
     def test_guard_exit_codes(self, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
         """guard exits 0 for allowed merges and 1 with a reason otherwise."""
-        from fabpromote._cli.app import main
+        from fabpromote.cli import main
 
         config = str(Path(cluster.hld.url).parent.parent / "fabpromote.yaml")
         assert main(["guard", "--base", "stage", "--head", "dev", "--config", config]) == 0
@@ -271,8 +283,8 @@ class TestCommandLine:
 class TestReusableStory:
     def test_seed_story_on_local_repos(self, tmp_path: Path) -> None:
         """fabpromote.testing.story tells the seed's story on local bare repositories."""
-        from fabpromote._sources.gitops import GitOps
-        from fabpromote._sources.sources import Sources
+        from fabpromote import Sources
+        from fabpromote.git import GitOps
         from fabpromote.testing.story import run_seed_story
 
         def create(name: str, branches: dict[str, dict[str, bytes]]) -> str:

@@ -48,7 +48,10 @@ __all__ = [
 ]
 
 TRAILER_PREFIX = "Fabpromote-"
+#: How many times :func:`publish` reads a branch that moved under it again before giving up.
 RETRIES = 8
+#: Seconds of jitter per lost race: the pause after losing attempt n is uniform in [0, RACE_JITTER * n].
+RACE_JITTER = 0.05
 
 
 @attrs.frozen(kw_only=True)
@@ -201,6 +204,11 @@ def publish(
     host = host or host_for(cluster, url, plugins=plugins, sources=sources)
     again = None if materialization.pinned else render or _renderer(cluster, materialization, plugins)
     current = materialization
+    # Compare-and-swap, not a network retry (hosts retry their own requests, see fabpromote.network):
+    # each attempt reads the branch afresh and commits only over the head it read, at most
+    # `retries` times. After a lost race a random pause that grows with the attempt keeps the
+    # writers that collided from colliding again. A retry library would have to raise to read
+    # again and would hide the attempt count the result reports: the loop says it plainer.
     for attempt in range(1, retries + 1):
         read = _read(host, url, branch)
         if read is None:
@@ -219,7 +227,7 @@ def publish(
                 url, branch, dict(current.manifests), message, expected=previous, replace=True, purpose="publish"
             )
         except StaleBranchError:
-            time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not crypto
+            time.sleep(random.uniform(0, RACE_JITTER * attempt))  # noqa: S311 - jitter, not crypto
             continue
         # Rendered again and found there: the branch already holds a publish of the newest sources.
         newer = (previous or "") if commit is None and current is not materialization else ""

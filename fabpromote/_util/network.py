@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import urllib3
@@ -29,7 +29,16 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from fabpromote._util.settings import DEFAULT_NETWORK_TIMEOUT, ENV_NETWORK_TIMEOUT, positive_number
 
-__all__ = ["DEFAULT_TIMEOUT", "ENV_TIMEOUT", "Deadline", "DeadlineRetry", "network_timeout", "one_line", "reason"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_TIMEOUT",
+    "Clock",
+    "Deadline",
+    "DeadlineRetry",
+    "network_timeout",
+    "one_line",
+    "reason",
+]
 
 ENV_TIMEOUT = ENV_NETWORK_TIMEOUT
 DEFAULT_TIMEOUT = DEFAULT_NETWORK_TIMEOUT
@@ -53,25 +62,47 @@ def network_timeout() -> float:
     return positive_number(ENV_TIMEOUT, DEFAULT_TIMEOUT, "seconds")
 
 
+class Clock(Protocol):
+    """The time that waiting reads and spends: the :mod:`time` module is one.
+
+    Tests pass a clock whose ``sleep`` only moves its own time forward, so
+    that no test sleeps through a real backoff or rate-limit wait.
+    """
+
+    def time(self) -> float:
+        """Seconds since the epoch (HTTP dates and rate-limit resets are read against it)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds that only go forward (deadlines are measured on it)."""
+        ...
+
+    def sleep(self, seconds: float, /) -> None:
+        """Wait ``seconds``."""
+        ...
+
+
 @attrs.frozen
 class Deadline:
     """The end of one network operation's time: ``seconds`` from when it was made.
 
     Attributes:
         seconds: The time the operation was given.
-        end: When it runs out (``time.monotonic()``).
+        clock: The clock it runs on (:mod:`time` unless a test gives another).
+        end: When it runs out (``clock.monotonic()``).
     """
 
     seconds: float = attrs.field(factory=network_timeout)
+    clock: Clock = attrs.field(default=time, kw_only=True, eq=False, repr=False)
     end: float = attrs.field(init=False)
 
     @end.default
     def _end(self) -> float:
-        return time.monotonic() + self.seconds
+        return self.clock.monotonic() + self.seconds
 
     def remaining(self) -> float:
         """Seconds left; 0 once past."""
-        return max(0.0, self.end - time.monotonic())
+        return max(0.0, self.end - self.clock.monotonic())
 
     def timeouts(self) -> tuple[float, float]:
         """``(connect, read)`` timeouts of a request sent now: each waits at most what is left."""
@@ -79,10 +110,13 @@ class Deadline:
         left = max(self.remaining(), 0.001)
         return left, left
 
-    def timeout(self) -> urllib3.Timeout:
-        """urllib3's timeout for a request sent now (see :meth:`timeouts`)."""
-        connect, read = self.timeouts()
-        return urllib3.Timeout(connect=connect, read=read)
+    def timeout(self, cap: float | None = None) -> urllib3.Timeout:
+        """urllib3's timeout for the tries of a request: each waits at most what is left when it starts.
+
+        Args:
+            cap: The longest any one connection or read may wait, if shorter.
+        """
+        return _DeadlineTimeout(self, cap)
 
     def retry(self) -> DeadlineRetry:
         """The retries of a request of this operation (see :class:`DeadlineRetry`)."""
@@ -117,6 +151,28 @@ class DeadlineRetry(urllib3.Retry):
     def get_backoff_time(self) -> float:
         backoff = super().get_backoff_time()
         return min(backoff, self.deadline.remaining()) if self.deadline is not None else backoff
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        # On the deadline's clock, so that a test's clock is not slept through for real.
+        if self.deadline is None:
+            super().sleep(response)
+        elif (backoff := self.get_backoff_time()) > 0:
+            self.deadline.clock.sleep(backoff)
+
+
+class _DeadlineTimeout(urllib3.Timeout):
+    """A timeout that urllib3 copies for each try (``clone``): the copy waits at most what is left then."""
+
+    def __init__(self, deadline: Deadline, cap: float | None) -> None:
+        super().__init__(connect=cap, read=cap)
+        self.deadline = deadline
+        self.cap = cap
+
+    def clone(self) -> urllib3.Timeout:
+        # A request made at the very end still gets a moment, so that it fails as a timeout.
+        left = max(self.deadline.remaining(), 0.001)
+        wait = left if self.cap is None else min(left, self.cap)
+        return urllib3.Timeout(connect=wait, read=wait)
 
 
 def reason(exc: BaseException, seconds: float) -> str | None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
     from fabpromote.typing import GitHost
 
-__all__ = ["SET_IMAGE_ATTEMPTS", "set_image"]
+__all__ = ["SET_IMAGE_ATTEMPTS", "SET_IMAGE_JITTER", "set_image"]
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # An image repository as the OCI distribution spec writes one: [host[:port]/]path, lower-case path components.
@@ -30,6 +30,8 @@ _REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:
 
 #: How many times ``set-image`` reads a branch that moved under it again before giving up.
 SET_IMAGE_ATTEMPTS = 8
+#: Seconds of jitter per lost race: the pause after losing attempt n is uniform in [0, SET_IMAGE_JITTER * n].
+SET_IMAGE_JITTER = 0.05
 
 
 @attrs.frozen
@@ -82,6 +84,11 @@ def set_image(
     names = (*environment.fabrikate_environments, "common")
     message = f"Set {app_name} image to {tag} in {env}" + (f" ({repository})" if repository else "")
     first: _ImageFile | None = None
+    # Compare-and-swap, not a network retry (hosts retry their own requests): each attempt reads
+    # the branch afresh, at most SET_IMAGE_ATTEMPTS times, and a random pause that grows with
+    # the attempt keeps writers that collided from colliding again. The loop carries the first
+    # image read across attempts (a conflicting change is refused), which a retry library's
+    # attempt blocks would hide.
     for attempt in range(1, SET_IMAGE_ATTEMPTS + 1):
         head = ctx.branch(host, entry.url, entry.branch)
         found = _image_file(host, entry, head, names, app_name)
@@ -102,7 +109,7 @@ def set_image(
         except StaleBranchError:
             if attempt == SET_IMAGE_ATTEMPTS:
                 raise
-            time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not crypto
+            time.sleep(random.uniform(0, SET_IMAGE_JITTER * attempt))  # noqa: S311 - jitter, not crypto
             continue
         return found.path, commit
     raise AssertionError("unreachable: the last attempt returns or raises")

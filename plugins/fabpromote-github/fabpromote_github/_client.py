@@ -1,11 +1,15 @@
 """The REST client: one ``requests.Session`` per API base, with timeouts, retries and rate limits.
 
-Every request carries a timeout. Connection failures, timeouts and 5xx answers
-are retried with exponential backoff (and jitter). Rate limits are honoured as
-GitHub documents them: a ``Retry-After`` header is waited out; a primary limit
-(``X-RateLimit-Remaining: 0``) waits until ``X-RateLimit-Reset``; a secondary
-limit without either waits a minute, doubling. A wait longer than
-``max_wait`` is an error instead of a hang. Lists follow ``Link: rel="next"``.
+Every request carries a timeout, and is one network operation: its tries
+and waits end within ``$FABPROMOTE_NETWORK_TIMEOUT``. The retries are
+urllib3's, mounted on the session by a :class:`fabpromote.network.RetryPolicy`:
+connection failures, 5xx answers and timeouts of idempotent requests are
+tried again with exponential backoff (and jitter). Rate limits are honoured
+as GitHub documents them: a ``Retry-After`` header is waited out; a primary
+limit (``X-RateLimit-Remaining: 0``) waits until ``X-RateLimit-Reset``; a 429
+naming neither waits a minute, doubling. A wait longer than ``max_wait`` or
+past the deadline is an error at once instead of a hang. Lists follow
+``Link: rel="next"``.
 
 The token is read from the environment for each request, sent only in the
 ``Authorization`` header, never logged, and redacted from every error.
@@ -13,21 +17,21 @@ The token is read from the environment for each request, sent only in the
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
-import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import requests
+from urllib3.exceptions import ReadTimeoutError
 
 from fabpromote.git import redact
+from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, network_timeout, retry_stopped
 from fabpromote_github._errors import (
     GitHubAuthenticationError,
     GitHubError,
@@ -59,6 +63,8 @@ MAX_BACKOFF = 60.0
 SECONDARY_LIMIT_WAIT = 60.0
 #: Added to X-RateLimit-Reset: the reset is in whole seconds and clocks drift.
 RESET_MARGIN = 0.5
+#: GitHub's rate-limit headers (the reset in epoch seconds).
+REMAINING_HEADER, RESET_HEADER = "X-RateLimit-Remaining", "X-RateLimit-Reset"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MESSAGE_LENGTH = 500
@@ -134,9 +140,12 @@ class GitHubClient:
         max_retries: How many times a failed request is tried again.
         backoff: The first retry's delay in seconds; it doubles each time.
         max_wait: The longest wait (rate limit or retry) before giving up.
+        clock: What waits are spent on: :mod:`time`; tests give a
+            :class:`fabpromote.testing.clock.FakeClock`.
 
     Attributes:
-        session: The one ``requests.Session`` of this API base.
+        session: The one ``requests.Session`` of this API base; its requests
+            to the API are retried under :attr:`retry_policy`.
     """
 
     api_url: str = attrs.field(converter=_api_url)
@@ -146,9 +155,26 @@ class GitHubClient:
     backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff)
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait)
     session: requests.Session = attrs.field(factory=_new_session, repr=False)
-    _sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
+    clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _paused_until: float = attrs.field(init=False, default=0.0, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.retry_policy.mount(self.session, self.api_url + "/")
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How this API's requests are retried: the settings, GitHub's rate-limit headers, the clock."""
+        return RetryPolicy(
+            retries=self.max_retries,
+            backoff=self.backoff,
+            backoff_max=MAX_BACKOFF,
+            max_wait=self.max_wait,
+            limit_wait=SECONDARY_LIMIT_WAIT,
+            remaining_header=REMAINING_HEADER,
+            reset_header=RESET_HEADER,
+            clock=self.clock,
+        )
 
     # Tokens
 
@@ -185,59 +211,34 @@ class GitHubClient:
         Raises:
             GitHubAuthenticationError: HTTP 401.
             GitHubNotFoundError: HTTP 404 (unless expected).
-            GitHubRateLimitError: A rate limit lasts longer than ``max_wait``.
+            GitHubRateLimitError: A rate limit lasts longer than ``max_wait``,
+                or than what is left of ``$FABPROMOTE_NETWORK_TIMEOUT``.
             GitHubError: Any other unexpected status, or GitHub cannot be reached.
         """
         url = self._url(path)
         shown = urlsplit(url).path
-        for attempt in range(self.max_retries + 1):
-            self._wait_for_reset()
-            last = attempt == self.max_retries
-            try:
-                response = self._send(method, url, params=params, json=json)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                reason = self._reason(exc)
-                if last:
-                    raise GitHubError(
-                        self.redact(f"cannot reach GitHub at {self.api_url}: {reason} ({method} {shown})")
-                    ) from exc
-                delay = self._retry_delay_for(attempt)
-                log.warning("GitHub %s %s failed (%s); retrying in %.1f s", method, shown, reason, delay)
-                self._sleep(delay)
-                continue
-            except requests.RequestException as exc:
-                raise GitHubError(self.redact(f"GitHub {method} {shown}: {self._reason(exc)}")) from exc
-            log.debug(
-                "GitHub %s %s -> %d (rate limit remaining %s)",
-                method,
-                shown,
-                response.status_code,
-                response.headers.get("X-RateLimit-Remaining", "?"),
-            )
-            self._note_limits(response)
-            if response.status_code in expect:
-                return response
-            retry = self._retry_delay(response, attempt)
-            if retry is None:
-                raise self._failure(response, method, shown)
-            delay, why = retry
-            if delay > self.max_wait:
-                raise GitHubRateLimitError(
-                    self.redact(
-                        f"GitHub {method} {shown}: {why}: it asks to wait {delay:.0f} s, more than "
-                        f"max_wait ({self.max_wait:.0f} s)"
-                    ),
-                    status=response.status_code,
-                )
-            if last:
-                error = self._failure(response, method, shown)
-                if why.startswith("rate limit"):
-                    raise GitHubRateLimitError(str(error), status=response.status_code)
-                raise error
-            log.warning("GitHub %s %s: %s; retrying in %.1f s", method, shown, why, delay)
-            response.close()
-            self._sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        self._wait_for_reset()
+        try:
+            response = self._send(method, url, params=params, json=json)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise GitHubError(
+                self.redact(f"cannot reach GitHub at {self.api_url}: {self._reason(exc, method)} ({method} {shown})")
+            ) from exc
+        except requests.RequestException as exc:
+            raise GitHubError(self.redact(f"GitHub {method} {shown}: {self._reason(exc, method)}")) from exc
+        log.debug(
+            "GitHub %s %s -> %d (rate limit remaining %s)",
+            method,
+            shown,
+            response.status_code,
+            response.headers.get(REMAINING_HEADER, "?"),
+        )
+        self._note_limits(response)
+        if response.status_code in expect:
+            return response
+        error = self._failure(response, method, shown)
+        response.close()
+        raise error
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None, expect: tuple[int, ...] = (200,)) -> Any:
         """The JSON of a GET; None for an expected status other than 200."""
@@ -297,51 +298,38 @@ class GitHubClient:
             headers["Authorization"] = f"Bearer {token}"
         return self.session.request(method, url, params=params, json=json, headers=headers, timeout=self.timeout)
 
-    def _retry_delay_for(self, attempt: int) -> float:
-        base = min(self.backoff * 2.0**attempt, MAX_BACKOFF)
-        # Jitter spreads the retries of CI jobs that failed together.
-        return base + random.uniform(0, base / 4)  # noqa: S311 - timing jitter, not cryptography
-
     def _wait_for_reset(self) -> None:
+        """Wait for the reset of a primary limit the last answer used up, when it comes soon enough.
+
+        GitHub warns that requests sent while limited may get an integration
+        banned; a reset further away is left to the answer's own retry rules
+        (which refuse, with a clear error, what they will not wait).
+        """
         with self._lock:
-            wait = self._paused_until - time.time()
-        if 0 < wait <= self.max_wait:
+            wait = self._paused_until - self.clock.time()
+        if 0 < wait <= min(self.max_wait, network_timeout()):
             log.warning("GitHub rate limit used up; waiting %.1f s for it to reset", wait)
-            self._sleep(wait)
+            self.clock.sleep(wait)
 
     def _note_limits(self, response: requests.Response) -> None:
         """Remember a used-up primary limit, so that the next request waits for the reset."""
-        if response.headers.get("X-RateLimit-Remaining") != "0" or response.status_code >= 400:
+        if response.headers.get(REMAINING_HEADER) != "0" or response.status_code >= 400:
             return
-        reset = _float(response.headers.get("X-RateLimit-Reset"))
+        reset = _float(response.headers.get(RESET_HEADER))
         if reset is not None:
             with self._lock:
                 self._paused_until = reset + RESET_MARGIN
-
-    def _retry_delay(self, response: requests.Response, attempt: int) -> tuple[float, str] | None:
-        """How long to wait before trying ``response``'s request again, and why; None: do not."""
-        status = response.status_code
-        retry_after = _retry_after(response.headers.get("Retry-After"))
-        if status in (403, 429):
-            remaining = response.headers.get("X-RateLimit-Remaining")
-            message = _message(response).lower()
-            if retry_after is not None:
-                return retry_after, "rate limited (Retry-After)"
-            if remaining == "0":
-                reset = _float(response.headers.get("X-RateLimit-Reset"))
-                if reset is not None:
-                    return max(reset - time.time(), 0.0) + RESET_MARGIN, "rate limit used up"
-            if status == 429 or "rate limit" in message:
-                return SECONDARY_LIMIT_WAIT * 2**attempt, "rate limited (secondary limit)"
-            return None
-        if status >= 500:
-            return (retry_after if retry_after is not None else self._retry_delay_for(attempt)), f"HTTP {status}"
-        return None
 
     def _failure(self, response: requests.Response, method: str, path: str) -> GitHubError:
         status = response.status_code
         message = _message(response)
         where = f"GitHub {method} {path}"
+        stopped = retry_stopped(response)
+        if self._rate_limited(response, message):
+            return GitHubRateLimitError(
+                self.redact(f"{where}: rate limited (HTTP {status}): {message}" + (f"; {stopped}" if stopped else "")),
+                status=status,
+            )
         if status == 401:
             return GitHubAuthenticationError(
                 self.redact(f"{where}: {self._auth_advice(message)}"), status=401, variable=self.token_env
@@ -356,15 +344,32 @@ class GitHubClient:
             )
         if status == 404:
             return GitHubNotFoundError(self.redact(f"{where}: not found (HTTP 404): {message}"), status=404)
-        return GitHubError(self.redact(f"{where}: HTTP {status}: {message}"), status=status)
+        return GitHubError(
+            self.redact(f"{where}: HTTP {status}: {message}" + (f"; {stopped}" if stopped else "")), status=status
+        )
+
+    def _rate_limited(self, response: requests.Response, message: str) -> bool:
+        # A secondary limit may say so only in its message: it is not retried (GitHub asks
+        # for a minute or more then, past the default deadline), but it is named a limit.
+        status = response.status_code
+        return self.retry_policy.is_rate_limit(status, response.headers) or (
+            status == 403 and "rate limit" in message.lower()
+        )
 
     def _auth_advice(self, message: str) -> str:
         if self.token() is None:
             return f"authentication required (HTTP 401): set ${self.token_env} to a GitHub token"
         return f"authentication failed (HTTP 401: {message}): the token in ${self.token_env} was refused"
 
-    def _reason(self, exc: BaseException) -> str:
-        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError):
+    def _reason(self, exc: BaseException, method: str) -> str:
+        # After its retries, a read that timed out is wrapped: a ConnectionError of urllib3's MaxRetryError.
+        wrapped = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(wrapped, ReadTimeoutError) or (
+            isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
+        ):
+            if method.upper() not in IDEMPOTENT_METHODS:
+                # It may have been done: sending it again could do it twice.
+                return f"no answer within {self.timeout:g} s; not sent again, as the {method} may have been done"
             return f"no answer within {self.timeout:g} s"
         text = str(exc)
         found = _ERRNO.search(text)
@@ -394,20 +399,6 @@ def _message(response: requests.Response) -> str:
             detail = str(error)
         parts.append(str(detail).strip())
     return "; ".join(part for part in parts if part)[:MESSAGE_LENGTH] or f"HTTP {response.status_code}"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if value is None:
-        return None
-    seconds = _float(value)
-    if seconds is not None:
-        return max(seconds, 0.0)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
 
 
 def _float(value: str | None) -> float | None:

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import datetime
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -44,6 +45,7 @@ from fabpromote.git import (
     is_sha,
     redact,
 )
+from fabpromote.network import Clock
 from fabpromote_github._client import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
@@ -155,6 +157,8 @@ class GitHubHost:
         backoff: The first retry's delay in seconds (doubling after).
         max_wait: The longest rate-limit wait before giving up, in seconds.
         policy: The branch protection :meth:`protect` sets up and checks.
+        clock: What retries wait on (:mod:`time`); not a cluster-file setting:
+            tests give a :class:`fabpromote.testing.clock.FakeClock`.
     """
 
     name: ClassVar[str] = "github"
@@ -169,6 +173,7 @@ class GitHubHost:
     backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff, kw_only=True)
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
+    clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _clients: dict[str, GitHubClient] = attrs.field(init=False, factory=dict, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
@@ -597,6 +602,7 @@ class GitHubHost:
                     max_retries=self.max_retries,
                     backoff=self.backoff,
                     max_wait=self.max_wait,
+                    clock=self.clock,
                 )
             return client
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote.testing.clock import FakeClock
 from fabpromote.testing.gitrepos import GIT_ENV
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -37,10 +38,17 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
 
 
+@pytest.fixture(name="clock")
+def _clock() -> FakeClock:
+    """The clock of the host and of the fake's rate limits: retries wait on it, not for real."""
+    return FakeClock()
+
+
 @pytest.fixture(name="github")
-def _github(tmp_path: Path) -> Iterator[FakeGitHub]:
+def _github(tmp_path: Path, clock: FakeClock) -> Iterator[FakeGitHub]:
     """The fake GitHub with repository octo/app: master, dev, stage and prod at one commit."""
     with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
+        fake.clock = clock
         fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
         yield fake
 
@@ -52,9 +60,9 @@ def _url(github: FakeGitHub) -> str:
 
 
 @pytest.fixture(name="host")
-def _host(github: FakeGitHub, tmp_path: Path) -> GitHubHost:
-    """The github host pointed at the fake."""
-    return make_host(github, tmp_path)
+def _host(github: FakeGitHub, tmp_path: Path, clock: FakeClock) -> GitHubHost:
+    """The github host pointed at the fake, waiting on ``clock``."""
+    return make_host(github, tmp_path, clock=clock)
 
 
 @pytest.fixture(name="debug_logs")

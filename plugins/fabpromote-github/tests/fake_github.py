@@ -201,6 +201,8 @@ class FakeGitHub:
     """
 
     def __init__(self, base_dir: str | Path, *, token: str, login: str = "fabpromote-bot", admin: bool = True) -> None:
+        #: The wall clock of the rate-limit window; a test gives the host's FakeClock, so both agree.
+        self.clock: Any = time
         self.base_dir = Path(base_dir)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.token = token
@@ -371,18 +373,26 @@ class FakeGitHub:
     # Faults
 
     def fail_next(
-        self, count: int = 1, *, status: int = 502, message: str = "Server Error", **where: str | None
+        self,
+        count: int = 1,
+        *,
+        status: int = 502,
+        message: str = "Server Error",
+        headers: Mapping[str, str] | None = None,
+        **where: str | None,
     ) -> None:
-        """The next ``count`` API requests get ``status`` (a 5xx) instead of an answer.
+        """The next ``count`` API requests get ``status`` (a 5xx) instead of an answer, with ``headers``.
 
         Every fault takes ``method=`` and ``path=`` (a regular expression): it
         then waits for the first request that matches.
         """
         with self._lock:
             for _ in range(count):
-                self._faults.append(_Fault(status=status, body={"message": message}, **where))
+                self._faults.append(
+                    _Fault(status=status, body={"message": message}, headers=dict(headers or {}), **where)
+                )
 
-    def secondary_rate_limit(self, *, retry_after: int = 1, status: int = 403, **where: str | None) -> None:
+    def secondary_rate_limit(self, *, retry_after: int | str = 1, status: int = 403, **where: str | None) -> None:
         """The next API request hits a secondary rate limit (403 with ``Retry-After``)."""
         message = (
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
@@ -399,22 +409,22 @@ class FakeGitHub:
                 )
             )
 
-    def too_many_requests(self, *, retry_after: int = 1, **where: str | None) -> None:
-        """The next API request gets 429 with ``Retry-After``."""
+    def too_many_requests(self, *, retry_after: int | str = 1, **where: str | None) -> None:
+        """The next API request gets 429 with ``Retry-After`` (seconds, or an HTTP date)."""
         self.secondary_rate_limit(retry_after=retry_after, status=429, **where)
 
     def exhaust_rate_limit(self, *, reset_in: float = 1.0, status: int = 403) -> None:
         """The primary limit is used up: requests before the reset get ``status`` and remaining 0."""
         with self._lock:
             self._remaining = 0
-            self._reset = math.ceil(time.time() + reset_in)
+            self._reset = math.ceil(self.clock.time() + reset_in)
             self._limit_status = status
 
     def set_rate_limit(self, *, remaining: int, reset_in: float = 1.0) -> None:
         """``remaining`` requests are left until a reset in ``reset_in`` seconds."""
         with self._lock:
             self._remaining = remaining
-            self._reset = math.ceil(time.time() + reset_in)
+            self._reset = math.ceil(self.clock.time() + reset_in)
             self._limit_status = 403
 
     def delay_next(self, seconds: float, count: int = 1, **where: str | None) -> None:
@@ -501,7 +511,7 @@ class FakeGitHub:
     def _charge(self, limits: dict[str, str]) -> None:
         """Count the request against the primary limit; raise when it is used up."""
         with self._lock:
-            now = time.time()
+            now = self.clock.time()
             if now >= self._reset:
                 self._remaining, self._reset = RATE_LIMIT, int(now) + 3600
             if self._remaining <= 0:

@@ -22,7 +22,7 @@ FILES = {
 
 
 def make_host(github: FakeGitHub, tmp_path: Path, **settings: object) -> GitHubHost:
-    """A host on the fake, with fast retries; ``settings`` as a cluster file gives them."""
+    """A host on the fake, waiting on the fake's clock; ``settings`` as a cluster file gives them."""
     defaults: dict[str, object] = {
         "sources": Sources(cache_dir=tmp_path / "cache"),
         "protected": PROTECTED,
@@ -31,4 +31,8 @@ def make_host(github: FakeGitHub, tmp_path: Path, **settings: object) -> GitHubH
         "backoff": "0.01",
         "timeout": "10",
     }
-    return GitHubHost.from_settings(**{**defaults, **settings})
+    # Not a cluster-file setting: the fake's clock, so that retries wait on it and not for real.
+    clock = settings.pop("clock", github.clock)
+    host = GitHubHost.from_settings(**{**defaults, **settings})
+    host.clock = clock
+    return host

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import datetime
+import email.utils
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from github_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
 from fabpromote.exceptions import FabpromoteError, GitHostError
 from fabpromote.git import ChangeRequest
+from fabpromote.testing.clock import FakeClock
 
 
 def _every_operation(host: GitHubHost, github: FakeGitHub, url: str) -> None:
@@ -83,6 +85,17 @@ class TestTimeouts:
 
 
 class TestRetries:
+    def test_post_not_sent_again_after_a_timeout(self, github: FakeGitHub, tmp_path: Path, url: str) -> None:
+        """A POST whose answer timed out may have been done: it is not sent again, and the error says so."""
+        host = make_host(github, tmp_path, timeout="0.3")
+        github.commit(OWNER, NAME, "dev", {"a": "1\n"}, "a")
+        github.delay_next(1.0, method="POST", path=r"/pulls$")
+        with pytest.raises(
+            GitHubError, match=r"no answer within 0\.3 s; not sent again, as the POST may have been done"
+        ):
+            host.open_change(url, base="stage", head="dev", title="Promote", body="")
+        assert len(github.api_requests("POST", r"/pulls$")) == 1
+
     def test_5xx_retried(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
         """Two 502s, then the answer: the caller sees only the answer."""
         github.fail_next(2, status=502)
@@ -121,47 +134,100 @@ class TestRetries:
 
 
 class TestRateLimits:
-    def test_secondary_limit_waits_retry_after(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
-        """A secondary rate limit (403, Retry-After: 1) is waited out, then the request succeeds."""
-        github.secondary_rate_limit(retry_after=1)
-        assert host.read_branch(url, "dev") is not None
-        first, second = github.requests
-        assert (first.status, second.status) == (403, 200)
-        assert second.time - first.time >= 1.0
+    """Every wait is spent on the fake clock: the tests see exactly what was waited, and never wait."""
 
-    def test_429_waits_retry_after(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
-        """A 429 with Retry-After is waited out too."""
-        github.too_many_requests(retry_after=1)
-        assert host.read_branch(url, "dev") is not None
-        first, second = github.requests
-        assert (first.status, second.status) == (429, 200)
-        assert second.time - first.time >= 1.0
-
-    def test_primary_limit_waits_for_reset(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
-        """A used-up primary limit (remaining 0) waits until X-RateLimit-Reset."""
-        github.exhaust_rate_limit(reset_in=1)
-        started = time.time()
+    def test_secondary_limit_waits_retry_after(
+        self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock
+    ) -> None:
+        """A secondary rate limit (403, Retry-After: 7) is waited out, then the request succeeds."""
+        github.secondary_rate_limit(retry_after=7)
         assert host.read_branch(url, "dev") is not None
         assert [request.status for request in github.requests] == [403, 200]
-        assert github.requests[1].time - github.requests[0].time >= 0.5
-        assert time.time() - started < 5
+        assert clock.sleeps == [7.0]
 
-    def test_last_remaining_request_pauses_the_next(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
+    def test_429_waits_retry_after(self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock) -> None:
+        """A 429 with Retry-After is waited out too."""
+        github.too_many_requests(retry_after=5)
+        assert host.read_branch(url, "dev") is not None
+        assert [request.status for request in github.requests] == [429, 200]
+        assert clock.sleeps == [5.0]
+
+    def test_retry_after_as_a_date(self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock) -> None:
+        """A Retry-After that is an HTTP date is waited until that date."""
+        when = email.utils.format_datetime(
+            datetime.datetime.fromtimestamp(int(clock.time()) + 20, datetime.timezone.utc), usegmt=True
+        )
+        github.too_many_requests(retry_after=when)
+        assert host.read_branch(url, "dev") is not None
+        assert [request.status for request in github.requests] == [429, 200]
+        assert len(clock.sleeps) == 1
+        assert 19.0 <= clock.sleeps[0] <= 20.0
+
+    def test_503_waits_retry_after(self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock) -> None:
+        """A 503 asking to come back in 9 s is tried again after 9 s, not after the backoff."""
+        github.fail_next(1, status=503, message="Service Unavailable", headers={"Retry-After": "9"})
+        assert host.read_branch(url, "dev") is not None
+        assert clock.sleeps == [9.0]
+
+    def test_primary_limit_waits_for_reset(
+        self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock
+    ) -> None:
+        """A used-up primary limit (remaining 0) waits until X-RateLimit-Reset."""
+        github.exhaust_rate_limit(reset_in=30)
+        assert host.read_branch(url, "dev") is not None
+        assert [request.status for request in github.requests] == [403, 200]
+        assert len(clock.sleeps) == 1
+        assert 30.0 <= clock.sleeps[0] <= 32.0
+
+    def test_last_remaining_request_pauses_the_next(
+        self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock
+    ) -> None:
         """After an answer with remaining 0, the next request waits for the reset instead of failing."""
-        github.set_rate_limit(remaining=1, reset_in=1)
+        github.set_rate_limit(remaining=1, reset_in=20)
         host.read_branch(url, "dev")
         host.read_branch(url, "prod")
         assert [request.status for request in github.requests] == [200, 200]
-        assert github.requests[1].time - github.requests[0].time >= 0.5
+        assert len(clock.sleeps) == 1
+        assert 20.0 <= clock.sleeps[0] <= 21.5
 
-    def test_too_long_a_wait(self, github: FakeGitHub, tmp_path: Path, url: str) -> None:
+    def test_too_long_a_wait(self, github: FakeGitHub, tmp_path: Path, url: str, clock: FakeClock) -> None:
         """A wait longer than max_wait is an error at once, not a hang."""
         host = make_host(github, tmp_path, max_wait="0.5")
         github.secondary_rate_limit(retry_after=30)
-        started = time.monotonic()
-        with pytest.raises(GitHubRateLimitError, match=r"wait 30 s, more than max_wait \(0 s\)|wait 30 s"):
+        with pytest.raises(GitHubRateLimitError, match=r"it asks to wait 30 s, more than max_wait \(0\.5 s\)"):
             host.read_branch(url, "dev")
-        assert time.monotonic() - started < 5
+        assert clock.sleeps == []
+
+    def test_wait_past_the_deadline(
+        self, host: GitHubHost, github: FakeGitHub, url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A Retry-After past $FABPROMOTE_NETWORK_TIMEOUT fails at once, in one line naming the request."""
+        monkeypatch.setenv("FABPROMOTE_NETWORK_TIMEOUT", "60")
+        github.too_many_requests(retry_after=120)
+        with pytest.raises(GitHubRateLimitError) as caught:
+            host.read_branch(url, "dev")
+        message = str(caught.value)
+        assert message.startswith("GitHub GET /api/v3/repos/octo/app/branches/dev: rate limited (HTTP 429): ")
+        assert message.endswith(
+            "it asks to wait 120 s, more than the 60 s left of the 60 s that $FABPROMOTE_NETWORK_TIMEOUT gives a request"
+        )
+        assert "\n" not in message
+        assert (caught.value.status, clock.sleeps, len(github.requests)) == (429, [], 1)
+
+    def test_retries_stop_at_the_deadline(
+        self, github: FakeGitHub, tmp_path: Path, url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Retries of a lasting 503 end with the deadline, not with max_retries: 25 s allow 2 waits of 10 s."""
+        monkeypatch.setenv("FABPROMOTE_NETWORK_TIMEOUT", "25")
+        host = make_host(github, tmp_path, max_retries="8")
+        github.fail_next(9, status=503, message="Service Unavailable", headers={"Retry-After": "10"})
+        with pytest.raises(GitHubError) as caught:
+            host.read_branch(url, "dev")
+        assert str(caught.value) == (
+            "GitHub GET /api/v3/repos/octo/app/branches/dev: HTTP 503: Service Unavailable; "
+            "it asks to wait 10 s, more than the 5 s left of the 25 s that $FABPROMOTE_NETWORK_TIMEOUT gives a request"
+        )
+        assert (caught.value.status, clock.sleeps, len(github.requests)) == (503, [10.0, 10.0], 3)
 
     def test_plain_403_not_retried(self, host: GitHubHost, github: FakeGitHub, url: str) -> None:
         """A 403 that is no rate limit is an error at once, naming the token variable."""

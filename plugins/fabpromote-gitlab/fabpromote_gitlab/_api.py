@@ -5,8 +5,12 @@ Every request:
 - carries a timeout (connect and read);
 - sends the token as ``PRIVATE-TOKEN``, read from its environment variable at
   that moment, and never writes it to a log or an error message;
-- is retried with exponential backoff on 5xx answers and connection errors,
-  and after the wait a 429 asks for (``Retry-After``, else ``RateLimit-Reset``);
+- is one network operation: its tries and waits end within
+  ``$FABPROMOTE_NETWORK_TIMEOUT``;
+- is retried by urllib3, mounted on the session by a
+  :class:`fabpromote.network.RetryPolicy`: with exponential backoff on 5xx
+  answers, connection errors and timeouts of idempotent requests, and after
+  the wait a 429 asks for (``Retry-After``, else ``RateLimit-Reset``);
 - follows no redirect: a redirect would carry the token to another address.
 
 Failures raise :class:`~fabpromote.exceptions.GitHostError` with the HTTP
@@ -15,13 +19,11 @@ status and a message that says what to do (``401``: which variable to set).
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
-import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +32,7 @@ import requests
 
 from fabpromote.exceptions import GitHostError
 from fabpromote.git import redact
+from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, retry_stopped
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
 
@@ -42,8 +45,8 @@ DEFAULT_RETRIES = 4
 MAX_PER_PAGE = 100
 #: Longest wait for a rate limit or between retries; a longer one fails at once.
 MAX_WAIT = 120.0
-_RETRIED_STATUSES = frozenset({500, 502, 503, 504})
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+#: GitLab's rate-limit headers (the reset in epoch seconds).
+REMAINING_HEADER, RESET_HEADER = "RateLimit-Remaining", "RateLimit-Reset"
 _SHOWN_BODY = 300
 _TAG = re.compile(r"<[^>]*>")
 # urllib3 starts its messages with the connection object: "HTTPConnection(host=..., port=...): ".
@@ -88,7 +91,10 @@ class Api:
         timeout: Seconds to wait to connect, and for each read.
         retries: How many times a failed request is tried again.
         backoff: The first wait between tries, doubled each time (with jitter).
-        session: The session to use; one new session by default.
+        session: The session to use; one new session by default. Its
+            requests to ``base_url`` are retried under :attr:`retry_policy`.
+        clock: What waits are spent on: :mod:`time`; tests give a
+            :class:`fabpromote.testing.clock.FakeClock`.
     """
 
     base_url: str = attrs.field(converter=_without_slash)
@@ -97,7 +103,23 @@ class Api:
     retries: int = DEFAULT_RETRIES
     backoff: float = 0.5
     session: requests.Session = attrs.Factory(requests.Session)
-    sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
+    clock: Clock = attrs.field(default=time, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.retry_policy.mount(self.session, self.base_url + "/")
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How this API's requests are retried: the settings, GitLab's rate-limit headers, the clock."""
+        return RetryPolicy(
+            retries=self.retries,
+            backoff=self.backoff,
+            backoff_max=MAX_WAIT,
+            max_wait=MAX_WAIT,
+            remaining_header=REMAINING_HEADER,
+            reset_header=RESET_HEADER,
+            clock=self.clock,
+        )
 
     # Requests
 
@@ -124,40 +146,25 @@ class Api:
         """
         url = self._url(path)
         shown = self._shown(url)
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers=self._headers(),
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                if last or not _retryable(method, exc):
-                    raise GitHostError(
-                        self.redact(f"cannot reach GitLab ({method} {shown}): {_reason(exc)}"), host=HOST
-                    ) from exc
-                wait = self._backoff(attempt)
-                log.info("GitLab %s %s failed (%s); retrying in %.1f s", method, shown, _reason(exc), wait)
-                self.sleep(wait)
-                continue
-            log.debug("GitLab %s %s -> %d", method, shown, response.status_code)
-            status = response.status_code
-            if (status == 429 or status in _RETRIED_STATUSES) and not last:
-                pause = self._wait(response, attempt)
-                if pause is not None:
-                    log.info("GitLab answered %d to %s %s; retrying in %.1f s", status, method, shown, pause)
-                    response.close()
-                    self.sleep(pause)
-                    continue
-            if status < 300 or (status in allow and not _project_missing(response, project)):
-                return response
-            raise self._error(response, method, shown, project)
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self._headers(),
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise GitHostError(
+                self.redact(f"cannot reach GitLab ({method} {shown}): {_reason(exc, method)}"), host=HOST
+            ) from exc
+        log.debug("GitLab %s %s -> %d", method, shown, response.status_code)
+        status = response.status_code
+        if status < 300 or (status in allow and not _project_missing(response, project)):
+            return response
+        raise self._error(response, method, shown, project)
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None, project: str = "") -> Any:
         """The JSON of a GET that must succeed."""
@@ -241,22 +248,11 @@ class Api:
     def _shown(self, url: str) -> str:
         return self.redact(url.split("?", 1)[0])
 
-    def _backoff(self, attempt: int) -> float:
-        wait: float = self.backoff * (2**attempt)
-        # Jitter spreads the retries of many CI jobs hitting one server at once.
-        return min(MAX_WAIT, wait * random.uniform(0.8, 1.2))  # noqa: S311 - not cryptography
-
-    def _wait(self, response: requests.Response, attempt: int) -> float | None:
-        """Seconds to wait before trying again, or None when waiting is pointless."""
-        wait = _retry_after(response.headers)
-        if wait is None:
-            return self._backoff(attempt)
-        return wait if wait <= MAX_WAIT else None
-
     def _error(self, response: requests.Response, method: str, shown: str, project: str) -> GitHostError:
         status = response.status_code
         message = message_of(response)
         variable = self.token_env
+        stopped = retry_stopped(response)
         if status == 401:
             if self.token():
                 advice = f"the token in ${variable} was refused (expired, revoked, or for another server?)"
@@ -272,11 +268,13 @@ class Api:
             text = f"repository {project} not found (or the token cannot see it) at {self._shown(self.base_url)}"
         elif status == 429:
             text = f"GitLab rate limit hit ({method} {shown}); try again later: {message}"
+            text += f"; {stopped}" if stopped else ""
         elif 300 <= status < 400:
             target = response.headers.get("Location", "?")
             text = f"GitLab redirected {method} {shown} to {target.split('?', 1)[0]}: set api_url to the API's address"
         else:
             text = f"GitLab {method} {shown} failed (HTTP {status}): {message}"
+            text += f"; {stopped}" if stopped else ""
         response.close()
         return GitHostError(self.redact(text), host=HOST, status=status)
 
@@ -284,33 +282,6 @@ class Api:
 def _project_missing(response: requests.Response, project: str) -> bool:
     """A 404 about the project itself, which callers allowing a 404 (of a branch, a file) never mean."""
     return bool(project) and response.status_code == 404 and "project not found" in message_of(response).lower()
-
-
-def _retryable(method: str, exc: requests.RequestException) -> bool:
-    # A request that never reached the server can always be sent again; one
-    # that timed out waiting for an answer may have been done already.
-    if isinstance(exc, requests.ConnectionError):  # ConnectTimeout included
-        return True
-    return isinstance(exc, requests.Timeout) and method.upper() in _IDEMPOTENT
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """The wait a 429 (or 503) asks for: ``Retry-After`` (seconds or a date), else ``RateLimit-Reset``."""
-    value = headers.get("Retry-After", "").strip()
-    if value:
-        if value.isdigit():
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            return max(0.0, when.timestamp() - time.time())
-    reset = headers.get("RateLimit-Reset", "").strip()
-    if reset.isdigit():
-        # An epoch time in seconds; one second more covers clock skew.
-        return max(0.0, float(reset) - time.time()) + 1.0
-    return None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -323,9 +294,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or ""), port or default
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, method: str) -> str:
     """The readable part of a requests/urllib3 error: "Connection refused", "Read timed out"."""
     inner = exc.args[0] if exc.args else None
     reason = getattr(inner, "reason", None) or inner or exc
-    text = str(reason) or type(exc).__name__
-    return _CONNECTION_PREFIX.sub("", text)
+    text = _CONNECTION_PREFIX.sub("", str(reason) or type(exc).__name__)
+    if isinstance(exc, requests.ReadTimeout) and method.upper() not in IDEMPOTENT_METHODS:
+        # It may have been done: sending it again could do it twice.
+        text += f"; not sent again, as the {method} may have been done"
+    return text

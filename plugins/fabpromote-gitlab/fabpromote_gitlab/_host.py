@@ -43,6 +43,7 @@ from fabpromote.git import (
     is_sha,
     redact,
 )
+from fabpromote.network import Clock
 from fabpromote_gitlab._api import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_ENV, Api, message_of
 from fabpromote_gitlab._project import Project, quoted
 from fabpromote_gitlab._protection import Policy, protect
@@ -143,6 +144,8 @@ class GitLabHost:
         retries: How many times a failed request (5xx, 429, connection) is tried again.
         merge_wait: Seconds to wait for GitLab to finish checking a merge request's mergeability.
         session: The ``requests.Session`` every request goes through.
+        clock: What retries and the mergeability poll wait on (:mod:`time`);
+            not a cluster-file setting: tests give a :class:`fabpromote.testing.clock.FakeClock`.
     """
 
     name: ClassVar[str] = HOST
@@ -156,6 +159,7 @@ class GitLabHost:
     retries: int = attrs.field(default=DEFAULT_RETRIES, converter=_count)
     merge_wait: float = attrs.field(default=30.0, converter=_seconds)
     session: requests.Session = attrs.field(factory=requests.Session, repr=False)
+    clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _apis: dict[str, Api] = attrs.field(init=False, factory=dict, repr=False)
     _git: dict[str, GitOps] = attrs.field(init=False, factory=dict, repr=False)
 
@@ -183,7 +187,12 @@ class GitLabHost:
         base = self.api_url or Project.parse(repo).default_api_url()
         if base not in self._apis:
             self._apis[base] = Api(
-                base, token_env=self.token_env, timeout=self.timeout, retries=self.retries, session=self.session
+                base,
+                token_env=self.token_env,
+                timeout=self.timeout,
+                retries=self.retries,
+                session=self.session,
+                clock=self.clock,
             )
         return self._apis[base]
 
@@ -567,14 +576,14 @@ class GitLabHost:
 
     def _settled(self, api: Api, project: Project, path: str) -> dict[str, Any]:
         """The merge request, once GitLab has finished checking whether it can be merged."""
-        deadline = time.monotonic() + self.merge_wait
+        deadline = self.clock.monotonic() + self.merge_wait
         interval = 0.25
         while True:
             mr: dict[str, Any] = api.get(path, project=project.path)
             checking = mr.get("detailed_merge_status") in _CHECKING or mr.get("merge_status") in _CHECKING
-            if mr.get("state") != "opened" or not checking or time.monotonic() + interval > deadline:
+            if mr.get("state") != "opened" or not checking or self.clock.monotonic() + interval > deadline:
                 return mr
-            time.sleep(interval)
+            self.clock.sleep(interval)
             interval = min(interval * 2, 2.0)
 
     def _check_proposal(self, ops: GitOps, url: str, proposal: str, sha: str, expected: str, target: str) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from fabpromote.testing.clock import FakeClock
 from fabpromote.testing.gitrepos import GIT_ENV
 
 if TYPE_CHECKING:
@@ -92,17 +93,17 @@ def _repo(gitlab: FakeGitLab) -> str:
     )
 
 
+@pytest.fixture(name="clock")
+def _clock() -> FakeClock:
+    """The clock hosts wait on: retries and polls take no real time."""
+    return FakeClock()
+
+
 @pytest.fixture(name="host")
-def _host(gitlab: FakeGitLab, token: str) -> Iterator[GitLabHost]:
-    """The gitlab host, talking to the fake, with short waits between retries."""
+def _host(gitlab: FakeGitLab, token: str, clock: FakeClock) -> Iterator[GitLabHost]:
+    """The gitlab host, talking to the fake, waiting on ``clock``."""
     from fabpromote_gitlab import GitLabHost
 
-    host = GitLabHost(api_url=gitlab.api_url, protected={"prod": ("promote", "rollback")}, timeout=10)
-    fast(host)
+    host = GitLabHost(api_url=gitlab.api_url, protected={"prod": ("promote", "rollback")}, timeout=10, clock=clock)
     yield host
     host.close()
-
-
-def fast(host: GitLabHost) -> None:
-    """Make the host's retries wait a few milliseconds instead of seconds."""
-    host.api("https://gitlab.com/x/y").backoff = 0.01

@@ -445,8 +445,8 @@ class FakeGitLab:
                 _Fault(status, {"Content-Type": "text/html"}, body, method=method, contains=contains, after=True)
             )
 
-    def rate_limit_next(self, count: int = 1, *, retry_after: int | None = 1, reset_in: int = 1) -> None:
-        """The next ``count`` API requests get 429, with ``Retry-After`` (unless None) and ``RateLimit-*``."""
+    def rate_limit_next(self, count: int = 1, *, retry_after: int | str | None = 1, reset_in: int = 1) -> None:
+        """The next ``count`` API requests get 429, with ``Retry-After`` (seconds or a date; unless None) and ``RateLimit-*``."""
         headers = {
             "RateLimit-Limit": "600",
             "RateLimit-Observed": "601",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import email.utils
 import http.server
 import json
 import logging
@@ -18,6 +20,7 @@ from fabpromote_gitlab import GitLabHost
 from fabpromote_gitlab._api import Api
 
 from fabpromote.exceptions import GitHostError
+from fabpromote.testing.clock import FakeClock
 
 if TYPE_CHECKING:
     from fake_gitlab import FakeGitLab, FakeProject
@@ -81,23 +84,25 @@ class TestRetries:
         assert host.open_change(repo, base="stage", head="dev", title="t", body="").number == 1
         assert _statuses(gitlab, "/merge_requests") == [200, 502, 502, 201]
 
-    def test_gives_up(self, gitlab: FakeGitLab, repo: str, token: str) -> None:
+    def test_gives_up(self, gitlab: FakeGitLab, repo: str, token: str, clock: FakeClock) -> None:
         """After its retries the host raises the last failure with its status."""
-        host = GitLabHost(api_url=gitlab.api_url, retries=2)
-        host.api(repo).backoff = 0.01
+        host = GitLabHost(api_url=gitlab.api_url, retries=2, clock=clock)
         gitlab.fail_next(5, 503)
-        with pytest.raises(GitHostError, match=r"failed \(HTTP 503\): 503 Service Unavailable") as info:
+        with pytest.raises(
+            GitHostError, match=r"failed \(HTTP 503\): 503 Service Unavailable; gave up after 3 tries"
+        ) as info:
             host.read_branch(repo, "dev")
         assert (info.value.status, info.value.host) == (503, "gitlab")
         assert len(gitlab.requests) == 3
+        assert len(clock.sleeps) == 2
 
-    def test_connection_refused(self, closed_port: int, repo: str, token: str) -> None:
+    def test_connection_refused(self, closed_port: int, repo: str, token: str, clock: FakeClock) -> None:
         """A server that cannot be reached is a GitHostError wrapping the network error."""
-        host = GitLabHost(api_url=f"http://127.0.0.1:{closed_port}/api/v4", retries=1)
-        host.api(repo).backoff = 0.01
+        host = GitLabHost(api_url=f"http://127.0.0.1:{closed_port}/api/v4", retries=1, clock=clock)
         with pytest.raises(GitHostError, match=r"cannot reach GitLab .*Connection refused") as info:
             host.read_branch(repo, "dev")
         assert isinstance(info.value.__cause__, requests.ConnectionError)
+        assert len(clock.sleeps) == 1
 
     def test_read_timeout(self, silent_port: int, repo: str, token: str) -> None:
         """A server that never answers fails after the configured timeout."""
@@ -108,31 +113,90 @@ class TestRetries:
         assert time.monotonic() - started < 5
         assert isinstance(info.value.__cause__, requests.Timeout)
 
+    def test_post_not_sent_again_after_a_timeout(
+        self, silent_port: int, repo: str, token: str, clock: FakeClock
+    ) -> None:
+        """A POST whose answer timed out may have been done: it is not sent again, and the error says so."""
+        host = GitLabHost(api_url=f"http://127.0.0.1:{silent_port}/api/v4", timeout=0.3, retries=3, clock=clock)
+        with pytest.raises(GitHostError, match=r"timed out.*; not sent again, as the POST may have been done"):
+            host.api(repo).request("POST", "projects/1/merge_requests", json={})
+        assert clock.sleeps == []
+
+    def test_get_sent_again_after_a_timeout(self, silent_port: int, repo: str, token: str, clock: FakeClock) -> None:
+        """A GET whose answer timed out is sent again, as many times as ``retries`` allows."""
+        host = GitLabHost(api_url=f"http://127.0.0.1:{silent_port}/api/v4", timeout=0.2, retries=2, clock=clock)
+        with pytest.raises(GitHostError, match=r"cannot reach GitLab .*timed out"):
+            host.read_branch(repo, "dev")
+        assert len(clock.sleeps) == 2
+
 
 class TestRateLimits:
-    def test_retry_after(self, gitlab: FakeGitLab, host: GitLabHost, repo: str, project: FakeProject) -> None:
-        """A 429 is retried after the seconds of its Retry-After, then succeeds."""
-        gitlab.rate_limit_next(1, retry_after=1)
-        started = time.monotonic()
-        assert host.read_branch(repo, "dev") == project.branch("dev")
-        assert time.monotonic() - started >= 0.9
-        assert _statuses(gitlab, "/branches/dev") == [429, 200]
+    """Every wait is spent on the fake clock: the tests see exactly what was waited, and never wait."""
 
-    def test_ratelimit_reset(self, gitlab: FakeGitLab, host: GitLabHost, repo: str) -> None:
+    def test_retry_after(
+        self, gitlab: FakeGitLab, host: GitLabHost, repo: str, project: FakeProject, clock: FakeClock
+    ) -> None:
+        """A 429 is retried after the seconds of its Retry-After, then succeeds."""
+        gitlab.rate_limit_next(1, retry_after=7)
+        assert host.read_branch(repo, "dev") == project.branch("dev")
+        assert _statuses(gitlab, "/branches/dev") == [429, 200]
+        assert clock.sleeps == [7.0]
+
+    def test_retry_after_as_a_date(self, gitlab: FakeGitLab, host: GitLabHost, repo: str, clock: FakeClock) -> None:
+        """A Retry-After that is an HTTP date is waited until that date."""
+        when = email.utils.format_datetime(
+            datetime.datetime.fromtimestamp(int(clock.time()) + 30, datetime.timezone.utc), usegmt=True
+        )
+        gitlab.rate_limit_next(1, retry_after=when)
+        host.read_branch(repo, "dev")
+        assert len(clock.sleeps) == 1
+        assert 29.0 <= clock.sleeps[0] <= 30.0
+
+    def test_ratelimit_reset(self, gitlab: FakeGitLab, host: GitLabHost, repo: str, clock: FakeClock) -> None:
         """Without Retry-After, the wait runs until RateLimit-Reset."""
-        waits: list[float] = []
-        host.api(repo).sleep = waits.append
         gitlab.rate_limit_next(1, retry_after=None, reset_in=3)
         host.read_branch(repo, "dev")
-        assert len(waits) == 1
-        assert 2 <= waits[0] <= 5
+        assert len(clock.sleeps) == 1
+        assert 2 <= clock.sleeps[0] <= 5
 
-    def test_too_long_a_wait_fails_at_once(self, gitlab: FakeGitLab, host: GitLabHost, repo: str) -> None:
+    def test_too_long_a_wait_fails_at_once(
+        self, gitlab: FakeGitLab, host: GitLabHost, repo: str, clock: FakeClock
+    ) -> None:
         """A rate limit asking for more than two minutes is an error, not a hang."""
         gitlab.rate_limit_next(1, retry_after=3600)
-        with pytest.raises(GitHostError, match="rate limit") as info:
+        with pytest.raises(
+            GitHostError, match=r"rate limit.*it asks to wait 3600 s, more than max_wait \(120 s\)"
+        ) as info:
             host.read_branch(repo, "dev")
         assert info.value.status == 429
+        assert clock.sleeps == []
+
+    def test_wait_past_the_deadline(
+        self, gitlab: FakeGitLab, host: GitLabHost, repo: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A Retry-After past $FABPROMOTE_NETWORK_TIMEOUT fails at once, in one line naming the request."""
+        monkeypatch.setenv("FABPROMOTE_NETWORK_TIMEOUT", "30")
+        gitlab.rate_limit_next(1, retry_after=45)
+        with pytest.raises(GitHostError) as info:
+            host.read_branch(repo, "dev")
+        message = str(info.value)
+        assert message.startswith(f"GitLab rate limit hit (GET {gitlab.api_url}/projects/")
+        assert message.endswith(
+            "it asks to wait 45 s, more than the 30 s left of the 30 s that $FABPROMOTE_NETWORK_TIMEOUT gives a request"
+        )
+        assert "\n" not in message
+        assert (info.value.status, clock.sleeps, len(gitlab.requests)) == (429, [], 1)
+
+    def test_retries_stop_at_the_deadline(
+        self, gitlab: FakeGitLab, repo: str, token: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Retries of a lasting limit end with the deadline, not with ``retries``: 25 s allow 2 waits of 10 s."""
+        monkeypatch.setenv("FABPROMOTE_NETWORK_TIMEOUT", "25")
+        host = GitLabHost(api_url=gitlab.api_url, retries=8, clock=clock)
+        gitlab.rate_limit_next(9, retry_after=10)
+        with pytest.raises(GitHostError, match=r"it asks to wait 10 s, more than the 5 s left of the 25 s that"):
+            host.read_branch(repo, "dev")
+        assert (clock.sleeps, len(gitlab.requests)) == ([10.0, 10.0], 3)
 
 
 class TestPagination:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from fabpromote.testing.clock import FakeClock
 from fabpromote.testing.contracts import GitHostContract, ServedRepo
 from fabpromote.testing.gitrepos import git
 
@@ -20,11 +21,10 @@ class TestGitLabContract(GitHostContract):
     """Every Git host operation, through merge requests on the fake GitLab."""
 
     @pytest.fixture(name="host")
-    def _host(self, gitlab: FakeGitLab, token: str) -> Iterator[GitLabHost]:
+    def _host(self, gitlab: FakeGitLab, token: str, clock: FakeClock) -> Iterator[GitLabHost]:
         from fabpromote_gitlab import GitLabHost
 
-        host = GitLabHost(api_url=gitlab.api_url, protected={}, timeout=10)
-        host.api("https://gitlab.com/x/y").backoff = 0.01  # fast retries, as the other tests
+        host = GitLabHost(api_url=gitlab.api_url, protected={}, timeout=10, clock=clock)  # no real waits
         yield host
         host.close()
 
