@@ -234,7 +234,7 @@ def _http_get(url: str, limit: int) -> bytes:
     import requests
     from requests.adapters import HTTPAdapter
 
-    from fabpromote._util.network import REDIRECTS, Deadline, one_line
+    from fabpromote._util.network import REDIRECTS, Deadline, one_line, request_failure
     from fabpromote._util.network import reason as network_reason
 
     deadline = Deadline()
@@ -255,17 +255,9 @@ def _http_get(url: str, limit: int) -> bytes:
                 if len(body) > limit:
                     raise _too_large(url, limit)
     except requests.RequestException as exc:
-        why = network_reason(exc, deadline.seconds) or _reason(exc)
+        why = network_reason(exc, deadline.seconds) or request_failure(exc)
         raise DownloadError(f"cannot download {redact(url)}: {one_line(redact(why))}") from None
     return bytes(body)
-
-
-def _reason(exc: BaseException) -> str:
-    """requests' message without urllib3's ``HTTPConnectionPool(...): Max retries exceeded ...`` wrapping."""
-    from fabpromote._sources.transport import without_pool_prefix  # dulwich and urllib3: only on a failure
-
-    inner = getattr(exc.args[0], "reason", None) if exc.args else None
-    return without_pool_prefix(str(inner or exc))
 
 
 def _too_large(url: str, limit: int, detail: str = "") -> DownloadError:

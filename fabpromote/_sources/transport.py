@@ -25,7 +25,7 @@ from dulwich.errors import (
 )
 
 from fabpromote._sources import gittcp as _gittcp
-from fabpromote._util.network import Deadline
+from fabpromote._util.network import Deadline, without_pool_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,10 +34,9 @@ if TYPE_CHECKING:
 
     from fabpromote._util.credentials import Credentials
 
-__all__ = ["LOCAL_WRITE_ERRNOS", "TRANSPORT_ERRORS", "connect", "http_status", "reason", "without_pool_prefix"]
+__all__ = ["LOCAL_WRITE_ERRNOS", "TRANSPORT_ERRORS", "connect", "http_status", "reason"]
 
 _HTTP_STATUS = re.compile(r"unexpected http resp (\d{3})")
-_CONNECTION_PREFIX = re.compile(r"^\w+\(.*?\):\s*")
 # What dulwich raises when a remote is unreachable, refuses, or sends garbage.
 TRANSPORT_ERRORS = (
     GitProtocolError,
@@ -155,8 +154,3 @@ def reason(exc: BaseException) -> str:
         text = inner.args[0] if inner.args and isinstance(inner.args[0], str) else str(inner)
         return without_pool_prefix(text)
     return str(exc) or type(exc).__name__
-
-
-def without_pool_prefix(text: str) -> str:
-    """urllib3's message without the pool that raised it (``HTTPConnectionPool(host=..., port=...): ``)."""
-    return _CONNECTION_PREFIX.sub("", text)

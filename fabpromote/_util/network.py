@@ -38,6 +38,8 @@ __all__ = [
     "network_timeout",
     "one_line",
     "reason",
+    "request_failure",
+    "without_pool_prefix",
 ]
 
 ENV_TIMEOUT = ENV_NETWORK_TIMEOUT
@@ -51,6 +53,9 @@ BACKOFF = 0.1
 #: The longest reason shown: servers' answers can be long, the error is one line.
 MAX_REASON = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+#: What urllib3 puts before the reason: the pool (``HTTPConnectionPool(host=..., port=...): ``)
+#: or the connection (``<urllib3.connection.HTTPConnection object at 0x...>: ``) that failed.
+_POOL_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(.*?\)):\s*")
 
 
 def network_timeout() -> float:
@@ -192,6 +197,23 @@ def reason(exc: BaseException, seconds: float) -> str | None:
         if isinstance(cause, ProtocolError):
             return "the server's answer is not HTTP (or it hung up)"
     return None
+
+
+def request_failure(exc: BaseException) -> str:
+    """The readable part of a requests or urllib3 error: "Connection refused", "Read timed out".
+
+    requests wraps urllib3's error (``MaxRetryError``), which wraps the one that
+    happened (its ``reason``); that innermost one is shown, without the pool or
+    connection urllib3 names before it.
+    """
+    inner = exc.args[0] if exc.args else None
+    found = getattr(inner, "reason", None) or inner or exc
+    return without_pool_prefix(str(found) or type(exc).__name__)
+
+
+def without_pool_prefix(text: str) -> str:
+    """urllib3's message without the pool or connection that raised it."""
+    return _POOL_PREFIX.sub("", text)
 
 
 def one_line(text: str) -> str:
