@@ -38,6 +38,20 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) on the tree, and the import contracts of pyproject.toml.
+
+    ``lint-imports`` analyses the core and the plugins as installed here; the
+    contracts (docs/architecture.md) keep the core's layers in order and the
+    plugins on the public modules.
+    """
+    session.install("ruff>=0.17", "import-linter>=2.6", ".", *(str(p) for p in PLUGINS))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache")
+
+
+@nox.session
 def lowest(session: nox.Session) -> None:
     """The whole suite on the lowest version every distribution's `>=` bounds allow.
 

@@ -10,81 +10,74 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from fabpromote._cache import Cache
-from fabpromote._engine import RenderOptions, RenderRequest
-from fabpromote._fetch import Fetcher, LockEntry
-from fabpromote._generate import generate, output_directory
-from fabpromote._hld import Component, ComponentConfig, Hooks, load_component, load_config, load_environments
-from fabpromote._manifests import Manifests
-from fabpromote._merge import merge_component_config, merge_values
-from fabpromote._parsed import ParsedFiles
-from fabpromote._plugins import PluginInfo, Plugins, Registry, make_plugin_manager
+from fabpromote._cluster.generate import generate, output_directory
+from fabpromote._engine.manifests import Manifests
+from fabpromote._engine.walk import RenderOptions, RenderRequest
+from fabpromote._hld.loading import load_component, load_config, load_environments
+from fabpromote._hld.merge import merge_component_config, merge_values
+from fabpromote._hld.model import Component, ComponentConfig, Hooks
+from fabpromote._hld.parsed import ParsedFiles
+from fabpromote._plugins.manager import PluginInfo, Plugins, Registry, make_plugin_manager
+from fabpromote._sources.cache import Cache
+from fabpromote._sources.fetch import Fetcher, LockEntry
+from fabpromote._util.meta import core_version
 from fabpromote.exceptions import FabpromoteError
 from fabpromote.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
-    from fabpromote._cluster import Cluster, Environment, Fleet, Pipeline, Repo, Settings
-    from fabpromote._credentials import Credentials
-    from fabpromote._flux import flux_manifests
-    from fabpromote._githost import ChangeRequest, Comparison, MergeResult
-    from fabpromote._hosts import host_for
-    from fabpromote._install import install
-    from fabpromote._materialize import Materialization, materialize
-    from fabpromote._outcome import Outcome
-    from fabpromote._publish import PublishResult, publish
-    from fabpromote._sources import Sources
-    from fabpromote._validate import Unchecked, ValidationReport, validate
-    from fabpromote._workflow import (
-        HistoryEntry,
-        Preview,
-        PromoteResult,
-        StatusRow,
-        guard,
-        history,
-        preview,
-        promote,
-        protect,
-        rollback,
-        set_image,
-        status,
-    )
+    from fabpromote._cluster.flux import flux_manifests
+    from fabpromote._cluster.hosts import host_for
+    from fabpromote._cluster.install import install
+    from fabpromote._cluster.materialize import Materialization, materialize
+    from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+    from fabpromote._cluster.publish import PublishResult, publish
+    from fabpromote._engine.validate import Unchecked, ValidationReport, validate
+    from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+    from fabpromote._sources.sources import Sources
+    from fabpromote._util.credentials import Credentials
+    from fabpromote._util.outcome import Outcome
+    from fabpromote._workflow.history import HistoryEntry, history
+    from fabpromote._workflow.promote import PromoteResult, guard, promote, protect
+    from fabpromote._workflow.rollback import rollback
+    from fabpromote._workflow.set_image import set_image
+    from fabpromote._workflow.status import Preview, StatusRow, preview, status
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
-    "Cluster": "fabpromote._cluster",
-    "Environment": "fabpromote._cluster",
-    "Fleet": "fabpromote._cluster",
-    "Pipeline": "fabpromote._cluster",
-    "Repo": "fabpromote._cluster",
-    "Settings": "fabpromote._cluster",
-    "ChangeRequest": "fabpromote._githost",
-    "Comparison": "fabpromote._githost",
-    "MergeResult": "fabpromote._githost",
-    "install": "fabpromote._install",
-    "Materialization": "fabpromote._materialize",
-    "materialize": "fabpromote._materialize",
-    "Outcome": "fabpromote._outcome",
-    "PublishResult": "fabpromote._publish",
-    "publish": "fabpromote._publish",
-    "Sources": "fabpromote._sources",
-    "flux_manifests": "fabpromote._flux",
-    "host_for": "fabpromote._hosts",
-    "Credentials": "fabpromote._credentials",
-    "Unchecked": "fabpromote._validate",
-    "ValidationReport": "fabpromote._validate",
-    "validate": "fabpromote._validate",
-    "HistoryEntry": "fabpromote._workflow",
-    "Preview": "fabpromote._workflow",
-    "PromoteResult": "fabpromote._workflow",
-    "StatusRow": "fabpromote._workflow",
-    "guard": "fabpromote._workflow",
-    "history": "fabpromote._workflow",
-    "preview": "fabpromote._workflow",
-    "promote": "fabpromote._workflow",
-    "protect": "fabpromote._workflow",
-    "rollback": "fabpromote._workflow",
-    "set_image": "fabpromote._workflow",
-    "status": "fabpromote._workflow",
+    "Cluster": "fabpromote._cluster.models",
+    "Environment": "fabpromote._cluster.models",
+    "Fleet": "fabpromote._cluster.models",
+    "Pipeline": "fabpromote._cluster.models",
+    "Repo": "fabpromote._cluster.models",
+    "Settings": "fabpromote._cluster.models",
+    "ChangeRequest": "fabpromote._sources.githost",
+    "Comparison": "fabpromote._sources.githost",
+    "MergeResult": "fabpromote._sources.githost",
+    "install": "fabpromote._cluster.install",
+    "Materialization": "fabpromote._cluster.materialize",
+    "materialize": "fabpromote._cluster.materialize",
+    "Outcome": "fabpromote._util.outcome",
+    "PublishResult": "fabpromote._cluster.publish",
+    "publish": "fabpromote._cluster.publish",
+    "Sources": "fabpromote._sources.sources",
+    "flux_manifests": "fabpromote._cluster.flux",
+    "host_for": "fabpromote._cluster.hosts",
+    "Credentials": "fabpromote._util.credentials",
+    "Unchecked": "fabpromote._engine.validate",
+    "ValidationReport": "fabpromote._engine.validate",
+    "validate": "fabpromote._engine.validate",
+    "HistoryEntry": "fabpromote._workflow.history",
+    "Preview": "fabpromote._workflow.status",
+    "PromoteResult": "fabpromote._workflow.promote",
+    "StatusRow": "fabpromote._workflow.status",
+    "guard": "fabpromote._workflow.promote",
+    "history": "fabpromote._workflow.history",
+    "preview": "fabpromote._workflow.status",
+    "promote": "fabpromote._workflow.promote",
+    "protect": "fabpromote._workflow.promote",
+    "rollback": "fabpromote._workflow.rollback",
+    "set_image": "fabpromote._workflow.set_image",
+    "status": "fabpromote._workflow.status",
 }
 
 __all__ = [
@@ -153,9 +146,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    # Read lazily: importlib.metadata is slow to import and rarely needed.
     if name == "__version__":
-        from importlib.metadata import version
-
-        return version("fabpromote")
+        return core_version()
     raise AttributeError(f"module 'fabpromote' has no attribute {name!r}")

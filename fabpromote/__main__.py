@@ -1,5 +1,5 @@
 """``python -m fabpromote``."""
 
-from fabpromote._cli import main
+from fabpromote._cli.app import main
 
 raise SystemExit(main())

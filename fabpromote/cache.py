@@ -19,7 +19,7 @@ Several processes share the cache, so:
 
 from __future__ import annotations
 
-from fabpromote._cache import Cache, atomic_write, cache_root, seal, unseal
-from fabpromote._fsutil import changed_recently
+from fabpromote._sources.cache import Cache, atomic_write, cache_root, seal, unseal
+from fabpromote._util.fsutil import changed_recently
 
 __all__ = ["Cache", "atomic_write", "cache_root", "changed_recently", "seal", "unseal"]

@@ -8,6 +8,6 @@ to run commands in the test's process (``capsys`` sees the output).
 
 from __future__ import annotations
 
-from fabpromote._cli import main
+from fabpromote._cli.app import main
 
 __all__ = ["main"]

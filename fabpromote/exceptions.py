@@ -67,11 +67,11 @@ class FabpromoteError(Exception):
     """The root of every error fabpromote raises on purpose.
 
     Its text never shows a credential: whoever built the message, it is
-    redacted as it is read (:func:`fabpromote._credentials.redact`).
+    redacted as it is read (:func:`fabpromote._util.credentials.redact`).
     """
 
     def __str__(self) -> str:
-        from fabpromote._credentials import redact
+        from fabpromote._util.credentials import redact
 
         return redact(super().__str__())
 

@@ -16,7 +16,7 @@ network operation may take is in :mod:`fabpromote.network`.
 
 from __future__ import annotations
 
-from fabpromote._fetch import Fetcher, LockEntry
-from fabpromote._limits import DOWNLOAD_BYTES, ArchiveBudget, Limit
+from fabpromote._sources.fetch import Fetcher, LockEntry
+from fabpromote._util.limits import DOWNLOAD_BYTES, ArchiveBudget, Limit
 
 __all__ = ["DOWNLOAD_BYTES", "ArchiveBudget", "Fetcher", "Limit", "LockEntry"]

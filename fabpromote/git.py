@@ -16,6 +16,8 @@ records below. Git-based hosts can do all their Git work through
 - Remotes and their tokens: :class:`Sources` (mirrors in the cache),
   :class:`Credentials` (which variable holds the token of each host or
   repository) and :func:`redact` (tokens and URL user info out of any text).
+- Commit SHAs as users write them: :func:`is_sha` (40 hex digits) and
+  :func:`is_abbreviated_sha` (7 to 39), the checks the core makes.
 - A complete host: :class:`LocalHost`, the built-in ``local`` Git host (any
   repository dulwich reaches), to use as it is or to wrap.
 
@@ -28,8 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from fabpromote._credentials import Credentials, redact
-from fabpromote._githost import (
+from fabpromote._sources.githost import (
     CHANGE_REQUEST_PURPOSES,
     HLD_PURPOSES,
     MANIFESTS_PURPOSES,
@@ -39,15 +40,21 @@ from fabpromote._githost import (
     Comparison,
     MergeResult,
 )
+from fabpromote._util.credentials import Credentials, redact
+from fabpromote._util.shas import is_abbreviated_sha, is_sha
 
 if TYPE_CHECKING:
-    from fabpromote._gitops import GitOps
-    from fabpromote._localhost import LocalHost
-    from fabpromote._sources import Sources
+    from fabpromote._sources.gitops import GitOps
+    from fabpromote._sources.localhost import LocalHost
+    from fabpromote._sources.sources import Sources
 
 #: Imported on first use: they bring dulwich and urllib3 (70 ms), which a
 #: plugin that only redacts or reads records (the helm generator) never needs.
-_LAZY = {"GitOps": "fabpromote._gitops", "LocalHost": "fabpromote._localhost", "Sources": "fabpromote._sources"}
+_LAZY = {
+    "GitOps": "fabpromote._sources.gitops",
+    "LocalHost": "fabpromote._sources.localhost",
+    "Sources": "fabpromote._sources.sources",
+}
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",
@@ -62,6 +69,8 @@ __all__ = [
     "LocalHost",
     "MergeResult",
     "Sources",
+    "is_abbreviated_sha",
+    "is_sha",
     "redact",
 ]
 

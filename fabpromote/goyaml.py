@@ -10,6 +10,6 @@ represent raise ``TypeError``.
 
 from __future__ import annotations
 
-from fabpromote._goyaml import dump, load
+from fabpromote._hld.goyaml import dump, load
 
 __all__ = ["dump", "load"]

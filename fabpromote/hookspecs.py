@@ -22,11 +22,11 @@ import pluggy
 from fabpromote.typing import EngineFactory, GeneratorFactory, GitHostFactory
 
 if TYPE_CHECKING:
-    from fabpromote._cluster import Cluster
-    from fabpromote._manifests import Manifests
-    from fabpromote._materialize import Materialization
-    from fabpromote._publish import PublishResult
-    from fabpromote._workflow import PromoteResult
+    from fabpromote._cluster.materialize import Materialization
+    from fabpromote._cluster.models import Cluster
+    from fabpromote._cluster.publish import PublishResult
+    from fabpromote._engine.manifests import Manifests
+    from fabpromote._workflow.promote import PromoteResult
 
 __all__ = [
     "PROJECT",

@@ -13,7 +13,9 @@ limits, honouring ``Retry-After``; :func:`retry_stopped` says why an error
 answer was not tried again. :data:`RETRIED_STATUSES` are the answers tried
 again (a 403 only when it is a rate limit); after a timeout, only
 :data:`IDEMPOTENT_METHODS` are sent again. Tests give the policy a fake :class:`Clock`
-(``fabpromote.testing.clock.FakeClock``) instead of sleeping.
+(``fabpromote.testing.clock.FakeClock``) instead of sleeping. A request that failed
+without an answer is told in a few words by :func:`request_failure` ("Connection
+refused", "Read timed out"), as the core tells its own.
 
 Importing this module imports requests and urllib3: import it where the
 network is used, not in a plugin's entry-point module.
@@ -21,8 +23,8 @@ network is used, not in a plugin's entry-point module.
 
 from __future__ import annotations
 
-from fabpromote._httpretry import IDEMPOTENT_METHODS, RETRIED_STATUSES, RetryPolicy, retry_stopped
-from fabpromote._network import ENV_TIMEOUT, Clock, Deadline, network_timeout
+from fabpromote._util.httpretry import IDEMPOTENT_METHODS, RETRIED_STATUSES, RetryPolicy, retry_stopped
+from fabpromote._util.network import ENV_TIMEOUT, Clock, Deadline, network_timeout, request_failure
 
 __all__ = [
     "ENV_TIMEOUT",
@@ -32,5 +34,6 @@ __all__ = [
     "Deadline",
     "RetryPolicy",
     "network_timeout",
+    "request_failure",
     "retry_stopped",
 ]

@@ -14,7 +14,7 @@ that follows such a path checks it with :func:`check_inside` against the
 
 from __future__ import annotations
 
-from fabpromote._engine import check_inside, output_dir_name
-from fabpromote._hld import COMPONENT_FILES
+from fabpromote._engine.walk import check_inside, output_dir_name
+from fabpromote._hld.model import COMPONENT_FILES
 
 __all__ = ["COMPONENT_FILES", "check_inside", "output_dir_name"]

@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from fabpromote._githost import BranchPolicy
+from fabpromote._sources.githost import BranchPolicy
 from fabpromote.exceptions import HostSettingsError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from fabpromote._engine import RenderOptions, RenderRequest
-    from fabpromote._fetch import Fetcher
-    from fabpromote._githost import ChangeRequest, CommitInfo, Comparison, MergeResult
-    from fabpromote._manifests import Manifests
-    from fabpromote._plugins import Plugins
-    from fabpromote._sources import Sources
+    from fabpromote._engine.manifests import Manifests
+    from fabpromote._engine.walk import RenderOptions, RenderRequest
+    from fabpromote._plugins.manager import Plugins
+    from fabpromote._sources.fetch import Fetcher
+    from fabpromote._sources.githost import ChangeRequest, CommitInfo, Comparison, MergeResult
+    from fabpromote._sources.sources import Sources
 
 __all__ = [
     "Engine",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote._cli import build_parser
+from fabpromote._cli.parser import build_parser
 from fabpromote.cli import main
 
 if TYPE_CHECKING:

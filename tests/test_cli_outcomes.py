@@ -16,7 +16,8 @@ import attrs
 import pytest
 
 from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
-from fabpromote._cli import EXIT_STATUS, build_parser
+from fabpromote._cli.app import EXIT_STATUS
+from fabpromote._cli.parser import build_parser
 from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 

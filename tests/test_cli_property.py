@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabpromote import Plugins
-from fabpromote._cli import EXIT_STATUS, USAGE, build_parser
-from fabpromote._demo import build_demo
+from fabpromote._cli.app import EXIT_STATUS, USAGE
+from fabpromote._cli.demo import build_demo
+from fabpromote._cli.parser import build_parser
 from fabpromote.cli import main
 
 #: What docs/cli.md documents for a command that ran to its end (signals aside).

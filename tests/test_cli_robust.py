@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from fabpromote import Plugins, generate
-from fabpromote._cli import BROKEN_PIPE
-from fabpromote._demo import build_demo
+from fabpromote._cli.app import BROKEN_PIPE
+from fabpromote._cli.demo import build_demo
 from fabpromote.cli import main
 from fabpromote.exceptions import PluginError
 from fabpromote.hookspecs import hookimpl

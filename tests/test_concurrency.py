@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Cluster, LockEntry, Manifests, materialize
-from fabpromote._cachecheck import check_cache
-from fabpromote._publish import parse_sources
+from fabpromote._cli.cachecheck import check_cache
+from fabpromote._cluster.publish import parse_sources
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import GitDaemon

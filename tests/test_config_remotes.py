@@ -1,7 +1,7 @@
 """What the cluster file says of a repository is what every command uses; its paths are relative to it.
 
 The per-repository settings (``host``, ``token_env``) reach every command
-through one function (:func:`fabpromote._hosts.host_for`): the tests run
+through one function (:func:`fabpromote._cluster.hosts.host_for`): the tests run
 each command of the CLI against a cluster whose HLD and manifests repos are
 served over HTTP with their own token, and whose ``host`` names a backend
 that detection never picks (a test plugin, installed through an entry point,
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Cluster, Plugins, Repo, host_for
-from fabpromote._hosts import credentials_for, repo_for
+from fabpromote._cluster.hosts import credentials_for, repo_for
 from fabpromote.cli import main
 from fabpromote.exceptions import HLDError
 from fabpromote.testing.plugin import SmartHttpUrl

@@ -33,7 +33,7 @@ def test_every_hook_is_documented() -> None:
 
 def test_every_command_is_documented() -> None:
     """Each CLI command has a section in docs/cli.md."""
-    from fabpromote._cli import build_parser
+    from fabpromote._cli.parser import build_parser
 
     text = (DOCS / "cli.md").read_text()
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]

@@ -439,7 +439,7 @@ class TestOrderIndependence:
 class TestCheckInside:
     def test_inside_and_outside(self, tmp_path: Path) -> None:
         """The boundary itself and what lies below it pass; a sibling sharing its name's prefix does not."""
-        from fabpromote._engine import check_inside
+        from fabpromote._engine.walk import check_inside
 
         snapshot, sibling = tmp_path / "snap", tmp_path / "snap-evil"
         (snapshot / "a" / "b").mkdir(parents=True)
@@ -454,6 +454,6 @@ class TestCheckInside:
 
     def test_root_boundary(self, tmp_path: Path) -> None:
         """A boundary of / holds every path."""
-        from fabpromote._engine import check_inside
+        from fabpromote._engine.walk import check_inside
 
         assert check_inside(Path("/"), tmp_path, "x") == tmp_path

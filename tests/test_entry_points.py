@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote._entry_points import EntryPoint, entry_points
+from fabpromote._plugins.entry_points import EntryPoint, entry_points
 
 
 def _dist(folder: Path, name: str, text: str, *, suffix: str = "-1.0.dist-info") -> None:

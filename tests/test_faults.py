@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Cluster, materialize, publish
-from fabpromote._cachecheck import check_cache, scan_cache
+from fabpromote._cli.cachecheck import check_cache, scan_cache
 from fabpromote.exceptions import FabpromoteError, PushRejectedError, SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
@@ -266,15 +266,15 @@ class TestFullDisk:
         self, fleet: LocalFleet, monkeypatch: pytest.MonkeyPatch, cache: Path, where: str
     ) -> None:
         """ENOSPC after some files of a snapshot, or in an atomic write: a clear error, no partial entry left."""
-        import fabpromote._cache
-        import fabpromote._sources
+        import fabpromote._sources.cache
+        import fabpromote._sources.snapshots
 
         fleet.many = 5
         base = f"{fleet.served}/"
         fleet.write_hld(base)
         cluster = Cluster.from_file(fleet.config(base))
         if where == "snapshot":
-            real = fabpromote._sources._write_file
+            real = fabpromote._sources.snapshots._write_file
             calls = []
 
             def failing(path: Path, blob: object, *, executable: bool) -> None:
@@ -283,7 +283,7 @@ class TestFullDisk:
                     enospc()
                 real(path, blob, executable=executable)  # type: ignore[arg-type]
 
-            monkeypatch.setattr(fabpromote._sources, "_write_file", failing)
+            monkeypatch.setattr(fabpromote._sources.snapshots, "_write_file", failing)
             with pytest.raises(FabpromoteError, match="No space left on device") as info:
                 materialize(cluster, "dev")
             assert str(cache) in str(info.value)
@@ -296,10 +296,10 @@ class TestFullDisk:
                 handle.write = enospc  # type: ignore[method-assign]
                 return handle
 
-            monkeypatch.setattr(fabpromote._cache.os, "fdopen", failing_fdopen)
+            monkeypatch.setattr(fabpromote._sources.cache.os, "fdopen", failing_fdopen)
             target = cache / "downloads" / ("0" * 64)
             with pytest.raises(OSError, match="No space"):
-                fabpromote._cache.atomic_write(target, b"data")
+                fabpromote._sources.cache.atomic_write(target, b"data")
             assert not target.parent.exists() or list(target.parent.iterdir()) == []
         monkeypatch.undo()
         for name, value in GIT_ENV.items():

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabpromote import Cluster, Environment, Pipeline, Repo, flux_manifests
-from fabpromote._flux import flux_name, flux_objects, flux_url
+from fabpromote._cluster.flux import flux_name, flux_objects, flux_url
 from fabpromote.cli import main
 from fabpromote.exceptions import HLDError, UnknownNameError
 
@@ -337,8 +337,8 @@ class TestFluxManifests:
     def test_kubernetes_validate_reports_them_unchecked(self) -> None:
         """kubernetes-validate has no schema for Flux kinds: both are unchecked, not errors."""
         pytest.importorskip("kubernetes_validate")
-        from fabpromote._manifests import Manifests
-        from fabpromote._validate import validate
+        from fabpromote._engine.manifests import Manifests
+        from fabpromote._engine.validate import validate
 
         report = validate(Manifests({"flux.yaml": flux_manifests(cluster(), "dev").encode()}))
         assert report.ok

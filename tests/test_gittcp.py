@@ -15,8 +15,8 @@ from dulwich.errors import GitProtocolError
 from dulwich.repo import Repo
 
 from fabpromote import Cluster, materialize
-from fabpromote._cachecheck import check_cache
-from fabpromote._gittcp import TimedTCPGitClient, _socket_of, transport
+from fabpromote._cli.cachecheck import check_cache
+from fabpromote._sources.gittcp import TimedTCPGitClient, _socket_of, transport
 from fabpromote.exceptions import SourceError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import git
@@ -89,7 +89,7 @@ class TestTransport:
         """
         expected = ["self", "cmd", "path", "protocol_version"]
         assert list(inspect.signature(TCPGitClient._connect).parameters) == expected, (
-            f"dulwich {dulwich.__version__} changed TCPGitClient._connect: update fabpromote/_gittcp.py"
+            f"dulwich {dulwich.__version__} changed TCPGitClient._connect: update fabpromote/_sources/gittcp.py"
         )
         Repo.init_bare(str(tmp_path / "app.git"), mkdir=True).close()
         with GitDaemon(tmp_path) as daemon:

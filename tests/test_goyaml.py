@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabpromote import _goyaml
+from fabpromote._hld import goyaml as _goyaml
 
 
 def scalar(text: str) -> Any:

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Fetcher, Plugins, generate, install
-from fabpromote._cachecheck import check_cache
-from fabpromote._limits import ARCHIVE_BYTES, ARCHIVE_MEMBERS, FILE_BYTES
+from fabpromote._cli.cachecheck import check_cache
+from fabpromote._util.limits import ARCHIVE_BYTES, ARCHIVE_MEMBERS, FILE_BYTES
 from fabpromote.exceptions import ArchiveError, DownloadError, FabpromoteError, HLDError
 from fabpromote.fetch import DOWNLOAD_BYTES, ArchiveBudget
 from fabpromote.testing.httpfaults import FaultyHTTPServer

@@ -213,7 +213,7 @@ class TestBuiltIn:
         """Loading the plugins does not import the host (nor dulwich's merge code) until one is built."""
         code = (
             "import sys; from fabpromote import Plugins; Plugins.load(autoload=False); "
-            "print('fabpromote._localhost' in sys.modules, 'dulwich.merge' in sys.modules)"
+            "print('fabpromote._sources.localhost' in sys.modules, 'dulwich.merge' in sys.modules)"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.split() == ["False", "False"]

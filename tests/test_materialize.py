@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabpromote import Cluster, Plugins, materialize, publish
-from fabpromote._publish import parse_sources
+from fabpromote._cluster.publish import parse_sources
 from fabpromote.exceptions import AuthenticationError, RefNotFoundError, SourceError, UnknownNameError
 from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import git

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._cli import build_parser
+from fabpromote._cli.parser import build_parser
 
 pytestmark = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),

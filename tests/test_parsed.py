@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote import Component, ComponentConfig, Hooks, _fsutil, _parsed, generate, load_component
-from fabpromote._cachecheck import check_cache
+from fabpromote import Component, ComponentConfig, Hooks, generate, load_component
+from fabpromote._cli.cachecheck import check_cache
+from fabpromote._hld import parsed as _parsed
+from fabpromote._util import fsutil as _fsutil
 from fabpromote.exceptions import HLDError, UnknownBackendError
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Cluster, Environment, Pipeline, Repo, host_for
-from fabpromote._cachecheck import check_cache
+from fabpromote._cli.cachecheck import check_cache
 from fabpromote.cache import atomic_write, seal, unseal
 from fabpromote.exceptions import BranchPolicyError, FabpromoteError, ProtectedBranchError
 from fabpromote.git import HLD_PURPOSES, MANIFESTS_PURPOSES, BranchPolicy, Sources

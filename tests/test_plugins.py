@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fabpromote import Plugins, hookimpl, make_plugin_manager
-from fabpromote._plugins import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
+from fabpromote._plugins.manager import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
 from fabpromote.exceptions import DuplicateBackendError, UnknownBackendError
 
 

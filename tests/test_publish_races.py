@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from fabpromote import Cluster, Materialization, Plugins, history, host_for, materialize, publish, set_image
-from fabpromote._publish import parse_sources
+from fabpromote._cluster.publish import parse_sources
 from fabpromote.cli import main
 from fabpromote.exceptions import OlderLockError
 from fabpromote.testing.gitrepos import git

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote import Plugins, _fsutil
+from fabpromote import Plugins
+from fabpromote._util import fsutil as _fsutil
 from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 

@@ -243,7 +243,7 @@ def test_a_secret_in_every_url_field_never_shows(
 def test_one_redaction_knows_every_secret_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Token values of any Credentials and passwords met in URLs are hidden by redact(), errors and locks alike."""
     from fabpromote import LockEntry
-    from fabpromote._credentials import Credentials, redact, remember_url
+    from fabpromote._util.credentials import Credentials, redact, remember_url
     from fabpromote.exceptions import FabpromoteError
 
     monkeypatch.setenv("ONE_REPO_TOKEN", "tok-0b3c9e")

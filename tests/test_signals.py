@@ -1,4 +1,4 @@
-"""SIGTERM and SIGINT under ``fabpromote._signals``: cleanup runs, steps finish, the exit is bounded.
+"""SIGTERM and SIGINT under ``fabpromote._util.signals``: cleanup runs, steps finish, the exit is bounded.
 
 The commands themselves are stopped in ``test_faults.py``; here small scripts
 check each rule of the mechanism in a process of their own.
@@ -13,11 +13,11 @@ import textwrap
 import threading
 import time
 
-from fabpromote import _signals
+from fabpromote._util import signals as _signals
 
 PRELUDE = """
 import os, signal, sys, threading, time
-from fabpromote import _signals
+from fabpromote._util import signals as _signals
 
 def main():
 {body}

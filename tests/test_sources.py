@@ -21,7 +21,8 @@ from dulwich.repo import Repo
 
 import fabpromote
 from fabpromote import Credentials, Sources
-from fabpromote._sources import GIT_CONNECTIONS_PER_HOST, _build_snapshot
+from fabpromote._sources.remotes import GIT_CONNECTIONS_PER_HOST
+from fabpromote._sources.snapshots import build_snapshot
 from fabpromote.exceptions import AuthenticationError, FabpromoteError, RefNotFoundError, SourceError, UnsafePathError
 from fabpromote.git import redact
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer, refused_port
@@ -744,7 +745,7 @@ class TestConcurrency:
         with contextlib.closing(Repo(str(origin.bare))) as repo:
             commit = repo[sha.encode()]
             assert isinstance(commit, Commit)
-            assert _build_snapshot(repo.object_store, commit.tree, final, PurePosixPath(), "origin", str) is False
+            assert build_snapshot(repo.object_store, commit.tree, final, PurePosixPath(), "origin", str) is False
         assert [p.name for p in final.parent.iterdir()] == ["_root"]
 
 

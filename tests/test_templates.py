@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fabpromote._cli import build_parser
+from fabpromote._cli.parser import build_parser
 
 jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("check_jsonschema")

@@ -121,7 +121,7 @@ class TestPlugin:
                 """
                 def test_drift(cluster, monkeypatch):
                     import itertools
-                    from fabpromote import _manifests
+                    from fabpromote._engine import manifests as _manifests
                     counter = itertools.count()
                     original = _manifests.Manifests.__eq__
                     monkeypatch.setattr(_manifests.Manifests, "__eq__", lambda self, other: next(counter) > 0 and original(self, other))

@@ -22,7 +22,7 @@ from fabpromote import (
     set_image,
     status,
 )
-from fabpromote._workflow import rollback_manifests
+from fabpromote._workflow.rollback import rollback_manifests
 from fabpromote.cli import main
 from fabpromote.exceptions import (
     FabpromoteError,

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fabpromote._cluster import Cluster
-    from fabpromote._materialize import Materialization
-    from fabpromote._plugins import Plugins
+    from fabpromote._cluster.materialize import Materialization
+    from fabpromote._cluster.models import Cluster
+    from fabpromote._plugins.manager import Plugins
 
 __all__ = ["assert_engines_agree", "assert_idempotent"]
 
@@ -27,7 +27,7 @@ def assert_engines_agree(
         AssertionError: With a unified diff of what differs.
     """
     from fabpromote import generate
-    from fabpromote._plugins import Plugins
+    from fabpromote._plugins.manager import Plugins
 
     plugins = Plugins.load()
     first, second = (
@@ -51,9 +51,9 @@ def assert_idempotent(cluster: Cluster, env: str, *, plugins: Plugins | None = N
     Raises:
         AssertionError: Saying which of those differed, with a diff of the manifests.
     """
-    from fabpromote._materialize import materialize
-    from fabpromote._plugins import Plugins
-    from fabpromote._publish import publish
+    from fabpromote._cluster.materialize import materialize
+    from fabpromote._cluster.publish import publish
+    from fabpromote._plugins.manager import Plugins
 
     plugins = plugins or Plugins.load()
     first = materialize(cluster, env, plugins=plugins)

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import pytest
 
-from fabpromote._githost import ChangeRequest
-from fabpromote._gitops import StaleBranchError
+from fabpromote._sources.githost import ChangeRequest
+from fabpromote._sources.gitops import StaleBranchError
 from fabpromote.testing.gitrepos import git
 
 __all__ = ["GitHostContract", "RepoHandle", "ServedRepo"]

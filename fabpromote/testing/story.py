@@ -18,13 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from fabpromote._cluster import Cluster
-from fabpromote._demo import app_files
-from fabpromote._githost import ChangeRequest
-from fabpromote._hosts import host_for, sources_for
-from fabpromote._materialize import materialize
-from fabpromote._publish import publish
-from fabpromote._workflow import guard, promote, rollback, set_image, status
+from fabpromote._cli.demo import app_files
+from fabpromote._cluster.hosts import host_for, sources_for
+from fabpromote._cluster.materialize import materialize
+from fabpromote._cluster.models import Cluster
+from fabpromote._cluster.publish import publish
+from fabpromote._sources.githost import ChangeRequest
+from fabpromote._workflow.promote import guard, promote
+from fabpromote._workflow.rollback import rollback
+from fabpromote._workflow.set_image import set_image
+from fabpromote._workflow.status import status
 from fabpromote.exceptions import PromotionRefused
 
 __all__ = ["CreateRepo", "app_files", "run_seed_story"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import fabpromote.exceptions
-from fabpromote._cli import build_parser
+from fabpromote._cli.parser import build_parser
 
 _spec = importlib.util.spec_from_file_location("fabpromote_hostile_corpus", Path(__file__).with_name("corpus.py"))
 assert _spec is not None

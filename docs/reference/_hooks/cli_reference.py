@@ -1,6 +1,6 @@
 """MkDocs hook: render ``reference/cli.md`` from the argparse parser at build time.
 
-Every subcommand's ``--help`` text comes from ``fabpromote._cli.build_parser()``,
+Every subcommand's ``--help`` text comes from ``fabpromote._cli.parser.build_parser()``,
 so the reference cannot drift from the code.
 """
 
@@ -24,7 +24,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def render() -> str:
     """The Markdown page: the top-level help, then one section per command."""
-    from fabpromote._cli import build_parser
+    from fabpromote._cli.parser import build_parser
 
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = WIDTH
@@ -33,7 +33,7 @@ def render() -> str:
         lines = [
             "# CLI reference (generated)",
             "",
-            "Generated from `fabpromote._cli.build_parser()` when the site is built: each section is "
+            "Generated from `fabpromote._cli.parser.build_parser()` when the site is built: each section is "
             "the command's `--help`. The [CLI guide](../cli.md) explains what the commands do.",
             "",
             "## `fabpromote`",

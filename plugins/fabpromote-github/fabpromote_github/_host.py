@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,7 +33,18 @@ from fabpromote.exceptions import (
     StaleBranchError,
     UnsafePathError,
 )
-from fabpromote.git import BranchPolicy, ChangeRequest, CommitInfo, Comparison, GitOps, MergeResult, Sources, redact
+from fabpromote.git import (
+    BranchPolicy,
+    ChangeRequest,
+    CommitInfo,
+    Comparison,
+    GitOps,
+    MergeResult,
+    Sources,
+    is_abbreviated_sha,
+    is_sha,
+    redact,
+)
 from fabpromote.network import Clock
 from fabpromote_github._client import (
     DEFAULT_BACKOFF,
@@ -85,8 +95,6 @@ OPTIONS = (
 SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
 #: Commits per page when walking history; the first-parent chain may skip merged-in commits.
 LOG_PAGE = 100
-_SHA = re.compile(r"[0-9a-fA-F]{40}")
-_HEX = re.compile(r"[0-9a-fA-F]{7,39}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -485,7 +493,7 @@ class GitHubHost:
         """
         if state not in STATES:
             raise GitHubSettingsError(f"a commit status is one of {', '.join(STATES)}, not {state!r}")
-        if not _SHA.fullmatch(sha):
+        if not is_sha(sha):
             raise GitHubSettingsError(f"a commit status needs a full 40-hex commit SHA, not {sha!r}")
         ref, client = self._repo(repo)
         body = {"state": state, "context": context, "description": description[:DESCRIPTION_LENGTH]}
@@ -623,7 +631,7 @@ class GitHubHost:
         with self._not_found(ref, client, f"no branch, tag or commit named {rev!r}"):
             response = client.request("GET", _repo_path(ref, "commits", _ref(rev)), expect=(200, 422))
         if response.status_code == 422:  # "No commit found for SHA: ...", for an ambiguous abbreviation too
-            ambiguous = " (or several commits start so: give more digits)" if _HEX.fullmatch(rev) else ""
+            ambiguous = " (or several commits start so: give more digits)" if is_abbreviated_sha(rev) else ""
             raise GitHubNotFoundError(client.redact(f"{ref.full_name}: no commit named {rev!r}{ambiguous}"), status=422)
         data = response.json()
         parents = tuple(str(parent["sha"]) for parent in data.get("parents") or ())

@@ -32,7 +32,7 @@ import requests
 
 from fabpromote.exceptions import GitHostError
 from fabpromote.git import redact
-from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, retry_stopped
+from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, request_failure, retry_stopped
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
 
@@ -50,7 +50,6 @@ REMAINING_HEADER, RESET_HEADER = "RateLimit-Remaining", "RateLimit-Reset"
 _SHOWN_BODY = 300
 _TAG = re.compile(r"<[^>]*>")
 # urllib3 starts its messages with the connection object: "HTTPConnection(host=..., port=...): ".
-_CONNECTION_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(.*?\)):\s*")
 
 
 def message_of(response: requests.Response) -> str:
@@ -296,9 +295,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def _reason(exc: BaseException, method: str) -> str:
     """The readable part of a requests/urllib3 error: "Connection refused", "Read timed out"."""
-    inner = exc.args[0] if exc.args else None
-    reason = getattr(inner, "reason", None) or inner or exc
-    text = _CONNECTION_PREFIX.sub("", str(reason) or type(exc).__name__)
+    text = request_failure(exc)
     if isinstance(exc, requests.ReadTimeout) and method.upper() not in IDEMPOTENT_METHODS:
         # It may have been done: sending it again could do it twice.
         text += f"; not sent again, as the {method} may have been done"

@@ -14,7 +14,6 @@ It needs no clone and only ``read_api``; the counts are GitLab's own.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -41,6 +40,7 @@ from fabpromote.git import (
     GitOps,
     MergeResult,
     Sources,
+    is_sha,
     redact,
 )
 from fabpromote.network import Clock
@@ -62,7 +62,6 @@ SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
 #: The user name GitLab wants with a token over HTTPS (any works for personal tokens; OAuth tokens need this).
 GIT_USERNAME = "oauth2"
 ROLLBACK_PREFIX = "fabpromote/rollback"
-_SHA = re.compile(r"[0-9a-fA-F]{40}")
 # GitLab computes mergeability in the background: these mean "ask again shortly".
 _CHECKING = frozenset({"unchecked", "checking", "preparing", "approvals_syncing", "cannot_be_merged_recheck"})
 _WHY = {
@@ -559,7 +558,7 @@ class GitLabHost:
         return len(api.json(response).get("commits") or [])
 
     def _commit(self, repo: str, project: Project, ref: str) -> str:
-        if _SHA.fullmatch(ref):
+        if is_sha(ref):
             return ref.lower()
         sha = self.read_branch(repo, ref)
         if sha is None:

@@ -1,0 +1,444 @@
+"""``fabpromote cache check``: verify the on-disk cache, and optionally remove what is broken.
+
+Every entry of the cache is written beside its place and renamed there whole
+(see :mod:`fabpromote._sources.cache`), so a killed or failing process leaves at most
+*debris*: temporary files and staging folders whose names start with ``.``,
+temporary packs and ref locks inside a mirror. This module finds that debris
+(once it is older than :data:`DEBRIS_AGE`, so that a running process's work is
+left alone) and checks the entries themselves:
+
+- ``mirrors/*.git``: ``git fsck`` (every ref's commit reachable, every object
+  present and sound); without git on ``PATH``, a walk of every ref with dulwich.
+- ``snapshots/<sha>/<entry>``: recounted against the commit's tree in a mirror
+  holding it (same files, folders, links and sizes).
+- ``downloads/<sha256>``: the content has the digest it is named after.
+- ``renders/<key>``: a sealed entry (:func:`fabpromote.cache.seal`: label, key, sha256 of the body).
+- ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
+- ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there
+  and the archive has the recorded sha256.
+
+Repairing removes the broken or partial entry (the next run fetches or
+renders it again) and the debris; it never touches anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import attrs
+
+from fabpromote._sources.cache import cache_root, unseal
+from fabpromote._util.shas import is_sha
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dulwich.object_store import BaseObjectStore
+    from dulwich.objects import ObjectID
+
+__all__ = ["DEBRIS_AGE", "Problem", "check_cache", "scan_cache"]
+
+#: Seconds after which a temporary file or staging folder counts as debris.
+DEBRIS_AGE = 300.0
+#: Seconds ``git fsck`` may take per mirror.
+FSCK_TIMEOUT = 600.0
+#: Seconds to wait for a mirror another process is writing.
+LOCK_WAIT = 10.0
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@attrs.define
+class Problem:
+    """One thing wrong in the cache.
+
+    Attributes:
+        path: The entry (or debris) concerned.
+        what: What is wrong with it.
+        repaired: True once ``--repair`` removed it.
+    """
+
+    path: Path
+    what: str
+    repaired: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.what}" + ("; removed" if self.repaired else "")
+
+
+def check_cache(root: str | Path | None = None, *, repair: bool = False, debris_age: float = DEBRIS_AGE) -> list[str]:
+    """The problems of the cache at ``root`` (default: the cache root) that remain.
+
+    Args:
+        root: The cache root; default :func:`~fabpromote._sources.cache.cache_root`.
+        repair: Remove broken and partial entries and debris (nothing else).
+        debris_age: Seconds after which temporary files count as debris.
+
+    Returns:
+        One line per problem left (after repairing, those that could not be
+        removed); empty when the cache is sound.
+    """
+    return [str(problem) for problem in scan_cache(root, repair=repair, debris_age=debris_age) if not problem.repaired]
+
+
+def scan_cache(
+    root: str | Path | None = None, *, repair: bool = False, debris_age: float = DEBRIS_AGE
+) -> list[Problem]:
+    """Every problem found, repaired ones included (see :func:`check_cache`)."""
+    base = cache_root(root)
+    if not base.is_dir():
+        return []
+    checker = _Checker(base, repair=repair, debris_age=debris_age)
+    checker.run()
+    return checker.problems
+
+
+@attrs.define
+class _Checker:
+    root: Path
+    repair: bool
+    debris_age: float
+    problems: list[Problem] = attrs.field(factory=list)
+    _now: float = attrs.field(factory=time.time)
+    # Mirrors found sound, to recount snapshots against.
+    _sound_mirrors: list[Path] = attrs.field(factory=list)
+
+    def run(self) -> None:
+        self._mirrors()
+        self._snapshots()
+        self._downloads()
+        self._renders()
+        self._parsed()
+        self._charts()
+        for folder in ("helm-deps", "helm/versions"):
+            self._debris_in(self.root / folder)
+
+    # Reporting and removing
+
+    def _found(self, path: Path, what: str) -> None:
+        problem = Problem(path, what)
+        if self.repair:
+            _remove(path)
+            problem.repaired = not os.path.lexists(path)
+        self.problems.append(problem)
+
+    def _old(self, path: Path) -> bool:
+        try:
+            return self._now - path.lstat().st_mtime > self.debris_age
+        except OSError:
+            return False
+
+    def _debris_in(self, folder: Path) -> None:
+        """Temporary (dot) names left in ``folder`` by killed or failed writers."""
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") and self._old(path):
+                self._found(path, "leftover temporary " + ("folder" if path.is_dir() else "file"))
+
+    def _entries(self, folder: Path) -> Iterator[Path]:
+        if folder.is_dir():
+            yield from sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+
+    # Mirrors
+
+    def _mirrors(self) -> None:
+        folder = self.root / "mirrors"
+        self._debris_in(folder)
+        for mirror in self._entries(folder):
+            if mirror.suffix != ".git" or not mirror.is_dir():
+                continue
+            with _mirror_lock(mirror) as locked:
+                if not locked:
+                    continue  # another process is writing it: it checks its own work
+                self._mirror_debris(mirror)
+                what = _fsck(mirror)
+                if what is None:
+                    self._sound_mirrors.append(mirror)
+                else:
+                    self._found(mirror, f"mirror fails the object check: {what}")
+
+    def _mirror_debris(self, mirror: Path) -> None:
+        pack_dir = mirror / "objects" / "pack"
+        candidates = list(pack_dir.glob("tmp_*")) if pack_dir.is_dir() else []
+        if pack_dir.is_dir():
+            candidates += [pack for pack in pack_dir.glob("*.pack") if not pack.with_suffix(".idx").exists()]
+        candidates += [mirror / "packed-refs.lock", mirror / "HEAD.lock", mirror / "config.lock"]
+        if (mirror / "refs").is_dir():
+            candidates += list((mirror / "refs").rglob("*.lock"))
+        for path in candidates:
+            if path.exists() and self._old(path):
+                self._found(path, "leftover temporary file in a mirror")
+
+    # Snapshots
+
+    def _snapshots(self) -> None:
+        folder = self.root / "snapshots"
+        for commit_dir in self._entries(folder):
+            if not commit_dir.is_dir() or not _is_snapshot_name(commit_dir.name):
+                continue
+            self._debris_in(commit_dir)
+            for entry in self._entries(commit_dir):
+                what = self._recount(commit_dir.name, entry)
+                if what is not None:
+                    self._found(entry, f"incomplete snapshot: {what}")
+
+    def _recount(self, sha: str, entry: Path) -> str | None:
+        if "~" in entry.name:
+            return None  # a hashed long subpath: the subpath cannot be read back
+        parts = () if entry.name == "_root" else PurePosixPath(unquote(entry.name)).parts
+        expected = self._tree_listing(sha, parts)
+        if expected is None:
+            return None  # no mirror holds the commit any more: nothing to compare with
+        actual = _disk_listing(entry)
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        if missing:
+            return f"{len(missing)} missing, e.g. {missing[0]}"
+        if extra:
+            return f"{len(extra)} unexpected, e.g. {extra[0]}"
+        differ = sorted(name for name in expected if expected[name] != actual[name])
+        if differ:
+            return f"{len(differ)} differ from the commit, e.g. {differ[0]}"
+        return None
+
+    def _tree_listing(self, sha: str, parts: tuple[str, ...]) -> dict[str, str] | None:
+        from dulwich.objects import Commit, ObjectID, Tree
+        from dulwich.repo import Repo
+
+        oid = ObjectID(sha.encode("ascii"))
+        for mirror in self._sound_mirrors:
+            with contextlib.closing(Repo(os.fspath(mirror))) as repo:
+                store = repo.object_store
+                if oid not in store:
+                    continue
+                commit = store[oid]
+                if not isinstance(commit, Commit):
+                    return None
+                tree_sha = commit.tree
+                for part in parts:
+                    tree = store[tree_sha]
+                    if not isinstance(tree, Tree) or part.encode() not in tree:
+                        return None
+                    tree_sha = tree[part.encode()][1]
+                listing: dict[str, str] = {}
+                _list_tree(store, tree_sha, "", listing)
+                return listing
+        return None
+
+    # Downloads, renders, charts
+
+    def _downloads(self) -> None:
+        folder = self.root / "downloads"
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            if not path.is_file() or not _HEX64.fullmatch(path.name):
+                continue
+            if _sha256(path) != path.name:
+                self._found(path, "download does not match the digest it is named after")
+
+    def _renders(self) -> None:
+        folder = self.root / "renders"
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            if path.is_file() and _HEX64.fullmatch(path.name) and not _render_ok(path):
+                self._found(path, "damaged render cache entry (key or content digest do not check out)")
+
+    def _parsed(self) -> None:
+        from fabpromote._hld import parsed as _parsed
+
+        folder = self.root / _parsed.FOLDER
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            if path.is_file() and _HEX64.fullmatch(path.name) and not _parsed.is_sound(_read(path)):
+                self._found(path, "damaged parse cache file (content digest does not check out)")
+
+    def _charts(self) -> None:
+        folder = self.root / "charts"
+        self._debris_in(folder)
+        for entry in self._entries(folder):
+            if entry.is_dir() and _HEX64.fullmatch(entry.name):
+                what = _chart_problem(entry)
+                if what is not None:
+                    self._found(entry, f"broken chart entry: {what}")
+
+
+# Helpers
+
+
+@contextlib.contextmanager
+def _mirror_lock(mirror: Path) -> Iterator[bool]:
+    """The mirror's lock (as :class:`~fabpromote._sources.sources.Sources` takes it), waiting a bit; False if busy."""
+    try:
+        handle = open(mirror.with_suffix(".lock"), "ab")  # noqa: SIM115 - closed below
+    except OSError:
+        yield True
+        return
+    with handle:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        yield True
+
+
+def _fsck(mirror: Path) -> str | None:
+    """Why ``mirror`` is not sound, or None."""
+    git = shutil.which("git")
+    if git is None:
+        return _dulwich_check(mirror)
+    try:
+        done = subprocess.run(
+            [git, "--git-dir", os.fspath(mirror), "fsck", "--no-dangling", "--no-progress"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=FSCK_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"git fsck did not finish within {FSCK_TIMEOUT:g} s"
+    if done.returncode == 0:
+        return None
+    lines = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
+    return "; ".join(lines[:3]) or f"git fsck exited {done.returncode}"
+
+
+def _dulwich_check(mirror: Path) -> str | None:
+    """Every ref's commit, and everything it reaches, is present (without git)."""
+    from dulwich.objects import S_ISGITLINK, Commit, Tree
+    from dulwich.repo import Repo
+
+    try:
+        repo = Repo(os.fspath(mirror))
+    except Exception as exc:
+        return f"cannot open: {exc}"
+    with contextlib.closing(repo):
+        store = repo.object_store
+        seen: set[bytes] = set()
+        todo = [sha for name, sha in repo.get_refs().items() if name != b"HEAD"]
+        while todo:
+            sha = todo.pop()
+            if sha in seen:
+                continue
+            seen.add(sha)
+            try:
+                obj = store[sha]
+            except Exception:
+                return f"object {sha.decode()} is missing or damaged"
+            if isinstance(obj, Commit):
+                todo += [obj.tree, *obj.parents]
+            elif isinstance(obj, Tree):
+                todo += [item.sha for item in obj.iteritems() if not S_ISGITLINK(item.mode)]
+    return None
+
+
+def _list_tree(store: BaseObjectStore, tree_sha: ObjectID, prefix: str, listing: dict[str, str]) -> None:
+    """Add what the tree ``tree_sha`` holds to ``listing``: path -> ``dir``, ``link`` or ``file <size>``."""
+    from dulwich.objects import S_ISGITLINK, Blob, Tree
+
+    tree = store[tree_sha]
+    assert isinstance(tree, Tree)
+    for item in tree.iteritems():
+        name = prefix + os.fsdecode(item.path)
+        if stat.S_ISDIR(item.mode):
+            listing[name] = "dir"
+            _list_tree(store, item.sha, name + "/", listing)
+        elif S_ISGITLINK(item.mode):
+            continue
+        elif stat.S_ISLNK(item.mode):
+            listing[name] = "link"
+        else:
+            blob = store[item.sha]
+            assert isinstance(blob, Blob)
+            listing[name] = f"file {blob.raw_length()}"
+
+
+def _disk_listing(entry: Path) -> dict[str, str]:
+    listing: dict[str, str] = {}
+    for directory, folders, files in os.walk(entry):
+        relative = os.path.relpath(directory, entry)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        for name in folders + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                listing[prefix + name] = "link"
+            elif stat.S_ISDIR(info.st_mode):
+                listing[prefix + name] = "dir"
+            else:
+                listing[prefix + name] = f"file {info.st_size}"
+        # Symlinked folders are listed as links, not walked into.
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
+    return listing
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    """The content of ``path``; nothing when it cannot be read (no envelope checks out then)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _render_ok(path: Path) -> bool:
+    # Renders are sealed entries (see fabpromote.cache.seal): checked by their envelope,
+    # whichever plugin wrote them.
+    return unseal(path.name, _read(path)) is not None
+
+
+def _chart_problem(entry: Path) -> str | None:
+    archive, source = entry / "chart.tgz", entry / "source.json"
+    if not archive.is_file():
+        return "chart.tgz is missing"
+    try:
+        recorded = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "source.json is missing or unreadable"
+    if not isinstance(recorded, dict) or not (entry / str(recorded.get("chart", ""))).is_dir():
+        return "the expanded chart folder is missing"
+    if _sha256(archive) != recorded.get("sha256"):
+        return "chart.tgz does not have the sha256 recorded in source.json"
+    return None
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder, read-only snapshot folders included."""
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    for directory, _, _ in os.walk(path):
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _is_snapshot_name(name: str) -> bool:
+    """A folder of ``snapshots/`` is named after its commit: a full SHA, in lower case as fabpromote writes it."""
+    return is_sha(name) and name == name.lower()

@@ -1,0 +1,195 @@
+"""The commands of the pipeline: guard, promote, status, diff, rollback, set-image, protect, history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from fabpromote._cli.common import PROG, UsageError, cluster_of, config_path, retry_publish
+from fabpromote._util.outcome import Outcome, plural
+
+__all__ = [
+    "run_diff",
+    "run_guard",
+    "run_history",
+    "run_promote",
+    "run_protect",
+    "run_rollback",
+    "run_set_image",
+    "run_status",
+]
+
+
+def run_guard(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.promote import guard
+
+    guard(cluster_of(args), base=args.base, head=args.head)
+    print(f"ok: {args.head} may be merged into {args.base}")
+    return Outcome.DONE
+
+
+def run_promote(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.promote import promote
+
+    result = promote(
+        cluster_of(args),
+        args.app,
+        source=args.source,
+        target=args.target,
+        merge=args.merge,
+        publish_after=args.publish,
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print("\n".join(result.lines()))
+    if result.publish_error:
+        merged = result.merge.sha if result.merge else ""
+        print(
+            f"{PROG}: error: {result.head} was merged into {result.base} at {merged}, "
+            f"but publishing {result.target} failed: {result.publish_error}",
+            file=sys.stderr,
+        )
+        print(f"{PROG}: retry the publish with: {retry_publish(args, result.target)}", file=sys.stderr)
+    elif result.outcome is Outcome.FAILED and result.merge is not None:
+        print(
+            f"{PROG}: error: {result.head} cannot be merged into {result.base}: {result.merge.message}; "
+            "nothing changed",
+            file=sys.stderr,
+        )
+    return result.outcome
+
+
+def run_status(args: argparse.Namespace) -> Outcome:
+    from fabpromote._cluster.models import Fleet
+    from fabpromote._workflow.status import status
+
+    fleet = Fleet.from_file(config_path(args))
+    clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
+    rows = [row for cluster in clusters for row in status(cluster)]
+    if args.json:
+        print(json.dumps({"outcome": Outcome.DONE.value, "rows": [row.to_json() for row in rows]}, indent=2))
+        return Outcome.DONE
+    table = [("CLUSTER", "APP", "ENV", "SHA", "IMAGES", "PENDING", "MATERIALIZED")]
+    table += [
+        (
+            r.cluster,
+            r.app,
+            r.env,
+            r.sha[:12] or "-",
+            ",".join(r.images) or "-",
+            str(r.pending),
+            "yes" if r.materialized else "no",
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return Outcome.DONE
+
+
+def run_diff(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.status import preview
+
+    result = preview(cluster_of(args), args.app, source=args.source, target=args.target)
+    sys.stdout.write(result.config_diff)
+    sys.stdout.write(result.manifests_diff)
+    if not result.config_diff and not result.manifests_diff:
+        print(f"no difference: promoting {args.app} would not change {args.target}", file=sys.stderr)
+        return Outcome.NOTHING_TO_DO
+    return Outcome.DONE
+
+
+def run_rollback(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.rollback import rollback, rollback_manifests
+
+    _check_rollback_usage(args)
+    cluster = cluster_of(args)
+    env = args.target_env
+    if args.manifests:
+        done = rollback_manifests(cluster, env, to=args.to)
+        print(_written(done, f"rolled back the manifests of {env} to {args.to}", "already at that tree; nothing to do"))
+        if isinstance(done, str):
+            print(f"{PROG}: the next publish of {env} brings the apps back; roll the app back too", file=sys.stderr)
+        return _written_outcome(done)
+    done = rollback(cluster, args.app, env, to=args.to, steps=args.steps)
+    print(_written(done, f"rolled back {args.app} in {env}", "already at that tree; nothing to do"))
+    if isinstance(done, str):
+        print(f"{PROG}: publish it with: {retry_publish(args, env)}", file=sys.stderr)
+    return _written_outcome(done)
+
+
+def _check_rollback_usage(args: argparse.Namespace) -> None:
+    if args.manifests:
+        if args.to is None:
+            raise UsageError("--manifests needs --to SHA (see `fabpromote history ENV`)")
+        if args.steps is not None:
+            raise UsageError("--manifests takes --to SHA, not --steps")
+        if args.app is not None:
+            raise UsageError("--manifests rolls back ENV's manifests branch: give ENV alone, without APP")
+        return
+    if args.app is None:
+        raise UsageError("give APP, or --manifests for the emergency path")
+    if (args.to is None) == (args.steps is None):
+        raise UsageError("give exactly one of --to SHA and --steps N")
+
+
+def run_set_image(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.set_image import set_image
+
+    path, commit = set_image(cluster_of(args), args.app, args.env, args.tag, repository=args.repository)
+    print(f"set {args.app} image tag {args.tag} in {path} on {args.env}: " + (commit or "unchanged, no commit"))
+    return Outcome.DONE if commit else Outcome.NOTHING_TO_DO
+
+
+def run_protect(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.promote import protect
+
+    # Each repository's lines as soon as it is done: should a later one fail, the changes made are known.
+    lines = protect(cluster_of(args), check_only=args.check, report=lambda line: print(line, flush=True))
+    drift = [line for line in lines if "enforces them" not in line]
+    if args.check and drift:
+        print(f"{PROG}: {plural(len(drift), 'difference')} from the protection fabpromote needs", file=sys.stderr)
+        return Outcome.FAILED
+    return Outcome.DONE
+
+
+def run_history(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.history import history
+
+    publishes = history(cluster_of(args), args.env, limit=args.limit)
+    if args.json:
+        print(
+            json.dumps({"outcome": Outcome.DONE.value, "publishes": [item.to_json() for item in publishes]}, indent=2)
+        )
+        return Outcome.DONE
+    for item in publishes:
+        sources = ", ".join(f"{e.component}@{e.sha[:12]}" for e in item.sources if e.kind == "git")
+        rolled = f"  (emergency rollback to {item.rollback_of[:12]})" if item.rollback_of else ""
+        print(f"{item.commit[:12]}  {_time(item.time)}  digest {item.digest[:12]}  {sources}{rolled}")
+    return Outcome.DONE
+
+
+def _time(seconds: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _written(done: object, verb: str, nothing: str) -> str:
+    if done is None:
+        return nothing
+    if isinstance(done, str):
+        return f"{verb}: {done}"
+    url = getattr(done, "url", "") or f"#{getattr(done, 'number', '?')}"
+    return f"{verb} through a change request, not merged yet: {url}"
+
+
+def _written_outcome(done: object) -> Outcome:
+    """A write's outcome: a commit is done, a change request (hosted hosts) waits to be merged."""
+    if done is None:
+        return Outcome.NOTHING_TO_DO
+    return Outcome.DONE if isinstance(done, str) else Outcome.PENDING

@@ -1,0 +1,150 @@
+"""Manifests: the rendered output of an HLD, held in memory."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+
+from fabpromote._engine.outputs import MARKER, Output, RecordPlace
+from fabpromote._util.fsutil import files_under, replace_path, staged_beside
+from fabpromote.exceptions import OutputWriteError, UnsafePathError
+
+__all__ = ["Manifests"]
+
+
+def check_relative(path: str) -> str:
+    """Return ``path`` if it is a clean relative POSIX path inside its root.
+
+    Raises:
+        UnsafePathError: The path is absolute, empty, has ``..`` or NUL.
+    """
+    parts = PurePosixPath(path).parts
+    if not path or "\0" in path or path.startswith("/") or any(part in ("..", ".") for part in parts) or "\\" in path:
+        raise UnsafePathError(f"output path {path!r} would leave the output directory")
+    return path
+
+
+class Manifests(Mapping[str, bytes]):
+    """An immutable, ordered mapping of relative path -> file bytes.
+
+    Paths use ``/`` and never leave the output directory. Iteration follows
+    the sorted path order, so equal contents compare, hash and write alike.
+    """
+
+    __slots__ = ("_digest", "_files")
+
+    def __init__(self, files: Mapping[str, bytes] | None = None) -> None:
+        checked = {check_relative(path): bytes(data) for path, data in (files or {}).items()}
+        self._files = dict(sorted(checked.items()))
+        self._digest: str | None = None
+
+    def __getitem__(self, path: str) -> bytes:
+        return self._files[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Manifests):
+            return self._files == other._files
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"Manifests({len(self)} files, digest={self.digest[:12]})"
+
+    @property
+    def digest(self) -> str:
+        """A sha256 over every path and its bytes (hex)."""
+        if self._digest is None:
+            sha = hashlib.sha256()
+            for path, data in self._files.items():
+                encoded = path.encode()
+                sha.update(len(encoded).to_bytes(8, "big") + encoded)
+                sha.update(len(data).to_bytes(8, "big") + data)
+            self._digest = sha.hexdigest()
+        return self._digest
+
+    def diff(self, other: Manifests, *, context: int = 3) -> str:
+        """A unified diff turning ``self`` into ``other`` (``""`` when equal)."""
+        chunks: list[str] = []
+        for path in sorted(set(self) | set(other)):
+            old, new = self.get(path), other.get(path)
+            if old == new:
+                continue
+            chunks.extend(
+                difflib.unified_diff(
+                    _lines(old),
+                    _lines(new),
+                    fromfile=f"a/{path}" if old is not None else "/dev/null",
+                    tofile=f"b/{path}" if new is not None else "/dev/null",
+                    n=context,
+                )
+            )
+        return "".join(chunks)
+
+    @classmethod
+    def read(cls, directory: str | Path) -> Manifests:
+        """The files under ``directory`` (symlinks are not followed; fabpromote's record is left out)."""
+        files: dict[str, bytes] = {}
+        for path, entry in files_under(directory):
+            if path != MARKER:
+                with open(entry.path, "rb") as handle:
+                    files[path] = handle.read()
+        return cls(files)
+
+    def write(
+        self, directory: str | Path, *, record: RecordPlace = "folder", cache_dir: str | Path | None = None
+    ) -> bool:
+        """Replace ``directory`` with exactly these files, in one step.
+
+        Only a folder that is absent, empty or holds an earlier fabpromote output
+        (unchanged since) is replaced; the record of what was written goes in
+        the folder (:data:`~fabpromote._engine.outputs.MARKER`) or, with
+        ``record="cache"``, in the cache (Fabrikate's ``generated/`` layout
+        allows no extra file). The tree is built in a sibling temporary
+        directory and renamed into place, so readers see the old tree or the
+        new one, never a mix, and a failure (or SIGTERM, under the CLI) leaves
+        the old tree untouched and no temporary directory behind.
+
+        Returns:
+            False when the folder already held exactly these files (nothing written).
+
+        Raises:
+            OutputRefusedError: Replacing the folder would lose a file fabpromote did
+                not write (named), or it is ``/``, a repository or the working directory.
+            OutputWriteError: The file system refused (permissions, space).
+        """
+        output = Output(directory, record, Path(cache_dir) if cache_dir else None)
+        held = output.check()
+        files = {path: hashlib.sha256(data).hexdigest() for path, data in self._files.items()}
+        if held == files:
+            return False
+        try:
+            with staged_beside(output.path) as staging:
+                for path, data in self._files.items():
+                    file = staging / path
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    file.write_bytes(data)
+                os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
+                output.record(files, *([held] if held and record == "cache" else []), staging=staging)
+                replace_path(staging, output.path)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write {output.path}: {exc.strerror or exc}") from None
+        if record == "cache":
+            output.record(files)
+        return True
+
+
+def _lines(data: bytes | None) -> list[str]:
+    if data is None:
+        return []
+    return data.decode("utf-8", errors="replace").splitlines(keepends=True)

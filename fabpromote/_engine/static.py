@@ -1,0 +1,63 @@
+"""The built-in generators: ``static`` manifests and plain ``component`` nodes."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from fabpromote.exceptions import GeneratorError
+
+if TYPE_CHECKING:
+    from fabpromote._engine.walk import RenderRequest
+
+__all__ = ["ComponentGenerator", "StaticGenerator"]
+
+
+class ComponentGenerator:
+    """A ``type: component`` node renders to an empty manifest."""
+
+    parallel = False  # nothing to wait for
+
+    def generate(self, request: RenderRequest) -> bytes:  # noqa: ARG002 - the protocol's signature
+        return b""
+
+
+class StaticGenerator:
+    """Concatenates the files of ``<dir>/<path>``, sorted by name, as Fabrikate does.
+
+    Each file becomes ``"---\\n" + bytes + "\\n"``; there is no extension
+    filter. ``method: http`` reads the download at ``components/<name>/``.
+    """
+
+    # Reading small files is Python's work: threads would only take turns (a
+    # download that is not installed yet waits in the walking thread, too).
+    parallel = False
+
+    def generate(self, request: RenderRequest) -> bytes:
+        component = request.component
+        if component.method == "http":
+            directory = request.directory / "components" / component.name
+            fetcher = request.fetcher
+            if fetcher is not None and not (fetcher.prefer_installed and directory.is_dir()):
+                # What `fab install` would save as components/<name>/<name>.yaml.
+                return b"---\n" + fetcher.download(request.entry_path, component.source) + b"\n"
+        else:
+            directory = request.contained(request.directory / component.path)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise GeneratorError(
+                f"static component {component.name!r}: cannot list {directory}: {exc.strerror}"
+            ) from None
+        chunks = []
+        for name in names:
+            file = directory / name
+            if file.is_dir():
+                raise GeneratorError(f"static component {component.name!r}: {file} is a directory")
+            try:
+                chunks.append(b"---\n" + file.read_bytes() + b"\n")
+            except OSError as exc:
+                raise GeneratorError(
+                    f"static component {component.name!r}: cannot read {file}: {exc.strerror}"
+                ) from None
+        return b"".join(chunks)
