@@ -52,6 +52,14 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict on the core (pyproject's [tool.mypy]) and on each first-party plugin's package."""
+    session.install("mypy>=1.11", "types-PyYAML", "types-requests", ".[test]", *(str(p) for p in PLUGINS))
+    session.run("mypy")
+    session.run("mypy", "--strict", *(str(package) for p in PLUGINS for package in p.glob("fabpromote_*")))
+
+
+@nox.session
 def lowest(session: nox.Session) -> None:
     """The whole suite on the lowest version every distribution's `>=` bounds allow.
 

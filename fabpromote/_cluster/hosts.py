@@ -127,7 +127,7 @@ def sources_for(cluster: Cluster) -> Sources:
     """A sources layer for ``cluster``, with a new cache (its ``cache_dir`` setting) and its token variables."""
     from fabpromote._sources.cache import Cache
     from fabpromote._sources.sources import Sources
-    from fabpromote._util.settings import Settings
+    from fabpromote._util.settings import RunSettings
 
-    cache = Cache.from_settings(Settings.load(cluster.settings.cache_dir or None))
+    cache = Cache.from_settings(RunSettings.load(cluster.settings.cache_dir or None))
     return Sources(credentials=credentials_for(cluster), cache=cache)

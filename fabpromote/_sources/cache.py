@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import attrs
 
 from fabpromote._util import signals as _signals
-from fabpromote._util.settings import ENV_CACHE_DIR, Settings, default_cache_dir
+from fabpromote._util.settings import ENV_CACHE_DIR, RunSettings, default_cache_dir
 
 __all__ = ["ENV_CACHE_DIR", "Cache", "atomic_write", "cache_root", "seal", "unseal"]
 
@@ -48,9 +48,9 @@ class Cache:
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Cache:
-        """A new cache at ``settings.cache_dir`` (default: :meth:`Settings.load`)."""
-        return cls((settings or Settings.load()).cache_dir)
+    def from_settings(cls, settings: RunSettings | None = None) -> Cache:
+        """A new cache at ``settings.cache_dir`` (default: :meth:`RunSettings.load`)."""
+        return cls((settings or RunSettings.load()).cache_dir)
 
     def path(self, *parts: str) -> Path:
         """``<root>/<parts...>``."""

@@ -3,8 +3,8 @@
 A setting comes from the caller (an argument), else the cluster file
 (``settings:`` in ``fabpromote.yaml``), else the environment, else its
 default. This module is where the core reads its settings from the
-environment: :meth:`Settings.load` for what a run is made with (the
-:class:`~fabpromote._sources.cache.Cache` of a run is made from a :class:`Settings`
+environment: :meth:`RunSettings.load` for what a run is made with (the
+:class:`~fabpromote._sources.cache.Cache` of a run is made from a :class:`RunSettings`
 and never reads the environment itself), :func:`positive_number` and
 :func:`whole_number` for the timeouts and limits, which are read when they
 are checked so that one run (a CI job, a test) may set them.
@@ -30,7 +30,7 @@ from fabpromote.exceptions import HLDError
 __all__ = [
     "ENV_CACHE_DIR",
     "ENV_NETWORK_TIMEOUT",
-    "Settings",
+    "RunSettings",
     "default_cache_dir",
     "positive_number",
     "whole_number",
@@ -88,7 +88,7 @@ def whole_number(variable: str, default: int, unit: str, environ: Mapping[str, s
 
 
 @attrs.frozen(kw_only=True)
-class Settings:
+class RunSettings:
     """The core's settings for one run.
 
     Attributes:
@@ -102,6 +102,6 @@ class Settings:
     @classmethod
     def load(
         cls, cache_dir: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
-    ) -> Settings:
+    ) -> RunSettings:
         """The settings: ``cache_dir`` (the caller's or the cluster file's) if given, else the environment's."""
         return cls(cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(environ))
