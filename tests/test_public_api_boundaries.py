@@ -67,6 +67,18 @@ def test_plugins_import_only_public_names() -> None:
     assert private == []
 
 
+def test_plugins_never_name_a_private_module() -> None:
+    """Not even in a docstring, a README or a mock's target: a plugin's author reads only public names."""
+    files = [path for path in sorted(PLUGINS.rglob("*")) if path.suffix in {".py", ".md", ".toml"}]
+    named = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "fabpromote._" in line
+    ]
+    assert named == []
+
+
 def test_core_imports_no_plugin() -> None:
     """The core (and fabpromote.testing) never imports a first-party plugin."""
     packages = _plugin_packages()

@@ -1,7 +1,7 @@
 """What the helm plugin keeps for one run: its folders in the run's cache, and its memos.
 
 A run (one ``materialize``, ``generate``, ``publish``) owns one
-:class:`fabpromote._sources.cache.Cache`; :meth:`HelmCache.of` gives the helm
+:class:`fabpromote.cache.Cache`; :meth:`HelmCache.of` gives the helm
 plugin's part of it, made on first use and kept in the cache's memos. So the
 private helm home, pulled charts, built dependencies, renders and helm's
 version live under the run's ``cache_dir``, and the in-memory memos (helm's
