@@ -89,7 +89,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="fabpromote-profile-"))
     try:
         run._isolate(tmp)
-        import fabpromote._cluster.materialize  # noqa: F401 - imports are not profiled
+        from fabpromote import materialize  # noqa: F401 - imports are not profiled
 
         bench = run.Bench(tmp=tmp, repeat=1, quick=False, only=set())
         with bench._stack:

@@ -9,7 +9,7 @@ How things are measured:
 
 * ``materialize`` runs in this process: imports are done before timing
   starts, so import cost is excluded. Each run reads the cluster file, loads
-  the plugins and makes a new :class:`~fabpromote._sources.sources.Sources`, whose
+  the plugins and makes a new :class:`~fabpromote.Sources`, whose
   new cache object holds the run's memos (helm version, chart digests), so a
   run costs what it would in a fresh process, minus the imports.
 * ``fabpromote generate`` runs as a CLI subprocess: its wall time includes
@@ -509,9 +509,7 @@ class Bench:
     # Measures
 
     def materialize_once(self, files: synth.ClusterFiles, cache: Path) -> tuple[float, Materialized]:
-        from fabpromote._cluster.materialize import materialize
-        from fabpromote._cluster.models import Cluster
-        from fabpromote._sources.sources import Sources
+        from fabpromote import Cluster, Sources, materialize
 
         with _cache_dir(cache):
             _reset_helm_stats()
@@ -784,8 +782,7 @@ class Bench:
             self.publish(kind, n, flavor)
 
     def publish(self, kind: str, n: int, flavor: str) -> None:
-        from fabpromote._cluster.models import Cluster
-        from fabpromote._cluster.publish import publish
+        from fabpromote import Cluster, publish
         from fabpromote.exceptions import FabpromoteError
 
         files = self.cluster(kind, n, flavor)
@@ -1077,8 +1074,7 @@ def _child_materialize(config: Path, cache: Path) -> tuple[float, tuple[float, f
 
 def _child(config: str) -> int:
     """``--child-materialize``: one materialize, then its time and max RSS as JSON."""
-    from fabpromote._cluster.materialize import materialize
-    from fabpromote._cluster.models import Cluster
+    from fabpromote import Cluster, materialize
 
     started = time.perf_counter()
     result = materialize(Cluster.from_file(config), ENV)
@@ -1169,8 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _isolate(tmp)
         # Imports first: in-process measures exclude them.
-        import fabpromote._cluster.materialize
-        import fabpromote._cluster.publish  # noqa: F401
+        from fabpromote import materialize, publish  # noqa: F401 - with the modules they use
 
         with contextlib.suppress(ImportError):
             import fabpromote_helm._generator  # noqa: F401
