@@ -28,6 +28,7 @@ __all__ = [
     "AuthenticationError",
     "BranchNameError",
     "BranchPolicyError",
+    "CommitStatusError",
     "ConfigMergeError",
     "DownloadError",
     "DuplicateBackendError",
@@ -335,6 +336,10 @@ class ProtectedBranchError(FabpromoteError, PermissionError):
 
 class BranchNameError(FabpromoteError, ValueError):
     """A branch name git does not allow."""
+
+
+class CommitStatusError(FabpromoteError, ValueError):
+    """A commit status that cannot be: an unknown state, an empty context, a naive time."""
 
 
 class BranchPolicyError(FabpromoteError, TypeError):

@@ -8,7 +8,8 @@ records below. Git-based hosts can do all their Git work through
 :mod:`fabpromote.exceptions`.
 
 - Records a host returns: :class:`Comparison`, :class:`CommitInfo`,
-  :class:`ChangeRequest`, :class:`MergeResult`.
+  :class:`ChangeRequest`, :class:`MergeResult`, :class:`CommitStatus` (one
+  of :data:`COMMIT_STATES`).
 - Branch policy: :class:`BranchPolicy` (which purposes each protected branch
   accepts, checked by :meth:`BranchPolicy.check`) and the purposes it is
   made of (:data:`CHANGE_REQUEST_PURPOSES`, :data:`MANIFESTS_PURPOSES`,
@@ -32,11 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from fabpromote._sources.githost import (
     CHANGE_REQUEST_PURPOSES,
+    COMMIT_STATES,
     HLD_PURPOSES,
     MANIFESTS_PURPOSES,
     BranchPolicy,
     ChangeRequest,
     CommitInfo,
+    CommitStatus,
     Comparison,
     MergeResult,
 )
@@ -58,11 +61,13 @@ _LAZY = {
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",
+    "COMMIT_STATES",
     "HLD_PURPOSES",
     "MANIFESTS_PURPOSES",
     "BranchPolicy",
     "ChangeRequest",
     "CommitInfo",
+    "CommitStatus",
     "Comparison",
     "Credentials",
     "GitOps",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from fabpromote._engine.walk import RenderOptions, RenderRequest
     from fabpromote._plugins.manager import Plugins
     from fabpromote._sources.fetch import Fetcher
-    from fabpromote._sources.githost import ChangeRequest, CommitInfo, Comparison, MergeResult
+    from fabpromote._sources.githost import ChangeRequest, CommitInfo, CommitStatus, Comparison, MergeResult
     from fabpromote._sources.sources import Sources
 
 __all__ = [
@@ -132,6 +132,22 @@ class GitHost(Protocol):
 
         Raises RefNotFoundError (a LookupError) when ``rev`` names nothing, and
         a LookupError naming the repository when an abbreviation is ambiguous.
+        """
+        ...
+
+    def commit_statuses(self, repo_url: str, sha: str) -> list[CommitStatus]:
+        """The latest status of each context of commit ``sha`` (40 hex), sorted by context.
+
+        Raises a LookupError naming ``sha`` when the repository has no such commit.
+        """
+        ...
+
+    def set_commit_status(self, repo_url: str, sha: str, status: CommitStatus) -> None:
+        """Set the status ``status.context`` of commit ``sha`` (40 hex) to ``status``.
+
+        It becomes the latest of its context; ``updated_at`` is the host's
+        (the time it is set). Raises a LookupError naming ``sha`` when the
+        repository has no such commit.
         """
         ...
 

@@ -16,7 +16,18 @@ from pathlib import Path
 import pytest
 
 from fabpromote.exceptions import MergeConflictError, ProtectedBranchError
-from fabpromote.git import BranchPolicy, ChangeRequest, CommitInfo, Comparison, GitOps, MergeResult, Sources, redact
+from fabpromote.git import (
+    BranchPolicy,
+    ChangeRequest,
+    CommitInfo,
+    CommitStatus,
+    Comparison,
+    GitOps,
+    LocalHost,
+    MergeResult,
+    Sources,
+    redact,
+)
 from fabpromote.testing.contracts import GitHostContract, ServedRepo
 from fabpromote.testing.gitrepos import git
 
@@ -29,6 +40,8 @@ class PublicHost:
     def __init__(self, *, sources: Sources | None = None, protected: Mapping[str, Iterable[str]] | None = None) -> None:
         self.protected = BranchPolicy(protected)
         self.ops = GitOps(sources or Sources())
+        # Statuses kept as the local host keeps them (a git notes ref): wrapped, not rewritten.
+        self.local = LocalHost(sources=self.ops.sources)
 
     def read_branch(self, repo_url: str, branch: str) -> str | None:
         return self.ops.branch_sha(repo_url, branch)
@@ -44,6 +57,12 @@ class PublicHost:
 
     def resolve_commit(self, repo_url: str, rev: str) -> str:
         return self.ops.resolve_commit(repo_url, rev)
+
+    def commit_statuses(self, repo_url: str, sha: str) -> list[CommitStatus]:
+        return self.local.commit_statuses(repo_url, sha)
+
+    def set_commit_status(self, repo_url: str, sha: str, status: CommitStatus) -> None:
+        self.local.set_commit_status(repo_url, sha, status)
 
     def commit_files(
         self,

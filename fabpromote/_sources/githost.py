@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timezone
 
 import attrs
 
 from fabpromote._util.outcome import Outcome
-from fabpromote.exceptions import BranchPolicyError, ProtectedBranchError
+from fabpromote.exceptions import BranchPolicyError, CommitStatusError, ProtectedBranchError
 
 __all__ = [
     "CHANGE_REQUEST_PURPOSES",
+    "COMMIT_STATES",
     "HLD_PURPOSES",
     "MANIFESTS_PURPOSES",
     "BranchPolicy",
     "ChangeRequest",
     "CommitInfo",
+    "CommitStatus",
     "Comparison",
     "MergeResult",
 ]
@@ -149,6 +152,60 @@ class CommitInfo:
     author: str
     time: int
     trailers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+
+
+#: The states of a commit status, on every host (GitHub's four; other hosts' are mapped onto them).
+COMMIT_STATES = ("pending", "success", "failure", "error")
+
+
+def _state(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if value not in COMMIT_STATES:
+        raise CommitStatusError(f"a commit status state is one of {', '.join(COMMIT_STATES)}, not {value!r}")
+
+
+def _context(_: object, __: attrs.Attribute[str], value: str) -> None:
+    # A context names the check (``kustomization/podinfo/abc``, ``e2e``): gates match it, so
+    # it must be one readable line.
+    if not value.strip() or "\n" in value or "\r" in value:
+        raise CommitStatusError(f"a commit status context is a non-empty single line, not {value!r}")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise CommitStatusError(f"a commit status time must be timezone-aware, not {value.isoformat()}")
+    return value.astimezone(timezone.utc)
+
+
+@attrs.frozen(kw_only=True)
+class CommitStatus:
+    """One status of a commit: a check (CI job, Flux's health of a Kustomization) reporting on it.
+
+    Attributes:
+        context: The check's name (``kustomization/podinfo/1a2b3c4d``, ``e2e``).
+        state: ``pending``, ``success``, ``failure`` or ``error``.
+        description: A short line shown beside it.
+        target_url: Where it links to (the CI job).
+        updated_at: When it was set (UTC), as the host recorded it; None when
+            not known (and, when setting a status, "now").
+    """
+
+    context: str = attrs.field(validator=_context)
+    state: str = attrs.field(validator=_state)
+    description: str = ""
+    target_url: str = ""
+    updated_at: datetime | None = attrs.field(default=None, converter=_utc)
+
+    def to_json(self) -> dict[str, object]:
+        """The status as JSON (``updated_at`` in ISO 8601, or None)."""
+        return {
+            "context": self.context,
+            "state": self.state,
+            "description": self.description,
+            "target_url": self.target_url,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
 
 
 @attrs.frozen(repr=False, eq=False)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from fabpromote._sources.githost import BranchPolicy, ChangeRequest, CommitInfo, Comparison, MergeResult
+from fabpromote._sources.githost import BranchPolicy, ChangeRequest, CommitInfo, CommitStatus, Comparison, MergeResult
 from fabpromote._sources.gitops import GitOps
 from fabpromote._sources.sources import Sources
+from fabpromote._sources.statusnotes import StatusNotes
 from fabpromote._util.credentials import redact
 from fabpromote.exceptions import MergeConflictError, RefNotFoundError, StaleBranchError
 
@@ -96,7 +97,32 @@ class LocalHost:
         """
         return self._ops.resolve_commit(self._url(repo_url), rev)
 
+    def commit_statuses(self, repo_url: str, sha: str) -> list[CommitStatus]:
+        """The latest status of each context of commit ``sha``, sorted by context.
+
+        Read from the repository's notes ref ``refs/notes/fabpromote/statuses``
+        as the remote has it now (see :mod:`fabpromote._sources.statusnotes`).
+
+        Raises:
+            RefNotFoundError: The repository has no commit ``sha``.
+        """
+        return StatusNotes(self._ops).statuses(self._url(repo_url), sha)
+
     # Writing
+
+    def set_commit_status(self, repo_url: str, sha: str, status: CommitStatus) -> None:
+        """Record ``status`` on commit ``sha``: a line appended to its note, pushed with compare-and-swap.
+
+        A status without ``updated_at`` is dated now. Writers racing on the
+        notes ref retry on its new head; no branch changes, so no branch
+        protection applies.
+
+        Raises:
+            RefNotFoundError: The repository has no commit ``sha``.
+            StaleBranchError: The notes ref moved under every attempt.
+            PushRejectedError: The server refused.
+        """
+        StatusNotes(self._ops).add(self._url(repo_url), sha, status)
 
     def commit_files(
         self,

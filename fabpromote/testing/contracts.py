@@ -10,12 +10,13 @@ host, which the test changes and inspects without going through the host;
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from fabpromote._sources.githost import ChangeRequest
+from fabpromote._sources.githost import ChangeRequest, CommitStatus
 from fabpromote._sources.gitops import StaleBranchError
 from fabpromote.testing.gitrepos import git
 
@@ -210,6 +211,52 @@ class GitHostContract:
         unknown = "0000000" if not sha.startswith("0000000") else "fffffff"
         with pytest.raises(LookupError, match=unknown):
             host.resolve_commit(repo.url, unknown)
+
+    # Commit statuses
+
+    def test_commit_status_round_trip(self, host: Any, repo: RepoHandle) -> None:
+        """A status set is read back, dated by the host; a commit without any has none."""
+        sha = repo.sha("master")
+        assert sha is not None
+        assert host.commit_statuses(repo.url, sha) == []
+        before = datetime.now(timezone.utc) - timedelta(minutes=5)
+        wanted = CommitStatus(context="e2e", state="success", description="all green", target_url="https://ci/1")
+        host.set_commit_status(repo.url, sha, wanted)
+        (found,) = host.commit_statuses(repo.url, sha)
+        assert (found.context, found.state, found.description, found.target_url) == (
+            "e2e",
+            "success",
+            "all green",
+            "https://ci/1",
+        )
+        assert found.updated_at is not None
+        assert found.updated_at.utcoffset() == timedelta(0)
+        assert found.updated_at > before
+
+    def test_commit_status_latest_per_context(self, host: Any, repo: RepoHandle) -> None:
+        """The latest status of each context wins, sorted by context; other commits keep their own."""
+        first = repo.sha("master")
+        assert first is not None
+        second = repo.commit("master", {"README.md": "second\n"}, "second")
+        for context, state in (("kustomization/podinfo/1a2b", "pending"), ("e2e", "failure")):
+            host.set_commit_status(repo.url, first, CommitStatus(context=context, state=state))
+        host.set_commit_status(repo.url, first, CommitStatus(context="kustomization/podinfo/1a2b", state="success"))
+        host.set_commit_status(repo.url, second, CommitStatus(context="e2e", state="error"))
+        assert [(s.context, s.state) for s in host.commit_statuses(repo.url, first)] == [
+            ("e2e", "failure"),
+            ("kustomization/podinfo/1a2b", "success"),
+        ]
+        assert [(s.context, s.state) for s in host.commit_statuses(repo.url, second)] == [("e2e", "error")]
+
+    def test_commit_status_unknown_commit(self, host: Any, repo: RepoHandle) -> None:
+        """A SHA of no commit of the repository is a LookupError naming it, for reads and writes."""
+        sha = repo.sha("master")
+        assert sha is not None
+        unknown = ("0" if not sha.startswith("0") else "f") * 40
+        with pytest.raises(LookupError, match=unknown[:12]):
+            host.commit_statuses(repo.url, unknown)
+        with pytest.raises(LookupError, match=unknown[:12]):
+            host.set_commit_status(repo.url, unknown, CommitStatus(context="e2e", state="success"))
 
     # Rolling back
 

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import attrs
 from dulwich.trailers import parse_trailers
 
+from fabpromote import git
 from fabpromote.exceptions import (
     AuthenticationError,
     BranchPolicyError,
@@ -499,7 +500,7 @@ class GitHubHost:
         body = {"state": state, "context": context, "description": description[:DESCRIPTION_LENGTH]}
         if target_url:
             body["target_url"] = target_url
-        with self._not_found(ref, client, f"no commit {sha}"):
+        with _no_commit(client, ref, sha), self._not_found(ref, client, f"no commit {sha}"):
             response = client.request("POST", _repo_path(ref, "statuses", sha), json=body, expect=(201,))
         return CommitStatus.from_json(response.json())
 
@@ -508,13 +509,35 @@ class GitHubHost:
         repo_ref, client = self._repo(repo)
         statuses: list[CommitStatus] = []
         sha = state = ""
-        with self._not_found(repo_ref, client, f"no branch, tag or commit named {ref!r}"):
+        with (
+            self._not_found(repo_ref, client, f"no branch, tag or commit named {ref!r}"),
+            _no_commit(client, repo_ref, ref),
+        ):
             for page in client.pages(_repo_path(repo_ref, "commits", _ref(ref), "status")):
                 sha, state = sha or str(page["sha"]), state or str(page["state"])
                 statuses += [CommitStatus.from_json(item) for item in page.get("statuses") or ()]
                 if not page.get("statuses"):
                     break
         return CombinedStatus(sha=sha, state=state, statuses=statuses)
+
+    def commit_statuses(self, repo_url: str, sha: str) -> list[git.CommitStatus]:
+        """The latest status of each context of commit ``sha``, sorted by context (the combined status).
+
+        Raises:
+            GitHubNotFoundError: The repository has no commit ``sha``.
+        """
+        if not is_sha(sha):
+            raise GitHubSettingsError(f"commit statuses are read for a full 40-hex commit SHA, not {sha!r}")
+        statuses = [status.to_git() for status in self.get_statuses(repo_url, sha).statuses]
+        return sorted(statuses, key=lambda status: status.context)
+
+    def set_commit_status(self, repo_url: str, sha: str, status: git.CommitStatus) -> None:
+        """Set ``status`` on commit ``sha`` (``POST /repos/{owner}/{repo}/statuses/{sha}``); GitHub dates it.
+
+        Raises:
+            GitHubNotFoundError: The repository has no commit ``sha``.
+        """
+        self.set_status(repo_url, sha, status.context, status.state, status.description, target_url=status.target_url)
 
     # Branch protection
 
@@ -677,6 +700,19 @@ class GitHubHost:
 def _repo_path(ref: RepoRef, *parts: str) -> str:
     """``/repos/OWNER/REPO/part/...``; ``parts`` are quoted already."""
     return "/".join([f"/repos/{quote(ref.owner, safe='')}/{quote(ref.name, safe='')}", *parts]).rstrip("/")
+
+
+@contextlib.contextmanager
+def _no_commit(client: GitHubClient, ref: RepoRef, sha: str) -> Iterator[None]:
+    """GitHub's 422 "No commit found for SHA" (a SHA of no commit of the repository) as not found."""
+    try:
+        yield
+    except GitHubError as exc:
+        if exc.status == 422 and "no commit found" in str(exc).lower():
+            raise GitHubNotFoundError(
+                client.redact(f"{ref.full_name}: no commit {sha} (GitHub: No commit found for SHA)"), status=422
+            ) from None
+        raise
 
 
 def _ref(name: str) -> str:

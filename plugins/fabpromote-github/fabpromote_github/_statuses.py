@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
+
+from fabpromote import git
 
 __all__ = ["STATES", "CombinedStatus", "CommitStatus"]
 
@@ -23,6 +26,7 @@ class CommitStatus:
     state: str
     description: str = ""
     target_url: str = ""
+    updated_at: str = ""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CommitStatus:
@@ -32,6 +36,18 @@ class CommitStatus:
             state=str(data["state"]),
             description=str(data.get("description") or ""),
             target_url=str(data.get("target_url") or ""),
+            updated_at=str(data.get("updated_at") or data.get("created_at") or ""),
+        )
+
+    def to_git(self) -> git.CommitStatus:
+        """As every Git host gives it (GitHub's states are the same four)."""
+        return git.CommitStatus(
+            context=self.context,
+            state=self.state,
+            description=self.description,
+            target_url=self.target_url,
+            # GitHub writes UTC as ``2024-05-01T10:00:00Z``.
+            updated_at=datetime.fromisoformat(self.updated_at) if self.updated_at else None,
         )
 
 

@@ -25,6 +25,7 @@ import requests
 from dulwich.objects import Commit, ObjectID
 from dulwich.trailers import parse_trailers
 
+from fabpromote import git
 from fabpromote.exceptions import (
     GitHostError,
     RefNotFoundError,
@@ -47,7 +48,7 @@ from fabpromote.network import Clock
 from fabpromote_gitlab._api import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_ENV, Api, message_of
 from fabpromote_gitlab._project import Project, quoted
 from fabpromote_gitlab._protection import Policy, protect
-from fabpromote_gitlab._statuses import STATES, CommitStatus
+from fabpromote_gitlab._statuses import STATES, TO_GITLAB, CommitStatus, commit_found, latest_by_context
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
@@ -491,6 +492,36 @@ class GitLabHost:
             status=400,
         )
 
+    def commit_statuses(self, repo_url: str, sha: str) -> list[git.CommitStatus]:
+        """The latest status of each context of commit ``sha``, sorted by context, states mapped
+        (see :data:`~fabpromote_gitlab._statuses.FROM_GITLAB`).
+
+        Raises:
+            CommitNotFoundError: The project has no commit ``sha``.
+        """
+        _check_sha(sha)
+        with commit_found(self._project(repo_url)[0].path, sha):
+            return latest_by_context(self.get_statuses(repo_url, sha))
+
+    def set_commit_status(self, repo_url: str, sha: str, status: git.CommitStatus) -> None:
+        """Set ``status`` on commit ``sha`` (``POST /projects/:id/statuses/:sha``); GitLab dates it.
+
+        ``failure`` is GitLab's ``failed`` and ``error`` its ``canceled``.
+
+        Raises:
+            CommitNotFoundError: The project has no commit ``sha``.
+        """
+        _check_sha(sha)
+        with commit_found(self._project(repo_url)[0].path, sha):
+            self.set_status(
+                repo_url,
+                sha,
+                status.context,
+                TO_GITLAB[status.state],
+                status.description,
+                target_url=status.target_url,
+            )
+
     def get_statuses(self, repo: str, ref: str) -> list[CommitStatus]:
         """The latest status of each context on commit ``ref`` (a SHA, or a branch read to its commit)."""
         project, api = self._project(repo)
@@ -672,3 +703,8 @@ def _why(number: int, mr: Mapping[str, Any], reason: str) -> str:
     detailed = str(mr.get("detailed_merge_status") or mr.get("merge_status") or "")
     why = _WHY.get(detailed, detailed.replace("_", " ") or "GitLab does not say why")
     return f"GitLab will not merge !{number} now: {why} ({reason})"
+
+
+def _check_sha(sha: str) -> None:
+    if not is_sha(sha):
+        raise GitHostError(f"commit statuses are for a full 40-hex commit SHA, not {sha!r}", host=HOST)

@@ -550,6 +550,7 @@ class TestStatuses:
             sha=sha,
             ref=status.ref,
             created_at=status.created_at,
+            updated_at=status.created_at,  # pending: neither started nor finished
         )
         host.set_status(repo, sha, "fabpromote/guard", "success", "allowed")
         host.set_status(repo, sha, "other/check", "failed", "no")
