@@ -26,6 +26,7 @@ from fabpromote.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from fabpromote._cluster.flux import flux_manifests
+    from fabpromote._cluster.gates import Gates, Window
     from fabpromote._cluster.hosts import host_for
     from fabpromote._cluster.install import install
     from fabpromote._cluster.materialize import Materialization, materialize
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
+    from fabpromote._workflow.gates import GateResult, evaluate_gates
     from fabpromote._workflow.history import HistoryEntry, history
     from fabpromote._workflow.promote import PromoteResult, guard, promote, protect
     from fabpromote._workflow.rollback import rollback
@@ -78,6 +80,10 @@ _LAZY = {
     "rollback": "fabpromote._workflow.rollback",
     "set_image": "fabpromote._workflow.set_image",
     "status": "fabpromote._workflow.status",
+    "Gates": "fabpromote._cluster.gates",
+    "Window": "fabpromote._cluster.gates",
+    "GateResult": "fabpromote._workflow.gates",
+    "evaluate_gates": "fabpromote._workflow.gates",
 }
 
 __all__ = [
@@ -92,6 +98,8 @@ __all__ = [
     "FabpromoteError",
     "Fetcher",
     "Fleet",
+    "GateResult",
+    "Gates",
     "HistoryEntry",
     "Hooks",
     "LockEntry",
@@ -115,7 +123,9 @@ __all__ = [
     "StatusRow",
     "Unchecked",
     "ValidationReport",
+    "Window",
     "__version__",
+    "evaluate_gates",
     "flux_manifests",
     "generate",
     "guard",

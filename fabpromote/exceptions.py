@@ -33,6 +33,7 @@ __all__ = [
     "DownloadError",
     "DuplicateBackendError",
     "FabpromoteError",
+    "GatesRefused",
     "GenerateError",
     "GeneratorError",
     "GitHostError",
@@ -364,6 +365,18 @@ class UnknownNameError(FabpromoteError, LookupError):
 
 class PromotionRefused(FabpromoteError, PermissionError):
     """The pipeline does not allow merging that branch into that one."""
+
+
+class GatesRefused(PromotionRefused):
+    """A gate of the target environment does not hold (``--ignore-gates --reason`` overrides).
+
+    Attributes:
+        unmet: Each unmet gate's reason (``soak: 1h12m left``), all of them.
+    """
+
+    def __init__(self, message: str, unmet: list[str]) -> None:
+        super().__init__(message)
+        self.unmet = list(unmet)
 
 
 class OlderLockError(FabpromoteError, ValueError):

@@ -52,6 +52,22 @@ def commit_tag(config: str, branch: str, tag: str) -> str:
     return tip(config, "cat.git", branch)
 
 
+def publish_dev(config: str) -> None:
+    """What CI does after a commit on dev: publish it (the published gate of stage needs that)."""
+    assert main(["materialize", "dev", "--publish", "--config", config]) == 0
+
+
+def without_published_gate(config: str) -> None:
+    """Stage without the published gate: a test that takes the manifests repository away before
+    promoting (to make the publish after the merge fail) must not need it to allow the merge."""
+    path = Path(config)
+    text = path.read_text().replace(
+        "environments: [dev, stage, prod]", "environments: [dev, {name: stage, gates: {published: false}}, prod]"
+    )
+    assert text != path.read_text()
+    path.write_text(text)
+
+
 def tip(config: str, repo: str, branch: str) -> str:
     return git("--git-dir", str(repos(config) / repo), "rev-parse", f"refs/heads/{branch}")
 
@@ -99,6 +115,7 @@ class TestPromote:
     def test_local_conflict_fails(self, config: str, capsys: pytest.CaptureFixture[str]) -> None:
         """A promotion that ends in a merge conflict on the local host exits 1, says why, changes nothing."""
         commit_tag(config, "dev", "v9.0.0")
+        publish_dev(config)
         stage = commit_tag(config, "stage", "v8.0.0")
         status, out, err = run(
             capsys, "promote", "cat-application", "--from", "dev", "--to", "stage", "--config", config
@@ -118,6 +135,7 @@ class TestPromote:
     def test_done_and_nothing_to_do(self, config: str, capsys: pytest.CaptureFixture[str]) -> None:
         """A merge exits 0 (done, "1 commit"); promoting again exits 0 too: nothing to do, in --json as well."""
         head = commit_tag(config, "dev", "v9.0.0")
+        publish_dev(config)
         argv = ("promote", "cat-application", "--from", "dev", "--to", "stage", "--config", config)
         status, out, _ = run(capsys, *argv)
         assert status == 0
@@ -134,6 +152,7 @@ class TestPromote:
     def test_publish_failure_after_merge(self, config: str, capsys: pytest.CaptureFixture[str]) -> None:
         """promote --publish: the merge SHA, why publishing failed and the one command that retries it; exit 1."""
         head = commit_tag(config, "dev", "v9.0.0")
+        without_published_gate(config)
         manifests = repos(config) / "manifests.git"
         aside = manifests.with_name("aside.git")
         manifests.rename(aside)
@@ -161,6 +180,7 @@ class TestPromote:
     def test_publish_failure_json(self, config: str, capsys: pytest.CaptureFixture[str]) -> None:
         """--json carries every step: the merge, no publish, the publish error; outcome failed."""
         head = commit_tag(config, "dev", "v9.0.0")
+        without_published_gate(config)
         (repos(config) / "manifests.git").rename(repos(config) / "aside.git")
         status, out, _ = run(
             capsys, "promote", "cat-application", "--from", "dev", "--to", "stage", "--publish", "--json",

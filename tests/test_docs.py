@@ -356,6 +356,16 @@ def test_documented_trailers_are_the_ones_publish_writes(tmp_path: Path) -> None
     run("materialize", "dev", "--publish")
     run("materialize", "dev", "--lock", tmp_path / "old.json", "--publish", "--allow-older")
     run("promote", "cat-application", "--from", "dev", "--to", "stage")
+    # A promotion overriding the gates (dev's new head is not published) records why in its merge
+    # commit: stage got a commit of its own first, so that the promotion is a merge, not a fast-forward.
+    work = tmp_path / "cat-stage"
+    subprocess.run(["git", "clone", "-q", "--branch", "stage", demo / "repos" / "cat.git", work], check=True)
+    (work / "NOTES.md").write_text("stage notes\n")
+    subprocess.run(["git", "add", "NOTES.md"], cwd=work, check=True)
+    subprocess.run(["git", "commit", "-qm", "stage notes"], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "stage"], cwd=work, check=True)
+    run("set-image", "cat-application", "dev", "v1.2.0")
+    run("promote", "cat-application", "--from", "dev", "--to", "stage", "--ignore-gates", "--reason", "hotfix")
     run("rollback", "cat-application", "stage", "--steps", "1")  # an app rollback marks what it restores
     written: dict[str, str] = {}
     for line in (git("log", "--format=%B", "dev") + git("log", "--format=%B", "stage", repo="cat.git")).splitlines():

@@ -185,6 +185,7 @@ def test_promote_notifies_after_its_publish(fleet: tuple[LocalFleet, Path]) -> N
     local, config = fleet
     local.push_app("dev", "v2")
     cluster = Cluster.from_file(config)
+    publish(materialize(cluster, "dev"), cluster)  # what stage's published gate needs
     recorder = _Recorder()
     plugins = Plugins.load(plugins=[recorder])
     assert promote(cluster, "app", source="dev", target="stage", dry_run=True, plugins=plugins).dry_run
@@ -271,8 +272,10 @@ def test_the_cli_notifies_an_installed_plugin(
         {"hook": "materialize", "cluster": "test", "env": "dev", "digest": printed["digest"]},
         {"hook": "publish", "cluster": "test", "branch": "dev", "commit": printed["publish"]["commit"]},
     ]
-    notes.unlink()
     local.push_app("dev", "v2")
+    assert main(["materialize", "dev", "--publish", "--config", str(config)]) == 0  # stage's published gate
+    capsys.readouterr()
+    notes.unlink()
     assert (
         main(["promote", "app", "--from", "dev", "--to", "stage", "--publish", "--json", "--config", str(config)]) == 0
     )

@@ -75,6 +75,12 @@ def _rewrite_cluster_hld(root: Path, old: str, new: str) -> None:
     shutil.rmtree(work)
 
 
+def set_and_publish(cluster: Cluster, app: str, env: str, tag: str) -> None:
+    """set-image, then what CI does next: publish ``env`` (promotions out of it need that, the published gate)."""
+    set_image(cluster, app, env, tag)
+    publish(materialize(cluster, env), cluster)
+
+
 def rows(cluster: Cluster) -> dict[tuple[str, str], dict[str, object]]:
     return {(row.app, row.env): row.to_json() for row in status(cluster)}
 
@@ -244,7 +250,7 @@ class TestRefusals:
 
     def test_dry_run_changes_nothing(self, cluster: Cluster) -> None:
         """--dry-run reports the plan and leaves every branch alone."""
-        set_image(cluster, "cat-application", "dev", "v3.0.0")
+        set_and_publish(cluster, "cat-application", "dev", "v3.0.0")
         cat = str(Path(cluster.hld.url).parent / "cat.git")
         stage = git("--git-dir", cat, "rev-parse", "stage")
         result = promote(cluster, "cat-application", source="dev", target="stage", dry_run=True)
@@ -319,7 +325,7 @@ class TestRollbackThenPromote:
     def test_promote_rollback_promote_again(self, cluster: Cluster) -> None:
         """After a rollback, promoting the same version again brings stage back to dev's content."""
         cat = str(Path(cluster.hld.url).parent / "cat.git")
-        set_image(cluster, "cat-application", "dev", "v1.1.0")
+        set_and_publish(cluster, "cat-application", "dev", "v1.1.0")
         self.agree(cluster, 1)
         promote(cluster, "cat-application", source="dev", target="stage")
         self.agree(cluster, 0)
@@ -336,7 +342,7 @@ class TestRollbackThenPromote:
         assert "ghcr.io/example/cat:v1.1.0" in manifests_branch(cluster, "stage")
         self.agree(cluster, 0)
 
-        set_image(cluster, "cat-application", "dev", "v1.2.0")  # and the next version promotes as usual
+        set_and_publish(cluster, "cat-application", "dev", "v1.2.0")  # and the next version promotes as usual
         self.agree(cluster, 1)
         promote(cluster, "cat-application", source="dev", target="stage")
         assert "tag: v1.2.0" in git("--git-dir", cat, "show", "stage:hld/config/common.yaml")
@@ -346,10 +352,10 @@ class TestRollbackThenPromote:
     def test_newer_version_after_rollback(self, cluster: Cluster) -> None:
         """Roll stage back, fix on dev, promote the fix: stage gets dev's content (no conflict with the rollback)."""
         cat = str(Path(cluster.hld.url).parent / "cat.git")
-        set_image(cluster, "cat-application", "dev", "v1.1.0")
+        set_and_publish(cluster, "cat-application", "dev", "v1.1.0")
         promote(cluster, "cat-application", source="dev", target="stage")
         rollback(cluster, "cat-application", "stage", steps=1)
-        set_image(cluster, "cat-application", "dev", "v1.2.0")
+        set_and_publish(cluster, "cat-application", "dev", "v1.2.0")
         self.agree(cluster, 1)
         done = promote(cluster, "cat-application", source="dev", target="stage")
         assert done.merge is not None

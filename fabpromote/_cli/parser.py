@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--publish", action="store_true", help="then materialize and publish --to (local host)")
     pro.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
     pro.add_argument("--json", action="store_true", help="print one JSON object")
+    pro.add_argument("--ignore-gates", action="store_true", help="promote even if gates of --to do not hold")
+    pro.add_argument("--reason", metavar="TEXT", help="why the gates are ignored (needed with --ignore-gates)")
     _config_options(pro)
     pro.set_defaults(handler=run_promote)
 

@@ -32,6 +32,10 @@ def run_guard(args: argparse.Namespace) -> Outcome:
 def run_promote(args: argparse.Namespace) -> Outcome:
     from fabpromote._workflow.promote import promote
 
+    if args.ignore_gates != (args.reason is not None):
+        raise UsageError(
+            "--ignore-gates needs --reason TEXT" if args.ignore_gates else "--reason goes with --ignore-gates"
+        )
     result = promote(
         cluster_of(args),
         args.app,
@@ -40,6 +44,8 @@ def run_promote(args: argparse.Namespace) -> Outcome:
         merge=args.merge,
         publish_after=args.publish,
         dry_run=args.dry_run,
+        ignore_gates=args.ignore_gates,
+        reason=args.reason,
     )
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from fabpromote._cluster.gates import Gates, read_gates
 from fabpromote._engine.walk import check_file_name
 from fabpromote._hld.convert import NodeReader
 from fabpromote._sources.remotes import same_repo
@@ -64,6 +65,7 @@ class Environment:
         fabrikate_environments: The config environments, highest priority first.
         protected: Only promotions and rollbacks may change its branches
             (commits such as ``set-image`` are refused).
+        gates: What must hold before anything is promoted into it.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Environment:
         default=attrs.Factory(lambda self: (self.name,), takes_self=True), converter=tuple
     )
     protected: bool = False
+    gates: Gates = attrs.Factory(Gates)
 
 
 def _environments(value: Iterable[Environment]) -> tuple[Environment, ...]:
@@ -230,6 +233,7 @@ class Fleet:
         raise _unknown("cluster", name, self.names())
 
 
+_ENVIRONMENT_KEYS = ("name", "hld_branch", "manifests_branch", "fabrikate", "protected", "gates")
 _CLUSTER_KEYS = ("name", "hld", "manifests", "environments", "promotions", "settings")
 _TOP_KEYS = (*_CLUSTER_KEYS, "clusters", "hosts", "repos")
 #: What git reads as a remote rather than a path: ``scheme://...``, or scp-like ``[user@]host:path``.
@@ -328,7 +332,7 @@ class _FleetReader(NodeReader):
         for index, (item, path) in enumerate(self.items(node, field)):
             values: dict[str, Any] = {"protected": index > 0}
             if isinstance(item, MappingNode):
-                fields = self.mapping(item, path, ("name", "hld_branch", "manifests_branch", "fabrikate", "protected"))
+                fields = self.mapping(item, path, _ENVIRONMENT_KEYS)
                 values["name"] = self.nonempty(*self.required(fields, "name", item, path))
                 for key in ("hld_branch", "manifests_branch"):
                     if key in fields:
@@ -337,6 +341,8 @@ class _FleetReader(NodeReader):
                     values["fabrikate_environments"] = self.strings(*fields["fabrikate"])
                 if "protected" in fields:
                     values["protected"] = self.boolean(*fields["protected"])
+                if "gates" in fields:
+                    values["gates"] = read_gates(self, *fields["gates"])
             else:
                 values["name"] = self.nonempty(item, path)
             check_file_name(values["name"], f"environment name in {self.file}")

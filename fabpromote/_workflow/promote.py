@@ -5,6 +5,7 @@ Also ``protect``, which makes the Git hosts enforce the same rules on the branch
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import TYPE_CHECKING
 
@@ -15,20 +16,30 @@ from dulwich.objects import ObjectID
 from fabpromote._cluster.apps import app, apps
 from fabpromote._cluster.hosts import protection
 from fabpromote._cluster.materialize import Materialization, materialize
-from fabpromote._cluster.publish import PublishResult, publish
+from fabpromote._cluster.publish import TRAILER_PREFIX, PublishResult, publish
 from fabpromote._plugins.manager import Plugins
 from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
 from fabpromote._util.outcome import Outcome, plural
 from fabpromote._workflow.context import RESTORES, Context, shown
-from fabpromote.exceptions import FabpromoteError, NothingToPromoteError
+from fabpromote._workflow.gates import GateResult, gate_results
+from fabpromote.exceptions import FabpromoteError, GatesRefused, NothingToPromoteError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from fabpromote._cluster.models import Cluster, Environment
     from fabpromote.typing import GitHost
 
-__all__ = ["NothingToPromoteError", "PromoteResult", "guard", "pending_commits", "promote", "protect", "undone_commit"]
+__all__ = [
+    "GATES_IGNORED",
+    "NothingToPromoteError",
+    "PromoteResult",
+    "guard",
+    "pending_commits",
+    "promote",
+    "protect",
+    "undone_commit",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,10 @@ def guard(cluster: Cluster, *, base: str, head: str) -> None:
         PromotionRefused: The pipeline does not allow it (the message says why).
     """
     cluster.pipeline.check_promotion(_env_for_branch(cluster, head).name, _env_for_branch(cluster, base).name)
+
+
+def _gate_tuple(value: Iterable[GateResult]) -> tuple[GateResult, ...]:
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +97,10 @@ class PromoteResult:
     publish_error: str = ""
     #: The commit that first gave the target back what a rollback undid, when newer commits were merged after it.
     restored: str = ""
+    #: The gates of the target, as evaluated for this promotion (all met, or overridden).
+    gates: tuple[GateResult, ...] = attrs.field(default=(), converter=_gate_tuple)
+    #: Why the gates were overridden (``--ignore-gates --reason``); empty when they were not.
+    ignored_gates_reason: str = ""
 
     @property
     def outcome(self) -> Outcome:
@@ -106,6 +125,9 @@ class PromoteResult:
         if self.dry_run:
             return [f"would promote {what}"]
         lines = [f"promote {what}"]
+        if self.ignored_gates_reason:
+            unmet = [gate.reason for gate in self.gates if not gate.met]
+            lines.append(f"  gates ignored ({'; '.join(unmet) or 'all met'}): {self.ignored_gates_reason}")
         if self.restored:
             lines.append(f"  restored what a rollback of {self.base} undid, at {self.restored}")
         if self.change is not None and self.change.url:
@@ -143,6 +165,8 @@ class PromoteResult:
             "publish": self.publish.to_json() if self.publish else None,
             "publish_error": self.publish_error or None,
             "restored": self.restored or None,
+            "gates": [gate.to_json() for gate in self.gates],
+            "ignored_gates_reason": self.ignored_gates_reason or None,
         }
 
 
@@ -155,6 +179,9 @@ def promote(
     merge: bool = False,
     publish_after: bool = False,
     dry_run: bool = False,
+    ignore_gates: bool = False,
+    reason: str | None = None,
+    now: datetime.datetime | None = None,
     plugins: Plugins | None = None,
 ) -> PromoteResult:
     """Promote ``app_name`` from environment ``source`` into ``target``.
@@ -173,23 +200,80 @@ def promote(
     Unless ``dry_run``, the plugins' ``fabpromote_after_promote`` hook is
     called with the result, after the publish (if any).
 
+    The gates of ``target`` are evaluated first (also for a ``dry_run``), at
+    ``now`` (the current time by default): any unmet gate refuses the
+    promotion, naming every unmet gate. ``ignore_gates`` overrides them and
+    needs a ``reason``, written into the merge commit message (local host)
+    and the pull/merge request body (hosted hosts).
+
     Raises:
         PromotionRefused: The pipeline does not allow it.
+        GatesRefused: A gate of ``target`` does not hold (a PromotionRefused).
         NothingToPromoteError: ``target`` already has every commit of ``source``.
         StaleBranchError: A branch moved while promoting (nothing changed).
     """
     cluster.pipeline.check_promotion(source, target)
+    if ignore_gates and not (reason or "").strip():
+        raise FabpromoteError("ignoring the gates needs a reason (--reason TEXT): it is written into the promotion")
     ctx = Context(cluster, plugins or Plugins.load())
+    gates = _Gates(ignore=ignore_gates, reason=(reason or "").strip() if ignore_gates else "", now=now)
     result = _promote(
-        ctx, app_name, source=source, target=target, merge=merge, publish_after=publish_after, dry_run=dry_run
+        ctx,
+        app_name,
+        source=source,
+        target=target,
+        merge=merge,
+        publish_after=publish_after,
+        dry_run=dry_run,
+        gates=gates,
     )
     if not result.dry_run:
         ctx.plugins.after_promote(cluster, result)
     return result
 
 
+@attrs.frozen(kw_only=True)
+class _Gates:
+    """How a promotion treats the gates of its target."""
+
+    ignore: bool
+    reason: str
+    now: datetime.datetime | None
+
+    def check(self, ctx: Context, result: PromoteResult) -> PromoteResult:
+        """``result`` with the gates evaluated; refused when one is unmet and they are not ignored."""
+        results = gate_results(
+            ctx, result.app, result.head_sha, source=result.source, target=result.target, now=self.now
+        )
+        unmet = [gate.reason for gate in results if not gate.met]
+        if unmet and not self.ignore:
+            raise GatesRefused(
+                f"{result.app} may not be promoted from {result.source} into {result.target} yet: "
+                + "; ".join(unmet)
+                + " (--ignore-gates --reason TEXT overrides)",
+                unmet,
+            )
+        return attrs.evolve(result, gates=results, ignored_gates_reason=self.reason)
+
+    def note(self) -> str:
+        """What the merge commit and the change request say of an override: a trailer, empty without one."""
+        return f"\n\n{GATES_IGNORED}: {self.reason}\n" if self.reason else ""
+
+
+#: The trailer of a promotion that overrode the gates of its target, with the reason given.
+GATES_IGNORED = f"{TRAILER_PREFIX}Gates-Ignored"
+
+
 def _promote(
-    ctx: Context, app_name: str, *, source: str, target: str, merge: bool, publish_after: bool, dry_run: bool
+    ctx: Context,
+    app_name: str,
+    *,
+    source: str,
+    target: str,
+    merge: bool,
+    publish_after: bool,
+    dry_run: bool,
+    gates: _Gates,
 ) -> PromoteResult:
     """The steps of :func:`promote`, up to the notification."""
     cluster = ctx.cluster
@@ -220,6 +304,7 @@ def _promote(
         raise NothingToPromoteError(
             f"nothing to promote: {base_app.branch} already has every commit of {head_app.branch} ({app_name})"
         )
+    result = gates.check(ctx, result)
     if dry_run:
         return result
     if undone is not None:
@@ -232,13 +317,13 @@ def _promote(
         base=base_app.branch,
         head=head_app.branch,
         title=f"Promote {app_name} from {source} to {target}",
-        body=f"Promotes {plural(pending, 'commit')} of {app_name}, up to {head_sha}, from {source} to {target}.",
+        body=f"Promotes {plural(pending, 'commit')} of {app_name}, up to {head_sha}, from {source} to {target}."
+        + gates.note(),
     )
     merged = None
     if merge or change.number == 0:  # number 0: a host that merges directly
-        merged = host.merge(
-            url, change, expected_head_sha=head_sha, message=f"Promote {app_name} from {source} to {target}"
-        )
+        message = f"Promote {app_name} from {source} to {target}" + gates.note()
+        merged = host.merge(url, change, expected_head_sha=head_sha, message=message)
     result = attrs.evolve(result, change=change, merge=merged)
     if publish_after and _merged(result):
         result = _publish_after(result, cluster, ctx)
