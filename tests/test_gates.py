@@ -312,3 +312,34 @@ def test_good_gate_configuration(tmp_path: Path) -> None:
     assert (gates.published, gates.soak, gates.statuses) == (True, 5400.0, ("kustomization/*", "e2e"))
     assert gates.window is not None
     assert (gates.window.days, gates.window.start, gates.window.end) == ((0, 4, 5, 6), 22 * 60, 6 * 60)
+
+
+def test_status_shows_the_gates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """status: each app x environment with each gate of promoting into it, met or not and why."""
+    from fabpromote import status
+
+    fleet, config = _fleet(tmp_path, "{soak: 30m}")
+    cluster = Cluster.from_file(config)
+    dev = fleet.push_app("dev", "v2")
+    published_at = _publish(cluster, "dev")
+    stage = fleet.app_work.sha("stage")
+    rows = {row.env: row for row in status(cluster, now=_at(published_at + 600))}
+    assert rows["dev"].gates == ()
+    assert rows["stage"].gates == (
+        GateResult(gate="published", met=True, reason=f"published: {dev[:12]} in dev"),
+        GateResult(gate="soak", met=False, reason="soak: 20m left"),
+    )
+    assert rows["prod"].gates == (
+        GateResult(gate="published", met=False, reason=f"published: {stage[:12]} not published to stage"),
+    )
+
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    data = {row["env"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert data["dev"]["gates"] == []
+    assert data["stage"]["gates"][0] == {"gate": "published", "met": True, "reason": f"published: {dev[:12]} in dev"}
+    assert data["stage"]["gates"][1]["gate"] == "soak"
+    assert main(["status", "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "GATES"
+    assert lines[1].endswith("  -")  # dev: no gates
+    assert f"published: {stage[:12]} not published to stage" in lines[3]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fabpromote._cli.common import PROG, UsageError, cluster_of, config_path, retry_publish
 from fabpromote._util.outcome import Outcome, plural
+
+if TYPE_CHECKING:
+    from fabpromote._workflow.gates import GateResult
 
 __all__ = [
     "run_diff",
@@ -78,7 +83,7 @@ def run_status(args: argparse.Namespace) -> Outcome:
     if args.json:
         print(json.dumps({"outcome": Outcome.DONE.value, "rows": [row.to_json() for row in rows]}, indent=2))
         return Outcome.DONE
-    table = [("CLUSTER", "APP", "ENV", "SHA", "IMAGES", "PENDING", "MATERIALIZED")]
+    table = [("CLUSTER", "APP", "ENV", "SHA", "IMAGES", "PENDING", "MATERIALIZED", "GATES")]
     table += [
         (
             r.cluster,
@@ -88,6 +93,7 @@ def run_status(args: argparse.Namespace) -> Outcome:
             ",".join(r.images) or "-",
             str(r.pending),
             "yes" if r.materialized else "no",
+            _gates_cell(r.gates),
         )
         for r in rows
     ]
@@ -95,6 +101,14 @@ def run_status(args: argparse.Namespace) -> Outcome:
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
     return Outcome.DONE
+
+
+def _gates_cell(gates: Sequence[GateResult]) -> str:
+    """``-`` without gates, ``ok (published, soak)`` when all hold, else every unmet gate's reason."""
+    if not gates:
+        return "-"
+    unmet = [gate.reason for gate in gates if not gate.met]
+    return "; ".join(unmet) if unmet else f"ok ({', '.join(gate.gate for gate in gates)})"
 
 
 def run_diff(args: argparse.Namespace) -> Outcome:

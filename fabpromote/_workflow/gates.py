@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.gates import Gates, Window
     from fabpromote._cluster.models import Cluster
 
-__all__ = ["GateResult", "evaluate_gates", "gate_results"]
+__all__ = ["GateResult", "evaluate_gates", "gate_results", "source_publishes"]
 
 #: How many commits of the source's manifests branch are read to find the publishes of an app commit.
 HISTORY_LIMIT = 1000
@@ -76,15 +76,30 @@ def evaluate_gates(
 
 
 def gate_results(
-    ctx: Context, app_name: str, sha: str, *, source: str, target: str, now: datetime.datetime | None
+    ctx: Context,
+    app_name: str,
+    sha: str,
+    *,
+    source: str,
+    target: str,
+    now: datetime.datetime | None,
+    publishes: list[HistoryEntry] | None = None,
 ) -> list[GateResult]:
-    """The gates of ``target`` for app commit ``sha`` of ``app_name``, as it is in ``source``."""
+    """The gates of ``target`` for app commit ``sha`` of ``app_name``, as it is in ``source``.
+
+    Args:
+        publishes: ``source``'s publishes as :func:`source_publishes` reads them, when
+            the caller evaluates several apps (read once); read here otherwise.
+    """
     gates = ctx.cluster.pipeline.environment(target).gates
     names = gates.names()
     if not names:
         return []
     moment = now or datetime.datetime.now(datetime.timezone.utc)
-    carrying = _carrying(ctx, source, app_name, sha) if set(names) - {"window"} else []
+    if set(names) - {"window"}:
+        carrying = _carrying(publishes if publishes is not None else source_publishes(ctx, source), app_name, sha)
+    else:
+        carrying = []
     results = []
     for name in names:
         if name == "window":
@@ -101,11 +116,16 @@ def gate_results(
     return results
 
 
-def _carrying(ctx: Context, source: str, app_name: str, sha: str) -> list[HistoryEntry]:
-    """The publishes of ``source`` rendered from ``sha`` of ``app_name``, newest first."""
+def source_publishes(ctx: Context, source: str) -> list[HistoryEntry]:
+    """The publishes of ``source`` the gates look at, newest first."""
+    return read_history(ctx, source, HISTORY_LIMIT)
+
+
+def _carrying(publishes: list[HistoryEntry], app_name: str, sha: str) -> list[HistoryEntry]:
+    """The publishes rendered from ``sha`` of ``app_name``, newest first."""
     return [
         entry
-        for entry in read_history(ctx, source, HISTORY_LIMIT)
+        for entry in publishes
         if not entry.rollback_of
         and any(s.kind == "git" and s.component == app_name and s.sha == sha for s in entry.sources)
     ]

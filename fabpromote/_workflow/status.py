@@ -15,11 +15,14 @@ from fabpromote._hld.loading import load_environments
 from fabpromote._plugins.manager import Plugins
 from fabpromote._sources.fetch import LockEntry, lock_key
 from fabpromote._workflow.context import Context
-from fabpromote._workflow.history import read_history
+from fabpromote._workflow.gates import GateResult, gate_results, source_publishes
+from fabpromote._workflow.history import HistoryEntry, read_history
 from fabpromote._workflow.images import find_images
 from fabpromote._workflow.promote import pending_commits, undone_commit
 
 if TYPE_CHECKING:
+    import datetime
+
     from fabpromote._cluster.models import Cluster, Environment
     from fabpromote.typing import GitHost
 
@@ -30,9 +33,17 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _gates(value: Iterable[GateResult]) -> tuple[GateResult, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class StatusRow:
-    """Which version of an app an environment holds."""
+    """Which version of an app an environment holds.
+
+    ``gates``: the gates of the environment for promoting into it the head of
+    the app in the previous environment (empty without gates or a previous one).
+    """
 
     cluster: str
     app: str
@@ -41,6 +52,7 @@ class StatusRow:
     images: tuple[str, ...] = attrs.field(converter=_strings)
     pending: int
     materialized: bool
+    gates: tuple[GateResult, ...] = attrs.field(default=(), converter=_gates)
 
     def to_json(self) -> dict[str, object]:
         """The object of ``status --json``."""
@@ -52,11 +64,15 @@ class StatusRow:
             "images": list(self.images),
             "pending": self.pending,
             "materialized": self.materialized,
+            "gates": [gate.to_json() for gate in self.gates],
         }
 
 
-def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRow]:
-    """For each app and environment: its branch SHA, images, pending commits, materialized or not."""
+def status(
+    cluster: Cluster, *, plugins: Plugins | None = None, now: datetime.datetime | None = None
+) -> list[StatusRow]:
+    """For each app and environment: its branch SHA, images, pending commits, materialized or not,
+    and each gate of promoting into it (at ``now``, the current time by default)."""
     ctx = Context(cluster, plugins or Plugins.load())
     rows = []
     by_env = {
@@ -65,6 +81,7 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
     for environment in cluster.pipeline.environments:
         published = _published_sources(ctx, environment)
         previous = cluster.pipeline.previous(environment.name)
+        publishes = source_publishes(ctx, previous.name) if previous and environment.gates.names() else []
         for entry in by_env[environment.name].values():
             host = ctx.host(entry.url)
             sha = host.read_branch(entry.url, entry.branch) or ""
@@ -79,9 +96,29 @@ def status(cluster: Cluster, *, plugins: Plugins | None = None) -> list[StatusRo
                     images=_images(ctx, entry, sha, environment) if sha else (),
                     pending=pending,
                     materialized=(entry.name, sha) in published,
+                    gates=_row_gates(ctx, before, publishes, previous, environment, now),
                 )
             )
     return rows
+
+
+def _row_gates(
+    ctx: Context,
+    before: App | None,
+    publishes: list[HistoryEntry],
+    previous: Environment | None,
+    environment: Environment,
+    now: datetime.datetime | None,
+) -> list[GateResult]:
+    """The gates of ``environment`` for the app's head in ``previous``; none without it."""
+    if before is None or previous is None:
+        return []
+    head = ctx.host(before.url).read_branch(before.url, before.branch)
+    if head is None:
+        return []
+    return gate_results(
+        ctx, before.name, head, source=previous.name, target=environment.name, now=now, publishes=publishes
+    )
 
 
 def _pending_between(ctx: Context, host: GitHost, url: str, base: str, head: str) -> int:
