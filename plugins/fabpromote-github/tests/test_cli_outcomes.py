@@ -54,6 +54,12 @@ def _setup(github: FakeGitHub, root: Path) -> tuple[str, GitOps, str]:
     return str(config), ops, cat
 
 
+def _publish(capsys: pytest.CaptureFixture[str], config: str, env: str) -> None:
+    """What CI does after a change on ``env``: publish it (the published gate of the next environment needs it)."""
+    assert main(["materialize", env, "--publish", "--config", config]) == 0
+    capsys.readouterr()
+
+
 def _set_tag(ops: GitOps, url: str, branch: str, tag: str) -> None:
     head = ops.branch_sha(url, branch)
     files = {"hld/config/common.yaml": app_files("cat", tag)["hld/config/common.yaml"]}
@@ -76,6 +82,7 @@ def test_open_pull_request_is_pending(setup: tuple[str, GitOps, str], capsys: py
     """Without --merge the pull request is opened and left: exit 3, outcome pending, its URL given."""
     config, ops, cat = setup
     _set_tag(ops, cat, "dev", "v9.0.0")
+    _publish(capsys, config, "dev")
     stage = ops.branch_sha(cat, "stage")
     status, data = _promote(capsys, config)
     assert (status, data["outcome"], data["merge"]) == (3, "pending", None)
@@ -94,6 +101,7 @@ def test_conflicting_pull_request_is_pending(
     """--merge of a pull request that conflicts: not merged, left open to resolve: exit 3, not 0."""
     config, ops, cat = setup
     _set_tag(ops, cat, "dev", "v9.0.0")
+    _publish(capsys, config, "dev")
     _set_tag(ops, cat, "stage", "v8.0.0")
     stage = ops.branch_sha(cat, "stage")
     status, data = _promote(capsys, config, "--merge")
@@ -130,6 +138,7 @@ def test_rollback_through_pull_request_is_pending(
     """rollback on GitHub opens a pull request: not rolled back yet, so exit 3 and it says so."""
     config, ops, cat = setup
     _set_tag(ops, cat, "dev", "v9.0.0")
+    _publish(capsys, config, "dev")
     assert _promote(capsys, config, "--merge")[0] == 0
     stage = ops.branch_sha(cat, "stage")
     assert main(["rollback", "cat-application", "stage", "--steps", "1", "--config", config]) == 3

@@ -58,6 +58,12 @@ def _setup(gitlab: FakeGitLab, token: str, tmp_path: Path) -> tuple[str, GitOps,
     return str(config), ops, cat
 
 
+def _publish(capsys: pytest.CaptureFixture[str], config: str, env: str) -> None:
+    """What CI does after a change on ``env``: publish it (the published gate of the next environment needs it)."""
+    assert main(["materialize", env, "--publish", "--config", config]) == 0
+    capsys.readouterr()
+
+
 def _set_tag(ops: GitOps, url: str, branch: str, tag: str) -> None:
     files = {"hld/config/common.yaml": app_files("cat", tag)["hld/config/common.yaml"]}
     ops.commit_files(url, branch, files, f"{tag} on {branch}", expected=ops.branch_sha(url, branch))
@@ -74,6 +80,7 @@ def test_open_merge_request_is_pending(setup: tuple[str, GitOps, str], capsys: p
     """Without --merge the merge request is opened and left: exit 3, outcome pending."""
     config, ops, cat = setup
     _set_tag(ops, cat, "dev", "v9.0.0")
+    _publish(capsys, config, "dev")
     stage = ops.branch_sha(cat, "stage")
     status, data = _promote(capsys, config)
     assert (status, data["outcome"], data["merge"]) == (3, "pending", None)
@@ -89,6 +96,7 @@ def test_conflicting_merge_request_is_pending(
     """--merge of a merge request that conflicts: not merged, left open to resolve: exit 3, not 0."""
     config, ops, cat = setup
     _set_tag(ops, cat, "dev", "v9.0.0")
+    _publish(capsys, config, "dev")
     _set_tag(ops, cat, "stage", "v8.0.0")
     stage = ops.branch_sha(cat, "stage")
     status, data = _promote(capsys, config, "--merge")
