@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
+    from fabpromote._workflow.advance import AdvanceStep, advance
     from fabpromote._workflow.gates import GateResult, evaluate_gates
     from fabpromote._workflow.history import HistoryEntry, history
     from fabpromote._workflow.promote import PromoteResult, guard, promote, protect
@@ -84,9 +85,12 @@ _LAZY = {
     "Window": "fabpromote._cluster.gates",
     "GateResult": "fabpromote._workflow.gates",
     "evaluate_gates": "fabpromote._workflow.gates",
+    "AdvanceStep": "fabpromote._workflow.advance",
+    "advance": "fabpromote._workflow.advance",
 }
 
 __all__ = [
+    "AdvanceStep",
     "Cache",
     "ChangeRequest",
     "Cluster",
@@ -125,6 +129,7 @@ __all__ = [
     "ValidationReport",
     "Window",
     "__version__",
+    "advance",
     "evaluate_gates",
     "flux_manifests",
     "generate",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from fabpromote._cli.common import PROG
 from fabpromote._cli.pipeline import (
+    run_advance,
     run_diff,
     run_guard,
     run_history,
@@ -183,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--reason", metavar="TEXT", help="why the gates are ignored (needed with --ignore-gates)")
     _config_options(pro)
     pro.set_defaults(handler=run_promote)
+
+    adv = commands.add_parser(
+        "advance",
+        help="promote every app whose next environment's gates all hold",
+        description="Automatic promotion: for every app with something pending whose next environment's gates "
+        "all hold, promote it (merged, and published on the local host). Stateless; a second run right after "
+        "does nothing. Apps held by a gate are listed with why.",
+    )
+    adv.add_argument("--to", metavar="ENV", help="only promotions into ENV")
+    adv.add_argument("--dry-run", action="store_true", help="show what would be promoted; change nothing")
+    adv.add_argument("--json", action="store_true", help="print one JSON object")
+    _config_options(adv)
+    adv.set_defaults(handler=run_advance)
 
     sta = commands.add_parser(
         "status",
