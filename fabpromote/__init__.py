@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, Repo, Settings
     from fabpromote._cluster.publish import PublishResult, publish
     from fabpromote._engine.validate import Unchecked, ValidationReport, validate
-    from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+    from fabpromote._sources.githost import ChangeRequest, CommitStatus, Comparison, MergeResult
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from fabpromote._workflow.rollback import rollback
     from fabpromote._workflow.set_image import set_image
     from fabpromote._workflow.status import Preview, StatusRow, preview, status
+    from fabpromote._workflow.statuses import StatusReport, report_status
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
@@ -51,6 +52,7 @@ _LAZY = {
     "Repo": "fabpromote._cluster.models",
     "Settings": "fabpromote._cluster.models",
     "ChangeRequest": "fabpromote._sources.githost",
+    "CommitStatus": "fabpromote._sources.githost",
     "Comparison": "fabpromote._sources.githost",
     "MergeResult": "fabpromote._sources.githost",
     "install": "fabpromote._cluster.install",
@@ -78,12 +80,15 @@ _LAZY = {
     "rollback": "fabpromote._workflow.rollback",
     "set_image": "fabpromote._workflow.set_image",
     "status": "fabpromote._workflow.status",
+    "StatusReport": "fabpromote._workflow.statuses",
+    "report_status": "fabpromote._workflow.statuses",
 }
 
 __all__ = [
     "Cache",
     "ChangeRequest",
     "Cluster",
+    "CommitStatus",
     "Comparison",
     "Component",
     "ComponentConfig",
@@ -112,6 +117,7 @@ __all__ = [
     "Repo",
     "Settings",
     "Sources",
+    "StatusReport",
     "StatusRow",
     "Unchecked",
     "ValidationReport",
@@ -136,6 +142,7 @@ __all__ = [
     "promote",
     "protect",
     "publish",
+    "report_status",
     "rollback",
     "set_image",
     "status",

@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote import Cluster, host_for
+from fabpromote.cli import main
 from fabpromote.exceptions import CommitStatusError
 from fabpromote.git import CommitStatus, LocalHost, Sources
+from fabpromote.testing.fleet import LocalFleet
 from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.gitservers import GitDaemon, SmartHTTPServer
 
@@ -178,3 +181,102 @@ def test_abbreviated_sha_is_refused(served: tuple[Path, dict[str, str]], commit:
     host = LocalHost(sources=Sources(tmp_path / "cache"))
     with pytest.raises(CommitStatusError, match="full 40-hex"):
         host.set_commit_status(served[1]["git"], commit[:12], CommitStatus(context="e2e", state="success"))
+
+
+# report-status on a served cluster
+
+
+@pytest.fixture(name="fleet")
+def _fleet(tmp_path: Path) -> tuple[LocalFleet, Path]:
+    """A local cluster (git daemon URLs would do as well; plain paths keep it quick) with dev published twice."""
+    fleet = LocalFleet(tmp_path / "fleet")
+    base = f"{fleet.served}/"
+    fleet.write_hld(base)
+    config = fleet.config(base)
+    assert main(["materialize", "dev", "--publish", "--config", str(config)]) == 0
+    fleet.push_app("dev", "v2")
+    assert main(["materialize", "dev", "--publish", "--config", str(config)]) == 0
+    return fleet, config
+
+
+def test_report_status_on_the_manifests_head(
+    fleet: tuple[LocalFleet, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """By default on the head of the environment's manifests branch; the gates' reader sees it."""
+    local, config = fleet
+    head = local.branch("dev")
+    assert head is not None
+    argv = ["report-status", "dev", "e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
+    assert main([*argv, "--json", "--config", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["outcome"], out["sha"], out["branch"], out["context"], out["state"]) == (
+        "done",
+        head,
+        "dev",
+        "e2e",
+        "success",
+    )
+    cluster = Cluster.from_file(config)
+    (status,) = host_for(cluster, cluster.manifests.url).commit_statuses(cluster.manifests.url, head)
+    assert (status.context, status.state, status.description, status.target_url) == (
+        "e2e",
+        "success",
+        "42 passed",
+        "https://ci/7",
+    )
+
+
+def test_report_status_on_an_earlier_publish(
+    fleet: tuple[LocalFleet, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--sha (abbreviated too) names an earlier manifests commit of the branch."""
+    local, config = fleet
+    earlier = local.history("manifests", "dev")[1]
+    assert (
+        main(
+            ["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:9], "--config", str(config)]
+        )
+        == 0
+    )
+    assert (
+        capsys.readouterr().out
+        == f"kustomization/app/1a2b: failure on {earlier[:12]} ({local.served}/manifests.git branch dev)\n"
+    )
+    assert "kustomization/app/1a2b" in local.manifests("notes", "--ref=fabpromote/statuses", "show", earlier)
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["dev", "e2e", "passed"], "state is one of pending, success, failure, error, not 'passed'"),
+        (["qa", "e2e", "success"], "qa"),
+        (["stage", "e2e", "success"], "has no branch 'stage'"),
+        (["dev", "e2e", "success", "--sha", "zz"], "'zz' is not a commit SHA"),
+        (["dev", "e2e", "success", "--url", "ci/7"], "--url must be an http(s) URL"),
+        (["dev", "e2e", "success", "--sha", "0" * 40], "0" * 40 + " not found"),
+    ],
+)
+def test_report_status_refuses(
+    fleet: tuple[LocalFleet, Path], capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
+    """A bad state, an unknown environment, one never published, a bad SHA or URL: one line, nothing written."""
+    local, config = fleet
+    assert main(["report-status", *argv, "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert error in err
+    assert len(err.strip().splitlines()) == 1
+    assert local.branch(NOTES) is None
+
+
+def test_report_status_refuses_a_commit_off_the_branch(
+    fleet: tuple[LocalFleet, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A commit of the manifests repository that dev never carried (another environment's) is refused."""
+    local, config = fleet
+    assert main(["materialize", "stage", "--publish", "--config", str(config)]) == 0
+    stage = local.branch("stage")
+    assert stage is not None
+    assert stage not in local.history("manifests", "dev")
+    assert main(["report-status", "dev", "e2e", "success", "--sha", stage, "--config", str(config)]) == 1
+    assert f"{stage[:12]} is not in the history of" in capsys.readouterr().err
+    assert local.branch(NOTES) is None

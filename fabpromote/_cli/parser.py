@@ -19,6 +19,7 @@ from fabpromote._cli.pipeline import (
     run_status,
 )
 from fabpromote._cli.render import run_demo, run_flux, run_generate, run_install, run_materialize
+from fabpromote._cli.statuses import add_report_status
 from fabpromote._util.outcome import Outcome, plural
 
 __all__ = ["build_parser", "subparsers"]
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("--json", action="store_true", help='print one JSON object: {"outcome", "publishes"}')
     _config_options(his)
     his.set_defaults(handler=run_history)
+
+    _config_options(add_report_status(commands))
 
     inst = commands.add_parser(
         "install",
