@@ -15,7 +15,18 @@ import fabpromote
 import fabpromote.typing
 
 #: Names from the standard library and typing that public signatures may use.
-STANDARD = {"Path", "Iterable", "Iterator", "Mapping", "Sequence", "Callable", "Any", "Generator", "Literal", "datetime"}
+STANDARD = {
+    "Path",
+    "Iterable",
+    "Iterator",
+    "Mapping",
+    "Sequence",
+    "Callable",
+    "Any",
+    "Generator",
+    "Literal",
+    "datetime",
+}
 #: Public libraries whose types a signature may name (``pluggy.PluginManager``).
 LIBRARIES = {"pluggy"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
