@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     flx.add_argument("--namespace", default="flux-system", help="namespace of both objects (default: flux-system)")
     flx.add_argument("--interval", default="1m", help="how often Flux fetches and applies (default: 1m)")
     flx.add_argument("--secret", metavar="NAME", help="secret in NAMESPACE holding the Git credentials")
+    flx.add_argument(
+        "--notifications",
+        action="store_true",
+        help="also a Provider and an Alert: Flux posts the Kustomization's health as a commit status",
+    )
+    flx.add_argument("--provider", metavar="TYPE", help="the Provider's type (default: from the manifests host)")
+    flx.add_argument(
+        "--provider-secret", metavar="NAME", help="secret holding the Git host token (default: NAME-commit-status)"
+    )
     flx.set_defaults(handler=run_flux)
 
     demo = commands.add_parser(
