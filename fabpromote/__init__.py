@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, Repo, Settings
     from fabpromote._cluster.publish import PublishResult, publish
     from fabpromote._engine.validate import Unchecked, ValidationReport, validate
-    from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+    from fabpromote._sources.githost import ChangeRequest, CommitStatus, Comparison, MergeResult
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from fabpromote._workflow.rollback import rollback
     from fabpromote._workflow.set_image import set_image
     from fabpromote._workflow.status import Preview, StatusRow, preview, status
+    from fabpromote._workflow.statuses import StatusReport, report_status
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
@@ -54,6 +55,7 @@ _LAZY = {
     "Repo": "fabpromote._cluster.models",
     "Settings": "fabpromote._cluster.models",
     "ChangeRequest": "fabpromote._sources.githost",
+    "CommitStatus": "fabpromote._sources.githost",
     "Comparison": "fabpromote._sources.githost",
     "MergeResult": "fabpromote._sources.githost",
     "install": "fabpromote._cluster.install",
@@ -87,6 +89,8 @@ _LAZY = {
     "evaluate_gates": "fabpromote._workflow.gates",
     "AdvanceStep": "fabpromote._workflow.advance",
     "advance": "fabpromote._workflow.advance",
+    "StatusReport": "fabpromote._workflow.statuses",
+    "report_status": "fabpromote._workflow.statuses",
 }
 
 __all__ = [
@@ -94,6 +98,7 @@ __all__ = [
     "Cache",
     "ChangeRequest",
     "Cluster",
+    "CommitStatus",
     "Comparison",
     "Component",
     "ComponentConfig",
@@ -124,6 +129,7 @@ __all__ = [
     "Repo",
     "Settings",
     "Sources",
+    "StatusReport",
     "StatusRow",
     "Unchecked",
     "ValidationReport",
@@ -151,6 +157,7 @@ __all__ = [
     "promote",
     "protect",
     "publish",
+    "report_status",
     "rollback",
     "set_image",
     "status",
