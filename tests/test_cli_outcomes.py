@@ -268,6 +268,7 @@ def test_every_json_command_has_an_outcome(config: str, capsys: pytest.CaptureFi
         "plugins": ["plugins"],
         "promote": ["promote", "cat-application", "--from", "dev", "--to", "stage", "--dry-run"],
         "report-status": ["report-status", "dev", "e2e", "success"],
+        "advance": ["advance", "--dry-run"],
     }
     assert set(ok) == _json_commands(), "a command with --json is missing here"
     for name, argv in ok.items():
