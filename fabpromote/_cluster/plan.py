@@ -23,7 +23,7 @@ import yaml
 
 from fabpromote._cluster.apps import apps
 from fabpromote._cluster.hosts import sources_for
-from fabpromote._cluster.models import Cluster, Fleet
+from fabpromote._cluster.models import Cluster, Environment, Fleet
 from fabpromote._sources.remotes import same_repo
 from fabpromote.exceptions import BranchNameError
 
@@ -181,20 +181,18 @@ def _affected(cluster: Cluster, repo: str, branch: str, config: str, sources: So
     sources = sources or sources_for(cluster)
     found = []
     for environment in cluster.pipeline.environments:
-        reason = ""
-        if same_repo(repo, cluster.hld.url) and environment.hld_branch == branch:
-            reason = "cluster HLD"
-        else:
-            followers = [
-                app.name
-                for app in apps(cluster, environment.name, sources)
-                if _follows(app.url, app.branch, repo, branch)
-            ]
-            reason = f"app {', '.join(followers)}" if followers else ""
-        if reason:
+        if reason := _reason(cluster, environment, repo, branch, sources):
             found.append(PlanEntry(cluster=cluster.name, environment=environment.name, config=config, reason=reason))
     return found
 
 
-def _follows(url: str, followed: str, repo: str, branch: str) -> bool:
-    return followed == branch and same_repo(url, repo)
+def _reason(cluster: Cluster, environment: Environment, repo: str, branch: str, sources: Sources) -> str:
+    """Why a push to ``repo@branch`` changes ``environment`` of ``cluster``; empty when it does not."""
+    if same_repo(repo, cluster.hld.url) and environment.hld_branch == branch:
+        return "cluster HLD"  # no need to read it: its own branch moved
+    followers = [
+        app.name
+        for app in apps(cluster, environment.name, sources)
+        if app.branch == branch and same_repo(app.url, repo)
+    ]
+    return f"app {', '.join(followers)}" if followers else ""
