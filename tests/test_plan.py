@@ -52,7 +52,10 @@ def _fleet(tmp_path: Path) -> Path:
         "hld-east",
         {env: [("cat", f"{cat.url}.git", env), ("dog", f"file://{dog.url}/", env)] for env in ENVS},
     )
-    _cluster_hld(tmp_path, "hld-west", {env: [("cat", f"{cat.url}/", env)] for env in ENVS})
+    # west's prod also follows an app on a server (never fetched: plan reads only cluster HLDs).
+    west = {env: [("cat", f"{cat.url}/", env)] for env in ENVS}
+    west["prod"].append(("bird", "https://git.example.com/org/bird", "prod"))
+    _cluster_hld(tmp_path, "hld-west", west)
     # north: its own branch names; its dev follows dog's dev, its live follows dog's prod.
     _cluster_hld(
         tmp_path,
@@ -118,6 +121,28 @@ class TestWhatAPushAffects:
             ("north", "live", "app dog"),
         ]
         assert result.lines() == ["east prod (app dog)", "north live (app dog)"]
+
+    @pytest.mark.parametrize(
+        "repo",
+        [
+            "https://git.example.com/org/bird",
+            "https://git.example.com/org/bird.git",
+            "https://git.example.com/org/bird/",
+            "https://user@GIT.example.com/org/bird.git/",
+            "git@git.example.com:org/bird.git",
+            "ssh://git@git.example.com/org/bird",
+        ],
+    )
+    def test_an_app_url_however_spelt(self, fleet: Path, repo: str) -> None:
+        """The pushed URL names the app the cluster HLD lists, whatever its scheme, `.git`, `/` or user."""
+        result = fabpromote.plan(fabpromote.Fleet.from_file(fleet), repo, "refs/heads/prod")
+        assert [(e.cluster, e.environment, e.reason) for e in result.entries] == [("west", "prod", "app bird")]
+
+    def test_another_repository_on_the_host_is_not_the_app(self, fleet: Path) -> None:
+        """org/bird-x and other/bird are other repositories: nothing follows them."""
+        clusters = fabpromote.Fleet.from_file(fleet)
+        for repo in ("https://git.example.com/org/bird-x", "https://git.example.com/other/bird"):
+            assert fabpromote.plan(clusters, repo, "prod").entries == ()
 
     def test_a_cluster_hld_branch_of_another_name(self, fleet: Path) -> None:
         """hld-north@north-dev: north/dev; hld-north@dev (not a branch of its pipeline): nothing."""
