@@ -236,6 +236,7 @@ class TestOutputs:
         [
             (["--changed", "no-branch"], "--changed takes REPO@BRANCH"),
             (["--changed", "repo@dev", "--include", "x.yml"], "use them with --format gitlab"),
+            (["--changed", "repo@dev", "--json", "--format", "gitlab"], "cannot be combined with --format gitlab"),
         ],
     )
     def test_usage_errors(self, fleet: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,8 @@ def run_plan(args: argparse.Namespace) -> Outcome:
     repo, at, branch = args.changed.rpartition("@")
     if not at or not repo or not branch:
         raise UsageError(f"--changed takes REPO@BRANCH, not {args.changed!r}")
+    if args.json and args.format not in ("text", "json"):
+        raise UsageError(f"--json prints the matrix: it cannot be combined with --format {args.format}")
     output = "json" if args.json else args.format
     if (args.include or args.extends) and output != "gitlab":
         raise UsageError("--include and --extends shape the GitLab child pipeline: use them with --format gitlab")
