@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from fabpromote._cluster.install import install
     from fabpromote._cluster.materialize import Materialization, materialize
     from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, Repo, Settings
+    from fabpromote._cluster.plan import PlanEntry, PlanResult, plan
     from fabpromote._cluster.publish import PublishResult, publish
     from fabpromote._engine.validate import Unchecked, ValidationReport, validate
     from fabpromote._sources.githost import ChangeRequest, CommitStatus, Comparison, MergeResult
@@ -62,6 +63,9 @@ _LAZY = {
     "Materialization": "fabpromote._cluster.materialize",
     "materialize": "fabpromote._cluster.materialize",
     "Outcome": "fabpromote._util.outcome",
+    "PlanEntry": "fabpromote._cluster.plan",
+    "PlanResult": "fabpromote._cluster.plan",
+    "plan": "fabpromote._cluster.plan",
     "PublishResult": "fabpromote._cluster.publish",
     "publish": "fabpromote._cluster.publish",
     "Sources": "fabpromote._sources.sources",
@@ -118,6 +122,8 @@ __all__ = [
     "Outcome",
     "ParsedFiles",
     "Pipeline",
+    "PlanEntry",
+    "PlanResult",
     "PluginInfo",
     "Plugins",
     "Preview",
@@ -153,6 +159,7 @@ __all__ = [
     "merge_component_config",
     "merge_values",
     "output_directory",
+    "plan",
     "preview",
     "promote",
     "protect",

@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from fabpromote import ChangeRequest, MergeResult, Outcome, Plugins, PromoteResult
+from fabpromote import ChangeRequest, Cluster, MergeResult, Outcome, Plugins, PromoteResult
 from fabpromote._cli.app import EXIT_STATUS
 from fabpromote._cli.parser import build_parser
 from fabpromote.cli import main
@@ -270,13 +270,27 @@ def test_every_json_command_has_an_outcome(config: str, capsys: pytest.CaptureFi
         "report-status": ["report-status", "dev", "e2e", "success"],
         "advance": ["advance", "--dry-run"],
     }
-    assert set(ok) == _json_commands(), "a command with --json is missing here"
+    # plan --json is the CI matrix itself (GitHub reads any other key as a dimension): checked below.
+    assert set(ok) == _json_commands() - {"plan"}, "a command with --json is missing here"
     for name, argv in ok.items():
         extra = [] if name == "plugins" else ["--config", config]
         status, out, _ = run(capsys, *argv, *extra, "--json")
         assert status == 0, name
         assert json.loads(out)["outcome"] in ("done", "nothing-to-do"), name
     status, out, err = run(capsys, "history", "nope", "--config", config, "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert data["outcome"] == "failed"
+    assert err == f"fabpromote: error: {data['error']}\n"
+
+
+def test_plan_json_is_the_matrix_and_fails_like_the_others(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """plan --json: only `include` on success (the exit status is the outcome); the outcome object on failure."""
+    hld = Cluster.from_file(config).hld.url
+    status, out, _ = run(capsys, "plan", "--changed", f"{hld}@dev", "--config", config, "--json")
+    assert status == 0
+    assert list(json.loads(out)) == ["include"]
+    status, out, err = run(capsys, "plan", "--changed", f"{hld}@refs/tags/v1", "--config", config, "--json")
     assert status == 1
     data = json.loads(out)
     assert data["outcome"] == "failed"

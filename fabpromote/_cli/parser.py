@@ -19,6 +19,7 @@ from fabpromote._cli.pipeline import (
     run_set_image,
     run_status,
 )
+from fabpromote._cli.planning import run_plan
 from fabpromote._cli.render import run_demo, run_flux, run_generate, run_install, run_materialize
 from fabpromote._cli.statuses import add_report_status
 from fabpromote._util.outcome import Outcome, plural
@@ -165,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("directory", metavar="DIR", help="an empty or missing folder")
     demo.set_defaults(handler=run_demo)
+
+    pln = commands.add_parser(
+        "plan",
+        help="which (cluster, environment) materializations a push to REPO@BRANCH affects (CI fan-out)",
+        description="List every environment of every cluster of the file whose materialization a push to "
+        "REPO@BRANCH changes: the cluster HLD's branch of that environment, or an app the cluster HLD lists on "
+        "that branch. A push to a manifests branch affects nothing. --json prints a GitHub Actions matrix; "
+        "--format github prints `matrix=` and `any=` lines for $GITHUB_OUTPUT; --format gitlab a child pipeline.",
+    )
+    pln.add_argument(
+        "--changed", required=True, metavar="REPO@BRANCH", help="the repository (URL or path) and branch pushed to"
+    )
+    pln.add_argument(
+        "--json", action="store_true", help='print the matrix: {"include": [{cluster, environment, config}]}'
+    )
+    pln.add_argument(
+        "--format", choices=("text", "json", "github", "gitlab"), default="text", help="output format (default: text)"
+    )
+    pln.add_argument(
+        "--include", action="append", metavar="FILE", help="--format gitlab: a local file the child pipeline includes"
+    )
+    pln.add_argument("--extends", metavar="JOB", help="--format gitlab: the job each job extends (.fabpromote-publish)")
+    _config_options(pln)
+    pln.set_defaults(handler=run_plan)
 
     grd = commands.add_parser(
         "guard",
