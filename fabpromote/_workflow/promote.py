@@ -10,18 +10,17 @@ import logging
 from typing import TYPE_CHECKING
 
 import attrs
-from dulwich.graph import find_merge_base
-from dulwich.objects import ObjectID
 
 from fabpromote._cluster.apps import app, apps
 from fabpromote._cluster.hosts import protection
 from fabpromote._cluster.materialize import Materialization, materialize
 from fabpromote._cluster.publish import TRAILER_PREFIX, PublishResult, publish
 from fabpromote._plugins.manager import Plugins
-from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+from fabpromote._sources.githost import ChangeRequest, MergeResult
 from fabpromote._util.outcome import Outcome, plural
 from fabpromote._workflow.context import RESTORES, Context, shown
 from fabpromote._workflow.gates import GateResult, gate_results
+from fabpromote._workflow.pending import pending_commits, undone_commit
 from fabpromote.exceptions import FabpromoteError, GatesRefused, NothingToPromoteError
 
 if TYPE_CHECKING:
@@ -355,43 +354,6 @@ def _publish_after(result: PromoteResult, cluster: Cluster, ctx: Context) -> Pro
         )
         raise
     return attrs.evolve(result, publish=published)
-
-
-def pending_commits(comparison: Comparison, undone: str | None) -> int:
-    """What a promotion would bring: the commits the target lacks.
-
-    When the target has every commit of the source but not their content
-    (``undone``: it was rolled back since), promoting again restores that
-    content: the commits of the target that undid it are pending.
-    """
-    if comparison.ahead or undone is None:
-        return comparison.ahead
-    return comparison.behind
-
-
-def undone_commit(ctx: Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> str | None:
-    """The last commit of ``head_sha`` that ``base_sha`` holds, when rollbacks on ``base`` have undone its content.
-
-    Only commits fabpromote made to restore a tree (marked with
-    :data:`RESTORES`) and merges count: content someone committed to an
-    unprotected target branch is never undone by a promotion.
-    """
-    if not comparison.behind:
-        return None
-    ctx.sources.fetch(url, [base_sha, head_sha])
-    with ctx.sources.mirror(url) as repo:
-        base, head = ObjectID(base_sha.encode()), ObjectID(head_sha.encode())
-        shared = find_merge_base(repo, [base, head])
-        if len(shared) != 1 or repo[base].tree == repo[shared[0]].tree:  # type: ignore[attr-defined]
-            return None
-        own = [entry.commit for entry in repo.get_walker(include=[base], exclude=[head])]
-        if all(len(commit.parents) > 1 or _restores(commit.message) for commit in own):
-            return shared[0].decode()
-    return None
-
-
-def _restores(message: bytes) -> bool:
-    return any(line.startswith(f"{RESTORES}: ".encode()) for line in message.splitlines())
 
 
 def _restore(
