@@ -18,6 +18,7 @@ from fabpromote._cluster.publish import TRAILER_PREFIX, PublishResult, publish
 from fabpromote._plugins.manager import Plugins
 from fabpromote._sources.githost import ChangeRequest, MergeResult
 from fabpromote._util.outcome import Outcome, plural
+from fabpromote._workflow.changebody import body_limit, change_body
 from fabpromote._workflow.context import RESTORES, Context, shown
 from fabpromote._workflow.gates import GateResult, gate_results
 from fabpromote._workflow.pending import pending_commits, undone_commit
@@ -316,8 +317,7 @@ def _promote(
         base=base_app.branch,
         head=head_app.branch,
         title=f"Promote {app_name} from {source} to {target}",
-        body=f"Promotes {plural(pending, 'commit')} of {app_name}, up to {head_sha}, from {source} to {target}."
-        + gates.note(),
+        body=_body(ctx, host, result, gates),
     )
     merged = None
     if merge or change.number == 0:  # number 0: a host that merges directly
@@ -327,6 +327,26 @@ def _promote(
     if publish_after and _merged(result):
         result = _publish_after(result, cluster, ctx)
     return result
+
+
+def _body(ctx: Context, host: GitHost, result: PromoteResult, gates: _Gates) -> str:
+    """The change request's body: the status page's markdown and the manifests diff summary, where the host
+    shows one (local git merges at once: its merge commit has its own message)."""
+    limit = body_limit(host)
+    if limit <= 0:
+        return ""
+    return change_body(
+        ctx,
+        app=result.app,
+        source=result.source,
+        target=result.target,
+        pending=result.pending,
+        head_sha=result.head_sha,
+        gates=result.gates,
+        note=gates.note(),
+        limit=limit,
+        now=gates.now,
+    )
 
 
 def _merged(result: PromoteResult) -> bool:
