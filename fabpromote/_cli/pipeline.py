@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fabpromote._cli.common import PROG, UsageError, cluster_of, config_path, retry_publish
 from fabpromote._util.outcome import Outcome, plural
+from fabpromote.exceptions import FabpromoteError
 
 if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
@@ -80,6 +81,8 @@ def run_status(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.models import Fleet
     from fabpromote._workflow.status import status
 
+    if args.json and (args.html or args.markdown):
+        raise UsageError("--json prints the rows alone: give it without --html and --markdown")
     fleet = Fleet.from_file(config_path(args))
     clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
     if args.html or args.markdown:
@@ -114,8 +117,6 @@ def _status_page(args: argparse.Namespace, clusters: list[Cluster]) -> Outcome:
     from fabpromote._workflow.pagemarkdown import render_status_markdown
     from fabpromote._workflow.statuspage import status_page
 
-    if args.json:
-        raise UsageError("--json prints the rows; give it alone, without --html or --markdown")
     page = status_page(clusters)
     if args.html:
         _write_page(Path(args.html), render_status_html(page))
@@ -133,7 +134,7 @@ def _write_page(path: Path, text: str) -> None:
         os.replace(partial, path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write the status page to {path}: {exc.strerror or exc}") from None
+        raise FabpromoteError(f"cannot write the status page to {path}: {exc.strerror or exc}") from None
 
 
 def _gates_cell(gates: Sequence[GateResult]) -> str:
