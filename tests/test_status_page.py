@@ -8,6 +8,7 @@ developer's machine, and fail in CI (``CI`` set): there they must run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
 import os
@@ -28,7 +29,7 @@ from fabpromote._workflow.pending import PendingCommit
 from fabpromote._workflow.status import StatusRow
 from fabpromote._workflow.statuspage import Cell, Change, ClusterPage, Publish, StatusPage
 from fabpromote.cli import main
-from fabpromote.testing.gitrepos import git
+from fabpromote.testing.gitrepos import GIT_ENV, git
 
 needs_helm = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
@@ -38,11 +39,47 @@ needs_helm = pytest.mark.skipif(
 HOSTILE = "<script>alert('x')</script>"
 
 
-@pytest.fixture(name="demo")
-def _demo(tmp_path: Path) -> Path:
-    """The demo's cluster file (every environment published)."""
-    assert main(["demo", str(tmp_path / "demo")]) == 0
-    return tmp_path / "demo" / "fabpromote.yaml"
+@contextlib.contextmanager
+def _own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A home and cache of its own for a module's fixture (the autouse isolation is per test)."""
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOME", str(home))
+        env.setenv("FABPROMOTE_CACHE_DIR", str(home / "cache"))
+        env.delenv("XDG_CACHE_HOME", raising=False)
+        for name, value in GIT_ENV.items():
+            env.setenv(name, value)
+        yield home
+
+
+@pytest.fixture(name="demo", scope="module")
+def _demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's cluster file, every environment published. The tests only read it (helm renders it once)."""
+    with _own_home(tmp_path_factory) as home:
+        assert main(["demo", str(home / "demo")]) == 0
+    return home / "demo" / "fabpromote.yaml"
+
+
+SUBJECTS = {
+    "v1.1.0": "cat v1.1.0: faster purring",
+    "v1.2.0": "cat v1.2.0: a long subject that must wrap rather than widen the page " * 3,
+    "v1.3.0": HOSTILE,
+}
+
+
+@pytest.fixture(name="moved", scope="module")
+def _moved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
+    """Another demo whose cat moved on dev three times (the last subject a script), dev published after.
+
+    Returns the cluster file, stage's cat commit before, and each tag's commit.
+    """
+    with _own_home(tmp_path_factory) as home:
+        assert main(["demo", str(home / "demo")]) == 0
+        config = home / "demo" / "fabpromote.yaml"
+        before = _tip(config, "cat.git", "stage")
+        shas = {tag: _commit_on_dev(config, tag, subject) for tag, subject in SUBJECTS.items()}
+        assert main(["materialize", "dev", "--publish", "--config", str(config)]) == 0
+    return config, before, shas
 
 
 def _tip(config: Path, repo: str, branch: str) -> str:
@@ -50,23 +87,29 @@ def _tip(config: Path, repo: str, branch: str) -> str:
 
 
 def _commit_on_dev(config: Path, tag: str, message: str) -> str:
-    """A commit on cat's dev branch (a new image tag), as a person makes it; then dev is published."""
+    """A commit on cat's dev branch (a new image tag), as a person makes it."""
     bare = config.parent / "repos" / "cat.git"
     work = config.parent / f"work-{tag}"
     git("clone", "-q", "--branch", "dev", str(bare), str(work))
     path = work / "hld" / "config" / "common.yaml"
     path.write_text(re.sub(r"tag: .*", f"tag: {tag}", path.read_text()))
-    git("commit", "-qam", message, cwd=work)
+    git("commit", "-qm", message, "--", "hld/config/common.yaml", cwd=work)
     git("push", "-q", "origin", "dev", cwd=work)
     shutil.rmtree(work)
-    assert main(["materialize", "dev", "--publish", "--config", str(config)]) == 0
     return _tip(config, "cat.git", "dev")
 
 
-def _page(config: Path) -> str:
-    out = config.parent / "status.html"
+def _page(config: Path, folder: Path) -> tuple[Path, str]:
+    """``status --html`` into ``folder``: the file and its text."""
+    out = folder / "status.html"
     assert main(["status", "--html", str(out), "--config", str(config)]) == 0
-    return out.read_text(encoding="utf-8")
+    return out, out.read_text(encoding="utf-8")
+
+
+def _markdown(config: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["status", "--markdown", "--config", str(config)]) == 0
+    return capsys.readouterr().out
 
 
 class _Tables(HTMLParser):
@@ -97,9 +140,9 @@ class _Tables(HTMLParser):
 
 
 @needs_helm
-def test_html_page_of_the_demo(demo: Path) -> None:
+def test_html_page_of_the_demo(demo: Path, tmp_path: Path) -> None:
     """One self-contained file: the matrix in a real table with scoped headers, versions in the cells."""
-    page = _page(demo)
+    _, page = _page(demo, tmp_path)
     parsed = _Tables()
     parsed.feed(page)
     headers = [(scope, text) for kind, scope, text in parsed.cells if kind == "th"]
@@ -121,38 +164,39 @@ def test_html_page_of_the_demo(demo: Path) -> None:
 
 
 @needs_helm
-def test_pending_commits_and_publishes(demo: Path) -> None:
-    """A commit waiting on dev is listed under stage; dev's last publish says what changed."""
-    before = _tip(demo, "cat.git", "stage")
-    sha = _commit_on_dev(demo, "v1.1.0", "cat v1.1.0: faster purring")
-    page = _page(demo)
-    assert f'<code title="{sha}">{sha[:12]}</code> cat v1.1.0: faster purring' in page
-    assert "1 commit pending" in page
-    assert f"cat-application {before[:12]} → {sha[:12]}" in page
+def test_pending_commits_and_publishes(moved: tuple[Path, str, dict[str, str]], tmp_path: Path) -> None:
+    """The commits waiting on dev are listed under stage, newest first; dev's last publish says what changed."""
+    config, before, shas = moved
+    _, page = _page(config, tmp_path)
+    assert "3 commits pending" in page
+    first = page.index(f'<code title="{shas["v1.3.0"]}">')
+    assert first < page.index(f'<code title="{shas["v1.2.0"]}">') < page.index(f'<code title="{shas["v1.1.0"]}">')
+    assert f'<code title="{shas["v1.1.0"]}">{shas["v1.1.0"][:12]}</code> cat v1.1.0: faster purring' in page
+    assert f"cat-application {before[:12]} → {shas['v1.3.0'][:12]}" in page
 
 
 @needs_helm
-def test_markdown_of_the_demo(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    sha = _commit_on_dev(demo, "v1.1.0", "cat v1.1.0: faster purring")
-    capsys.readouterr()
-    assert main(["status", "--markdown", "--config", str(demo)]) == 0
-    text = capsys.readouterr().out
+def test_markdown_of_the_demo(moved: tuple[Path, str, dict[str, str]], capsys: pytest.CaptureFixture[str]) -> None:
+    config, _, shas = moved
+    text = _markdown(config, capsys)
     assert "| App | dev | stage | prod |\n|---|---|---|---|\n" in text
-    assert f"| **cat-application** | `{sha[:12]}`<br>ghcr.io/example/cat:v1.1.0<br>published |" in text
-    assert f"- **cat-application** into stage: 1 commit\n  - `{sha[:12]}` cat v1.1.0: faster purring (" in text
+    cell = f"| **cat-application** | `{shas['v1.3.0'][:12]}`<br>ghcr.io/example/cat:v1.3.0<br>published |"
+    assert cell in text
+    assert "- **cat-application** into stage: 3 commits\n" in text
+    assert f"  - `{shas['v1.1.0'][:12]}` cat v1.1.0: faster purring (" in text
     assert "  - ✓ met: published: " in text
     assert "### Last publishes" in text
 
 
 @needs_helm
-def test_script_in_a_commit_message_shows_as_text(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _commit_on_dev(demo, "v1.1.0", HOSTILE)
-    page = _page(demo)
+def test_script_in_a_commit_message_shows_as_text(
+    moved: tuple[Path, str, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _, _ = moved
+    _, page = _page(config, tmp_path)
     assert "<script" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    capsys.readouterr()
-    assert main(["status", "--markdown", "--config", str(demo)]) == 0
-    text = capsys.readouterr().out
+    text = _markdown(config, capsys)
     assert "<script" not in text
     assert "&lt;script&gt;alert\\('x'\\)&lt;/script&gt;" in text
 
@@ -213,8 +257,10 @@ def test_json_goes_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 @needs_helm
-def test_unwritable_file_is_one_line_and_nothing_written(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    target = demo.parent / "missing-folder" / "status.html"
+def test_unwritable_file_is_one_line_and_nothing_written(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing-folder" / "status.html"
     assert main(["status", "--html", str(target), "--config", str(demo)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"fabpromote: error: cannot write the status page to {target}: No such file or directory"
@@ -259,12 +305,11 @@ def _console_errors(driver: object) -> list[dict[str, object]]:
 
 
 @needs_helm
-def test_browser_renders_the_demo_matrix(demo: Path, browser: object) -> None:
+def test_browser_renders_the_demo_matrix(demo: Path, tmp_path: Path, browser: object) -> None:
     """In chromium: the matrix's cells hold the apps, environments and versions; the console stays clean."""
     from selenium.webdriver.common.by import By
 
-    page = demo.parent / "status.html"
-    _page(demo)
+    page, _ = _page(demo, tmp_path)
     browser.set_window_size(1280, 900)  # type: ignore[attr-defined]
     browser.get(page.as_uri())  # type: ignore[attr-defined]
     table = browser.find_element(By.CSS_SELECTOR, ".matrix table")  # type: ignore[attr-defined]
@@ -280,11 +325,11 @@ def test_browser_renders_the_demo_matrix(demo: Path, browser: object) -> None:
 
 
 @needs_helm
-def test_browser_reads_well_at_phone_width(demo: Path, browser: object) -> None:
+def test_browser_reads_well_at_phone_width(
+    moved: tuple[Path, str, dict[str, str]], tmp_path: Path, browser: object
+) -> None:
     """At 390x844 only the matrix scrolls sideways, inside its own container; no text is smaller than 12px."""
-    _commit_on_dev(demo, "v1.1.0", "cat v1.1.0: a long subject that must wrap rather than widen the page " * 3)
-    page = demo.parent / "status.html"
-    _page(demo)
+    page, _ = _page(moved[0], tmp_path)
     browser.set_window_size(390, 844)  # type: ignore[attr-defined]
     browser.get(page.as_uri())  # type: ignore[attr-defined]
     run = browser.execute_script  # type: ignore[attr-defined]
@@ -313,15 +358,15 @@ def test_browser_reads_well_at_phone_width(demo: Path, browser: object) -> None:
 
 
 @needs_helm
-def test_browser_shows_a_script_in_a_commit_message_as_text(demo: Path, browser: object) -> None:
+def test_browser_shows_a_script_in_a_commit_message_as_text(
+    moved: tuple[Path, str, dict[str, str]], tmp_path: Path, browser: object
+) -> None:
     from selenium.webdriver.common.by import By
 
-    _commit_on_dev(demo, "v1.1.0", HOSTILE)
-    page = demo.parent / "status.html"
-    _page(demo)
+    page, _ = _page(moved[0], tmp_path)
     browser.get(page.as_uri())  # type: ignore[attr-defined]
     assert browser.find_elements(By.TAG_NAME, "script") == []  # type: ignore[attr-defined]
     browser.find_element(By.CSS_SELECTOR, ".matrix details summary").click()  # type: ignore[attr-defined]
-    listed = browser.find_element(By.CSS_SELECTOR, ".matrix details li").text  # type: ignore[attr-defined]
-    assert HOSTILE in listed
+    listed = [li.text for li in browser.find_elements(By.CSS_SELECTOR, ".matrix details li")]  # type: ignore[attr-defined]
+    assert any(HOSTILE in text for text in listed), listed
     assert _console_errors(browser) == []

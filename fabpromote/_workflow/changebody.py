@@ -42,16 +42,16 @@ def body_limit(host: GitHost) -> int:
 class ChangeSummary:
     """The manifests files a promotion adds, changes and removes in its target (as ``diff`` computes them)."""
 
-    added: tuple[str, ...] = attrs.field(converter=tuple)
-    changed: tuple[str, ...] = attrs.field(converter=tuple)
-    removed: tuple[str, ...] = attrs.field(converter=tuple)
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
 
     @classmethod
     def between(cls, before: Manifests, after: Manifests) -> ChangeSummary:
         return cls(
-            added=sorted(set(after) - set(before)),
-            changed=sorted(path for path in set(before) & set(after) if before[path] != after[path]),
-            removed=sorted(set(before) - set(after)),
+            added=tuple(sorted(set(after) - set(before))),
+            changed=tuple(sorted(path for path in set(before) & set(after) if before[path] != after[path])),
+            removed=tuple(sorted(set(before) - set(after))),
         )
 
     def line(self) -> str:

@@ -23,17 +23,41 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
 
 
-def when(seconds: int) -> str:
-    """A commit time in UTC, as the page shows it."""
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 __all__ = ["Cell", "Change", "ClusterPage", "Publish", "StatusPage", "status_page", "when"]
 
 #: The pending commits the page lists per app and environment (the count is always exact).
 PENDING_SHOWN = 5
 #: The publishes the page lists per environment.
 PUBLISHES_SHOWN = 5
+
+
+def _changes_of(value: Iterable[Change]) -> tuple[Change, ...]:
+    return tuple(value)
+
+
+def _commits_of(value: Iterable[PendingCommit]) -> tuple[PendingCommit, ...]:
+    return tuple(value)
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _cells_of(value: Iterable[Cell]) -> tuple[Cell, ...]:
+    return tuple(value)
+
+
+def _publishes_of(value: Iterable[tuple[str, Iterable[Publish]]]) -> tuple[tuple[str, tuple[Publish, ...]], ...]:
+    return tuple((env, tuple(publishes)) for env, publishes in value)
+
+
+def _clusters_of(value: Iterable[ClusterPage]) -> tuple[ClusterPage, ...]:
+    return tuple(value)
+
+
+def when(seconds: int) -> str:
+    """A commit time in UTC, as the page shows it."""
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @attrs.frozen(kw_only=True)
@@ -67,7 +91,7 @@ class Publish:
     """
 
     entry: HistoryEntry
-    changes: tuple[Change, ...] = attrs.field(converter=tuple)
+    changes: tuple[Change, ...] = attrs.field(converter=_changes_of)
     first: bool = False
 
     def phrases(self) -> list[str]:
@@ -86,7 +110,7 @@ class Cell:
     """One app in one environment: its status row, and the newest commits waiting to come into it."""
 
     row: StatusRow
-    commits: tuple[PendingCommit, ...] = attrs.field(converter=tuple)
+    commits: tuple[PendingCommit, ...] = attrs.field(converter=_commits_of)
 
 
 @attrs.frozen(kw_only=True)
@@ -94,9 +118,9 @@ class ClusterPage:
     """One cluster: its environments in pipeline order, its cells, and each environment's last publishes."""
 
     name: str
-    environments: tuple[str, ...] = attrs.field(converter=tuple)
-    cells: tuple[Cell, ...] = attrs.field(converter=tuple)
-    publishes: tuple[tuple[str, tuple[Publish, ...]], ...] = attrs.field(converter=tuple)
+    environments: tuple[str, ...] = attrs.field(converter=_strings)
+    cells: tuple[Cell, ...] = attrs.field(converter=_cells_of)
+    publishes: tuple[tuple[str, tuple[Publish, ...]], ...] = attrs.field(converter=_publishes_of)
 
     @property
     def apps(self) -> list[str]:
@@ -111,7 +135,7 @@ class ClusterPage:
 class StatusPage:
     """What ``status --html`` and ``status --markdown`` show, at ``generated``."""
 
-    clusters: tuple[ClusterPage, ...] = attrs.field(converter=tuple)
+    clusters: tuple[ClusterPage, ...] = attrs.field(converter=_clusters_of)
     generated: datetime.datetime
 
 
