@@ -33,16 +33,18 @@ if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster, Environment, Fleet, Pipeline, Repo, Settings
     from fabpromote._cluster.publish import PublishResult, publish
     from fabpromote._engine.validate import Unchecked, ValidationReport, validate
-    from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+    from fabpromote._sources.githost import ChangeRequest, CommitStatus, Comparison, MergeResult
     from fabpromote._sources.sources import Sources
     from fabpromote._util.credentials import Credentials
     from fabpromote._util.outcome import Outcome
+    from fabpromote._workflow.advance import AdvanceStep, advance
     from fabpromote._workflow.gates import GateResult, evaluate_gates
     from fabpromote._workflow.history import HistoryEntry, history
     from fabpromote._workflow.promote import PromoteResult, guard, promote, protect
     from fabpromote._workflow.rollback import rollback
     from fabpromote._workflow.set_image import set_image
     from fabpromote._workflow.status import Preview, StatusRow, preview, status
+    from fabpromote._workflow.statuses import StatusReport, report_status
 
 #: Public names imported on first use: name -> module.
 _LAZY = {
@@ -53,6 +55,7 @@ _LAZY = {
     "Repo": "fabpromote._cluster.models",
     "Settings": "fabpromote._cluster.models",
     "ChangeRequest": "fabpromote._sources.githost",
+    "CommitStatus": "fabpromote._sources.githost",
     "Comparison": "fabpromote._sources.githost",
     "MergeResult": "fabpromote._sources.githost",
     "install": "fabpromote._cluster.install",
@@ -84,12 +87,18 @@ _LAZY = {
     "Window": "fabpromote._cluster.gates",
     "GateResult": "fabpromote._workflow.gates",
     "evaluate_gates": "fabpromote._workflow.gates",
+    "AdvanceStep": "fabpromote._workflow.advance",
+    "advance": "fabpromote._workflow.advance",
+    "StatusReport": "fabpromote._workflow.statuses",
+    "report_status": "fabpromote._workflow.statuses",
 }
 
 __all__ = [
+    "AdvanceStep",
     "Cache",
     "ChangeRequest",
     "Cluster",
+    "CommitStatus",
     "Comparison",
     "Component",
     "ComponentConfig",
@@ -120,11 +129,13 @@ __all__ = [
     "Repo",
     "Settings",
     "Sources",
+    "StatusReport",
     "StatusRow",
     "Unchecked",
     "ValidationReport",
     "Window",
     "__version__",
+    "advance",
     "evaluate_gates",
     "flux_manifests",
     "generate",
@@ -146,6 +157,7 @@ __all__ = [
     "promote",
     "protect",
     "publish",
+    "report_status",
     "rollback",
     "set_image",
     "status",

@@ -417,3 +417,96 @@ class TestFluxCommand:
         captured = capsys.readouterr()
         assert captured.out == ""
         assert captured.err.startswith("fabpromote: error: manifests.url: Flux clones http(s) and ssh URLs only")
+
+
+class TestNotifications:
+    """`fabpromote flux ENV --notifications`: a Provider and an Alert, so Flux posts commit statuses."""
+
+    def test_provider_and_alert_match_the_flux_crd_models(self) -> None:
+        """Four objects; the Provider and the Alert pass the notification.toolkit.fluxcd.io/v1beta3 CRD models."""
+        for manifests in ("https://github.com/org/m.git", "git@github.com:org/m.git"):
+            objects = documents(flux_manifests(cluster(manifests), "prod", secret="git-auth", notifications=True))
+            assert [obj["kind"] for obj in objects] == ["GitRepository", "Kustomization", "Provider", "Alert"]
+            assert crd_model_errors(objects) == []
+            assert schema_errors(objects[0]) == schema_errors(objects[1]) == []
+
+    def test_the_alert_sends_the_kustomization_to_the_provider(self) -> None:
+        """The Alert's source is the Kustomization, every severity (info); the Kustomization waits for health."""
+        _, kustomization, provider, alert = documents(flux_manifests(cluster(), "stage", notifications=True))
+        assert kustomization["spec"]["wait"] is True
+        assert provider["apiVersion"] == alert["apiVersion"] == "notification.toolkit.fluxcd.io/v1beta3"
+        assert provider["metadata"]["name"] == "east-stage"
+        assert provider["spec"] == {
+            "type": "github",
+            "address": "https://github.com/org/east-manifests",
+            "secretRef": {"name": "east-stage-commit-status"},
+        }
+        assert alert["spec"] == {
+            "providerRef": {"name": "east-stage"},
+            "eventSeverity": "info",
+            "eventSources": [{"kind": "Kustomization", "name": "east-stage"}],
+        }
+
+    def test_without_notifications_nothing_changes(self) -> None:
+        """The two objects as before: no wait, no Provider."""
+        objects = documents(flux_manifests(cluster(), "stage"))
+        assert [obj["kind"] for obj in objects] == ["GitRepository", "Kustomization"]
+        assert "wait" not in objects[1]["spec"]
+
+    @pytest.mark.parametrize(
+        ("manifests", "hosts", "expected"),
+        [
+            ("https://github.com/org/m.git", "", "github"),
+            ("https://gitlab.com/group/m.git", "", "gitlab"),
+            ("https://git.example.com/group/m.git", "hosts:\n  git.example.com: {type: gitlab}\n", "gitlab"),
+            ("git@bitbucket.org:team/m.git", "", "bitbucket"),
+            ("https://dev.azure.com/org/project/_git/m", "", "azuredevops"),
+        ],
+    )
+    def test_provider_type_from_the_manifests_host(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], manifests: str, hosts: str, expected: str
+    ) -> None:
+        """The Provider's type is the manifests repository's Git host: its backend, else its URL's host."""
+        config = tmp_path / "fabpromote.yaml"
+        config.write_text(f"name: east\nhld: https://github.com/org/hld\nmanifests: {manifests}\n{hosts}")
+        assert main(["flux", "dev", "--config", str(config), "--notifications", "--provider-secret", "tok"]) == 0
+        provider = documents(capsys.readouterr().out)[2]
+        assert provider["spec"]["type"] == expected
+        assert provider["spec"]["secretRef"] == {"name": "tok"}
+        assert provider["spec"]["address"].startswith("https://")
+        assert not provider["spec"]["address"].endswith(".git")
+        assert crd_model_errors([provider]) == []
+
+    def test_a_host_flux_cannot_post_to_needs_provider(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A plain git server (the local host): one line asking for --provider; --provider gitea then works."""
+        config = tmp_path / "fabpromote.yaml"
+        config.write_text("name: east\nhld: https://github.com/org/hld\nmanifests: https://git.example.com/o/m.git\n")
+        assert main(["flux", "dev", "--config", str(config), "--notifications"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        (line,) = captured.err.splitlines()
+        assert "Flux cannot post commit statuses through the 'local' Git host" in line
+        assert "--provider" in line
+        assert main(["flux", "dev", "--config", str(config), "--notifications", "--provider", "gitea"]) == 0
+        assert documents(capsys.readouterr().out)[2]["spec"]["type"] == "gitea"
+        assert main(["flux", "dev", "--config", str(config), "--notifications", "--provider", "slack"]) == 1
+        assert "'slack' is not one of github, gitlab" in capsys.readouterr().err
+
+    def test_the_crd_models_check_notifications(self) -> None:
+        """The models have teeth here too: an unknown Provider type, an Alert without sources."""
+        *_, provider, alert = documents(flux_manifests(cluster(), "dev", notifications=True))
+        provider["spec"]["type"] = "carrier-pigeon"
+        del alert["spec"]["eventSources"]
+        errors = crd_model_errors([provider, alert])
+        assert len(errors) == 2
+        assert "spec/type must be equal to one of the allowed values" in errors[0]
+        assert "required property eventSources" in errors[1]
+
+    def test_go_reads_the_notifications_back(self, tmp_path: Path) -> None:
+        """The four documents read by Go (helm) are the objects, still valid."""
+        text = flux_manifests(cluster(), "prod", notifications=True, provider_secret="0o17")
+        read = read_by_go(text, tmp_path)
+        assert read[2]["spec"]["secretRef"] == {"name": "0o17"}
+        assert crd_model_errors(read) == []

@@ -16,7 +16,6 @@ import fabpromote.typing
 
 #: Names from the standard library and typing that public signatures may use.
 STANDARD = {
-    "datetime",
     "Path",
     "Iterable",
     "Iterator",
@@ -26,6 +25,7 @@ STANDARD = {
     "Any",
     "Generator",
     "Literal",
+    "datetime",
 }
 #: Public libraries whose types a signature may name (``pluggy.PluginManager``).
 LIBRARIES = {"pluggy"}

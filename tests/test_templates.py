@@ -158,9 +158,29 @@ def calls_of(path: Path) -> list[list[str]]:
 
 
 def test_the_templates_exist() -> None:
-    """The three templates for each service are there."""
-    assert [path.name for path in GITHUB] == ["app.yml", "guard.yml", "publish.yml"]
-    assert [path.name for path in GITLAB] == ["app.gitlab-ci.yml", "guard.gitlab-ci.yml", "publish.gitlab-ci.yml"]
+    """The four templates for each service are there."""
+    assert [path.name for path in GITHUB] == ["advance.yml", "app.yml", "guard.yml", "publish.yml"]
+    assert [path.name for path in GITLAB] == [
+        "advance.gitlab-ci.yml",
+        "app.gitlab-ci.yml",
+        "guard.gitlab-ci.yml",
+        "publish.gitlab-ci.yml",
+    ]
+
+
+@pytest.mark.parametrize("name", ["github/advance.yml", "gitlab/advance.gitlab-ci.yml"])
+def test_advance_runs_on_a_schedule_per_cluster(name: str) -> None:
+    """The advance templates run `fabpromote advance` per cluster, only on a schedule."""
+    data = load(TEMPLATES / name)
+    if name.startswith("github"):
+        assert data["on"]["schedule"] == [{"cron": "*/15 * * * *"}]
+        assert data["jobs"]["advance"]["strategy"]["matrix"]["cluster"] == ["east", "west"]
+    else:
+        assert data["fabpromote-advance"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+        assert data["fabpromote-advance"]["parallel"]["matrix"] == [{"CLUSTER": ["east", "west"]}]
+    (call,) = calls_of(TEMPLATES / name)
+    args = parse(call)
+    assert (args.command, args.cluster, args.dry_run) == ("advance", "$CLUSTER", False)
 
 
 @pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda path: f"{path.parent.name}/{path.name}")
@@ -394,7 +414,7 @@ class TestActionlint:
             timeout=300,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "Checking 3 workflow file(s)" in done.stdout
+        assert "Checking 4 workflow file(s)" in done.stdout
 
     def test_it_has_teeth(self, tmp_path: Path) -> None:
         """It fails on an old action and an untrusted expression in a script."""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from fabpromote._cli.common import PROG
 from fabpromote._cli.pipeline import (
+    run_advance,
     run_diff,
     run_guard,
     run_history,
@@ -19,6 +20,7 @@ from fabpromote._cli.pipeline import (
     run_status,
 )
 from fabpromote._cli.render import run_demo, run_flux, run_generate, run_install, run_materialize
+from fabpromote._cli.statuses import add_report_status
 from fabpromote._util.outcome import Outcome, plural
 
 __all__ = ["build_parser", "subparsers"]
@@ -143,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     flx.add_argument("--namespace", default="flux-system", help="namespace of both objects (default: flux-system)")
     flx.add_argument("--interval", default="1m", help="how often Flux fetches and applies (default: 1m)")
     flx.add_argument("--secret", metavar="NAME", help="secret in NAMESPACE holding the Git credentials")
+    flx.add_argument(
+        "--notifications",
+        action="store_true",
+        help="also a Provider and an Alert: Flux posts the Kustomization's health as a commit status",
+    )
+    flx.add_argument("--provider", metavar="TYPE", help="the Provider's type (default: from the manifests host)")
+    flx.add_argument(
+        "--provider-secret", metavar="NAME", help="secret holding the Git host token (default: NAME-commit-status)"
+    )
     flx.set_defaults(handler=run_flux)
 
     demo = commands.add_parser(
@@ -183,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--reason", metavar="TEXT", help="why the gates are ignored (needed with --ignore-gates)")
     _config_options(pro)
     pro.set_defaults(handler=run_promote)
+
+    adv = commands.add_parser(
+        "advance",
+        help="promote every app whose next environment's gates all hold",
+        description="Automatic promotion: for every app with something pending whose next environment's gates "
+        "all hold, promote it (merged, and published on the local host). Stateless; a second run right after "
+        "does nothing. Apps held by a gate are listed with why.",
+    )
+    adv.add_argument("--to", metavar="ENV", help="only promotions into ENV")
+    adv.add_argument("--dry-run", action="store_true", help="show what would be promoted; change nothing")
+    adv.add_argument("--json", action="store_true", help="print one JSON object")
+    _config_options(adv)
+    adv.set_defaults(handler=run_advance)
 
     sta = commands.add_parser(
         "status",
@@ -268,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("--json", action="store_true", help='print one JSON object: {"outcome", "publishes"}')
     _config_options(his)
     his.set_defaults(handler=run_history)
+
+    _config_options(add_report_status(commands))
 
     inst = commands.add_parser(
         "install",

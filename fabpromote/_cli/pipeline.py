@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fabpromote._workflow.gates import GateResult
 
 __all__ = [
+    "run_advance",
     "run_diff",
     "run_guard",
     "run_history",
@@ -75,6 +76,29 @@ def run_promote(args: argparse.Namespace) -> Outcome:
             file=sys.stderr,
         )
     return result.outcome
+
+
+def run_advance(args: argparse.Namespace) -> Outcome:
+    from fabpromote._workflow.advance import advance
+
+    steps = advance(cluster_of(args), to=args.to, dry_run=args.dry_run)
+    outcome = _worst([step.outcome for step in steps])
+    if args.json:
+        print(json.dumps({"outcome": outcome.value, "steps": [step.to_json() for step in steps]}, indent=2))
+    else:
+        for step in steps:
+            print(step.line())
+        if not steps:
+            print("nothing pending: every environment has what the one before it has")
+    return outcome
+
+
+def _worst(outcomes: list[Outcome]) -> Outcome:
+    """Failed over pending over done over nothing to do: what a run of several steps exits with."""
+    for outcome in (Outcome.FAILED, Outcome.PENDING, Outcome.DONE):
+        if outcome in outcomes:
+            return outcome
+    return Outcome.NOTHING_TO_DO
 
 
 def run_status(args: argparse.Namespace) -> Outcome:

@@ -170,7 +170,14 @@ def run_flux(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.flux import flux_manifests
 
     text = flux_manifests(
-        cluster_of(args), args.env, namespace=args.namespace, interval=args.interval, secret=args.secret
+        cluster_of(args),
+        args.env,
+        namespace=args.namespace,
+        interval=args.interval,
+        secret=args.secret,
+        notifications=args.notifications,
+        provider=args.provider,
+        provider_secret=args.provider_secret,
     )
     sys.stdout.write(text)
     return Outcome.DONE

@@ -5,6 +5,13 @@ the environment's branch of the manifests repo, and a ``Kustomization``
 (``kustomize.toolkit.fluxcd.io/v1``) applying that branch's root with pruning,
 so a file that a publish removed is removed from the cluster too.
 
+With ``notifications``, two more (``notification.toolkit.fluxcd.io/v1beta3``): a
+``Provider`` of the manifests repository's Git host and an ``Alert`` sending it
+the Kustomization's events, so Flux's notification-controller posts the
+Kustomization's health as a commit status (context
+``kustomization/<name>/<first 8 characters of the Provider's UID>``) on the
+manifests commit it applied: what a ``statuses:`` gate requires.
+
 The YAML is written by :mod:`fabpromote._hld.goyaml`, the port of go-yaml that
 kubectl and Flux read with: a string that Go would read as another type (a
 branch ``y``, a namespace ``1e3``, a secret ``0o17``) is quoted, so every
@@ -19,16 +26,37 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from fabpromote._cluster.hosts import host_name
 from fabpromote._hld import goyaml as _goyaml
+from fabpromote._plugins.manager import Plugins
 from fabpromote.exceptions import HLDError
 
 if TYPE_CHECKING:
     from fabpromote._cluster.models import Cluster
 
-__all__ = ["GIT_REPOSITORY_API", "KUSTOMIZATION_API", "flux_manifests", "flux_name", "flux_objects", "flux_url"]
+__all__ = [
+    "COMMIT_STATUS_PROVIDERS",
+    "GIT_REPOSITORY_API",
+    "KUSTOMIZATION_API",
+    "NOTIFICATION_API",
+    "flux_manifests",
+    "flux_name",
+    "flux_objects",
+    "flux_url",
+]
 
 GIT_REPOSITORY_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZATION_API = "kustomize.toolkit.fluxcd.io/v1"
+NOTIFICATION_API = "notification.toolkit.fluxcd.io/v1beta3"
+#: The Flux Provider types that post Git commit statuses.
+COMMIT_STATUS_PROVIDERS = ("github", "gitlab", "gitea", "bitbucket", "bitbucketserver", "azuredevops")
+# Git hosts known by their URL alone, whatever fabpromote backend serves them.
+_PROVIDER_BY_HOST = {
+    "github.com": "github",
+    "gitlab.com": "gitlab",
+    "bitbucket.org": "bitbucket",
+    "dev.azure.com": "azuredevops",
+}
 
 # What the Flux v1 CRDs accept (their openAPIV3Schema patterns) and Kubernetes names.
 _DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ms|s|m|h))+")
@@ -145,8 +173,13 @@ def flux_objects(
     interval: str = "1m",
     secret: str | None = None,
     name: str | None = None,
+    notifications: bool = False,
+    provider: str | None = None,
+    provider_secret: str | None = None,
+    plugins: Plugins | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``GitRepository`` and ``Kustomization`` objects, as dictionaries.
+    """The ``GitRepository`` and ``Kustomization`` objects (and with ``notifications``
+    the ``Provider`` and ``Alert``), as dictionaries.
 
     See :func:`flux_manifests` for the arguments.
     """
@@ -161,8 +194,9 @@ def flux_objects(
             f"{name!r} is not a Flux object name (lower-case DNS subdomain of at most {_NAME_MAX} characters)",
             field="--name",
         )
-    if secret is not None and not _DNS_SUBDOMAIN.fullmatch(secret):
-        raise HLDError(f"{secret!r} is not a secret name (lower-case DNS subdomain)", field="--secret")
+    for option, value in (("--secret", secret), ("--provider-secret", provider_secret)):
+        if value is not None and not _DNS_SUBDOMAIN.fullmatch(value):
+            raise HLDError(f"{value!r} is not a secret name (lower-case DNS subdomain)", field=option)
 
     def metadata() -> dict[str, Any]:  # one dict per object: YAML would print a shared one as an alias
         return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "fabpromote"}}
@@ -175,18 +209,74 @@ def flux_objects(
     if secret:
         source_spec["secretRef"] = {"name": secret}
     source = {"apiVersion": GIT_REPOSITORY_API, "kind": "GitRepository", "metadata": metadata(), "spec": source_spec}
+    kustomization_spec: dict[str, Any] = {
+        "interval": interval,
+        "sourceRef": {"kind": "GitRepository", "name": name},
+        "path": "./",
+        "prune": True,
+    }
     kustomization = {
         "apiVersion": KUSTOMIZATION_API,
         "kind": "Kustomization",
         "metadata": metadata(),
+        "spec": kustomization_spec,
+    }
+    if not notifications:
+        return [source, kustomization]
+    # Health, not only "applied": the status Flux posts then says the workloads came up.
+    kustomization_spec["wait"] = True
+    kind = provider or _provider_type(cluster, plugins or Plugins.load())
+    if kind not in COMMIT_STATUS_PROVIDERS:
+        raise HLDError(f"{kind!r} is not one of {', '.join(COMMIT_STATUS_PROVIDERS)}", field="--provider")
+    notifier = {
+        "apiVersion": NOTIFICATION_API,
+        "kind": "Provider",
+        "metadata": metadata(),
         "spec": {
-            "interval": interval,
-            "sourceRef": {"kind": "GitRepository", "name": name},
-            "path": "./",
-            "prune": True,
+            "type": kind,
+            "address": _provider_address(cluster.manifests.url),
+            "secretRef": {"name": provider_secret or f"{name}-commit-status"},
         },
     }
-    return [source, kustomization]
+    alert = {
+        "apiVersion": NOTIFICATION_API,
+        "kind": "Alert",
+        "metadata": metadata(),
+        "spec": {
+            "providerRef": {"name": name},
+            "eventSeverity": "info",
+            "eventSources": [{"kind": "Kustomization", "name": name}],
+        },
+    }
+    return [source, kustomization, notifier, alert]
+
+
+def _provider_type(cluster: Cluster, plugins: Plugins) -> str:
+    """The Flux Provider type of the manifests repository's Git host: its backend's name, else its URL's host."""
+    backend = host_name(cluster, cluster.manifests, plugins)
+    if backend in COMMIT_STATUS_PROVIDERS:
+        return backend
+    hostname = (_split(flux_url(cluster.manifests.url)).hostname or "").lower()
+    found = _PROVIDER_BY_HOST.get(hostname) or ("azuredevops" if hostname.endswith(".visualstudio.com") else None)
+    if found is None:
+        shown = _without_userinfo(cluster.manifests.url)
+        raise HLDError(
+            f"Flux cannot post commit statuses through the {backend!r} Git host of {shown}; "
+            f"give --provider, one of {', '.join(COMMIT_STATUS_PROVIDERS)} (gitea for a Gitea server), "
+            "or post statuses from CI with `fabpromote report-status`",
+            field="manifests.url",
+        )
+    return found
+
+
+def _provider_address(url: str) -> str:
+    """The repository's address as Flux's Git providers take it: https, without ``.git`` or credentials."""
+    parts = _split(flux_url(url))
+    host = parts.hostname or ""
+    if parts.port and parts.scheme != "ssh":
+        host += f":{parts.port}"
+    scheme = "https" if parts.scheme == "ssh" else parts.scheme
+    return urlunsplit((scheme, host, parts.path.removesuffix(".git"), "", ""))
 
 
 def flux_manifests(
@@ -197,6 +287,10 @@ def flux_manifests(
     interval: str = "1m",
     secret: str | None = None,
     name: str | None = None,
+    notifications: bool = False,
+    provider: str | None = None,
+    provider_secret: str | None = None,
+    plugins: Plugins | None = None,
 ) -> str:
     """The Flux manifests that make a cluster apply environment ``env``'s manifests branch.
 
@@ -208,16 +302,37 @@ def flux_manifests(
         secret: A secret in ``namespace`` holding the Git credentials
             (``username``/``password`` for https, ``identity``/``known_hosts`` for ssh).
         name: The objects' name; default :func:`flux_name` of the cluster and ``env``.
+        notifications: Also a ``Provider`` and an ``Alert``, so Flux posts the
+            Kustomization's health as a commit status on the manifests commit
+            it applied (and the Kustomization waits for its workloads' health).
+        provider: The Provider's type (see :data:`COMMIT_STATUS_PROVIDERS`);
+            default from the manifests repository's Git host.
+        provider_secret: The secret holding the Git host token (key ``token``);
+            default ``<name>-commit-status``.
+        plugins: Where the manifests repository's Git host is detected.
 
     Returns:
-        Two YAML documents: the ``GitRepository`` and the ``Kustomization``.
+        The YAML documents: the ``GitRepository`` and the ``Kustomization``
+        (then the ``Provider`` and the ``Alert``).
 
     Raises:
         UnknownNameError: ``env`` is not an environment of the cluster.
         HLDError: The manifests URL is not one Flux can clone, or an argument
-            is not a valid Kubernetes name or Flux duration.
+            is not a valid Kubernetes name or Flux duration; with
+            ``notifications``, no Provider type is known for the Git host.
     """
-    objects = flux_objects(cluster, env, namespace=namespace, interval=interval, secret=secret, name=name)
+    objects = flux_objects(
+        cluster,
+        env,
+        namespace=namespace,
+        interval=interval,
+        secret=secret,
+        name=name,
+        notifications=notifications,
+        provider=provider,
+        provider_secret=provider_secret,
+        plugins=plugins,
+    )
     header = f"# Flux: apply {cluster.name}/{env} from its manifests branch. Generated by `fabpromote flux`.\n"
     body = "".join("---\n" + _goyaml.dump(obj) for obj in objects)
     return header + body

@@ -89,7 +89,9 @@ def set_image(
     # the attempt keeps writers that collided from colliding again. The loop carries the first
     # image read across attempts (a conflicting change is refused), which a retry library's
     # attempt blocks would hide.
-    for attempt in range(1, SET_IMAGE_ATTEMPTS + 1):
+    attempt = 0
+    while True:  # ends when an attempt returns or the last one raises
+        attempt += 1
         head = ctx.branch(host, entry.url, entry.branch)
         found = _image_file(host, entry, head, names, app_name)
         first = first or found
@@ -112,7 +114,6 @@ def set_image(
             time.sleep(random.uniform(0, SET_IMAGE_JITTER * attempt))  # noqa: S311 - jitter, not crypto
             continue
         return found.path, commit
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _image_file(host: GitHost, entry: App, head: str, names: Iterable[str], app_name: str) -> _ImageFile:

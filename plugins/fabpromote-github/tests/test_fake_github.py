@@ -94,3 +94,25 @@ class TestFakeGitHub:
     def test_unpaginated_and_paginated_lists(self, github: FakeGitHub, path: str) -> None:
         """Other endpoints answer JSON too."""
         assert _api(github, "GET", path).status_code == 200
+
+
+class TestFakeStatuses:
+    def test_statuses_are_validated_and_kept(self, github: FakeGitHub) -> None:
+        """An unknown state is GitHub's 422 validation error, a SHA of no commit 422 "No commit found";
+        the combined status gives the latest per context with GitHub's fields."""
+        sha = _api(github, "GET", f"/repos/{OWNER}/{NAME}/branches/dev").json()["commit"]["sha"]
+        bad = _api(github, "POST", f"/repos/{OWNER}/{NAME}/statuses/{sha}", json={"state": "passed", "context": "e2e"})
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["field"] == "state"
+        unknown = _api(github, "POST", f"/repos/{OWNER}/{NAME}/statuses/{'e' * 40}", json={"state": "success"})
+        assert (unknown.status_code, unknown.json()["message"]) == (422, f"No commit found for SHA: {'e' * 40}")
+        for state in ("pending", "success"):
+            made = _api(
+                github, "POST", f"/repos/{OWNER}/{NAME}/statuses/{sha}", json={"state": state, "context": "e2e"}
+            )
+            assert made.status_code == 201
+        combined = _api(github, "GET", f"/repos/{OWNER}/{NAME}/commits/{sha}/status").json()
+        assert (combined["state"], combined["sha"], combined["total_count"]) == ("success", sha, 1)
+        (status,) = combined["statuses"]
+        assert (status["context"], status["state"]) == ("e2e", "success")
+        assert status["updated_at"].endswith("Z")

@@ -151,3 +151,19 @@ class TestFakeGit:
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""},
         )
         assert refused.returncode != 0
+
+
+class TestFakeStatuses:
+    def test_statuses_are_validated_and_kept(self, api: Any, gitlab: FakeGitLab) -> None:
+        """An unknown state is GitLab's 400, a SHA of no commit 404; the list gives the latest per name."""
+        sha = gitlab.project("group/sub/app").branch("dev")
+        bad = api("POST", f"projects/{PROJECT}/statuses/{sha}", json={"state": "error", "name": "e2e"})
+        assert (bad.status_code, bad.json()) == (400, {"error": "state does not have a valid value"})
+        unknown = api("POST", f"projects/{PROJECT}/statuses/{'e' * 40}", json={"state": "success"})
+        assert (unknown.status_code, unknown.json()) == (404, {"message": "404 Commit Not Found"})
+        for state in ("running", "failed"):
+            made = api("POST", f"projects/{PROJECT}/statuses/{sha}", json={"state": state, "name": "e2e"})
+            assert made.status_code == 201
+        listed = api("GET", f"projects/{PROJECT}/repository/commits/{sha}/statuses").json()
+        assert [(s["name"], s["status"], s["sha"]) for s in listed] == [("e2e", "failed", sha)]
+        assert listed[0]["finished_at"] is not None

@@ -1,0 +1,95 @@
+"""`fabpromote report-status` on GitHub: the status goes through the Commit Statuses API and reads back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fake_github import FakeGitHub
+from github_testing import TOKEN_ENV
+
+from fabpromote import Cluster, host_for
+from fabpromote.cli import main
+from fabpromote.git import Credentials, GitOps, Sources
+
+
+@pytest.fixture(name="setup")
+def _setup(github: FakeGitHub, tmp_path: Path) -> tuple[str, list[str]]:
+    """A manifests repository whose dev branch has two publishes; the cluster file and dev's commits, newest first."""
+    ops = GitOps(Sources(credentials=Credentials({urlsplit(github.web_url).netloc: TOKEN_ENV})))
+    for name in ("cluster-hld", "manifests"):
+        github.create_repo("octo", name, empty=True)
+    manifests = github.repo_url("octo", "manifests")
+    first = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 1\n"}, "publish 1", expected=None)
+    second = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 2\n"}, "publish 2", expected=first)
+    assert first is not None
+    assert second is not None
+    config = tmp_path / "fabpromote.yaml"
+    config.write_text(
+        f"name: c\nhld: {github.repo_url('octo', 'cluster-hld')}\nmanifests: {manifests}\n"
+        f"environments: [dev, stage]\nhosts:\n"
+        f"  '127.0.0.1':\n    type: github\n    api_url: {github.api_url!r}\n    token_env: {TOKEN_ENV}\n"
+    )
+    return str(config), [second, first]
+
+
+def test_report_status_posts_through_the_status_api(
+    github: FakeGitHub, setup: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On dev's head by default, on an earlier publish with --sha; each is a POST .../statuses/{sha}."""
+    config, (head, earlier) = setup
+    argv = ["report-status", "dev", "e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
+    assert main([*argv, "--json", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["sha"] == head
+    assert (
+        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
+        == 0
+    )
+    posted = [
+        (r.method, r.path, r.status)
+        for r in github.requests
+        if r.path.endswith(("/statuses/" + head, "/statuses/" + earlier))
+    ]
+    assert posted == [
+        ("POST", f"/repos/octo/manifests/statuses/{head}", 201),
+        ("POST", f"/repos/octo/manifests/statuses/{earlier}", 201),
+    ]
+    (stored,) = github.statuses("octo", "manifests", head)
+    assert (stored["context"], stored["state"], stored["description"], stored["target_url"]) == (
+        "e2e",
+        "success",
+        "42 passed",
+        "https://ci/7",
+    )
+    cluster = Cluster.from_file(config)
+    host = host_for(cluster, cluster.manifests.url)
+    assert host.name == "github"
+    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
+        ("kustomization/app/1a2b", "failure")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["dev", "e2e", "green"], "not 'green'"),
+        (["stage", "e2e", "success"], "no branch 'stage'"),
+        (["dev", "e2e", "success", "--sha", "f" * 40], "f" * 40),
+    ],
+)
+def test_report_status_refusals_post_nothing(
+    github: FakeGitHub,
+    setup: tuple[str, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    error: str,
+) -> None:
+    """A bad state, an environment never published, a SHA GitHub does not have: one line, no status."""
+    config, _ = setup
+    assert main(["report-status", *argv, "--config", config]) == 1
+    err = capsys.readouterr().err
+    assert error in err
+    assert len(err.strip().splitlines()) == 1
+    assert not [r for r in github.requests if r.method == "POST" and "/statuses/" in r.path]
