@@ -35,7 +35,9 @@ PATHS_SHOWN = 50
 
 def body_limit(host: GitHost) -> int:
     """How long a change request body ``host`` takes: its ``change_body_limit``; 0 when it shows none."""
-    return int(getattr(host, "change_body_limit", DEFAULT_BODY_LIMIT))
+    # Only an int counts: a wrapper that forwards every attribute (a recording proxy) names no limit.
+    limit = getattr(host, "change_body_limit", DEFAULT_BODY_LIMIT)
+    return limit if isinstance(limit, int) else DEFAULT_BODY_LIMIT
 
 
 @attrs.frozen(kw_only=True)

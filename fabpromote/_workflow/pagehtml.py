@@ -109,7 +109,7 @@ def _pending(cell: Cell) -> str:
     )
     more = len(cell.commits) < row.pending
     items += f"<li>and {row.pending - len(cell.commits)} more</li>" if more else ""
-    return f"<details><summary>{escape(plural(row.pending, 'commit'))} pending</summary><ul>{items}</ul></details>"
+    return f"<details open><summary>{escape(plural(row.pending, 'commit'))} pending</summary><ul>{items}</ul></details>"
 
 
 def _gate(gate: GateResult) -> str:
