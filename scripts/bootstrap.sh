@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with fabpromote, its first-party plugins and the test tools, and
-# install the reference helm and the npm validators the tests run. Prints nothing but
-# errors; safe to run again.
+# install the reference helm, the npm validators and the browser (chromium) the tests
+# run. Prints nothing but errors; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +23,10 @@ if .venv/bin/python -m pip show --quiet fabpromote-local >/dev/null 2>&1; then
 fi
 bash scripts/install-helm.sh >/dev/null
 bash scripts/install-tools.sh >/dev/null
+# The browser the status page's tests drive: CI (root on Debian) must have it, so a
+# failure there stops the run; elsewhere the script says what to install, and those tests skip.
+if [ -n "${CI:-}" ]; then
+    bash scripts/install-chromium.sh
+else
+    bash scripts/install-chromium.sh || true
+fi

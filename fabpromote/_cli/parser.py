@@ -241,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Spans every cluster of the file unless --cluster is given.",
     )
     sta.add_argument("--json", action="store_true", help='print one JSON object: {"outcome", "rows"}')
+    sta.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the status page to FILE: one self-contained HTML file (matrix, pending, gates, publishes)",
+    )
+    sta.add_argument("--markdown", action="store_true", help="print the status page as markdown (CI job summary)")
     _config_options(sta)
     sta.set_defaults(handler=run_status)
 

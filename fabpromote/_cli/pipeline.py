@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabpromote._cli.common import PROG, UsageError, cluster_of, config_path, retry_publish
 from fabpromote._util.outcome import Outcome, plural
+from fabpromote.exceptions import FabpromoteError
 
 if TYPE_CHECKING:
+    from fabpromote._cluster.models import Cluster
     from fabpromote._workflow.gates import GateResult
 
 __all__ = [
@@ -101,8 +105,12 @@ def run_status(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.models import Fleet
     from fabpromote._workflow.status import status
 
+    if args.json and (args.html or args.markdown):
+        raise UsageError("--json prints the rows alone: give it without --html and --markdown")
     fleet = Fleet.from_file(config_path(args))
     clusters = [fleet.cluster(args.cluster)] if args.cluster else list(fleet.clusters)
+    if args.html or args.markdown:
+        return _status_page(args, clusters)
     rows = [row for cluster in clusters for row in status(cluster)]
     if args.json:
         print(json.dumps({"outcome": Outcome.DONE.value, "rows": [row.to_json() for row in rows]}, indent=2))
@@ -125,6 +133,32 @@ def run_status(args: argparse.Namespace) -> Outcome:
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
     return Outcome.DONE
+
+
+def _status_page(args: argparse.Namespace, clusters: list[Cluster]) -> Outcome:
+    """``--html FILE`` and ``--markdown``: the status page, written to FILE and/or printed."""
+    from fabpromote._workflow.pagehtml import render_status_html
+    from fabpromote._workflow.pagemarkdown import render_status_markdown
+    from fabpromote._workflow.statuspage import status_page
+
+    page = status_page(clusters)
+    if args.html:
+        _write_page(Path(args.html), render_status_html(page))
+        print(f"wrote the status page to {args.html}", file=sys.stderr)
+    if args.markdown:
+        sys.stdout.write(render_status_markdown(page))
+    return Outcome.DONE
+
+
+def _write_page(path: Path, text: str) -> None:
+    """Write the page whole or not at all: a CI artifact never holds half a page."""
+    partial = path.with_name(f".{path.name}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise FabpromoteError(f"cannot write the status page to {path}: {exc.strerror or exc}") from None
 
 
 def _gates_cell(gates: Sequence[GateResult]) -> str:

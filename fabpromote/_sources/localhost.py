@@ -55,6 +55,8 @@ class LocalHost:
     """
 
     name: ClassVar[str] = "local"
+    #: No change request body: promotions merge at once, and the merge commit has its own message.
+    change_body_limit: ClassVar[int] = 0
 
     _sources: Sources = attrs.field(default=None, converter=_sources)
     _protected: BranchPolicy = attrs.field(default=None, converter=BranchPolicy)

@@ -10,18 +10,18 @@ import logging
 from typing import TYPE_CHECKING
 
 import attrs
-from dulwich.graph import find_merge_base
-from dulwich.objects import ObjectID
 
 from fabpromote._cluster.apps import app, apps
 from fabpromote._cluster.hosts import protection
 from fabpromote._cluster.materialize import Materialization, materialize
 from fabpromote._cluster.publish import TRAILER_PREFIX, PublishResult, publish
 from fabpromote._plugins.manager import Plugins
-from fabpromote._sources.githost import ChangeRequest, Comparison, MergeResult
+from fabpromote._sources.githost import ChangeRequest, MergeResult
 from fabpromote._util.outcome import Outcome, plural
+from fabpromote._workflow.changebody import body_limit, change_body
 from fabpromote._workflow.context import RESTORES, Context, shown
 from fabpromote._workflow.gates import GateResult, gate_results
+from fabpromote._workflow.pending import pending_commits, undone_commit
 from fabpromote.exceptions import FabpromoteError, GatesRefused, NothingToPromoteError
 
 if TYPE_CHECKING:
@@ -317,8 +317,7 @@ def _promote(
         base=base_app.branch,
         head=head_app.branch,
         title=f"Promote {app_name} from {source} to {target}",
-        body=f"Promotes {plural(pending, 'commit')} of {app_name}, up to {head_sha}, from {source} to {target}."
-        + gates.note(),
+        body=_body(ctx, host, result, gates),
     )
     merged = None
     if merge or change.number == 0:  # number 0: a host that merges directly
@@ -328,6 +327,26 @@ def _promote(
     if publish_after and _merged(result):
         result = _publish_after(result, cluster, ctx)
     return result
+
+
+def _body(ctx: Context, host: GitHost, result: PromoteResult, gates: _Gates) -> str:
+    """The change request's body: the status page's markdown and the manifests diff summary, where the host
+    shows one (local git merges at once: its merge commit has its own message)."""
+    limit = body_limit(host)
+    if limit <= 0:
+        return ""
+    return change_body(
+        ctx,
+        app=result.app,
+        source=result.source,
+        target=result.target,
+        pending=result.pending,
+        head_sha=result.head_sha,
+        gates=result.gates,
+        note=gates.note(),
+        limit=limit,
+        now=gates.now,
+    )
 
 
 def _merged(result: PromoteResult) -> bool:
@@ -355,43 +374,6 @@ def _publish_after(result: PromoteResult, cluster: Cluster, ctx: Context) -> Pro
         )
         raise
     return attrs.evolve(result, publish=published)
-
-
-def pending_commits(comparison: Comparison, undone: str | None) -> int:
-    """What a promotion would bring: the commits the target lacks.
-
-    When the target has every commit of the source but not their content
-    (``undone``: it was rolled back since), promoting again restores that
-    content: the commits of the target that undid it are pending.
-    """
-    if comparison.ahead or undone is None:
-        return comparison.ahead
-    return comparison.behind
-
-
-def undone_commit(ctx: Context, url: str, comparison: Comparison, base_sha: str, head_sha: str) -> str | None:
-    """The last commit of ``head_sha`` that ``base_sha`` holds, when rollbacks on ``base`` have undone its content.
-
-    Only commits fabpromote made to restore a tree (marked with
-    :data:`RESTORES`) and merges count: content someone committed to an
-    unprotected target branch is never undone by a promotion.
-    """
-    if not comparison.behind:
-        return None
-    ctx.sources.fetch(url, [base_sha, head_sha])
-    with ctx.sources.mirror(url) as repo:
-        base, head = ObjectID(base_sha.encode()), ObjectID(head_sha.encode())
-        shared = find_merge_base(repo, [base, head])
-        if len(shared) != 1 or repo[base].tree == repo[shared[0]].tree:  # type: ignore[attr-defined]
-            return None
-        own = [entry.commit for entry in repo.get_walker(include=[base], exclude=[head])]
-        if all(len(commit.parents) > 1 or _restores(commit.message) for commit in own):
-            return shared[0].decode()
-    return None
-
-
-def _restores(message: bytes) -> bool:
-    return any(line.startswith(f"{RESTORES}: ".encode()) for line in message.splitlines())
 
 
 def _restore(

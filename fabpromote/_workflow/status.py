@@ -18,7 +18,7 @@ from fabpromote._workflow.context import Context
 from fabpromote._workflow.gates import GateResult, gate_results, source_publishes
 from fabpromote._workflow.history import HistoryEntry, read_history
 from fabpromote._workflow.images import find_images
-from fabpromote._workflow.promote import pending_commits, undone_commit
+from fabpromote._workflow.pending import pending_commits, undone_commit
 
 if TYPE_CHECKING:
     import datetime

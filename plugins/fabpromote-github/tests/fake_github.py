@@ -109,6 +109,10 @@ class ApiError(Exception):
         return body
 
 
+#: GitHub refuses a pull request body longer than this (characters).
+PULL_BODY_LIMIT = 65536
+
+
 def _validation(*errors: dict[str, Any]) -> ApiError:
     return ApiError(422, "Validation Failed", errors=list(errors))
 
@@ -771,6 +775,9 @@ class FakeGitHub:
         for field in ("head", "base", "title"):
             if not body.get(field):
                 raise _validation({"resource": "PullRequest", "field": field, "code": "missing_field"})
+        if len(str(body.get("body") or "")) > PULL_BODY_LIMIT:
+            message = f"body is too long (maximum is {PULL_BODY_LIMIT} characters)"
+            raise _validation({"resource": "Issue", "code": "custom", "field": "body", "message": message})
         head_owner, _, head = str(body["head"]).rpartition(":")
         base = str(body["base"])
         head_sha = _rev(found.path, f"refs/heads/{head}")
