@@ -35,10 +35,8 @@ __all__ = [
     "NothingToPromoteError",
     "PromoteResult",
     "guard",
-    "pending_commits",
     "promote",
     "protect",
-    "undone_commit",
 ]
 
 log = logging.getLogger(__name__)
