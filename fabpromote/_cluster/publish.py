@@ -13,8 +13,6 @@ again (see :func:`publish`).
 
 from __future__ import annotations
 
-import random
-import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ import attrs
 from fabpromote._util.credentials import redact
 from fabpromote._util.meta import core_version
 from fabpromote._util.outcome import plural
+from fabpromote._util.races import pause_after_lost_race
 from fabpromote.exceptions import OlderLockError, PublishError
 
 if TYPE_CHECKING:
@@ -227,7 +226,7 @@ def publish(
                 url, branch, dict(current.manifests), message, expected=previous, replace=True, purpose="publish"
             )
         except StaleBranchError:
-            time.sleep(random.uniform(0, RACE_JITTER * attempt))  # noqa: S311 - jitter, not crypto
+            pause_after_lost_race(attempt, RACE_JITTER)
             continue
         # Rendered again and found there: the branch already holds a publish of the newest sources.
         newer = (previous or "") if commit is None and current is not materialization else ""

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ import attrs
 
 from fabpromote._sources.githost import CommitStatus
 from fabpromote._util.credentials import redact
+from fabpromote._util.races import pause_after_lost_race
 from fabpromote._util.shas import is_sha
 from fabpromote.exceptions import (
     AuthenticationError,
@@ -87,7 +86,7 @@ class StatusNotes:
             except StaleBranchError:
                 if attempt == STATUS_ATTEMPTS:
                     raise
-                time.sleep(random.uniform(0, STATUS_JITTER * attempt))  # noqa: S311 - jitter, not crypto
+                pause_after_lost_race(attempt, STATUS_JITTER)
                 continue
             return
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import re
-import time
 from typing import TYPE_CHECKING
 
 import attrs
 
 from fabpromote._cluster.apps import App, app
 from fabpromote._plugins.manager import Plugins
+from fabpromote._util.races import pause_after_lost_race
 from fabpromote._workflow.context import Context, shown
 from fabpromote._workflow.images import image_in_text, set_image_in_text
 from fabpromote.exceptions import FabpromoteError, HLDError, ImageConflictError, StaleBranchError
@@ -111,7 +110,7 @@ def set_image(
         except StaleBranchError:
             if attempt == SET_IMAGE_ATTEMPTS:
                 raise
-            time.sleep(random.uniform(0, SET_IMAGE_JITTER * attempt))  # noqa: S311 - jitter, not crypto
+            pause_after_lost_race(attempt, SET_IMAGE_JITTER)
             continue
         return found.path, commit
 
