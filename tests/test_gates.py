@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -366,3 +367,22 @@ def test_status_shows_the_gates(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert lines[0].split()[-1] == "GATES"
     assert lines[1].endswith("  -")  # dev: no gates
     assert f"published: {stage[:12]} not published to stage" in lines[3]
+
+
+def test_gated_story_on_local_repos(tmp_path: Path) -> None:
+    """fabpromote.testing.gatedstory on local bare repositories: statuses in the notes ref, merges by git."""
+    from fabpromote import Sources
+    from fabpromote.git import GitOps
+    from fabpromote.testing.gatedstory import run_gated_story
+
+    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
+        path = tmp_path / "repos" / f"{name}.git"
+        git("init", "-q", "--bare", str(path))
+        ops = GitOps(Sources())
+        first = next(iter(branches), None)
+        for branch, files in branches.items():
+            start = None if branch == first else first
+            ops.commit_files(str(path), branch, dict(files), f"{name} {branch}", expected=None, start=start)
+        return str(path)
+
+    run_gated_story(tmp_path, create)
