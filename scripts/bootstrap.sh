@@ -22,6 +22,8 @@ if .venv/bin/python -m pip show --quiet fabpromote-local >/dev/null 2>&1; then
     .venv/bin/python -m pip uninstall --quiet --yes fabpromote-local
 fi
 bash scripts/install-helm.sh >/dev/null
+# helm 4 too: the helm plugin's tests run against both majors (FABPROMOTE_HELM4, set by scripts/test.sh).
+bash scripts/install-helm.sh 4 >/dev/null
 bash scripts/install-tools.sh >/dev/null
 # The browser the status page's tests drive: CI (root on Debian) must have it, so a
 # failure there stops the run; elsewhere the script says what to install, and those tests skip.

@@ -40,7 +40,16 @@ def _find_helm() -> str | None:
     return shutil.which("helm")
 
 
-_HELM = _find_helm()
+def _major(binary: str | None) -> int | None:
+    if binary is None or not os.access(binary, os.X_OK):
+        return None
+    version = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, check=False).stdout
+    return int(version.strip().lstrip("v").split(".")[0]) if version.startswith("v") else None
+
+
+#: The helms the tests run against, by major: the reference v3.18.0 (FABPROMOTE_HELM or PATH)
+#: and helm 4 (FABPROMOTE_HELM4, which scripts/test.sh sets to scripts/install-helm.sh 4's).
+_HELMS = {3: _find_helm(), 4: os.environ.get("FABPROMOTE_HELM4") or None}
 
 
 @pytest.fixture(autouse=True)
@@ -69,16 +78,34 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fabpromote_helm.reset_stats()
 
 
-@pytest.fixture(name="helm_binary")
-def _helm_binary(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The real helm, also exported as FABPROMOTE_HELM; skips the test without one."""
-    if _HELM is None:
-        pytest.skip(
-            "needs the real helm binary: set FABPROMOTE_HELM to it or put helm on PATH "
-            "(scripts/install-helm.sh installs v3.18.0 and prints its folder)"
+@pytest.fixture(name="helm_binary", params=[3, 4], ids=["helm3", "helm4"])
+def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real helm of each major, also exported as FABPROMOTE_HELM: every test using it runs with both.
+
+    Without that helm the test skips, except in CI (``CI`` set), where scripts/bootstrap.sh installed both.
+    """
+    major: int = request.param
+    binary = _HELMS[major]
+    if _major(binary) != major:
+        why = (
+            f"needs helm {major}: "
+            + ("set FABPROMOTE_HELM to it or put helm on PATH" if major == 3 else "set FABPROMOTE_HELM4 to it")
+            + f" (`bash scripts/install-helm.sh {major}` installs it and prints its folder)"
         )
-    monkeypatch.setenv("FABPROMOTE_HELM", _HELM)
-    return _HELM
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    assert binary is not None
+    monkeypatch.setenv("FABPROMOTE_HELM", binary)
+    return binary
+
+
+@pytest.fixture(name="helm_major")
+def _helm_major(helm_binary: str) -> int:
+    """The major version of ``helm_binary``: 3 or 4."""
+    major = _major(helm_binary)
+    assert major is not None
+    return major
 
 
 CONFIGMAP = """\
