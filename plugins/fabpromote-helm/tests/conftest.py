@@ -308,6 +308,100 @@ def _chart_server(helm_binary: str, tmp_path: Path) -> Iterator[ChartServer]:
         server.stop()
 
 
+class OciRegistry:
+    """A real OCI registry (Debian's ``docker-registry``, Distribution) on 127.0.0.1, storing in a folder.
+
+    Attributes:
+        url: ``oci://127.0.0.1:<port>/charts``, where :meth:`push` puts charts.
+        host: ``127.0.0.1:<port>``, to list in ``FABPROMOTE_HELM_PLAIN_HTTP`` (it speaks plain HTTP).
+    """
+
+    def __init__(self, folder: Path, helm: str) -> None:
+        self.folder = folder
+        self.helm = helm
+        self.host = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"oci://{self.host}/charts"
+
+    def start(self, binary: str) -> None:
+        """Serve on a free port; a port another test took meanwhile is tried again with another one."""
+        for _ in range(5):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                self.host = f"127.0.0.1:{sock.getsockname()[1]}"
+            config = self.folder / "config.yml"
+            config.write_text(
+                f"version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {self.folder}/data}}}}\n"
+                f"http: {{addr: '{self.host}'}}\n"
+            )
+            self._process = subprocess.Popen(
+                [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if self._answers():
+                return
+            self.stop()
+        raise RuntimeError("docker-registry did not start on 127.0.0.1")
+
+    def _answers(self) -> bool:
+        import urllib.request
+
+        for _ in range(100):
+            if self._process is not None and self._process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1):
+                    return True
+            except OSError:
+                threading.Event().wait(0.05)
+        return False
+
+    def push(self, chart: Path) -> Path:
+        """``helm package`` the chart folder and ``helm push`` it here; returns the archive pushed."""
+        done = subprocess.run(
+            [self.helm, "package", str(chart), "--destination", str(self.folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        archive = Path(done.stdout.strip().rsplit(": ", 1)[-1])
+        subprocess.run([self.helm, "push", str(archive), self.url, "--plain-http"], capture_output=True, check=True)
+        return archive
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+@pytest.fixture(name="oci_registry")
+def _oci_registry(helm_binary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OciRegistry]:
+    """An OCI registry holding chart ``demo`` at 0.1.0 and 0.2.0, reached over plain HTTP.
+
+    Needs ``docker-registry`` (scripts/install-debian-tools.sh installs it): skips without
+    it, except in CI, where that is a failure.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        why = "needs Debian's docker-registry (scripts/install-debian-tools.sh installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    registry = OciRegistry(tmp_path / "registry", helm_binary)
+    registry.folder.mkdir()
+    registry.start(binary)
+    try:
+        sources = tmp_path / "oci-sources"
+        for version in ("0.1.0", "0.2.0"):
+            registry.push(write_chart(sources / version, version=version, templates=versioned_configmap(version)))
+        monkeypatch.setenv("FABPROMOTE_HELM_PLAIN_HTTP", registry.host)
+        yield registry
+    finally:
+        registry.stop()
+
+
 @pytest.fixture(name="closed_url")
 def _closed_url() -> Iterator[str]:
     """An http URL on 127.0.0.1 that refuses connections: its port is bound, never listening, held for the test."""
