@@ -612,7 +612,17 @@ class TestProtect:
         host.protect(repo, ["stage", "prod"])
         project.protected["prod"]["push_access_levels"][0]["access_level"] = 40
         project.protected["prod"]["allow_force_push"] = True
-        project.protected["stage"]["merge_access_levels"].append({"access_level": None, "user_id": 7})
+        project.protected["stage"]["merge_access_levels"].append(
+            # GitLab's entry for one user: a level (the user's role) and the user's name
+            {
+                "id": 99,
+                "access_level": 40,
+                "access_level_description": "Jane Doe",
+                "user_id": 7,
+                "group_id": None,
+                "deploy_key_id": None,
+            }
+        )
         project.settings["allow_merge_on_skipped_pipeline"] = True
         drift = host.protect(repo, ["stage", "prod"], check_only=True)
         assert drift == [
