@@ -576,6 +576,12 @@ class TestStatuses:
         with pytest.raises(ValueError, match="state must be one of"):
             host.set_status(repo, "0" * 40, "c", "green")
 
+    def test_skipped_refused_before_any_request(self, host: GitLabHost, repo: str, gitlab: FakeGitLab) -> None:
+        """skipped is taken only by GitLab 17.x and later, below the oldest GitLab supported: never sent."""
+        with pytest.raises(ValueError, match="pending, running, success, failed, canceled, not 'skipped'"):
+            host.set_status(repo, "dev", "c", "skipped")
+        assert gitlab.api_requests("POST") == []
+
     def test_unknown_commit(self, host: GitLabHost, repo: str) -> None:
         """A status on a commit GitLab does not have is an error."""
         with pytest.raises(GitHostError) as info:
