@@ -113,7 +113,6 @@ def project(
             "older_than": "90d",
             "name_regex": ".*",
             "name_regex_keep": None,
-            "name_regex_delete": None,
             "next_run_at": created_at,
         },
         "repository_storage": "default",

@@ -155,9 +155,10 @@ class Waiver:
     """A known inaccuracy of the description, corrected: ``field`` of gitbeaker's ``schema``.
 
     Attributes:
-        change: ``optional`` (GitLab leaves it out), ``nullable`` (GitLab sends null),
+        field: A field of the type, or of an object inside it (``permissions.group_access``).
+        change: ``optional`` (GitLab leaves it out), ``nullable`` (GitLab sends null), or
             ``string`` (GitLab sends a string where the type says otherwise, or other values
-            than the type's), or ``any`` (the type of a nested object is wrong; its reason says how).
+            than the type's).
     """
 
     schema: str
@@ -194,12 +195,17 @@ WAIVERS = (
         "GitLab sends a role name such as 'developer' (the type says boolean)",
     ),
     Waiver("ProjectSchema", "issue_branch_template", "nullable", "null until a template is set"),
-    Waiver("ProjectSchema", "container_expiration_policy", "any", "its next_run_at is null while the policy is off"),
     Waiver(
         "ProjectSchema",
-        "permissions",
-        "any",
-        "group_access is null when the user's access comes from the project, not a group",
+        "container_expiration_policy.name_regex_delete",
+        "optional",
+        "GitLab sends name_regex (name_regex_delete is only a parameter)",
+    ),
+    Waiver(
+        "ProjectSchema",
+        "permissions.group_access",
+        "nullable",
+        "null when the user's access comes from the project, not from a group",
     ),
     *(
         Waiver(
@@ -256,20 +262,31 @@ class Description:
     # Building
 
     def _waive(self, waiver: Waiver) -> None:
-        found = [schema for key, schema in self._defs.items() if _base_name(key) == waiver.schema]
-        if not found or not all(waiver.field in schema["properties"] for schema in found):
+        *outer, field = waiver.field.split(".")
+        found = [self._nested(schema, outer) for key, schema in self._defs.items() if _base_name(key) == waiver.schema]
+        if not found or not all(schema is not None and field in schema["properties"] for schema in found):
             raise ValueError(f"waiver of {waiver.schema}.{waiver.field}: the description has no such field")
         for schema in found:
+            assert schema is not None
             if waiver.change == "optional":
-                schema["required"] = [name for name in schema["required"] if name != waiver.field]
+                schema["required"] = [name for name in schema["required"] if name != field]
             elif waiver.change == "nullable":
-                schema["properties"][waiver.field] = {"anyOf": [{"type": "null"}, schema["properties"][waiver.field]]}
+                schema["properties"][field] = {"anyOf": [{"type": "null"}, schema["properties"][field]]}
             elif waiver.change == "string":
-                schema["properties"][waiver.field] = {"type": "string"}
-            elif waiver.change == "any":
-                schema["properties"][waiver.field] = {}
+                schema["properties"][field] = {"type": "string"}
             else:
                 raise ValueError(f"waiver of {waiver.schema}.{waiver.field}: unknown change {waiver.change!r}")
+
+    def _nested(self, schema: dict[str, Any], path: list[str]) -> dict[str, Any] | None:
+        """The object schema at ``path`` (field names) inside ``schema``, following ``$ref``s."""
+        for name in path:
+            inner = schema.get("properties", {}).get(name, {})
+            if "$ref" in inner:
+                inner = self._defs[inner["$ref"].removeprefix("#/$defs/")]
+            if inner.get("type") != "object":
+                return None
+            schema = inner
+        return schema
 
     def _parameters(self, operation: Operation) -> _Params:
         described = self.gitbeaker["methods"][operation.gitbeaker]
