@@ -247,3 +247,15 @@ class TestFakeValidation:
             assert Description(description.gitbeaker, waivers=rest)._defs != description._defs, waiver
         with pytest.raises(ValueError, match="no such field"):
             Description(description.gitbeaker, waivers=(Waiver("ProjectSchema", "nope", "optional", "-"),))
+
+
+def test_waivers_listed_in_the_docs() -> None:
+    """docs/githosts.md shows every waiver: its type, field, correction and reason."""
+    from gitlab_description import ROOT, WAIVERS
+
+    text = (ROOT / "docs" / "githosts.md").read_text()
+    section = text.split("## Fake GitLab validation", 1)[1]
+    for waiver in WAIVERS:
+        row = next((line for line in section.splitlines() if f"| `{waiver.field}` |" in line), "")
+        assert f"`{waiver.schema}`" in row, waiver
+        assert f"| {waiver.change} | {waiver.reason} |" in row, waiver
