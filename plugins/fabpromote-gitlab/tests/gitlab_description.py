@@ -251,6 +251,8 @@ class Description:
     waivers: tuple[Waiver, ...] = WAIVERS
     _defs: dict[str, Any] = attrs.field(init=False)
     _params: dict[str, _Params] = attrs.field(init=False, factory=dict)
+    # Validators are built once: each holds the whole set of types ($defs).
+    _validators: dict[str, jsonschema.protocols.Validator] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self._defs = copy.deepcopy(self.gitbeaker["$defs"])
@@ -333,7 +335,7 @@ class Description:
                 problems.append(f"request parameter {name!r} is not in the description")
                 continue
             schema = params.schemas[name]
-            if schema is not None and not self._valid(value, schema, from_query):
+            if schema is not None and not self._valid(value, f"{operation.name} {name}", schema, from_query):
                 problems.append(f"request parameter {name!r}: {value!r} does not match {_shown(schema)}")
         names = {name for name, _, _ in sent}
         problems += [f"required request parameter {name!r} is missing" for name in sorted(params.required - names)]
@@ -343,8 +345,7 @@ class Description:
         """What is wrong with a successful answer's JSON body."""
         if not operation.json_answer:
             return []
-        schema = {"$defs": self._defs, **self.gitbeaker["methods"][operation.gitbeaker]["returns"]}
-        validator = jsonschema.Draft202012Validator(schema)
+        validator = self._validator(operation.name, self.gitbeaker["methods"][operation.gitbeaker]["returns"])
         return [
             f"answer {'/'.join(str(part) for part in error.absolute_path) or '(body)'}: {error.message}"
             for error in sorted(validator.iter_errors(body), key=lambda error: list(map(str, error.absolute_path)))
@@ -354,15 +355,20 @@ class Description:
         """Whether the description knows parameter ``name`` of ``operation``."""
         return name in self._params[operation.name].schemas
 
-    def _valid(self, value: Any, schema: Any, from_query: bool) -> bool:
-        full = {"$defs": self._defs, **schema}
+    def _validator(self, key: str, schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+        if key not in self._validators:
+            self._validators[key] = jsonschema.Draft202012Validator({"$defs": self._defs, **schema})
+        return self._validators[key]
+
+    def _valid(self, value: Any, key: str, schema: dict[str, Any], from_query: bool) -> bool:
+        validator = self._validator(key, schema)
         candidates = [value]
         if from_query and isinstance(value, str):
             # A query string carries text: GitLab reads "true" and "42" as their values.
             candidates += [{"true": True, "false": False}.get(value.lower(), value)]
             if re.fullmatch(r"-?\d+", value):
                 candidates.append(int(value))
-        return any(jsonschema.Draft202012Validator(full).is_valid(candidate) for candidate in candidates)
+        return any(validator.is_valid(candidate) for candidate in candidates)
 
 
 def _shown(schema: Any) -> str:
