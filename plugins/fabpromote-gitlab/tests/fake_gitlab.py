@@ -12,6 +12,11 @@ token as password) by :class:`fabpromote.testing.gitservers.SmartHTTPServer`.
 Pushes to branches protected with "No one" allowed to push are refused by a
 ``pre-receive`` hook, with GitLab's message.
 
+Given a ``description`` (``gitlab_description.py``), the fake checks every request it
+receives and every successful answer it gives against GitLab's API as the pinned
+clients describe it, and records each difference in :attr:`FakeGitLab.violations`;
+its objects (``fake_gitlab_views.py``) carry every field GitLab gives.
+
 Faults for tests: :meth:`FakeGitLab.fail_next` (5xx answers) and
 :meth:`FakeGitLab.rate_limit_next` (429 with ``Retry-After``/``RateLimit-Reset``).
 
