@@ -243,8 +243,19 @@ class GiteaHost:
                 raise GiteaError(client.redact(f"{ref.full_name}: {message(response)}"), status=409, host=self.kind)
         return self._change(repo_url, pull, base_sha)
 
-    def merge(self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
+    def merge(
+        self,
+        repo_url: str,
+        change: ChangeRequest,
+        *,
+        expected_head_sha: str,
+        message: str,
+        fast_forward: bool = True,  # noqa: ARG002 (the merge method decides; see the docstring)
+    ) -> MergeResult:
         """Merge ``change`` at ``expected_head_sha`` (Gitea's ``head_commit_id``), purpose ``promote``.
+
+        It merges as ``merge_method`` says, whatever ``fast_forward`` asks:
+        the pull request's body already records what a merge commit would.
 
         Raises:
             ProtectedBranchError: ``change.base`` does not accept promotions.
