@@ -215,7 +215,9 @@ class GiteaClient:
             )
         if status == 403:
             return GiteaError(
-                self.redact(f"{where}: access denied (HTTP 403): {text}; check the scopes of the token in ${self.token_env}"),
+                self.redact(
+                    f"{where}: access denied (HTTP 403): {text}; check the scopes of the token in ${self.token_env}"
+                ),
                 status=403,
                 host=self.kind,
             )

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import attrs
 
-from fabpromote.exceptions import BranchPolicyError, RefNotFoundError, StaleBranchError
+from fabpromote.exceptions import RefNotFoundError, StaleBranchError
 from fabpromote.git import (
     BranchPolicy,
     ChangeRequest,
@@ -47,57 +47,32 @@ from fabpromote_gitea._client import (
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     GiteaClient,
-    api_url,
     message,
     number,
     token_env,
 )
 from fabpromote_gitea._errors import GiteaError, GiteaNotFoundError, GiteaSettingsError, RepositoryNotFoundError
 from fabpromote_gitea._protection import ProtectionPolicy
+from fabpromote_gitea._settings import (
+    MERGE_METHODS,
+    OPTIONS,
+    _backoff,
+    _bool,
+    _max_retries,
+    _max_wait,
+    _merge_method,
+    _optional_api_url,
+    _protection,
+    _sources,
+    _timeout,
+)
 from fabpromote_gitea._statuses import from_gitea, to_gitea
 from fabpromote_gitea._urls import RepoRef, parse_repo
 
 __all__ = ["MERGE_METHODS", "OPTIONS", "ROLLBACK_PREFIX", "GiteaHost"]
 
-#: Gitea's merge styles that make or keep commits (``manually-merged`` only records a merge).
-MERGE_METHODS = ("merge", "rebase", "rebase-merge", "squash", "fast-forward-only")
 #: Rollback branches are named ``fabpromote/rollback-<branch>-<target sha, 12 digits>``.
 ROLLBACK_PREFIX = "fabpromote/rollback-"
-#: The options a cluster file's ``hosts:`` entry may give a gitea host.
-OPTIONS = (
-    "api_url",
-    "merge_method",
-    "timeout",
-    "max_retries",
-    "backoff",
-    "max_wait",
-    "required_contexts",
-    "required_approvals",
-    "strict",
-)
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
-    try:
-        return BranchPolicy(value)
-    except BranchPolicyError as exc:
-        raise GiteaSettingsError(str(exc)) from None
-
-
-def _merge_method(value: Any) -> str:
-    method = str(value or "merge").strip().lower()
-    if method not in MERGE_METHODS:
-        raise GiteaSettingsError(f"merge_method must be one of {', '.join(MERGE_METHODS)}, not {value!r}")
-    return method
-
-
-def _bool(name: str, value: Any) -> bool:
-    text = str(value).strip().lower()
-    if isinstance(value, bool) or text in _TRUE | _FALSE:
-        return value if isinstance(value, bool) else text in _TRUE
-    raise GiteaSettingsError(f"{name} must be true or false, not {value!r}")
 
 
 @attrs.define
@@ -116,20 +91,16 @@ class GiteaHost:
         clock: What retries wait on; tests give a fake clock.
     """
 
-    _sources: Sources = attrs.field(default=None, converter=lambda value: value if value is not None else Sources())
+    _sources: Sources = attrs.field(default=None, converter=_sources)
     _protected: BranchPolicy = attrs.field(default=None, converter=_protection)
     kind: str = attrs.field(default="gitea", kw_only=True)
-    api_url: str | None = attrs.field(default=None, converter=lambda v: api_url(v) if v else None, kw_only=True)
+    api_url: str | None = attrs.field(default=None, converter=_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env, kw_only=True)
     merge_method: str = attrs.field(default="merge", converter=_merge_method, kw_only=True)
-    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=lambda v: number("timeout", v, float), kw_only=True)
-    max_retries: int = attrs.field(
-        default=DEFAULT_MAX_RETRIES, converter=lambda v: number("max_retries", v, int), kw_only=True
-    )
-    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=lambda v: number("backoff", v, float), kw_only=True)
-    max_wait: float = attrs.field(
-        default=DEFAULT_MAX_WAIT, converter=lambda v: number("max_wait", v, float), kw_only=True
-    )
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=_timeout, kw_only=True)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=_max_retries, kw_only=True)
+    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff, kw_only=True)
+    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _clients: dict[str, GiteaClient] = attrs.field(init=False, factory=dict, repr=False)
@@ -238,7 +209,9 @@ class GiteaHost:
                 expect=(201, 409),
             )
             # 409: opened meanwhile by another run; take that one.
-            pull = response.json() if response.status_code == 201 else self._find_pull(ref, client, base=base, head=head)
+            pull = (
+                response.json() if response.status_code == 201 else self._find_pull(ref, client, base=base, head=head)
+            )
             if pull is None:
                 raise GiteaError(client.redact(f"{ref.full_name}: {message(response)}"), status=409, host=self.kind)
         return self._change(repo_url, pull, base_sha)
@@ -300,7 +273,9 @@ class GiteaHost:
             raise StaleBranchError(change.base, base_sha, actual, url=redact(repo_url))
         return MergeResult(status="not-mergeable", message=client.redact(f"pull request #{change.number}: {reason}"))
 
-    def revert_to(self, repo_url: str, branch: str, target: str, *, expected: str, message: str) -> ChangeRequest | None:
+    def revert_to(
+        self, repo_url: str, branch: str, target: str, *, expected: str, message: str
+    ) -> ChangeRequest | None:
         """Propose restoring ``branch`` to the tree of ``target``: a rollback pull request.
 
         Pushes ``fabpromote/rollback-<branch>-<target sha, 12>`` holding one
@@ -425,7 +400,8 @@ class GiteaHost:
     def _check_repo(self, ref: RepoRef, client: GiteaClient) -> None:
         if client.request("GET", _path(ref), expect=(200, 404)).status_code == 404:
             raise RepositoryNotFoundError(
-                f"repository {ref.full_name} not found on {ref.web} (or the token in ${client.token_env} cannot see it)",
+                f"repository {ref.full_name} not found on {ref.web}"
+                f" (or the token in ${client.token_env} cannot see it)",
                 status=404,
                 host=self.kind,
             )
@@ -454,7 +430,9 @@ class GiteaHost:
 
     def _find_pull(self, ref: RepoRef, client: GiteaClient, *, base: str, head: str) -> dict[str, Any] | None:
         for pull in client.paginate(_path(ref, "pulls"), params={"state": "open"}):
-            same_repo = (pull["head"].get("repo") or {}).get("full_name", ref.full_name).lower() == ref.full_name.lower()
+            same_repo = (pull["head"].get("repo") or {}).get(
+                "full_name", ref.full_name
+            ).lower() == ref.full_name.lower()
             if pull["base"]["ref"] == base and pull["head"]["ref"] == head and same_repo:
                 return dict(pull)
         return None

@@ -53,7 +53,9 @@ class ProtectionPolicy:
             found.append(f"status checks {', '.join(missing)} not required")
         approvals = int(current.get("required_approvals") or 0)
         if approvals < self.required_approvals:
-            found.append(f"{approvals} approval{'' if approvals == 1 else 's'} required (want {self.required_approvals})")
+            found.append(
+                f"{approvals} approval{'' if approvals == 1 else 's'} required (want {self.required_approvals})"
+            )
         if self.strict and not current.get("block_on_outdated_branch"):
             found.append("outdated pull requests may be merged (block_on_outdated_branch is off)")
         return found

@@ -65,7 +65,9 @@ def parse_repo(url: str) -> RepoRef:
             raise _not_gitea(url)
         host = (parts.hostname or "").lower()
         if parts.scheme == "http" and not _is_loopback(host):
-            raise GiteaSettingsError(f"{redact(url)}: Gitea repositories are reached over https (http only on 127.0.0.1)")
+            raise GiteaSettingsError(
+                f"{redact(url)}: Gitea repositories are reached over https (http only on 127.0.0.1)"
+            )
         if parts.scheme in ("https", "http"):
             netloc = parts.netloc.rpartition("@")[2].lower()
             web, path = f"{parts.scheme}://{netloc}", parts.path

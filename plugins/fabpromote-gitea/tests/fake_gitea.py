@@ -25,16 +25,16 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import attrs
+from fake_gitea_git import _git, _is_ancestor, _merge_tree, _now, _rev, _update_ref
+from fake_gitea_json import DEFAULT_RULE, GiteaJson
 
 from fabpromote.testing.gitservers import SmartHTTPServer
 
@@ -95,7 +95,7 @@ class _Repo:
         return f"{self.owner}/{self.name}"
 
 
-class FakeGitea:
+class FakeGitea(GiteaJson):
     """Gitea's API for the repositories under ``base_dir``, and git over smart HTTP.
 
     Attributes:
@@ -116,6 +116,7 @@ class FakeGitea:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._httpd: _Server | None = None
+        self._failures: list[int] = []
 
     # Lifecycle
 
@@ -200,6 +201,16 @@ class FakeGitea:
             stored = self._repo(owner, name).rules.get(branch)
             return dict(stored) if stored is not None else None
 
+    def statuses(self, owner: str, name: str, sha: str) -> list[dict[str, Any]]:
+        """Every status set on commit ``sha``, oldest first, as Gitea answers them."""
+        with self._lock:
+            return list(self._repo(owner, name).statuses.get(sha, []))
+
+    def fail_next(self, count: int, status: int = 502) -> None:
+        """Answer the next ``count`` API requests with ``status`` (a proxy in front of Gitea failing)."""
+        with self._lock:
+            self._failures += [status] * count
+
     def pulls(self, owner: str, name: str) -> list[_Pull]:
         with self._lock:
             return list(self._repo(owner, name).pulls)
@@ -213,6 +224,8 @@ class FakeGitea:
         parsed = json.loads(body) if body else None
         with self._lock:
             self.requests.append((method, path, parsed))
+            if self._failures:
+                return self._failures.pop(0), {"message": "Bad Gateway", "url": DOCS}, {}
             if self.swagger is not None:
                 self.violations += self.swagger.check_request(method, path, parsed)
         status, answer, headers = self._answer(method, path, query, auth, parsed)
@@ -372,7 +385,7 @@ class FakeGitea:
         if name in repo.rules:
             raise ApiError(403, "Branch protection already exist")
         now = _now()
-        rule = {**_DEFAULT_RULE, **body, "rule_name": name, "branch_name": name, "created_at": now, "updated_at": now}
+        rule = {**DEFAULT_RULE, **body, "rule_name": name, "branch_name": name, "created_at": now, "updated_at": now}
         repo.rules[name] = rule
         self._write_protected_refs(repo)
         return 201, rule, {}
@@ -447,169 +460,6 @@ class FakeGitea:
         refused = [f"refs/heads/{name}\n" for name, rule in repo.rules.items() if not rule.get("enable_push")]
         (repo.path / "fake-protected-refs").write_text("".join(refused))
 
-    # JSON, as Gitea writes it
-
-    def _user(self) -> dict[str, Any]:
-        return {
-            "id": 1,
-            "login": self.login,
-            "login_name": "",
-            "source_id": 0,
-            "full_name": "",
-            "email": f"{self.login}@noreply.localhost",
-            "avatar_url": f"{self.web_url}avatars/1",
-            "html_url": f"{self.web_url}{self.login}",
-            "language": "en-US",
-            "is_admin": True,
-            "last_login": "2026-01-01T00:00:00Z",
-            "created": "2026-01-01T00:00:00Z",
-            "restricted": False,
-            "active": True,
-            "prohibit_login": False,
-            "location": "",
-            "website": "",
-            "description": "",
-            "visibility": "public",
-            "followers_count": 0,
-            "following_count": 0,
-            "starred_repos_count": 0,
-        }
-
-    def _repo_json(self, repo: _Repo) -> dict[str, Any]:
-        html = f"{self.web_url}{repo.full_name}"
-        return {
-            "id": repo.id,
-            "owner": self._user(),
-            "name": repo.name,
-            "full_name": repo.full_name,
-            "description": "",
-            "empty": not _has_refs(repo.path),
-            "private": False,
-            "fork": False,
-            "template": False,
-            "mirror": False,
-            "size": 0,
-            "html_url": html,
-            "url": f"{self.api_url}/repos/{repo.full_name}",
-            "ssh_url": f"git@{HOST}:{repo.full_name}.git",
-            "clone_url": f"{html}.git",
-            "default_branch": repo.default_branch,
-            "archived": False,
-            "created_at": "2026-01-01T00:00:00Z",
-            "updated_at": _now(),
-            "permissions": {"admin": True, "push": True, "pull": True},
-            "has_pull_requests": True,
-            "allow_merge_commits": True,
-            "allow_squash_merge": True,
-            "allow_rebase": True,
-            "allow_fast_forward_only_merge": True,
-            "default_merge_style": "merge",
-            "object_format_name": "sha1",
-        }
-
-    def _pull_json(self, repo: _Repo, pull: _Pull) -> dict[str, Any]:
-        base = pull.merge_base if pull.merged else _rev(repo.path, f"refs/heads/{pull.base}") or ""
-        head = pull.head_sha if pull.merged else _rev(repo.path, f"refs/heads/{pull.head}") or ""
-        mergeable = not pull.merged and bool(base and head) and _merge_tree(repo.path, base, head)[1]
-        side = lambda ref, sha: {
-            "label": ref,
-            "ref": ref,
-            "sha": sha,
-            "repo_id": repo.id,
-            "repo": self._repo_json(repo),
-        }  # noqa: E731
-        html = f"{self.web_url}{repo.full_name}/pulls/{pull.number}"
-        return {
-            "id": pull.id,
-            "url": html,
-            "number": pull.number,
-            "user": self._user(),
-            "title": pull.title,
-            "body": pull.body,
-            "labels": [],
-            "milestone": None,
-            "assignee": None,
-            "assignees": None,
-            "requested_reviewers": None,
-            "state": pull.state,
-            "draft": False,
-            "is_locked": False,
-            "comments": 0,
-            "review_comments": 0,
-            "html_url": html,
-            "diff_url": f"{html}.diff",
-            "patch_url": f"{html}.patch",
-            "mergeable": mergeable,
-            "merged": pull.merged,
-            "merged_at": pull.merged_at,
-            "merge_commit_sha": pull.merge_commit_sha,
-            "merged_by": self._user() if pull.merged else None,
-            "allow_maintainer_edit": False,
-            "base": side(pull.base, base),
-            "head": side(pull.head, head),
-            "merge_base": base,
-            "due_date": None,
-            "created_at": pull.created,
-            "updated_at": pull.merged_at or pull.created,
-            "closed_at": pull.merged_at,
-            "pin_order": 0,
-        }
-
-    def _commit_json(self, repo: _Repo, sha: str) -> dict[str, Any]:
-        fields = _git(repo.path, "show", "-s", "--format=%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha)
-        tree, parents, an, ae, ad, cn, ce, cd, message = fields.split("\0", 8)
-        api = f"{self.api_url}/repos/{repo.full_name}"
-        return {
-            "url": f"{api}/git/commits/{sha}",
-            "sha": sha,
-            "created": cd,
-            "html_url": f"{self.web_url}{repo.full_name}/commit/{sha}",
-            "commit": {
-                "url": f"{api}/git/commits/{sha}",
-                "author": {"name": an, "email": ae, "date": ad},
-                "committer": {"name": cn, "email": ce, "date": cd},
-                "message": message + "\n",
-                "tree": {"url": f"{api}/git/trees/{tree}", "sha": tree, "created": cd},
-                "verification": {
-                    "verified": False,
-                    "reason": "gpg.error.not_signed_commit",
-                    "signature": "",
-                    "signer": None,
-                    "payload": "",
-                },
-            },
-            "author": None,
-            "committer": None,
-            "parents": [{"url": f"{api}/git/commits/{p}", "sha": p, "created": cd} for p in parents.split()],
-        }
-
-
-_DEFAULT_RULE: dict[str, Any] = {
-    "enable_push": False,
-    "enable_push_whitelist": False,
-    "push_whitelist_usernames": [],
-    "push_whitelist_teams": [],
-    "push_whitelist_deploy_keys": False,
-    "enable_force_push": False,
-    "enable_merge_whitelist": False,
-    "merge_whitelist_usernames": [],
-    "merge_whitelist_teams": [],
-    "enable_status_check": False,
-    "status_check_contexts": [],
-    "required_approvals": 0,
-    "enable_approvals_whitelist": False,
-    "approvals_whitelist_username": [],
-    "approvals_whitelist_teams": [],
-    "block_on_rejected_reviews": False,
-    "block_on_official_review_requests": False,
-    "block_on_outdated_branch": False,
-    "dismiss_stale_approvals": False,
-    "ignore_stale_approvals": False,
-    "require_signed_commits": False,
-    "protected_file_patterns": "",
-    "unprotected_file_patterns": "",
-    "priority": 0,
-}
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 _ROUTES = [
@@ -667,67 +517,3 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    env.update(GIT_AUTHOR_NAME="Gitea", GIT_AUTHOR_EMAIL="gitea@noreply.localhost")
-    env.update(GIT_COMMITTER_NAME="Gitea", GIT_COMMITTER_EMAIL="gitea@noreply.localhost")
-    return {**env, **(extra or {})}
-
-
-def _git(cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, env=_env(env), capture_output=True, check=False, timeout=60
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().strip()
-
-
-def _rev(path: Path, rev: str) -> str | None:
-    if not rev or rev.startswith("-") or any(char in rev for char in " ~^:\\\0"):
-        return None
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-        cwd=path,
-        env=_env(),
-        capture_output=True,
-        check=False,
-    )
-    return done.stdout.decode().strip() or None
-
-
-def _is_ancestor(path: Path, ancestor: str, descendant: str) -> bool:
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=path, env=_env(), check=False
-    )
-    return done.returncode == 0
-
-
-def _has_refs(path: Path) -> bool:
-    return bool(_git(path, "for-each-ref", "--count=1", "refs/heads/"))
-
-
-def _merge_tree(path: Path, base: str, head: str) -> tuple[str, bool]:
-    """The merged tree of two commits (stored), and whether they merged cleanly."""
-    done = subprocess.run(
-        ["git", "merge-tree", "--write-tree", base, head], cwd=path, env=_env(), capture_output=True, check=False
-    )
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"git merge-tree failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().split("\n", 1)[0].strip(), done.returncode == 0
-
-
-def _update_ref(path: Path, ref: str, new: str, old: str) -> bool:
-    """Compare-and-swap: move ``ref`` to ``new`` only if it is still at ``old``."""
-    return (
-        subprocess.run(
-            ["git", "update-ref", ref, new, old], cwd=path, env=_env(), capture_output=True, check=False
-        ).returncode
-        == 0
-    )

