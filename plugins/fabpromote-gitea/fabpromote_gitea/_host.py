@@ -17,6 +17,7 @@ write whose purpose a branch does not accept raises
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,7 @@ from fabpromote_gitea._client import (
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
+    MESSAGE_LENGTH,
     GiteaClient,
     message,
     number,
@@ -71,6 +73,11 @@ from fabpromote_gitea._urls import RepoRef, parse_repo
 
 __all__ = ["MERGE_METHODS", "OPTIONS", "ROLLBACK_PREFIX", "GiteaHost"]
 
+#: Gitea's 405 answer for a pull request it found conflicts in (or is still checking).
+NOT_MERGEABLE = "Please try again later"
+_REASON = re.compile(r"not allowed to merge \[reason: (.*)\]")
+#: Statuses per page of a combined status (Gitea's default MAX_RESPONSE_ITEMS), and at most this many pages.
+PAGE, MAX_PAGES = 50, 100
 #: Rollback branches are named ``fabpromote/rollback-<branch>-<target sha, 12 digits>``.
 ROLLBACK_PREFIX = "fabpromote/rollback-"
 
@@ -265,6 +272,10 @@ class GiteaHost:
             sha = str(pull.get("merge_commit_sha") or "")
             return MergeResult(status="merged", sha=sha, fast_forward=sha == expected_head_sha)
         reason = _merge_refusal(response)
+        if reason == NOT_MERGEABLE:
+            # Gitea says so of conflicts it found, and while it is still looking for them.
+            conflicts = self._ops.conflicts(self._git_url(repo_url), base_sha or change.base, expected_head_sha)
+            reason = f"conflicts in {', '.join(conflicts)}" if conflicts else "Gitea is still checking it; try again"
         if reason == "head out of date":
             actual = self.read_branch(repo_url, change.head)
             raise StaleBranchError(change.head, expected_head_sha, actual, url=redact(repo_url))
@@ -321,11 +332,12 @@ class GiteaHost:
         """
         ref, client = self._commit_of(repo_url, sha)
         statuses = []
-        for page in range(1, 1000):
-            combined = client.get(_path(ref, "commits", sha, "status"), params={"page": page, "limit": 50})
-            items = combined.get("statuses") or []
+        for page in range(1, MAX_PAGES + 1):
+            response = client.request("GET", _path(ref, "commits", sha, "status"), params={"page": page, "limit": PAGE})
+            # Gitea before 1.21 answers a commit without statuses with an empty body; later ones with zero fields.
+            items = (response.json() if response.content else {}).get("statuses") or []
             statuses += [from_gitea(item) for item in items]
-            if len(items) < 50:
+            if len(items) < PAGE:
                 break
         latest = {status.context: status for status in statuses}
         return sorted(latest.values(), key=lambda status: status.context)
@@ -470,11 +482,15 @@ def _path(ref: RepoRef, *parts: str) -> str:
 
 
 def _merge_refusal(response: Any) -> str:
-    """Why Gitea did not merge: its message, or the conflicting files it names."""
+    """Why Gitea did not merge, in its words: the reason of a protection rule, or what git said of conflicts."""
     try:
         data = response.json()
     except ValueError:
         data = None
-    if isinstance(data, dict) and data.get("ConflictedFiles") is not None:
-        return "conflicts in " + ", ".join(data["ConflictedFiles"]) if data["ConflictedFiles"] else "merge conflicts"
-    return message(response)
+    if isinstance(data, dict) and "Style" in data:
+        # ErrMergeConflicts and its kin, serialized whole (409): git's own output.
+        said = " ".join(str(data.get("StdErr") or data.get("StdOut") or "").split())
+        return f"git could not {data['Style']}: {said}"[:MESSAGE_LENGTH] if said else "merge conflicts"
+    text = message(response)
+    found = _REASON.fullmatch(text)
+    return found.group(1) if found else text

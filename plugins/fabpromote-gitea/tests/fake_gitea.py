@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import attrs
 from fake_gitea_git import _git, _is_ancestor, _merge_tree, _now, _rev, _update_ref
-from fake_gitea_json import DEFAULT_RULE, GiteaJson
+from fake_gitea_json import DEFAULT_RULE, EMPTY_COMBINED_STATUS, GiteaJson
 
 from fabpromote.testing.gitservers import SmartHTTPServer
 
@@ -294,22 +294,24 @@ class FakeGitea(GiteaJson):
     def merge_pull(
         self, repo: _Repo, *, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        # In Gitea's order: CheckPullMergeable (state, protection, conflicts), then the merge at head_commit_id.
         pull = self._pull(repo, number)
-        style = str(body.get("Do") or body.get("do") or "")
         if pull.merged:
-            raise ApiError(405, "The PR is already merged")
+            raise ApiError(405, "")  # "PR already merged", as its title only
         if pull.state != "open":
-            raise ApiError(405, "The PR is closed")
+            raise ApiError(404, "The target couldn't be found.")
         base_sha = _rev(repo.path, f"refs/heads/{pull.base}")
         head_sha = _rev(repo.path, f"refs/heads/{pull.head}")
         if not base_sha or not head_sha:
             raise ApiError(404, "The target couldn't be found.")
-        if body.get("head_commit_id") and body["head_commit_id"] != head_sha:
-            raise ApiError(409, "head out of date")
         blocked = self._blocked(repo, pull, head_sha)
         if blocked:
-            raise ApiError(405, blocked)
-        merged = self._merge(repo, pull, style, base_sha, head_sha, body)
+            raise ApiError(405, f"not allowed to merge [reason: {blocked}]")
+        if not _merge_tree(repo.path, base_sha, head_sha)[1]:
+            raise ApiError(405, "Please try again later")  # ErrNotMergeableState: Gitea found conflicts
+        if body.get("head_commit_id") and body["head_commit_id"] != head_sha:
+            raise ApiError(409, "head out of date")
+        merged = self._merge(repo, pull, str(body.get("Do") or body.get("do") or "merge"), base_sha, head_sha, body)
         if not _update_ref(repo.path, f"refs/heads/{pull.base}", merged, base_sha):
             raise ApiError(409, "merge push out of date")
         pull.state, pull.merged, pull.merge_commit_sha, pull.merged_at = "closed", True, merged, _now()
@@ -320,7 +322,8 @@ class FakeGitea(GiteaJson):
         self, repo: _Repo, *, sha: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
         if not re.fullmatch(r"[0-9a-f]{40}", sha) or not _rev(repo.path, sha):
-            raise ApiError(404, f"object does not exist [id: {sha}, rel_path: ]")
+            # Gitea looks the commit up only while storing the status, and fails with a 500.
+            raise ApiError(500, f"GetCommit[{sha}]: object does not exist [id: {sha}, rel_path: ]")
         if body.get("state") not in ("pending", "success", "error", "failure", "warning", "skipped"):
             raise ApiError(422, "[State]: invalid state")
         now = _now()
@@ -341,31 +344,28 @@ class FakeGitea(GiteaJson):
     def combined_status(
         self, repo: _Repo, *, ref: str, query: dict[str, str], **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        sha = _rev(repo.path, ref)
-        if sha is None:
-            raise ApiError(404, f"object does not exist [id: {ref}, rel_path: ]")
+        # Gitea resolves branches and tags; anything else is taken as a SHA, whether a commit has it or not.
+        sha = _rev(repo.path, f"refs/heads/{ref}") or _rev(repo.path, f"refs/tags/{ref}") or ref
         latest: dict[str, dict[str, Any]] = {}
         for status in repo.statuses.get(sha, []):
             latest[status["context"]] = status
+        if not latest:
+            return 200, dict(EMPTY_COMBINED_STATUS), {}  # Gitea 1.21+: a zero CombinedStatus
         statuses = sorted(latest.values(), key=lambda status: status["id"])
         limit, page = max(1, min(int(query.get("limit", 30)), 50)), max(1, int(query.get("page", 1)))
         states = {status["status"] for status in statuses}
-        combined = next(
-            (s for s in ("error", "failure", "warning", "pending") if s in states), "success" if states else "pending"
-        )
-        return (
-            200,
-            {
-                "state": combined,
-                "sha": sha,
-                "total_count": len(statuses),
-                "statuses": statuses[(page - 1) * limit : page * limit],
-                "repository": self._repo_json(repo),
-                "commit_url": f"{self.api_url}/repos/{repo.full_name}/commits/{sha}",
-                "url": f"{self.api_url}/repos/{repo.full_name}/commits/{sha}/status",
-            },
-            {},
-        )
+        combined = next((s for s in ("error", "failure", "warning", "pending") if s in states), "success")
+        api = f"{self.api_url}/repos/{repo.full_name}"
+        answer = {
+            "state": combined,
+            "sha": sha,
+            "total_count": len(statuses),
+            "statuses": statuses[(page - 1) * limit : page * limit],
+            "repository": self._repo_json(repo),
+            "commit_url": f"{api}/commits/{sha}",
+            "url": f"{api}/commits/{sha}/status",
+        }
+        return 200, answer, {"X-Total-Count": str(len(statuses))}
 
     def get_commit(self, repo: _Repo, *, sha: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
         found = _rev(repo.path, sha)
@@ -381,11 +381,12 @@ class FakeGitea(GiteaJson):
     def create_rule(self, repo: _Repo, *, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         name = str(body.get("rule_name") or body.get("branch_name") or "")
         if not name:
-            raise ApiError(422, "[RuleName]: Required")
+            raise ApiError(400, "both rule_name and branch_name are empty")
         if name in repo.rules:
             raise ApiError(403, "Branch protection already exist")
         now = _now()
         rule = {**DEFAULT_RULE, **body, "rule_name": name, "branch_name": name, "created_at": now, "updated_at": now}
+        rule["enable_push_whitelist"] = bool(rule["enable_push"] and rule["enable_push_whitelist"])
         repo.rules[name] = rule
         self._write_protected_refs(repo)
         return 201, rule, {}
@@ -393,7 +394,10 @@ class FakeGitea(GiteaJson):
     def edit_rule(self, repo: _Repo, *, name: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         if name not in repo.rules:
             raise ApiError(404, "Not Found")
-        repo.rules[name] = {**repo.rules[name], **body, "updated_at": _now()}
+        rule = {**repo.rules[name], **body, "updated_at": _now()}
+        if body.get("enable_push") is False:  # Gitea drops the push allowlist with pushing
+            rule.update(enable_push_whitelist=False, push_whitelist_deploy_keys=False)
+        repo.rules[name] = rule
         self._write_protected_refs(repo)
         return 200, repo.rules[name], {}
 
@@ -437,15 +441,11 @@ class FakeGitea(GiteaJson):
         return None
 
     def _merge(self, repo: _Repo, pull: _Pull, style: str, base: str, head: str, body: Mapping[str, Any]) -> str:
-        if _is_ancestor(repo.path, head, base):
-            raise ApiError(405, "Please try again later")  # Gitea: nothing to merge, the PR is "empty"
         if style == "fast-forward-only":
             if not _is_ancestor(repo.path, base, head):
-                raise ApiError(405, "Please try again later")
+                raise ApiError(409, "merge push out of date")  # ErrMergeDivergingFastForwardOnly
             return head
-        tree, clean = _merge_tree(repo.path, base, head)
-        if not clean:
-            raise ApiError(405, "Please try again later")  # Gitea keeps conflicted PRs "not mergeable"
+        tree, _ = _merge_tree(repo.path, base, head)
         title = str(body.get("merge_title_field") or body.get("MergeTitleField") or "")
         title = title or f"Merge pull request '{pull.title}' (#{pull.number}) from {pull.head} into {pull.base}"
         text = str(body.get("merge_message_field") or body.get("MergeMessageField") or "")

@@ -12,7 +12,7 @@ from fake_gitea_git import _git, _has_refs, _merge_tree, _now, _rev
 if TYPE_CHECKING:
     from fake_gitea import _Pull, _Repo
 
-__all__ = ["DEFAULT_RULE", "GiteaJson"]
+__all__ = ["DEFAULT_RULE", "EMPTY_COMBINED_STATUS", "GiteaJson"]
 
 HOST = "127.0.0.1"
 
@@ -156,6 +156,18 @@ class GiteaJson:
         }
 
 
+#: What Gitea 1.21+ answers for the combined status of a commit without statuses: a zero CombinedStatus.
+EMPTY_COMBINED_STATUS: dict[str, Any] = {
+    "state": "",
+    "sha": "",
+    "total_count": 0,
+    "statuses": None,
+    "repository": None,
+    "commit_url": "",
+    "url": "",
+}
+
+#: A new protection rule's fields, as Gitea answers them (the request's fields override).
 DEFAULT_RULE: dict[str, Any] = {
     "enable_push": False,
     "enable_push_whitelist": False,
@@ -163,6 +175,10 @@ DEFAULT_RULE: dict[str, Any] = {
     "push_whitelist_teams": [],
     "push_whitelist_deploy_keys": False,
     "enable_force_push": False,
+    "enable_force_push_allowlist": False,
+    "force_push_allowlist_usernames": [],
+    "force_push_allowlist_teams": [],
+    "force_push_allowlist_deploy_keys": False,
     "enable_merge_whitelist": False,
     "merge_whitelist_usernames": [],
     "merge_whitelist_teams": [],
@@ -181,4 +197,5 @@ DEFAULT_RULE: dict[str, Any] = {
     "protected_file_patterns": "",
     "unprotected_file_patterns": "",
     "priority": 0,
+    "block_admin_merge_override": False,
 }

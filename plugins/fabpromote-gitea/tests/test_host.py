@@ -56,6 +56,16 @@ def test_merge_waits_for_the_rule(gitea: FakeGitea, host: GiteaHost, url: str) -
     assert host.log(url, "stage", limit=1)[0].message == "Promote dev\n\nFrom dev.\n"
 
 
+def test_conflicts_are_named(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
+    """Gitea's "Please try again later" for a conflicted pull request comes back as the conflicting paths."""
+    gitea.commit(OWNER, NAME, "stage", {"README.md": "stage\n"}, "stage")
+    dev = gitea.commit(OWNER, NAME, "dev", {"README.md": "dev\n"}, "dev")
+    change = host.open_change(url, base="stage", head="dev", title="Promote dev", body="")
+    assert change.mergeable is False
+    refused = host.merge(url, change, expected_head_sha=dev, message="Promote dev")
+    assert (refused.status, refused.message) == ("not-mergeable", "pull request #1: conflicts in README.md")
+
+
 def test_protect_creates_then_finds_nothing(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
     """check_only reports and changes nothing; protect creates the rules; then there is nothing to report."""
     wanted = [f"{OWNER}/{NAME} prod: not protected", f"{OWNER}/{NAME} stage: not protected"]
