@@ -56,6 +56,19 @@ def test_merge_waits_for_the_rule(gitea: FakeGitea, host: GiteaHost, url: str) -
     assert host.log(url, "stage", limit=1)[0].message == "Promote dev\n\nFrom dev.\n"
 
 
+def test_merging_twice_is_merged_once(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
+    """A merge sent again (a retry whose first try went through): Gitea's 405, read back as merged."""
+    dev = gitea.commit(OWNER, NAME, "dev", {"a": "a\n"}, "a")
+    change = host.open_change(url, base="stage", head="dev", title="Promote dev", body="")
+    first = host.merge(url, change, expected_head_sha=dev, message="Promote dev")
+    again = host.merge(url, change, expected_head_sha=dev, message="Promote dev")
+    assert (first.status, again.status, again.sha) == ("merged", "merged", first.sha)
+    assert [path for method, path, _ in gitea.requests if method == "POST"].count(
+        f"/repos/{OWNER}/{NAME}/pulls/1/merge"
+    ) == 2
+    assert host.log(url, "stage", limit=1)[0].parents == (gitea.branch_sha(OWNER, NAME, "master"), dev)
+
+
 def test_conflicts_are_named(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
     """Gitea's "Please try again later" for a conflicted pull request comes back as the conflicting paths."""
     gitea.commit(OWNER, NAME, "stage", {"README.md": "stage\n"}, "stage")
