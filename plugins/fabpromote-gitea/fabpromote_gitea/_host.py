@@ -41,6 +41,7 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
+from fabpromote_gitea import _settings as convert
 from fabpromote_gitea._client import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
@@ -55,19 +56,7 @@ from fabpromote_gitea._client import (
 )
 from fabpromote_gitea._errors import GiteaError, GiteaNotFoundError, GiteaSettingsError, RepositoryNotFoundError
 from fabpromote_gitea._protection import ProtectionPolicy
-from fabpromote_gitea._settings import (
-    MERGE_METHODS,
-    OPTIONS,
-    _backoff,
-    _bool,
-    _max_retries,
-    _max_wait,
-    _merge_method,
-    _optional_api_url,
-    _protection,
-    _sources,
-    _timeout,
-)
+from fabpromote_gitea._settings import MERGE_METHODS, OPTIONS
 from fabpromote_gitea._statuses import from_gitea, to_gitea
 from fabpromote_gitea._urls import RepoRef, parse_repo
 
@@ -98,16 +87,16 @@ class GiteaHost:
         clock: What retries wait on; tests give a fake clock.
     """
 
-    _sources: Sources = attrs.field(default=None, converter=_sources)
-    _protected: BranchPolicy = attrs.field(default=None, converter=_protection)
+    _sources: Sources = attrs.field(default=None, converter=convert.sources)
+    _protected: BranchPolicy = attrs.field(default=None, converter=convert.branch_policy)
     kind: str = attrs.field(default="gitea", kw_only=True)
-    api_url: str | None = attrs.field(default=None, converter=_optional_api_url, kw_only=True)
+    api_url: str | None = attrs.field(default=None, converter=convert.optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env, kw_only=True)
-    merge_method: str = attrs.field(default="merge", converter=_merge_method, kw_only=True)
-    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=_timeout, kw_only=True)
-    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=_max_retries, kw_only=True)
-    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff, kw_only=True)
-    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
+    merge_method: str = attrs.field(default="merge", converter=convert.merge_method, kw_only=True)
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=convert.timeout, kw_only=True)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=convert.max_retries, kw_only=True)
+    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=convert.backoff, kw_only=True)
+    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=convert.max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _clients: dict[str, GiteaClient] = attrs.field(init=False, factory=dict, repr=False)
@@ -136,7 +125,7 @@ class GiteaHost:
         if "required_approvals" in settings:
             policy["required_approvals"] = number("required_approvals", settings.pop("required_approvals"), int)
         if "strict" in settings:
-            policy["strict"] = _bool("strict", settings.pop("strict"))
+            policy["strict"] = convert.boolean("strict", settings.pop("strict"))
         return cls(kind=kind, policy=ProtectionPolicy(**policy), **settings)
 
     @property

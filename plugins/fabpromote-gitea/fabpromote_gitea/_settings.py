@@ -10,6 +10,20 @@ from fabpromote.git import BranchPolicy, Sources
 from fabpromote_gitea._client import api_url, number
 from fabpromote_gitea._errors import GiteaSettingsError
 
+__all__ = [
+    "MERGE_METHODS",
+    "OPTIONS",
+    "backoff",
+    "boolean",
+    "branch_policy",
+    "max_retries",
+    "max_wait",
+    "merge_method",
+    "optional_api_url",
+    "sources",
+    "timeout",
+]
+
 #: Gitea's merge styles that make or keep commits (``manually-merged`` only records a merge).
 MERGE_METHODS = ("merge", "rebase", "rebase-merge", "squash", "fast-forward-only")
 #: The options a cluster file's ``hosts:`` entry may give a gitea host.
@@ -28,45 +42,45 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
+def branch_policy(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
     try:
         return BranchPolicy(value)
     except BranchPolicyError as exc:
         raise GiteaSettingsError(str(exc)) from None
 
 
-def _sources(value: Sources | None) -> Sources:
+def sources(value: Sources | None) -> Sources:
     return value if value is not None else Sources()
 
 
-def _optional_api_url(value: Any) -> str | None:
+def optional_api_url(value: Any) -> str | None:
     return api_url(value) if value else None
 
 
-def _timeout(value: Any) -> float:
+def timeout(value: Any) -> float:
     return float(number("timeout", value, float))
 
 
-def _max_retries(value: Any) -> int:
+def max_retries(value: Any) -> int:
     return int(number("max_retries", value, int))
 
 
-def _backoff(value: Any) -> float:
+def backoff(value: Any) -> float:
     return float(number("backoff", value, float))
 
 
-def _max_wait(value: Any) -> float:
+def max_wait(value: Any) -> float:
     return float(number("max_wait", value, float))
 
 
-def _merge_method(value: Any) -> str:
+def merge_method(value: Any) -> str:
     method = str(value or "merge").strip().lower()
     if method not in MERGE_METHODS:
         raise GiteaSettingsError(f"merge_method must be one of {', '.join(MERGE_METHODS)}, not {value!r}")
     return method
 
 
-def _bool(name: str, value: Any) -> bool:
+def boolean(name: str, value: Any) -> bool:
     text = str(value).strip().lower()
     if isinstance(value, bool) or text in _TRUE | _FALSE:
         return value if isinstance(value, bool) else text in _TRUE

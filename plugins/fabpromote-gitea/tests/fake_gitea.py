@@ -117,6 +117,9 @@ class FakeGitea(GiteaJson):
         self._lock = threading.RLock()
         self._httpd: _Server | None = None
         self._failures: list[int] = []
+        #: While True, pull requests are being checked for conflicts, as Gitea does after each push:
+        #: they say ``mergeable: false`` and merging them is refused (405).
+        self.checking = False
 
     # Lifecycle
 
@@ -307,7 +310,7 @@ class FakeGitea(GiteaJson):
         blocked = self._blocked(repo, pull, head_sha)
         if blocked:
             raise ApiError(405, f"not allowed to merge [reason: {blocked}]")
-        if not _merge_tree(repo.path, base_sha, head_sha)[1]:
+        if self.checking or not _merge_tree(repo.path, base_sha, head_sha)[1]:
             raise ApiError(405, "Please try again later")  # ErrNotMergeableState: Gitea found conflicts
         if body.get("head_commit_id") and body["head_commit_id"] != head_sha:
             raise ApiError(409, "head out of date")

@@ -21,6 +21,7 @@ class GiteaJson:
     """What the fake answers with; mixed into :class:`fake_gitea.FakeGitea`."""
 
     login: str
+    checking: bool
     web_url: str
     api_url: str
 
@@ -85,7 +86,7 @@ class GiteaJson:
     def _pull_json(self, repo: _Repo, pull: _Pull) -> dict[str, Any]:
         base = pull.merge_base if pull.merged else _rev(repo.path, f"refs/heads/{pull.base}") or ""
         head = pull.head_sha if pull.merged else _rev(repo.path, f"refs/heads/{pull.head}") or ""
-        mergeable = not pull.merged and bool(base and head) and _merge_tree(repo.path, base, head)[1]
+        mergeable = not (pull.merged or self.checking) and bool(base and head) and _merge_tree(repo.path, base, head)[1]
 
         def side(ref: str, sha: str) -> dict[str, Any]:
             return {"label": ref, "ref": ref, "sha": sha, "repo_id": repo.id, "repo": self._repo_json(repo)}

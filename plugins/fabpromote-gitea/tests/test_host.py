@@ -69,6 +69,22 @@ def test_merging_twice_is_merged_once(gitea: FakeGitea, host: GiteaHost, url: st
     assert host.log(url, "stage", limit=1)[0].parents == (gitea.branch_sha(OWNER, NAME, "master"), dev)
 
 
+def test_while_gitea_checks(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
+    """Gitea says "not mergeable" while it checks for conflicts: unknown (None) when git finds none, then merged."""
+    dev = gitea.commit(OWNER, NAME, "dev", {"a": "a\n"}, "a")
+    gitea.checking = True
+    change = host.open_change(url, base="stage", head="dev", title="Promote dev", body="")
+    assert change.mergeable is None
+    refused = host.merge(url, change, expected_head_sha=dev, message="Promote dev")
+    assert (refused.status, refused.message) == (
+        "not-mergeable",
+        "pull request #1: Gitea is still checking it; try again",
+    )
+    gitea.checking = False
+    assert host.open_change(url, base="stage", head="dev", title="Promote dev", body="").mergeable is True
+    assert host.merge(url, change, expected_head_sha=dev, message="Promote dev").status == "merged"
+
+
 def test_conflicts_are_named(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
     """Gitea's "Please try again later" for a conflicted pull request comes back as the conflicting paths."""
     gitea.commit(OWNER, NAME, "stage", {"README.md": "stage\n"}, "stage")
