@@ -247,19 +247,24 @@ class GiteaHost:
             json={
                 "Do": self.merge_method,
                 "head_commit_id": expected_head_sha,
-                # Gitea 1.25 renamed these; older Gitea and Forgejo read the first spelling.
+                # Gitea's newer description spells these in snake case; older Gitea and Forgejo read the first.
                 "MergeTitleField": title,
                 "MergeMessageField": rest.strip(),
                 "merge_title_field": title,
                 "merge_message_field": rest.strip(),
             },
-            expect=(200, 405, 409),
+            expect=(200, 404, 405, 409),  # 404: closed (or gone) meanwhile
         )
         pull = client.get(_path(ref, "pulls", str(change.number)))
         if response.status_code == 200 or (pull.get("merged") and pull["head"]["sha"] == expected_head_sha):
             # A retried request whose first try went through is merged too.
             sha = str(pull.get("merge_commit_sha") or "")
             return MergeResult(status="merged", sha=sha, fast_forward=sha == expected_head_sha)
+        shown = f"pull request #{change.number}"
+        if pull.get("merged"):
+            return MergeResult(status="not-mergeable", message=f"{shown} was merged at {pull['head']['sha']} meanwhile")
+        if pull.get("state") == "closed":
+            return MergeResult(status="not-mergeable", message=f"{shown} was closed without merging")
         reason = _merge_refusal(response)
         if reason == NOT_MERGEABLE:
             # Gitea says so of conflicts it found, and while it is still looking for them.
@@ -271,7 +276,7 @@ class GiteaHost:
         if reason == "merge push out of date":
             actual = self.read_branch(repo_url, change.base)
             raise StaleBranchError(change.base, base_sha, actual, url=redact(repo_url))
-        return MergeResult(status="not-mergeable", message=client.redact(f"pull request #{change.number}: {reason}"))
+        return MergeResult(status="not-mergeable", message=client.redact(f"{shown}: {reason}"))
 
     def revert_to(
         self, repo_url: str, branch: str, target: str, *, expected: str, message: str

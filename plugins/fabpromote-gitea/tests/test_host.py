@@ -85,6 +85,15 @@ def test_while_gitea_checks(gitea: FakeGitea, host: GiteaHost, url: str) -> None
     assert host.merge(url, change, expected_head_sha=dev, message="Promote dev").status == "merged"
 
 
+def test_closed_pull_request(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
+    """A pull request closed by someone meanwhile: Gitea's 404, answered as not mergeable, saying why."""
+    dev = gitea.commit(OWNER, NAME, "dev", {"a": "a\n"}, "a")
+    change = host.open_change(url, base="stage", head="dev", title="Promote dev", body="")
+    gitea.pulls(OWNER, NAME)[0].state = "closed"
+    refused = host.merge(url, change, expected_head_sha=dev, message="Promote dev")
+    assert (refused.status, refused.message) == ("not-mergeable", "pull request #1 was closed without merging")
+
+
 def test_conflicts_are_named(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
     """Gitea's "Please try again later" for a conflicted pull request comes back as the conflicting paths."""
     gitea.commit(OWNER, NAME, "stage", {"README.md": "stage\n"}, "stage")

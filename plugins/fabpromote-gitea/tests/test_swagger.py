@@ -66,7 +66,7 @@ def test_wrong_requests_are_caught(
 
 
 def test_older_spellings_are_checked_under_their_new_names(swagger: gitea_swagger.Swagger) -> None:
-    """``Do`` and ``MergeTitleField`` (Gitea 1.24 and Forgejo) are waived as spellings, not as values."""
+    """``Do`` and ``MergeTitleField`` (older Gitea and Forgejo) are waived as spellings, not as values."""
     good = {"Do": "merge", "MergeTitleField": "t", "merge_title_field": "t", "head_commit_id": "a" * 40}
     assert swagger.check_request("POST", "/repos/o/r/pulls/1/merge", good) == []
     assert swagger.check_request("POST", "/repos/o/r/pulls/1/merge", {**good, "Do": "explode"})
