@@ -350,7 +350,17 @@ class GiteaHost:
     def protection(self, repo_url: str, branch: str) -> dict[str, Any] | None:
         """Gitea's protection rule of ``branch``, or None when there is none."""
         ref, client = self._repo(repo_url)
-        response = client.request("GET", _path(ref, "branch_protections", quote(branch, safe="")), expect=(200, 404))
+        path = _path(ref, "branch_protections", quote(branch, safe=""))
+        response = client.request("GET", path, expect=(200, 403, 404))
+        if response.status_code == 403:
+            raise GiteaError(
+                client.redact(
+                    f"{ref.full_name}: cannot read the protection rule of {branch!r} (HTTP 403: {message(response)}); "
+                    f"it needs the token of a repository administrator in ${client.token_env}"
+                ),
+                status=403,
+                host=self.kind,
+            )
         if response.status_code == 404:
             self._check_repo(ref, client)
             return None

@@ -120,6 +120,8 @@ class FakeGitea(GiteaJson):
         #: While True, pull requests are being checked for conflicts, as Gitea does after each push:
         #: they say ``mergeable: false`` and merging them is refused (405).
         self.checking = False
+        #: Whether the token's user administers the repositories (Gitea's reqAdmin guards protection rules).
+        self.admin = True
 
     # Lifecycle
 
@@ -251,6 +253,9 @@ class FakeGitea(GiteaJson):
             match = pattern.fullmatch(path)
             if match and route_method == method:
                 params = {key: unquote(value) for key, value in match.groupdict().items()}
+                if "/branch_protections" in path and not self.admin:
+                    message = "user should be an owner or a collaborator with admin write of a repository"
+                    return 403, {"message": message, "url": DOCS}, {}
                 try:
                     with self._lock:
                         repo = self._api_repo(params.pop("owner"), params.pop("repo"))

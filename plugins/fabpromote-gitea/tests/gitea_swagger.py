@@ -50,9 +50,11 @@ REQUEST_SPELLINGS: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-#: Answers every operation may give though none lists them: the description declares
-#: the token security globally (``securityDefinitions``), not a 401 per operation.
-GLOBAL_ANSWERS = frozenset({401})
+#: Answers every operation may give though few list them: the description declares the
+#: token security globally (``securityDefinitions``), not a 401 per operation, and the
+#: route guards (``reqToken``, ``reqAdmin``: the branch protection rules need a repository
+#: administrator) answer 403 before the operation runs.
+GLOBAL_ANSWERS = frozenset({401, 403})
 #: Values Gitea answers that the description's enums lack: ``{model: {field: values}}``.
 #: A commit without statuses has the zero CombinedStatus, whose state is "" (Gitea 1.21+).
 ANSWER_VALUES: Mapping[str, Mapping[str, frozenset[Any]]] = {"CombinedStatus": {"state": frozenset({""})}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fabpromote_gitea import GiteaAuthenticationError, GiteaHost, GiteaSettingsError, parse_repo
+from fabpromote_gitea import GiteaAuthenticationError, GiteaError, GiteaHost, GiteaSettingsError, parse_repo
 from fake_gitea import FakeGitea
 from gitea_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
@@ -137,6 +137,15 @@ def test_protect_tightens_and_keeps_a_teams_rule(gitea: FakeGitea, tmp_path: Pat
         3,
         True,
     )
+
+
+def test_protect_needs_an_administrator(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
+    """Gitea keeps protection rules to repository administrators: the error says so, and names the variable."""
+    gitea.admin = False
+    with pytest.raises(GiteaError, match=f"administrator in \\${TOKEN_ENV}") as refused:
+        host.protect(url, ["prod"], check_only=True)
+    assert refused.value.status == 403
+    assert gitea.rule(OWNER, NAME, "prod") is None
 
 
 def test_protected_branches(gitea: FakeGitea, host: GiteaHost, url: str) -> None:
