@@ -128,6 +128,7 @@ class TestEnvironment:
         assert done.stdout.split() == [str(ROOT / "fabpromote" / "__init__.py"), PROJECT["version"]]
         for module in (
             "fabpromote_helm",
+            "fabpromote_kustomize",
             "fabpromote_github",
             "fabpromote_gitlab",
             "fabpromote_gitea",
