@@ -567,7 +567,7 @@ class TestCacheCheck:
         os.utime(debris, (0, 0))
         fresh = cache / "downloads" / ".def.456"
         fresh.write_bytes(b"being written")
-        # A mirror other than the one holding the damaged snapshot's commit (that one still recounts it).
+        # A mirror other than the one holding the damaged snapshot's commit (two independent problems).
         holder = git("--git-dir", str(fleet.served / "hld.git"), "rev-parse", "dev")
         if snapshot.parent.name == holder:
             mirror = next(m for m in (cache / "mirrors").glob("*.git") if "hld" not in m.name)
@@ -605,7 +605,8 @@ class TestCacheCheck:
         assert fresh.exists()
         fresh.unlink()
         left = cache_files(cache)
-        removed = {str(p.relative_to(cache)) for p in (snapshot, mirror)}
+        record = snapshot.with_name(f"_sums-{snapshot.name}")  # the snapshot's record goes with it
+        removed = {str(p.relative_to(cache)) for p in (snapshot, record, mirror)}
         # Nothing but the broken entries (and what they held) went away.
         assert {name for name in sound - left if not any(name.startswith(r) for r in removed)} == set()
         assert_cache_clean(cache)

@@ -54,6 +54,7 @@ CURRENT_MAJORS = {
     "docker/login-action": 4,
     "docker/build-push-action": 7,
     "actions/upload-artifact": 6,
+    "actions/cache": 5,
 }
 # The only write permission a job may ask for: the build job pushes its image to ghcr.io.
 WRITES = {("app.yml", "build"): {"packages"}}
@@ -299,7 +300,8 @@ class TestGitHub:
         workflow = load(TEMPLATES / "github" / "publish.yml")
         assert workflow["on"]["push"]["branches"] == ["**"]
         assert workflow["on"]["repository_dispatch"]["types"] == ["fabpromote-publish"]
-        plan_call, publish_call = calls_of(TEMPLATES / "github" / "publish.yml")
+        plan_call, check_call, publish_call = calls_of(TEMPLATES / "github" / "publish.yml")
+        assert parse(check_call).repair
         args = parse(plan_call)
         assert (args.command, args.changed, args.format) == ("plan", "$CHANGED", "github")
         plan_step = workflow["jobs"]["plan"]["steps"][-1]
@@ -372,7 +374,8 @@ class TestGitLab:
         pipeline = load(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")
         assert list(pipeline) == [GITLAB_EXTENDS]
         assert pipeline[GITLAB_EXTENDS]["needs"] == [{"pipeline": "$PARENT_PIPELINE_ID", "job": "fabpromote-helm"}]
-        (call,) = calls_of(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")
+        check_call, call = calls_of(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")
+        assert parse(check_call).repair
         args = parse(call)
         assert (args.command, args.env, args.cluster, args.config, args.publish, args.validate) == (
             "materialize",
@@ -382,6 +385,50 @@ class TestGitLab:
             True,
             True,
         )
+
+
+class TestCache:
+    """The publish jobs restore, verify and save fabpromote's cache (docs/ci.md, "The cache in CI")."""
+
+    def test_github_restores_checks_then_materializes(self) -> None:
+        """actions/cache holds FABPROMOTE_CACHE_DIR; `cache check --repair` runs between it and materialize."""
+        steps = load(TEMPLATES / "github" / "publish.yml")["jobs"]["publish"]["steps"]
+        names = [step.get("uses", "").partition("@")[0] or step.get("name") for step in steps]
+        at = names.index("actions/cache")
+        assert names[at - 1 : at + 3] == [
+            "cache folder",
+            "actions/cache",
+            "fabpromote cache check --repair",
+            "fabpromote materialize --publish",
+        ]
+        assert names.index("install fabpromote") < at
+        assert steps[at - 1]["run"] == 'echo "FABPROMOTE_CACHE_DIR=$RUNNER_TEMP/fabpromote-cache" >> "$GITHUB_ENV"'
+        cache = steps[at]["with"]
+        assert cache["path"] == "${{ runner.temp }}/fabpromote-cache"
+
+    def test_github_key(self) -> None:
+        """Never shared across OS, architecture or Python; one lineage per cluster and environment; a new key each run."""
+        steps = load(TEMPLATES / "github" / "publish.yml")["jobs"]["publish"]["steps"]
+        cache = next(step for step in steps if step.get("uses", "").startswith("actions/cache@"))["with"]
+        key, restore = cache["key"], cache["restore-keys"].splitlines()
+        for part in ("runner.os", "runner.arch", "py3.12", "matrix.cluster", "matrix.environment", "github.run_id"):
+            assert part in key, part
+        # Each restore key is a prefix of the key: a run restores its own lineage's latest, then the cluster's.
+        assert [key.startswith(prefix) for prefix in restore] == [True, True]
+        assert "matrix.environment" in restore[0]
+        assert "matrix.environment" not in restore[1]
+        assert "github.run_id" not in " ".join(restore)
+
+    def test_gitlab_cache_is_the_cache_dir(self) -> None:
+        """`cache:` keeps the folder FABPROMOTE_CACHE_DIR names; the key keeps apart helm, Python and each lineage."""
+        job = load(TEMPLATES / "gitlab" / "publish-job.gitlab-ci.yml")[".fabpromote-publish"]
+        folder = job["variables"]["FABPROMOTE_CACHE_DIR"]
+        assert folder == "$CI_PROJECT_DIR/.fabpromote-cache"
+        assert job["cache"]["paths"] == [".fabpromote-cache/"]
+        for part in ("$FABPROMOTE_HELM_SHA256", "python3.12", "$CLUSTER", "$ENV"):
+            assert part in job["cache"]["key"], part
+        assert job["image"] == "python:3.12"
+        assert job["script"][0].split(" #")[0] == "fabpromote cache check --repair"
 
 
 # ---------------------------------------------------------------------------
@@ -597,6 +644,7 @@ class TestGitlabCiLocal:
         preview = gitlab_preview(project)
         assert preview["publish east main"]["variables"]["FABPROMOTE_CONFIG"] == "fabpromote.yaml"
         assert "fabpromote materialize" in str(preview["publish west main"]["script"])
+        assert preview["publish west main"]["cache"]
         assert schema_errors(child, "gitlab-ci.json") == []
 
     def test_the_child_pipeline_of_an_empty_plan(self, tmp_path: Path) -> None:

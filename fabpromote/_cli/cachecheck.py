@@ -9,13 +9,16 @@ left alone) and checks the entries themselves:
 
 - ``mirrors/*.git``: ``git fsck`` (every ref's commit reachable, every object
   present and sound); without git on ``PATH``, a walk of every ref with dulwich.
-- ``snapshots/<sha>/<entry>``: recounted against the commit's tree in a mirror
-  holding it (same files, folders, links and sizes).
+- ``snapshots/<sha>/<entry>``: every file and link has the git blob id its
+  record (``_sums-<entry>``, written when it was exported) lists, and nothing
+  else is there; an entry without a sound record is broken.
 - ``downloads/<sha256>``: the content has the digest it is named after.
 - ``renders/<key>``: a sealed entry (:func:`fabpromote.cache.seal`: label, key, sha256 of the body).
 - ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
-- ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there
-  and the archive has the recorded sha256.
+- ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there,
+  the archive has the recorded sha256 and the folder holds the files recorded
+  with their sha256.
+- ``helm/versions/<key>``: a sealed entry.
 
 Repairing removes the broken or partial entry (the next run fetches or
 renders it again) and the debris; it never touches anything else.
@@ -30,23 +33,19 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 import attrs
 
-from fabpromote._sources.cache import cache_root, unseal
+from fabpromote._sources.cache import cache_root, folder_digests, unseal
+from fabpromote._sources.snapshots import SUMS_PREFIX, listing_on_disk, recorded_listing
 from fabpromote._util.shas import is_sha
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    from dulwich.object_store import BaseObjectStore
-    from dulwich.objects import ObjectID
 
 __all__ = ["DEBRIS_AGE", "Problem", "check_cache", "scan_cache"]
 
@@ -112,18 +111,16 @@ class _Checker:
     debris_age: float
     problems: list[Problem] = attrs.field(factory=list)
     _now: float = attrs.field(factory=time.time)
-    # Mirrors found sound, to recount snapshots against.
-    _sound_mirrors: list[Path] = attrs.field(factory=list)
 
     def run(self) -> None:
         self._mirrors()
         self._snapshots()
         self._downloads()
-        self._renders()
+        self._sealed("renders", "render cache entry")
+        self._sealed("helm/versions", "helm version entry")
         self._parsed()
         self._charts()
-        for folder in ("helm-deps", "helm/versions"):
-            self._debris_in(self.root / folder)
+        self._debris_in(self.root / "helm-deps")
 
     # Reporting and removing
 
@@ -165,9 +162,7 @@ class _Checker:
                     continue  # another process is writing it: it checks its own work
                 self._mirror_debris(mirror)
                 what = _fsck(mirror)
-                if what is None:
-                    self._sound_mirrors.append(mirror)
-                else:
+                if what is not None:
                     self._found(mirror, f"mirror fails the object check: {what}")
 
     def _mirror_debris(self, mirror: Path) -> None:
@@ -191,52 +186,17 @@ class _Checker:
                 continue
             self._debris_in(commit_dir)
             for entry in self._entries(commit_dir):
-                what = self._recount(commit_dir.name, entry)
-                if what is not None:
-                    self._found(entry, f"incomplete snapshot: {what}")
-
-    def _recount(self, sha: str, entry: Path) -> str | None:
-        if "~" in entry.name:
-            return None  # a hashed long subpath: the subpath cannot be read back
-        parts = () if entry.name == "_root" else PurePosixPath(unquote(entry.name)).parts
-        expected = self._tree_listing(sha, parts)
-        if expected is None:
-            return None  # no mirror holds the commit any more: nothing to compare with
-        actual = _disk_listing(entry)
-        missing = sorted(set(expected) - set(actual))
-        extra = sorted(set(actual) - set(expected))
-        if missing:
-            return f"{len(missing)} missing, e.g. {missing[0]}"
-        if extra:
-            return f"{len(extra)} unexpected, e.g. {extra[0]}"
-        differ = sorted(name for name in expected if expected[name] != actual[name])
-        if differ:
-            return f"{len(differ)} differ from the commit, e.g. {differ[0]}"
-        return None
-
-    def _tree_listing(self, sha: str, parts: tuple[str, ...]) -> dict[str, str] | None:
-        from dulwich.objects import Commit, ObjectID, Tree
-        from dulwich.repo import Repo
-
-        oid = ObjectID(sha.encode("ascii"))
-        for mirror in self._sound_mirrors:
-            with contextlib.closing(Repo(os.fspath(mirror))) as repo:
-                store = repo.object_store
-                if oid not in store:
+                if entry.name.startswith(SUMS_PREFIX):
+                    owner = entry.with_name(entry.name.removeprefix(SUMS_PREFIX))
+                    # Written just before its entry is renamed into place: only an old one is an orphan.
+                    if not os.path.lexists(owner) and self._old(entry):
+                        self._found(entry, "record of a snapshot that is not there")
                     continue
-                commit = store[oid]
-                if not isinstance(commit, Commit):
-                    return None
-                tree_sha = commit.tree
-                for part in parts:
-                    tree = store[tree_sha]
-                    if not isinstance(tree, Tree) or part.encode() not in tree:
-                        return None
-                    tree_sha = tree[part.encode()][1]
-                listing: dict[str, str] = {}
-                _list_tree(store, tree_sha, "", listing)
-                return listing
-        return None
+                what = _snapshot_problem(entry)
+                if what is not None:
+                    self._found(entry, f"damaged snapshot: {what}")
+                    if self.repair:
+                        _remove(entry.with_name(SUMS_PREFIX + entry.name))
 
     # Downloads, renders, charts
 
@@ -249,12 +209,13 @@ class _Checker:
             if _sha256(path) != path.name:
                 self._found(path, "download does not match the digest it is named after")
 
-    def _renders(self) -> None:
-        folder = self.root / "renders"
+    def _sealed(self, where: str, what: str) -> None:
+        """The sealed entries of ``where`` (see fabpromote.cache.seal), whichever plugin wrote them."""
+        folder = self.root / where
         self._debris_in(folder)
         for path in self._entries(folder):
-            if path.is_file() and _HEX64.fullmatch(path.name) and not _render_ok(path):
-                self._found(path, "damaged render cache entry (key or content digest do not check out)")
+            if path.is_file() and _HEX64.fullmatch(path.name) and unseal(path.name, _read(path)) is None:
+                self._found(path, f"damaged {what} (key or content digest do not check out)")
 
     def _parsed(self) -> None:
         from fabpromote._hld import parsed as _parsed
@@ -350,46 +311,6 @@ def _dulwich_check(mirror: Path) -> str | None:
     return None
 
 
-def _list_tree(store: BaseObjectStore, tree_sha: ObjectID, prefix: str, listing: dict[str, str]) -> None:
-    """Add what the tree ``tree_sha`` holds to ``listing``: path -> ``dir``, ``link`` or ``file <size>``."""
-    from dulwich.objects import S_ISGITLINK, Blob, Tree
-
-    tree = store[tree_sha]
-    assert isinstance(tree, Tree)
-    for item in tree.iteritems():
-        name = prefix + os.fsdecode(item.path)
-        if stat.S_ISDIR(item.mode):
-            listing[name] = "dir"
-            _list_tree(store, item.sha, name + "/", listing)
-        elif S_ISGITLINK(item.mode):
-            continue
-        elif stat.S_ISLNK(item.mode):
-            listing[name] = "link"
-        else:
-            blob = store[item.sha]
-            assert isinstance(blob, Blob)
-            listing[name] = f"file {blob.raw_length()}"
-
-
-def _disk_listing(entry: Path) -> dict[str, str]:
-    listing: dict[str, str] = {}
-    for directory, folders, files in os.walk(entry):
-        relative = os.path.relpath(directory, entry)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in folders + files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                listing[prefix + name] = "link"
-            elif stat.S_ISDIR(info.st_mode):
-                listing[prefix + name] = "dir"
-            else:
-                listing[prefix + name] = f"file {info.st_size}"
-        # Symlinked folders are listed as links, not walked into.
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
-    return listing
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -406,12 +327,6 @@ def _read(path: Path) -> bytes:
         return b""
 
 
-def _render_ok(path: Path) -> bool:
-    # Renders are sealed entries (see fabpromote.cache.seal): checked by their envelope,
-    # whichever plugin wrote them.
-    return unseal(path.name, _read(path)) is not None
-
-
 def _chart_problem(entry: Path) -> str | None:
     archive, source = entry / "chart.tgz", entry / "source.json"
     if not archive.is_file():
@@ -424,6 +339,8 @@ def _chart_problem(entry: Path) -> str | None:
         return "the expanded chart folder is missing"
     if _sha256(archive) != recorded.get("sha256"):
         return "chart.tgz does not have the sha256 recorded in source.json"
+    if folder_digests(entry / str(recorded["chart"])) != recorded.get("files"):
+        return "the expanded chart folder does not hold the files recorded in source.json"
     return None
 
 
@@ -437,6 +354,23 @@ def _remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.chmod(directory, 0o700)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _snapshot_problem(entry: Path) -> str | None:
+    recorded = recorded_listing(entry)
+    if recorded is None:
+        return "its record of what it holds is missing or damaged"
+    found = listing_on_disk(entry)
+    missing = sorted(set(recorded) - set(found))
+    extra = sorted(set(found) - set(recorded))
+    if missing:
+        return f"{len(missing)} missing, e.g. {missing[0]}"
+    if extra:
+        return f"{len(extra)} unexpected, e.g. {extra[0]}"
+    differ = sorted(name for name in recorded if recorded[name] != found[name])
+    if differ:
+        return f"{len(differ)} differ from the commit, e.g. {differ[0]}"
+    return None
 
 
 def _is_snapshot_name(name: str) -> bool:

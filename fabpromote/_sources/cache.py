@@ -25,7 +25,7 @@ import attrs
 from fabpromote._util import signals as _signals
 from fabpromote._util.settings import ENV_CACHE_DIR, RunSettings, default_cache_dir
 
-__all__ = ["ENV_CACHE_DIR", "Cache", "atomic_write", "cache_root", "seal", "unseal"]
+__all__ = ["ENV_CACHE_DIR", "Cache", "atomic_write", "cache_root", "folder_digests", "seal", "unseal"]
 
 T = TypeVar("T")
 
@@ -119,3 +119,24 @@ def unseal(key: str, data: bytes, label: str | None = None) -> bytes | None:
     if hashlib.sha256(body).hexdigest().encode("ascii") != digest:
         return None
     return body
+
+
+def folder_digests(folder: Path) -> dict[str, str]:
+    """Relative POSIX path -> sha256 of every file under ``folder`` (a symlink: ``link:`` and the sha256 of its target).
+
+    Record it with an entry that is a folder (the helm plugin's charts): ``fabpromote
+    cache check`` verifies the folder against it. Empty when ``folder`` is missing.
+    """
+    found: dict[str, str] = {}
+    for directory, folders, files in os.walk(folder):
+        inside = os.path.relpath(directory, folder)
+        prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
+        for name in sorted(folders + files):
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                found[prefix + name] = "link:" + hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
+            elif name in files:
+                with open(path, "rb") as handle:
+                    found[prefix + name] = hashlib.sha256(handle.read()).hexdigest()
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
+    return found

@@ -4,6 +4,11 @@
 folder of it. Each is built beside its final place and renamed there whole. A tree that
 would lead out of its snapshot (a crafted name, an absolute symlink, a chain of links)
 is refused.
+
+Beside each entry, ``snapshots/<sha>/_sums-<entry>`` records what it holds: every
+file's git blob id (taken from the tree while exporting, so it costs nothing), sealed
+(:func:`~fabpromote._sources.cache.seal`). ``fabpromote cache check`` verifies an
+entry against it, for snapshots of local repositories too, which no mirror holds.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import quote
 import attrs
 from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, Tree
 
+from fabpromote._sources.cache import atomic_write, seal, unseal
 from fabpromote._sources.mirrors import oid
 from fabpromote.exceptions import SourceError, UnsafePathError
 
@@ -33,11 +39,24 @@ if TYPE_CHECKING:
 
     from fabpromote._sources.remotes import Remote
 
-__all__ = ["ROOT_ENTRY", "Origins", "build_snapshot", "entry_name", "subpath_parts", "subtree"]
+__all__ = [
+    "ROOT_ENTRY",
+    "SUMS_PREFIX",
+    "Origins",
+    "build_snapshot",
+    "entry_name",
+    "listing_on_disk",
+    "recorded_listing",
+    "subpath_parts",
+    "subtree",
+]
 
 log = logging.getLogger("fabpromote.sources")
 
 ROOT_ENTRY = "_root"
+#: The record of entry ``<e>`` is ``_sums-<e>``: entry names never start with ``_`` but ``_root``.
+SUMS_PREFIX = "_sums-"
+_SUMS_LABEL = "fabpromote snapshot sums 1"
 
 T = TypeVar("T")
 
@@ -110,12 +129,15 @@ def subtree(store: BaseObjectStore, sha: str, parts: tuple[str, ...], remote: Re
 def build_snapshot(
     store: BaseObjectStore, tree: ObjectID, final: Path, prefix: PurePosixPath, where: str, redact: Callable[[str], str]
 ) -> bool:
-    """Export ``tree`` to ``final`` in one step; False if another process got there first."""
+    """Export ``tree`` to ``final`` in one step, with its record; False if another process got there first."""
     final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        links = _export(store, tree, staging, prefix, where, redact)
+        listing: dict[str, str] = {}
+        links = _export(store, tree, staging, prefix, where, redact, listing)
         _check_links(staging, links, where)
+        # The record first: an entry is never in place without it (the same tree makes the same record).
+        atomic_write(_sums_path(final), _seal_listing(final, listing))
         os.rename(staging, final)
     except OSError:
         _discard(staging)
@@ -135,8 +157,13 @@ def _export(
     prefix: PurePosixPath,
     where: str,
     redact: Callable[[str], str],
+    listing: dict[str, str],
+    inside: str = "",
 ) -> list[tuple[Path, PurePosixPath]]:
-    """Write ``tree_sha`` into ``directory``, read-only; return the symlinks made."""
+    """Write ``tree_sha`` into ``directory``, read-only; return the symlinks made.
+
+    ``listing`` gets each file and link written (path inside the entry -> kind and blob id).
+    """
     links: list[tuple[Path, PurePosixPath]] = []
     for entry in _object(store, tree_sha, Tree, where).iteritems():
         name = os.fsdecode(entry.path)
@@ -145,8 +172,11 @@ def _export(
         path = directory / name
         if stat.S_ISDIR(entry.mode):
             path.mkdir(mode=0o700)
-            links += _export(store, entry.sha, path, shown, where, redact)
-        elif S_ISGITLINK(entry.mode):
+            links += _export(store, entry.sha, path, shown, where, redact, listing, f"{inside}{name}/")
+            continue
+        if not S_ISGITLINK(entry.mode):
+            listing[inside + name] = f"{'link' if stat.S_ISLNK(entry.mode) else 'file'} {entry.sha.decode()}"
+        if S_ISGITLINK(entry.mode):
             log.warning(redact(f"{where}: skipping submodule {shown} (submodules are not exported)"))
         elif stat.S_ISLNK(entry.mode):
             target = os.fsdecode(_object(store, entry.sha, Blob, where).as_raw_string())
@@ -158,6 +188,56 @@ def _export(
             _write_file(path, _object(store, entry.sha, Blob, where), executable=bool(entry.mode & 0o111))
     os.chmod(directory, 0o555)  # noqa: S103 - read-only for everyone is the point: snapshots are shared
     return links
+
+
+def _sums_path(final: Path) -> Path:
+    return final.with_name(SUMS_PREFIX + final.name)
+
+
+def _seal_listing(final: Path, listing: dict[str, str]) -> bytes:
+    body = "".join(f"{kind_and_id} {path}\n" for path, kind_and_id in sorted(listing.items()))
+    return seal(_SUMS_LABEL, _sums_path(final).name, body.encode("utf-8", "surrogateescape"))
+
+
+def recorded_listing(entry: Path) -> dict[str, str] | None:
+    """What the snapshot ``entry`` held when exported (path -> ``file <blob id>`` or ``link <blob id>``).
+
+    None when its record is missing or damaged: the entry cannot be trusted then.
+    """
+    record = _sums_path(entry)
+    try:
+        body = unseal(record.name, record.read_bytes(), _SUMS_LABEL)
+    except OSError:
+        return None
+    if body is None:
+        return None
+    listing = {}
+    for line in body.decode("utf-8", "surrogateescape").splitlines():
+        kind, blob_id, path = line.split(" ", 2)
+        listing[path] = f"{kind} {blob_id}"
+    return listing
+
+
+def listing_on_disk(entry: Path) -> dict[str, str]:
+    """What the snapshot ``entry`` holds now, as :func:`recorded_listing` tells it (folders implied).
+
+    An empty folder (git records none) is listed as ``dir``, so it never matches a record.
+    """
+    listing: dict[str, str] = {}
+    for directory, folders, files in os.walk(entry):
+        inside = os.path.relpath(directory, entry)
+        prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
+        if prefix and not folders and not files:
+            listing[prefix.rstrip("/")] = "dir"
+        for name in folders + files:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                listing[prefix + name] = f"link {Blob.from_string(os.fsencode(os.readlink(path))).id.decode()}"
+            elif name in files:
+                with open(path, "rb") as handle:
+                    listing[prefix + name] = f"file {Blob.from_string(handle.read()).id.decode()}"
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
+    return listing
 
 
 def _object(store: BaseObjectStore, sha: ObjectID, kind: type[T], where: str) -> T:

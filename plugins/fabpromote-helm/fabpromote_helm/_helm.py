@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote.cache import atomic_write
+from fabpromote.cache import atomic_write, seal, unseal
 from fabpromote.exceptions import GeneratorError
 from fabpromote_helm._settings import ENV_HELM
 
@@ -93,6 +93,9 @@ def _find_helm(explicit: str | None) -> str:
     return str(Path(found).absolute())
 
 
+_VERSION_LABEL = "fabpromote-helm version 1"
+
+
 def helm_version(binary: str, state: HelmCache) -> str:
     """``helm version --short`` of ``binary`` (``v3.18.0+gcc58e3f``), asked once per run and kept in its cache.
 
@@ -112,12 +115,18 @@ def helm_version(binary: str, state: HelmCache) -> str:
     if cached is not None:
         return cached
     # Also kept on disk: asking helm costs a process start on every run otherwise.
-    remembered = state.path("helm", "versions", hashlib.sha256(repr(key).encode()).hexdigest())
+    name = hashlib.sha256(repr(key).encode()).hexdigest()
+    remembered = state.path("helm", "versions", name)
     try:
-        version = remembered.read_text().strip()
+        # Sealed: a damaged answer (a restored cache) would pick another major's output rules.
+        found = unseal(name, remembered.read_bytes(), _VERSION_LABEL)
     except OSError:
+        found = None
+    if found is None:
         version = _ask_version(binary)
-        atomic_write(remembered, version.encode())
+        atomic_write(remembered, seal(_VERSION_LABEL, name, version.encode()))
+    else:
+        version = found.decode("utf-8", "replace")
     _check_supported(binary, version)
     with state.lock:
         state.versions[key] = version

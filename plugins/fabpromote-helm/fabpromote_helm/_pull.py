@@ -4,7 +4,8 @@ One entry per repository, chart and version::
 
     charts/<sha256 of (url, chart, version)>/<chart>/       the expanded chart (what helm_repos/<name> holds)
     charts/<sha256 of (url, chart, version)>/chart.tgz      the archive helm downloaded
-    charts/<sha256 of (url, chart, version)>/source.json    url (redacted), chart, version, sha256
+    charts/<sha256 of (url, chart, version)>/source.json    url (redacted), chart, version, sha256,
+                                                            the sha256 of each expanded file
 
 An entry is built in a temporary folder beside its place and renamed there
 whole, so parallel processes may share the cache: a reader sees a whole
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from fabpromote.cache import folder_digests
 from fabpromote.exceptions import GeneratorError, LockMismatchError
 from fabpromote.fetch import DOWNLOAD_BYTES, LockEntry
 from fabpromote.git import redact
@@ -239,7 +241,9 @@ def _build(state: HelmCache, binary: str, timeout: float, entry: Path, where: _W
             raise GeneratorError(f"component {component!r}: chart {chart} {version} from {shown}: {exc}") from None
         os.rename(archives[0], staging / ARCHIVE)
         download.rmdir()
-        source = {"url": shown, "chart": chart, "version": version, "sha256": digest}
+        # The expanded files too: `fabpromote cache check` verifies the folder helm renders from against them.
+        files = folder_digests(staging / chart)
+        source = {"url": shown, "chart": chart, "version": version, "sha256": digest, "files": files}
         (staging / SOURCE).write_text(json.dumps(source, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         try:
             os.rename(staging, entry)
