@@ -46,15 +46,25 @@ def _clock() -> FakeClock:
     return FakeClock()
 
 
+def _find_description() -> tuple[Path | None, str]:
+    """Where the pinned description is, or why it is missing; looked up at import, before HOME moves."""
+    try:
+        return github_openapi.description_file(), ""
+    except github_openapi.OpenAPIMissing as exc:
+        return None, str(exc)
+
+
+DESCRIPTION, DESCRIPTION_MISSING = _find_description()
+
+
 @pytest.fixture(name="openapi", scope="session")
 def _openapi() -> github_openapi.OpenAPI:
     """GitHub's OpenAPI description (pinned @octokit/openapi); CI fails without it, elsewhere tests skip."""
-    try:
-        return github_openapi.load()
-    except github_openapi.OpenAPIMissing as exc:
+    if DESCRIPTION is None:
         if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+            pytest.fail(DESCRIPTION_MISSING)
+        pytest.skip(DESCRIPTION_MISSING)
+    return github_openapi.load(DESCRIPTION)
 
 
 @pytest.fixture(name="github")
