@@ -11,6 +11,13 @@ reads. Merges are real: ``git merge-tree``, ``git commit-tree`` and a
 compare-and-swap ``git update-ref``; a push to a branch whose protection
 requires reviews is refused by a ``pre-receive`` hook, as GitHub does (GH006).
 
+Every exchange is checked against GitHub's own OpenAPI description (``openapi``,
+see github_openapi.py): the request's path, query and JSON body, the answer's status
+and JSON body. Violations are kept in ``violations``; leaving the ``with`` block with
+any left fails (``take_violations`` reads and forgets them, for a test that makes one
+on purpose). The answers are whole (github_shapes.py): every field the description
+requires, with the values GitHub gives.
+
 Faults can be queued for the next API responses: 5xx answers, a secondary
 rate limit (403 with ``Retry-After``), 429, a used-up primary limit
 (``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``), and slow answers::
