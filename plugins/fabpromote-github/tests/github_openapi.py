@@ -118,7 +118,8 @@ WAIVERS: tuple[Waiver, ...] = (
         "/required_status_checks",
         "'contexts' is a required property",
         "'contexts' is deprecated in favour of 'checks' (the description says so itself) and GitHub "
-        "takes 'checks' alone; the description still lists 'contexts' as required.",
+        "takes 'checks' alone, as the same description's PATCH .../protection/required_status_checks "
+        "does; only this operation still lists 'contexts' as required.",
     ),
 )
 
