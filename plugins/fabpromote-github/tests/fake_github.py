@@ -864,7 +864,7 @@ class FakeGitHub:
     def check_merged(self, *, owner: str, repo: str, number: str, query: Any, body: Any) -> _Answer:
         found = self._api_repo(owner, repo)
         if not self._find_pull(found, int(number)).merged:
-            raise ApiError(404, "Not Found")
+            return _Answer(404, None)  # GitHub's "not merged" has no body, unlike its errors
         return _Answer(204, None)
 
     def create_review(self, *, owner: str, repo: str, number: str, query: Any, body: Any) -> _Answer:

@@ -87,8 +87,8 @@ class Waiver:
 _UNDOCUMENTED = "not an answer the operation documents"
 
 #: Statuses every GitHub REST request can get, whatever its operation lists (GitHub's REST docs:
-#: "Troubleshooting" and "Rate limits for the REST API"); their bodies are GitHub's basic error.
-UNIVERSAL_STATUSES = r"401|403|429|500|502|503|504"
+#: "Troubleshooting the REST API" and "Rate limits for the REST API"); their bodies are GitHub's basic error.
+UNIVERSAL_STATUSES = r"401|403|404|429|500|502|503|504"
 
 #: The description's known inaccuracies, each with why it is one (docs/githosts.md shows this list).
 WAIVERS: tuple[Waiver, ...] = (
@@ -99,8 +99,10 @@ WAIVERS: tuple[Waiver, ...] = (
         UNIVERSAL_STATUSES,
         _UNDOCUMENTED,
         "Operations list only their own statuses, yet any request can get 401 (bad credentials), "
-        "403 or 429 (rate limits, with Retry-After or X-RateLimit-Reset) and 5xx (an outage); "
-        "their bodies are still checked against the basic error schema.",
+        "403 or 429 (rate limits, with Retry-After or X-RateLimit-Reset), 404 (a repository, branch "
+        "or protection that is missing or hidden from the token, e.g. 'Branch not protected' from "
+        "DELETE .../protection) and 5xx (an outage); their bodies are still checked against the "
+        "basic error schema.",
     ),
     Waiver(
         "POST",

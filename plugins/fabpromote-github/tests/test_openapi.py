@@ -124,6 +124,33 @@ class TestWrongResponses:
         )
 
 
+def test_the_answers_the_plugin_suites_do_not_reach(github: FakeGitHub) -> None:
+    """Reviews, merged checks, directories, protection with restrictions and its removal answer whole too.
+
+    (The fixture fails this test at teardown on any violation.)
+    """
+    number = _open_pull(github)
+    review = _api(github, "POST", f"{PULLS}/{number}/reviews", json={"event": "APPROVE", "body": "ok"})
+    assert (review.status_code, review.json()["state"]) == (200, "APPROVED")
+    assert _api(github, "GET", f"{PULLS}/{number}/merge").status_code == 404
+    assert _api(github, "PUT", f"{PULLS}/{number}/merge", json={"merge_method": "squash"}).status_code == 200
+    assert _api(github, "GET", f"{PULLS}/{number}/merge").status_code == 204
+    listing = _api(github, "GET", f"/repos/{OWNER}/{NAME}/contents/hld", params={"ref": "stage"})
+    assert {entry["type"] for entry in listing.json()} == {"dir", "file"}
+    protection = f"/repos/{OWNER}/{NAME}/branches/prod/protection"
+    body = {
+        "required_status_checks": {"strict": True, "contexts": ["ci"]},
+        "enforce_admins": True,
+        "required_pull_request_reviews": {"required_approving_review_count": 1},
+        "restrictions": {"users": ["fabpromote-bot"], "teams": ["release"], "apps": ["fabpromote"]},
+    }
+    assert _api(github, "PUT", protection, json=body).status_code == 200
+    restrictions = _api(github, "GET", protection).json()["restrictions"]
+    assert [team["slug"] for team in restrictions["teams"]] == ["release"]
+    assert _api(github, "DELETE", protection).status_code == 204
+    assert _api(github, "DELETE", protection).status_code == 404
+
+
 def test_violations_fail_the_test_at_teardown(tmp_path: Path, openapi: OpenAPI) -> None:
     """Leaving the fake with violations raises, naming method, path, operation, part and pointer."""
     github = FakeGitHub(tmp_path / "gh", token=TOKEN, openapi=openapi)
