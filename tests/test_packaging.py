@@ -42,6 +42,7 @@ class TestVersions:
             "fabpromote-fabrikate",
             "fabpromote-github",
             "fabpromote-gitlab",
+            "fabpromote-gitea",
             "fabpromote-helm",
         }
 
