@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import attrs
 from azure_schema import violations
@@ -113,7 +113,9 @@ class FakeAzureDevOps:
         requests: Every REST request, oldest first.
         violations: Every way a request or response broke the SDK's models.
         tamper: A test's hook ``(method, path, body) -> body`` run on each
-            response body before it is checked and sent (to prove a wrong answer is caught).
+            response body before it is sent (to prove a wrong answer is caught).
+        before: A test's hook ``(method, path)`` run before each REST request
+            is answered (to move a branch in the middle of a request, say).
     """
 
     def __init__(self, base_dir: str | Path, *, token: str, org: str = "contoso") -> None:
@@ -125,6 +127,7 @@ class FakeAzureDevOps:
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.tamper: Callable[[str, str, Any], Any] | None = None
+        self.before: Callable[[str, str], None] | None = None
         self.state = State(self.base_dir, org=org, web=lambda: self.org_url)
         self._faults: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Lock()
@@ -145,7 +148,7 @@ class FakeAzureDevOps:
 
     def repo_url(self, project: str, name: str) -> str:
         """The clone URL of a repository (``.../PROJECT/_git/REPO``)."""
-        return f"{self.org_url}/{project}/_git/{name}"
+        return f"{self.org_url}/{quote(project, safe='')}/_git/{quote(name, safe='')}"
 
     def start(self) -> None:
         self.git_server.start()
@@ -191,9 +194,9 @@ class FakeAzureDevOps:
         body = json.loads(raw) if raw else None
         record = Recorded(method, path, query, body)
         self.requests.append(record)
+        if self.before is not None:
+            self.before(method, path)
         status, extra, answer = self._answer(method, path, query, headers, body)
-        if self.tamper is not None and 200 <= status < 300:
-            answer = self.tamper(method, path, answer)
         record.status = status
         return status, extra, answer
 
@@ -202,6 +205,7 @@ class FakeAzureDevOps:
     ) -> tuple[int, dict[str, str], Any]:
         if not self._authorized(headers.get("Authorization", "")):
             return 401, {"WWW-Authenticate": 'Basic realm="https://dev.azure.com/"'}, None
+        query = dict(query)  # the record keeps what was sent
         fault = self._take_fault()
         if fault is not None:
             return fault[0], fault[1], _error(f"the fake's injected {fault[0]}", "FakeFault")
@@ -235,6 +239,8 @@ class FakeAzureDevOps:
                     status, answer = getattr(self.state, handler)(query=query, body=body, **match.groupdict())
             except ApiError as exc:
                 return exc.status, {}, _error(exc.message, exc.type_key)
+            if self.tamper is not None:
+                answer = self.tamper(method, path, answer)
             self._check_response(response_model, answer, f"{method} {path} response")
             return status, {}, answer
         return 404, {}, _error(f"The fake has no route {method} {path}.", "RouteNotFound")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -57,10 +58,9 @@ def rev(path: Path, name: str) -> str | None:
     return git(path, "rev-parse", "-q", "--verify", f"{name}^{{commit}}", check=False) or None
 
 
-def merge_tree(path: Path, base: str, head: str, *, merge_base: str | None = None) -> tuple[str, bool]:
+def merge_tree(path: Path, base: str, head: str) -> tuple[str, bool]:
     """The merged tree of two commits (written) and whether it merged cleanly."""
-    args = ["merge-tree", "--write-tree", *([f"--merge-base={merge_base}"] if merge_base else []), base, head]
-    done = subprocess.run(["git", *args], cwd=path, capture_output=True, check=False)
+    done = subprocess.run(["git", "merge-tree", "--write-tree", base, head], cwd=path, capture_output=True, check=False)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"git merge-tree failed: {done.stderr.decode(errors='replace')}")
     return done.stdout.decode().split("\n", 1)[0].strip(), done.returncode == 0
@@ -83,16 +83,22 @@ def merge(path: Path, strategy: str, *, target: str, source: str, message: str) 
 
 
 def _replay(path: Path, target: str, source: str) -> str | None:
-    """The commits of ``source`` missing from ``target`` replayed on it (a rebase); None on conflicts."""
-    tip = target
-    for commit in git(path, "rev-list", "--reverse", "--no-merges", f"{target}..{source}").split():
-        tree, clean = merge_tree(path, tip, commit, merge_base=f"{commit}^")
-        if not clean:
-            return None
-        author = git(path, "log", "-1", "--format=%an%x00%ae%x00%aI%x00%B", commit).split("\0", 3)
-        env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": author[2]}
-        tip = git(path, "commit-tree", tree, "-p", tip, "-m", author[3], env=env)
-    return tip
+    """The commits of ``source`` missing from ``target`` cherry-picked onto it (a rebase); None on conflicts."""
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / "rebase"
+        git(path, "worktree", "add", "-q", "--detach", str(work), target)
+        try:
+            commits = git(path, "rev-list", "--reverse", "--no-merges", f"{target}..{source}").split()
+            picked = subprocess.run(
+                ["git", "cherry-pick", "--allow-empty", *commits],
+                cwd=work,
+                capture_output=True,
+                env={**os.environ, **_IDENTITY},
+                check=False,
+            )
+            return git(work, "rev-parse", "HEAD") if picked.returncode == 0 else None
+        finally:
+            git(path, "worktree", "remove", "--force", str(work))
 
 
 def commit_json_fields(path: Path, sha: str) -> dict[str, object]:

@@ -110,6 +110,24 @@ class State:
                 git(path, "update-ref", f"refs/heads/{branch}", sha)
         return repo
 
+    def commit(self, project: str, name: str, branch: str, files: dict[str, str], message: str) -> str:
+        """Commit ``files`` onto ``branch`` server-side, as someone else's push; the new commit."""
+        repo = self._repo(project, name)
+        parent = rev(repo.path, f"refs/heads/{branch}")
+        assert parent is not None, f"no branch {branch}"
+        entries = []
+        for line in git(repo.path, "ls-tree", "-r", parent).splitlines():
+            meta, file = line.split("\t", 1)
+            if file not in files:
+                entries.append(f"{meta}\t{file}")
+        for file, content in files.items():
+            entries.append(
+                f"100644 blob {git(repo.path, 'hash-object', '-w', '--stdin', input=content.encode())}\t{file}"
+            )
+        sha = git(repo.path, "commit-tree", _tree(repo.path, entries), "-p", parent, "-m", message)
+        git(repo.path, "update-ref", f"refs/heads/{branch}", sha, parent)
+        return sha
+
     def approve(self, pull_id: int, reviewer: str = "reviewer-1") -> None:
         """A reviewer other than the author approves (vote 10)."""
         self._pull(pull_id).votes[reviewer] = 10
