@@ -187,12 +187,21 @@ class GitHost(Protocol):
         """
         ...
 
-    def merge(self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
+    def merge(
+        self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str, fast_forward: bool = True
+    ) -> MergeResult:
         """Merge ``change`` (purpose ``promote``), only if its head is still at ``expected_head_sha``.
 
         Returns ``merged`` (``fast_forward`` when base moved to the head's
         commit), ``up-to-date``, or ``not-mergeable`` with the reason in
         ``message`` (conflicts, checks pending): those are answers, not errors.
+
+        ``fast_forward=False`` asks for a merge commit even where a
+        fast-forward is possible, so that ``message`` is recorded (a promotion
+        that overrode its gates says why). Hosts that merge directly must honour
+        it; hosts with change requests keep the reason in the request's body
+        and may merge as their merge method says. fabpromote passes it only as
+        ``False``, so a host written before it existed keeps working until then.
 
         Raises StaleBranchError (the head or base moved), ProtectedBranchError.
         """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,7 @@ class TestGatedPromotion:
         out = json.loads(capsys.readouterr().out)
         assert out["ignored_gates_reason"] == "hotfix for INC-42"
         assert [g["met"] for g in out["gates"]] == [False, False]
-        assert fleet.history("app", "stage")[0] == sha
+        assert git("--git-dir", str(fleet.served / "app.git"), "rev-parse", "stage^2") == sha
 
     def test_ignore_gates_reason_in_the_merge_commit(self, tmp_path: Path) -> None:
         """A merge commit (stage has a commit of its own) carries the reason as a trailer."""
@@ -214,6 +215,29 @@ class TestGatedPromotion:
         assert not result.merge.fast_forward
         message = git("--git-dir", str(fleet.served / "app.git"), "log", "-1", "--format=%B", "stage")
         assert "Fabpromote-Gates-Ignored: hotfix INC-42" in message
+
+    def test_ignore_gates_reason_kept_where_a_fast_forward_would_do(self, tmp_path: Path) -> None:
+        """stage is behind dev only: an override still makes a merge commit, so its reason stays in history."""
+        fleet, config = _fleet(tmp_path, "{soak: 1h}")
+        cluster = Cluster.from_file(config)
+        sha = fleet.push_app("dev", "v2")
+        result = promote(cluster, "app", source="dev", target="stage", ignore_gates=True, reason="hotfix INC-43")
+        assert result.merge is not None
+        assert (result.merge.status, result.merge.fast_forward) == ("merged", False)
+        bare = str(fleet.served / "app.git")
+        assert git("--git-dir", bare, "rev-parse", "stage^2") == sha
+        assert git("--git-dir", bare, "rev-parse", "stage^{tree}") == git(
+            "--git-dir", bare, "rev-parse", f"{sha}^{{tree}}"
+        )
+        message = git("--git-dir", bare, "log", "-1", "--format=%B", "stage")
+        assert "Fabpromote-Gates-Ignored: hotfix INC-43" in message
+
+    def test_without_an_override_a_fast_forward(self, tmp_path: Path) -> None:
+        fleet, config = _fleet(tmp_path, "{published: false}")
+        sha = fleet.push_app("dev", "v2")
+        result = promote(Cluster.from_file(config), "app", source="dev", target="stage")
+        assert result.merge is not None
+        assert (result.merge.fast_forward, fleet.history("app", "stage")[0]) == (True, sha)
 
 
 def test_the_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -343,3 +367,22 @@ def test_status_shows_the_gates(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert lines[0].split()[-1] == "GATES"
     assert lines[1].endswith("  -")  # dev: no gates
     assert f"published: {stage[:12]} not published to stage" in lines[3]
+
+
+def test_gated_story_on_local_repos(tmp_path: Path) -> None:
+    """fabpromote.testing.gatedstory on local bare repositories: statuses in the notes ref, merges by git."""
+    from fabpromote import Sources
+    from fabpromote.git import GitOps
+    from fabpromote.testing.gatedstory import run_gated_story
+
+    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
+        path = tmp_path / "repos" / f"{name}.git"
+        git("init", "-q", "--bare", str(path))
+        ops = GitOps(Sources())
+        first = next(iter(branches), None)
+        for branch, files in branches.items():
+            start = None if branch == first else first
+            ops.commit_files(str(path), branch, dict(files), f"{name} {branch}", expected=None, start=start)
+        return str(path)
+
+    run_gated_story(tmp_path, create)

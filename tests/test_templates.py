@@ -40,6 +40,7 @@ jsonschema = pytest.importorskip("jsonschema")
 pytest.importorskip("check_jsonschema")
 
 ROOT = Path(__file__).parent.parent
+VENV_BIN = Path(sys.executable).parent
 TEMPLATES = ROOT / "templates"
 GITHUB = sorted((TEMPLATES / "github").glob("*.yml"))
 GITLAB = sorted((TEMPLATES / "gitlab").glob("*.gitlab-ci.yml"))
@@ -52,6 +53,7 @@ CURRENT_MAJORS = {
     "actions/setup-python": 6,
     "docker/login-action": 4,
     "docker/build-push-action": 7,
+    "actions/upload-artifact": 6,
 }
 # The only write permission a job may ask for: the build job pushes its image to ghcr.io.
 WRITES = {("app.yml", "build"): {"packages"}}
@@ -183,9 +185,51 @@ def test_advance_runs_on_a_schedule_per_cluster(name: str) -> None:
     else:
         assert data["fabpromote-advance"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
         assert data["fabpromote-advance"]["parallel"]["matrix"] == [{"CLUSTER": ["east", "west"]}]
-    (call,) = calls_of(TEMPLATES / name)
-    args = parse(call)
+    advance, *status = calls_of(TEMPLATES / name)
+    args = parse(advance)
     assert (args.command, args.cluster, args.dry_run) == ("advance", "$CLUSTER", False)
+    assert {(parse(call).command, parse(call).cluster) for call in status} == {("status", "$CLUSTER")}
+
+
+class TestAdvanceStatusPage:
+    """After each advance run, the status page and its markdown: run for real on the demo."""
+
+    @pytest.fixture
+    def demo(self, tmp_path: Path) -> Path:
+        root = tmp_path / "demo"
+        done = subprocess.run(
+            [str(VENV_BIN / "fabpromote"), "demo", str(root)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return root
+
+    def test_github_summary_and_artifact(self, demo: Path, tmp_path: Path) -> None:
+        """The markdown goes into the job summary; the page is the artifact the next step uploads."""
+        steps = load(TEMPLATES / "github" / "advance.yml")["jobs"]["advance"]["steps"]
+        (step,) = [step for step in steps if step.get("name") == "status page"]
+        upload = steps[steps.index(step) + 1]
+        assert (step["if"], upload["if"]) == ("always()", "always()")
+        assert upload["with"]["path"] == "fabpromote-status-${{ matrix.cluster }}.html"
+        summary = tmp_path / "summary.md"
+        summary.write_text("earlier step\n")
+        done = run_bash(step["run"], demo, CLUSTER="demo", GITHUB_STEP_SUMMARY=str(summary), PATH=self._path())
+        assert done.returncode == 0, done.stderr
+        assert summary.read_text().startswith("earlier step\n")  # appended, not replaced
+        assert "## Cluster demo\n\n| App | dev | stage | prod |" in summary.read_text()
+        assert (demo / "fabpromote-status-demo.html").read_text().startswith("<!DOCTYPE html>")
+
+    def test_gitlab_artifacts(self, demo: Path) -> None:
+        job = load(TEMPLATES / "gitlab" / "advance.gitlab-ci.yml")["fabpromote-advance"]
+        assert job["artifacts"]["when"] == "always"
+        done = run_bash("\n".join(job["after_script"]), demo, CLUSTER="demo", PATH=self._path())
+        assert done.returncode == 0, done.stderr
+        for name in job["artifacts"]["paths"]:
+            assert (demo / name).stat().st_size > 0, name
+        assert "## Cluster demo\n\n| App | dev | stage | prod |" in (demo / "fabpromote-status.md").read_text()
+
+    @staticmethod
+    def _path() -> str:
+        return f"{VENV_BIN}:{os.environ['PATH']}"
 
 
 @pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda path: f"{path.parent.name}/{path.name}")

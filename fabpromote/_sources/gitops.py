@@ -223,13 +223,22 @@ class GitOps:
         return new
 
     def merge(
-        self, url: str, *, base: str, head: str, expected_base: str, expected_head: str, message: str
+        self,
+        url: str,
+        *,
+        base: str,
+        head: str,
+        expected_base: str,
+        expected_head: str,
+        message: str,
+        fast_forward: bool = True,
     ) -> MergeResult:
         """Merge branch ``head`` into branch ``base``, both still where the caller saw them.
 
-        A fast-forward when ``base`` is in ``head``'s history; nothing when
-        ``head`` is in ``base``'s; otherwise a merge commit with parents
-        (base, head).
+        A fast-forward when ``base`` is in ``head``'s history (unless
+        ``fast_forward`` is false: then a merge commit with ``head``'s tree, so
+        that ``message`` is kept); nothing when ``head`` is in ``base``'s;
+        otherwise a merge commit with parents (base, head).
 
         Raises:
             StaleBranchError: A branch is not at its ``expected_*`` (also when
@@ -245,11 +254,14 @@ class GitOps:
             if is_ancestor(repo, expected_head, expected_base):
                 return MergeResult(status="up-to-date", sha=expected_base)
             if is_ancestor(repo, expected_base, expected_head):
-                self._push(url, repo, base, expected_head, expected=expected_base)
-                return MergeResult(status="merged", sha=expected_head, fast_forward=True)
-            tree, paths = merged_tree(repo, expected_base, expected_head)
-            if paths:
-                raise MergeConflictError(base=base, head=head, paths=paths, url=redact(url))
+                if fast_forward:
+                    self._push(url, repo, base, expected_head, expected=expected_base)
+                    return MergeResult(status="merged", sha=expected_head, fast_forward=True)
+                tree = read_commit(repo.object_store, expected_head).tree
+            else:
+                tree, paths = merged_tree(repo, expected_base, expected_head)
+                if paths:
+                    raise MergeConflictError(base=base, head=head, paths=paths, url=redact(url))
             new = new_commit(repo.object_store, tree, [expected_base, expected_head], message)
             self._push(url, repo, base, new, expected=expected_base)
         return MergeResult(status="merged", sha=new)

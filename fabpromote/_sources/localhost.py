@@ -165,8 +165,13 @@ class LocalHost:
         conflicts = self._ops.conflicts(url, base_sha, head_sha)
         return ChangeRequest(base=base, head=head, head_sha=head_sha, mergeable=not conflicts)
 
-    def merge(self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
+    def merge(
+        self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str, fast_forward: bool = True
+    ) -> MergeResult:
         """Merge ``change.head`` into ``change.base`` now, with purpose ``promote``.
+
+        A fast-forward where one is possible, unless ``fast_forward`` is false:
+        then always a merge commit, which carries ``message``.
 
         Returns:
             ``merged`` or ``up-to-date``; ``not-mergeable`` (with the
@@ -193,6 +198,7 @@ class LocalHost:
                 expected_base=base_sha,
                 expected_head=expected_head_sha,
                 message=message,
+                fast_forward=fast_forward,
             )
         except MergeConflictError as exc:
             return MergeResult(status="not-mergeable", message=f"conflicts in {', '.join(exc.paths)}")

@@ -320,7 +320,9 @@ def _promote(
     merged = None
     if merge or change.number == 0:  # number 0: a host that merges directly
         message = f"Promote {app_name} from {source} to {target}" + gates.note()
-        merged = host.merge(url, change, expected_head_sha=head_sha, message=message)
+        # An override's reason must be recorded: in a merge commit even where a fast-forward would do.
+        no_ff = {"fast_forward": False} if gates.reason else {}
+        merged = host.merge(url, change, expected_head_sha=head_sha, message=message, **no_ff)
     result = attrs.evolve(result, change=change, merge=merged)
     if publish_after and _merged(result):
         result = _publish_after(result, cluster, ctx)

@@ -123,8 +123,15 @@ def _roll_back_stage(cluster: Cluster, cat: str) -> None:
     publish(materialize(cluster, "stage"), cluster)
 
 
-def _cluster_file(root: Path, hld: str, manifests: str, hosts: Mapping[str, Mapping[str, str]]) -> Cluster:
-    lines = [f"name: story\nhld: {hld}\nmanifests: {manifests}\nenvironments: [dev, stage, prod]\n"]
+def _cluster_file(
+    root: Path,
+    hld: str,
+    manifests: str,
+    hosts: Mapping[str, Mapping[str, str]],
+    environments: str = "[dev, stage, prod]\n",
+) -> Cluster:
+    """Write ``root/fabpromote.yaml`` and load it; ``environments`` is the YAML of that field."""
+    lines = [f"name: story\nhld: {hld}\nmanifests: {manifests}\nenvironments: {environments}"]
     if hosts:
         lines.append("hosts:\n")
         for name, settings in hosts.items():
@@ -142,8 +149,8 @@ def _check(cluster: Cluster, env: str, *, image: str, pending: int | None, mater
     assert (row.images, waiting, row.materialized) == expected, f"{env}: {row} != {expected}"
 
 
-def _manifest(cluster: Cluster, env: str) -> str:
+def _manifest(cluster: Cluster, env: str, app: str = "cat") -> str:
     host = host_for(cluster, cluster.manifests.url, sources=sources_for(cluster))
-    data = host.read_file(cluster.manifests.url, env, "cat-application/cat-application.yaml")
-    assert data is not None, f"no manifest on {env}"
+    data = host.read_file(cluster.manifests.url, env, f"{app}-application/{app}-application.yaml")
+    assert data is not None, f"no manifest of {app} on {env}"
     return data.decode()

@@ -375,9 +375,19 @@ class GitHubHost:
         return sha
 
     def merge(
-        self, repo: str, change: ChangeRequest, *, expected_head_sha: str, message: str, purpose: str = "promote"
+        self,
+        repo: str,
+        change: ChangeRequest,
+        *,
+        expected_head_sha: str,
+        message: str,
+        purpose: str = "promote",
+        fast_forward: bool = True,  # noqa: ARG002 (the merge method decides; see the docstring)
     ) -> MergeResult:
         """Merge pull request ``change`` if its head is still ``expected_head_sha``.
+
+        It merges as ``merge_method`` says, whatever ``fast_forward`` asks:
+        the pull request's body already records what a merge commit would.
 
         Returns:
             ``merged`` with the new commit of the base branch, or

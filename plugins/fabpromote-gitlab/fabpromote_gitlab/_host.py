@@ -392,8 +392,19 @@ class GitLabHost:
             mergeable=_mergeable(mr),
         )
 
-    def merge(self, repo: str, change: ChangeRequest, *, expected_head_sha: str, message: str) -> MergeResult:
+    def merge(
+        self,
+        repo: str,
+        change: ChangeRequest,
+        *,
+        expected_head_sha: str,
+        message: str,
+        fast_forward: bool = True,  # noqa: ARG002 (the merge method decides; see the docstring)
+    ) -> MergeResult:
         """Merge the merge request ``change`` if its source branch is still at ``expected_head_sha``.
+
+        It merges as the project's merge method says, whatever ``fast_forward``
+        asks: the merge request's body already records what a merge commit would.
 
         Returns:
             ``merged`` (with the new head of the target), ``up-to-date`` when

@@ -1,4 +1,5 @@
-"""The seed's promotion story end to end on the fake GitLab (merge requests merged at the expected head)."""
+"""The seed's promotion story and the gated story end to end on the fake GitLab (merge requests merged at the
+expected head, statuses through the status API)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 
 from fabpromote import Plugins
 from fabpromote.git import Credentials, GitOps, Sources
-from fabpromote.testing.story import run_seed_story
+from fabpromote.testing.gatedstory import run_gated_story
+from fabpromote.testing.story import CreateRepo, run_seed_story
 
 if TYPE_CHECKING:
     from fake_gitlab import FakeGitLab
@@ -23,8 +25,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_seed_story(gitlab: FakeGitLab, token: str, tmp_path: Path) -> None:
-    """set-image, publish, promote through a merge request, guard, rollback through a merge request."""
+@pytest.fixture
+def create(gitlab: FakeGitLab, token: str) -> CreateRepo:
+    """Makes the story's repositories on the fake GitLab, pushing each further branch through git."""
     host = urlsplit(gitlab.git_url).netloc
     ops = GitOps(Sources(credentials=Credentials({host: "GITLAB_TOKEN"}, usernames={host: "oauth2"})))
 
@@ -38,5 +41,20 @@ def test_seed_story(gitlab: FakeGitLab, token: str, tmp_path: Path) -> None:
                 ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=first)
         return url
 
-    settings = {"type": "gitlab", "api_url": gitlab.api_url, "token_env": "GITLAB_TOKEN"}
-    run_seed_story(tmp_path, create, hosts={"127.0.0.1": settings})
+    return create
+
+
+def _hosts(gitlab: FakeGitLab) -> dict[str, dict[str, str]]:
+    return {"127.0.0.1": {"type": "gitlab", "api_url": gitlab.api_url, "token_env": "GITLAB_TOKEN"}}
+
+
+def test_seed_story(gitlab: FakeGitLab, create: CreateRepo, tmp_path: Path) -> None:
+    """set-image, publish, promote through a merge request, guard, rollback through a merge request."""
+    run_seed_story(tmp_path, create, hosts=_hosts(gitlab))
+
+
+def test_gated_story(gitlab: FakeGitLab, create: CreateRepo, tmp_path: Path) -> None:
+    """Gates refuse in turn, statuses through GitLab's status API, an override's reason kept, advance."""
+    run_gated_story(tmp_path, create, hosts=_hosts(gitlab))
+    assert gitlab.api_requests("POST", "/statuses/"), "report_status went through GitLab's status API"
+    assert gitlab.api_requests("GET", "/statuses"), "the gates read GitLab's statuses"
