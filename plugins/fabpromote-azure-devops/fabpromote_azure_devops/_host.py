@@ -261,9 +261,21 @@ class AzureDevOpsHost:
         return _pulls.change_of(ref, pull, head_sha=head_sha)
 
     def merge(
-        self, repo_url: str, change: ChangeRequest, *, expected_head_sha: str, message: str, purpose: str = "promote"
+        self,
+        repo_url: str,
+        change: ChangeRequest,
+        *,
+        expected_head_sha: str,
+        message: str,
+        purpose: str = "promote",
+        fast_forward: bool = True,
     ) -> MergeResult:
         """Complete pull request ``change`` if its source branch is still at ``expected_head_sha``.
+
+        It merges as ``merge_strategy`` says; ``fast_forward=False`` (a
+        promotion that overrode its gates) turns ``rebase``, the one strategy
+        that may leave no commit of its own, into ``rebaseMerge``, so that
+        ``message`` is recorded in a merge commit.
 
         Returns:
             ``merged`` with the target's new commit; ``up-to-date`` for a
@@ -302,7 +314,7 @@ class AzureDevOpsHost:
             pull,
             expected_head_sha=expected_head_sha,
             message=message,
-            strategy=self.merge_strategy,
+            strategy="rebaseMerge" if not fast_forward and self.merge_strategy == "rebase" else self.merge_strategy,
             wait=self.completion_wait,
         )
         if result is None:  # Azure: the source branch is no longer at lastMergeSourceCommit
