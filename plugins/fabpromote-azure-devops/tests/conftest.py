@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from fabpromote.testing.clock import FakeClock
 from fabpromote.testing.gitrepos import GIT_ENV
 
@@ -19,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from azure_testing import FILES, NAME, PROJECT, TOKEN, TOKEN_ENV, make_host
 from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import FakeAzureDevOps
-
 
 HERE = Path(__file__).parent
 MISSING_SDK = "the azure-devops SDK is missing: run scripts/bootstrap.sh (it installs the test extra)"
