@@ -41,7 +41,7 @@ __all__ = ["API_VERSION", "DEFAULT_TOKEN_ENV", "AzureClient", "error_message"]
 
 log = logging.getLogger("fabpromote.azure_devops")
 
-#: The REST API version every request asks for (Azure DevOps Services, and Server 2022.1 and later).
+#: The REST API version every request asks for (Azure DevOps Services, and the Server releases that serve it).
 API_VERSION = "7.1"
 #: The variable the Azure CLI's devops extension reads a personal access token from.
 DEFAULT_TOKEN_ENV = "AZURE_DEVOPS_EXT_PAT"  # noqa: S105 - the name of the variable, not a token

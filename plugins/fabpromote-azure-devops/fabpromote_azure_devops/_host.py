@@ -21,7 +21,7 @@ from urllib.parse import quote
 import attrs
 
 from fabpromote import git
-from fabpromote.exceptions import AuthenticationError, BranchPolicyError, RefNotFoundError, StaleBranchError
+from fabpromote.exceptions import AuthenticationError, RefNotFoundError, StaleBranchError
 from fabpromote.git import (
     BranchPolicy,
     ChangeRequest,
@@ -42,7 +42,6 @@ from fabpromote_azure_devops._client import (
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     AzureClient,
-    api_url,
     number,
     token_env,
 )
@@ -52,72 +51,29 @@ from fabpromote_azure_devops._errors import (
     AzureDevOpsSettingsError,
 )
 from fabpromote_azure_devops._policies import ProtectionPolicy
+from fabpromote_azure_devops._settings import (
+    DEFAULT_COMPLETION_WAIT,
+    OPTIONS,
+    SETTINGS,
+    to_backoff,
+    to_completion_wait,
+    to_count,
+    to_max_wait,
+    to_optional_api_url,
+    to_protection,
+    to_sources,
+    to_strategy,
+    to_timeout,
+)
 from fabpromote_azure_devops._statuses import latest, to_azure
 from fabpromote_azure_devops._urls import RepoRef, parse_repo
 
 __all__ = ["OPTIONS", "ROLLBACK_PREFIX", "AzureDevOpsHost"]
 
+
 #: Rollback branches are named ``fabpromote/rollback-<branch>-<target sha, 12 digits>``.
 ROLLBACK_PREFIX = "fabpromote/rollback-"
-#: The options a cluster file's ``hosts:`` entry may give an azure-devops host.
-OPTIONS = (
-    "api_url",
-    "merge_strategy",
-    "completion_wait",
-    "timeout",
-    "max_retries",
-    "backoff",
-    "max_wait",
-    "required_statuses",
-    "required_reviews",
-)
-SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
-DEFAULT_COMPLETION_WAIT = 60.0
 ZERO = "0" * 40
-
-
-def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
-    try:
-        return BranchPolicy(value)
-    except BranchPolicyError as exc:
-        raise AzureDevOpsSettingsError(str(exc)) from None
-
-
-def _strategy(value: str) -> str:
-    found = {name.lower(): name for name in _pulls.MERGE_STRATEGIES}.get(str(value or "noFastForward").strip().lower())
-    if found is None:
-        raise AzureDevOpsSettingsError(
-            f"merge_strategy must be one of {', '.join(_pulls.MERGE_STRATEGIES)}, not {value!r}"
-        )
-    return found
-
-
-def _optional_api_url(value: str | None) -> str | None:
-    return api_url(value) if value else None
-
-
-def _sources(value: Sources | None) -> Sources:
-    return value if value is not None else Sources()
-
-
-def _completion_wait(value: Any) -> float:
-    return float(number("completion_wait", value, float))
-
-
-def _timeout(value: Any) -> float:
-    return float(number("timeout", value, float))
-
-
-def _backoff(value: Any) -> float:
-    return float(number("backoff", value, float))
-
-
-def _max_wait(value: Any) -> float:
-    return float(number("max_wait", value, float))
-
-
-def _count(value: Any) -> int:
-    return int(number("max_retries", value, int))
 
 
 @attrs.define
@@ -145,16 +101,16 @@ class AzureDevOpsHost:
     #: Azure keeps at most 4000 characters of a pull request's description.
     change_body_limit: ClassVar[int] = 4000
 
-    _sources: Sources = attrs.field(default=None, converter=_sources, repr=False)
-    _protected: BranchPolicy = attrs.field(default=None, converter=_protection)
-    api_url: str | None = attrs.field(default=None, converter=_optional_api_url, kw_only=True)
+    _sources: Sources = attrs.field(default=None, converter=to_sources, repr=False)
+    _protected: BranchPolicy = attrs.field(default=None, converter=to_protection)
+    api_url: str | None = attrs.field(default=None, converter=to_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env, kw_only=True)
-    merge_strategy: str = attrs.field(default="noFastForward", converter=_strategy, kw_only=True)
-    completion_wait: float = attrs.field(default=DEFAULT_COMPLETION_WAIT, converter=_completion_wait, kw_only=True)
-    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=_timeout, kw_only=True)
-    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=_count, kw_only=True)
-    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=_backoff, kw_only=True)
-    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
+    merge_strategy: str = attrs.field(default="noFastForward", converter=to_strategy, kw_only=True)
+    completion_wait: float = attrs.field(default=DEFAULT_COMPLETION_WAIT, converter=to_completion_wait, kw_only=True)
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=to_timeout, kw_only=True)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, converter=to_count, kw_only=True)
+    backoff: float = attrs.field(default=DEFAULT_BACKOFF, converter=to_backoff, kw_only=True)
+    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=to_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
     _clients: dict[str, AzureClient] = attrs.field(init=False, factory=dict, repr=False)
@@ -317,10 +273,11 @@ class AzureDevOpsHost:
             strategy="rebaseMerge" if not fast_forward and self.merge_strategy == "rebase" else self.merge_strategy,
             wait=self.completion_wait,
         )
-        if result is None:  # Azure: the source branch is no longer at lastMergeSourceCommit
-            raise StaleBranchError(
-                change.head, expected_head_sha, self.read_branch(repo_url, change.head), url=redact(repo_url)
-            )
+        if result.status == "not-mergeable":
+            # Azure refuses a lastMergeSourceCommit that is no longer the source's head: a race lost.
+            actual = self.read_branch(repo_url, change.head)
+            if actual != expected_head_sha:
+                raise StaleBranchError(change.head, expected_head_sha, actual, url=redact(repo_url))
         return result
 
     def revert_to(

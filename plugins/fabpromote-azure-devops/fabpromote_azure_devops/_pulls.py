@@ -131,12 +131,13 @@ def complete(
     message: str,
     strategy: str,
     wait: float,
-) -> MergeResult | None:
+) -> MergeResult:
     """Complete ``pull`` at ``expected_head_sha`` and wait for the merge.
 
     Returns:
-        The merge's result; None when Azure refused because the source
-        branch is no longer at ``expected_head_sha`` (the caller says how).
+        The merge's result; ``not-mergeable`` with Azure's message when it
+        refused to complete (the caller tells a source branch that moved,
+        Azure's refusal of a stale ``lastMergeSourceCommit``, from the rest).
     """
     number = int(pull["pullRequestId"])
     response = client.request(
@@ -156,8 +157,6 @@ def complete(
     )
     if response.status_code != 200:
         reason = error_message(response)
-        if "lastmergesourcecommit" in reason.lower() or "source branch" in reason.lower():
-            return None
         return MergeResult(status="not-mergeable", message=client.redact(f"pull request #{number}: {reason}"))
     return _await(client, ref, response.json(), expected_head_sha=expected_head_sha, wait=wait)
 

@@ -37,7 +37,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import attrs
 from azure_schema import violations
-from fake_azure_state import ApiError, State
+from fake_azure_common import ApiError
+from fake_azure_state import State
 
 from fabpromote.testing.gitservers import SmartHTTPServer
 

@@ -2,41 +2,28 @@
 
 Each handler takes the route's parts and ``query``/``body`` and returns
 ``(status, JSON)``, as Azure DevOps answers (lists as ``{"count", "value"}``),
-or raises :class:`ApiError` with Azure's message (TF codes where Azure has one).
+or raises :class:`ApiError`: with Azure's TF code and message where we know
+them (TF401019, TF401175, TF401179, TF401180, TF401398, TF402455), in the
+fake's own words otherwise (a stale ``lastMergeSourceCommit``, among others).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
+from fake_azure_common import ApiError, listing, now
 from fake_azure_git import PRE_RECEIVE, commit_json_fields, git, merge, merge_tree, rev
+from fake_azure_policies import Policies
 
-__all__ = ["ApiError", "State"]
+__all__ = ["State"]
 
-MINIMUM_REVIEWERS = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"
-STATUS = "cbdc66da-9728-4af8-aada-9a5a32e4a226"
-POLICY_NAMES = {MINIMUM_REVIEWERS: "Minimum number of reviewers", STATUS: "Status"}
 ZERO = "0" * 40
-
-
-class ApiError(Exception):
-    """An error answer: its status, Azure's message and the exception's type key."""
-
-    def __init__(self, status: int, message: str, type_key: str = "InvalidArgumentValueException") -> None:
-        self.status, self.message, self.type_key = status, message, type_key
-        super().__init__(message)
-
-
-def now() -> str:
-    # Azure writes seven digits of fractions of a second.
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e7) % 10**7:07d}Z"
 
 
 @attrs.define
@@ -69,7 +56,7 @@ class Pull:
 
 
 @attrs.define
-class State:
+class State(Policies):
     """The organization's data; every handler runs under :attr:`lock`."""
 
     base_dir: Path
@@ -157,7 +144,7 @@ class State:
                 newest.setdefault((status["context"].get("genre", ""), status["context"]["name"]), status)
             items = list(newest.values())
         skip, top = int(query.get("skip", 0)), int(query.get("top", 1000))
-        return 200, _list(items[skip : skip + top])
+        return 200, listing(items[skip : skip + top])
 
     def create_status(self, *, query: Any, body: Any, org: str, project: str, repo: str, sha: str) -> tuple[int, Any]:
         found = self._repo(project, repo)
@@ -194,7 +181,7 @@ class State:
                     "rejectedBy": None,
                 }
             )
-        return 200, _list(results)
+        return 200, listing(results)
 
     # Pull requests
 
@@ -210,7 +197,7 @@ class State:
             and query.get("searchCriteria.targetRefName", p.target) == p.target
         ]
         skip, top = int(query.get("$skip", 0)), int(query.get("$top", 101))
-        return 200, _list(items[skip : skip + top])
+        return 200, listing(items[skip : skip + top])
 
     def create_pull(self, *, query: Any, body: Any, org: str, project: str, repo: str) -> tuple[int, Any]:
         found = self._repo(project, repo)
@@ -223,7 +210,7 @@ class State:
                     "GitPullRequestNotFoundException",
                 )
         if source == target:
-            raise ApiError(400, "TF401178: The source and target branches of a pull request cannot be the same.")
+            raise ApiError(400, "The source and target branches of a pull request cannot be the same.")
         if any(
             p.repo is found and p.status == "active" and (p.source, p.target) == (source, target) for p in self.pulls
         ):
@@ -252,7 +239,7 @@ class State:
         if pull.status != "active":
             raise ApiError(
                 409,
-                f"TF401181: The pull request cannot be completed because it is {pull.status}.",
+                f"The pull request cannot be completed because it is {pull.status}.",
                 "GitPullRequestCannotBeCompletedException",
             )
         source = (body.get("lastMergeSourceCommit") or {}).get("commitId")
@@ -303,94 +290,6 @@ class State:
         git(pull.repo.path, "update-ref", pull.target, new, target)
         pull.status, pull.merge_commit, pull.closed = "completed", new, now()
         pull.source_sha, pull.target_sha = head, target
-
-    # Branch policies
-
-    def list_policies(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any]:
-        kind = query.get("policyType")
-        items = [
-            p for p in self.policies.values() if p["project"] == project and (kind is None or p["type"]["id"] == kind)
-        ]
-        return 200, _list([self._policy_json(p) for p in items])
-
-    def create_policy(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any]:
-        config_id = next(self._ids)
-        self.policies[config_id] = {"project": project, "id": config_id, "revision": 1, "createdDate": now()}
-        return 200, self._store_policy(config_id, body)
-
-    def update_policy(self, *, query: Any, body: Any, org: str, project: str, config: str) -> tuple[int, Any]:
-        if int(config) not in self.policies:
-            raise ApiError(
-                404,
-                f"TF400860: The policy configuration {config} does not exist.",
-                "PolicyConfigurationNotFoundException",
-            )
-        self.policies[int(config)]["revision"] += 1
-        return 200, self._store_policy(int(config), body)
-
-    def _store_policy(self, config_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        kind = str((body.get("type") or {}).get("id") or "")
-        if kind not in POLICY_NAMES:
-            raise ApiError(400, f"The fake knows no policy type {kind!r}.")
-        self.policies[config_id].update(
-            isEnabled=bool(body.get("isEnabled")),
-            isBlocking=bool(body.get("isBlocking")),
-            type={"id": kind},
-            settings=dict(body.get("settings") or {}),
-        )
-        self._write_policy_refs()
-        return self._policy_json(self.policies[config_id])
-
-    def list_evaluations(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any]:
-        artifact = query.get("artifactId", "")
-        pull = next((p for p in self.pulls if artifact.endswith(f"/{p.id}") and p.repo.project_id in artifact), None)
-        if pull is None:
-            raise ApiError(400, f"TF401180: The requested artifact {artifact!r} is not a pull request.")
-        return 200, _list([self._evaluation_json(pull, config, state) for config, state in self._evaluate(pull)])
-
-    def _evaluate(self, pull: Pull) -> list[tuple[dict[str, Any], str]]:
-        """Each enabled policy binding the pull request's target, and its evaluation's status."""
-        found = []
-        for config in self.policies.values():
-            if not config["isEnabled"] or not _binds(config, pull.repo.id, pull.target):
-                continue
-            settings = config["settings"]
-            if config["type"]["id"] == MINIMUM_REVIEWERS:
-                approvals = sum(1 for vote in pull.votes.values() if vote >= 5)
-                found.append(
-                    (config, "approved" if approvals >= int(settings.get("minimumApproverCount") or 0) else "queued")
-                )
-            else:
-                found.append((config, self._status_policy(pull, settings)))
-        return found
-
-    def _status_policy(self, pull: Pull, settings: dict[str, Any]) -> str:
-        head = rev(pull.repo.path, pull.source)
-        key = (settings.get("statusGenre") or "", settings.get("statusName") or "")
-        posted = [
-            s
-            for s in pull.statuses
-            if (s["context"].get("genre") or "", s["context"]["name"]) == key
-            and (not settings.get("invalidateOnSourceUpdate") or s["_source"] == head)
-        ]
-        state = posted[-1]["state"] if posted else "pending"
-        return {"succeeded": "approved", "failed": "rejected", "error": "rejected"}.get(state, "queued")
-
-    def _blocking(self, pull: Pull) -> list[str]:
-        return [c["type"]["id"] for c, state in self._evaluate(pull) if c["isBlocking"] and state != "approved"]
-
-    def _write_policy_refs(self) -> None:
-        for repo in self.repos.values():
-            refs = sorted(
-                {
-                    scope["refName"]
-                    for c in self.policies.values()
-                    if c["isEnabled"] and c["isBlocking"]
-                    for scope in c["settings"].get("scope") or ()
-                    if scope.get("repositoryId") in (None, repo.id) and scope.get("refName")
-                }
-            )
-            (repo.path / "fake-policy-refs").write_text("".join(f"{ref}\n" for ref in refs))
 
     # JSON
 
@@ -503,34 +402,6 @@ class State:
             data["completionQueueTime"] = pull.queued
         return data
 
-    def _policy_json(self, config: dict[str, Any]) -> dict[str, Any]:
-        kind = config["type"]["id"]
-        url = f"{self.web()}/{config['project']}/_apis/policy/configurations/{config['id']}"
-        return {
-            "createdBy": self._identity(),
-            "createdDate": config["createdDate"],
-            "isEnabled": config["isEnabled"],
-            "isBlocking": config["isBlocking"],
-            "isDeleted": False,
-            "settings": config["settings"],
-            "isEnterpriseManaged": False,
-            "_links": {"self": {"href": url}, "policyType": {"href": f"{self.web()}/_apis/policy/types/{kind}"}},
-            "revision": config["revision"],
-            "id": config["id"],
-            "url": url,
-            "type": {"id": kind, "url": f"{self.web()}/_apis/policy/types/{kind}", "displayName": POLICY_NAMES[kind]},
-        }
-
-    def _evaluation_json(self, pull: Pull, config: dict[str, Any], state: str) -> dict[str, Any]:
-        return {
-            "configuration": self._policy_json(config),
-            "artifactId": f"vstfs:///CodeReview/CodeReviewId/{pull.repo.project_id}/{pull.id}",
-            "evaluationId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pull.id}/{config['id']}")),
-            "startedDate": pull.created,
-            "status": state,
-            **({"completedDate": now()} if state in ("approved", "rejected") else {}),
-        }
-
     # Lookups
 
     def _repo(self, project: str, name: str) -> Repo:
@@ -564,18 +435,6 @@ class State:
         return found
 
 
-def _binds(config: dict[str, Any], repository_id: str, ref: str) -> bool:
-    for scope in config["settings"].get("scope") or ():
-        if scope.get("repositoryId") not in (None, repository_id):
-            continue
-        name = scope.get("refName")
-        if name is None or (
-            name == ref if str(scope.get("matchKind", "exact")).lower() == "exact" else ref.startswith(name)
-        ):
-            return True
-    return False
-
-
 def _tree(path: Path, entries: list[str]) -> str:
     """A tree of ``mode type sha\\tpath`` entries (nested paths allowed), via a scratch index."""
     import os
@@ -588,7 +447,3 @@ def _tree(path: Path, entries: list[str]) -> str:
             mode, _, sha = mode_type_sha.split()
             git(path, "update-index", "--add", "--cacheinfo", f"{mode},{sha},{file}", env=env)
         return git(path, "write-tree", env=env)
-
-
-def _list(items: list[Any]) -> dict[str, Any]:
-    return {"count": len(items), "value": items}

@@ -126,3 +126,48 @@ def test_rollback_is_a_pull_request(azure: FakeAzureDevOps, host: AzureDevOpsHos
     assert host.log(url, change.head, limit=1)[0].parents == (bad,)
     assert host.revert_to(url, "stage", good, expected=bad, message="Roll back stage") == change
     assert host.revert_to(url, "stage", bad, expected=bad, message="Roll back") is None
+
+
+def test_a_rollback_branch_of_an_earlier_head_is_made_again(
+    azure: FakeAzureDevOps, host: AzureDevOpsHost, url: str
+) -> None:
+    """The branch moved since an earlier rollback attempt: its rollback branch is deleted (compare-and-swap) and rebuilt."""
+    good = host.read_branch(url, "stage")
+    assert good is not None
+    first_bad = _push(azure, "stage", {"README.md": "broken\n"}, "bad")
+    first = host.revert_to(url, "stage", good, expected=first_bad, message="Roll back stage")
+    assert first is not None
+    second_bad = _push(azure, "stage", {"other.txt": "o\n"}, "more")
+    second = host.revert_to(url, "stage", good, expected=second_bad, message="Roll back stage")
+    assert second is not None
+    assert (second.head, second.number) == (first.head, first.number)  # the same pull request, its source rebuilt
+    assert host.log(url, second.head, limit=1)[0].parents == (second_bad,)
+    assert host.read_file(url, second.head, "other.txt") is None
+    (deleted,) = [r for r in azure.requests if r.path.endswith("/refs")]
+    assert deleted.body == [
+        {"name": f"refs/heads/{first.head}", "oldObjectId": first.head_sha, "newObjectId": "0" * 40}
+    ]
+
+
+def test_an_abandoned_pull_request_is_not_mergeable(azure: FakeAzureDevOps, host: AzureDevOpsHost, url: str) -> None:
+    """Someone abandoned it in the web UI: not-mergeable, saying so; nothing is completed."""
+    head = _push(azure, "dev", {"a.txt": "a\n"}, "a")
+    change = host.open_change(url, base="stage", head="dev", title="Promote", body="")
+    azure.state.pull(change.number).status = "abandoned"
+    result = host.merge(url, change, expected_head_sha=head, message="Promote")
+    assert (result.status, result.message) == ("not-mergeable", f"pull request #{change.number} was abandoned")
+    assert not [r for r in azure.requests if r.method == "PATCH"]
+
+
+def test_a_conflict_is_not_mergeable_with_azures_reason(
+    azure: FakeAzureDevOps, host: AzureDevOpsHost, url: str
+) -> None:
+    """mergeStatus conflicts: open_change says not mergeable, merge answers with Azure's message and sends no PATCH."""
+    _push(azure, "stage", {"README.md": "stage\n"}, "stage")
+    head = _push(azure, "dev", {"README.md": "dev\n"}, "dev")
+    change = host.open_change(url, base="stage", head="dev", title="Promote", body="")
+    assert change.mergeable is False
+    result = host.merge(url, change, expected_head_sha=head, message="Promote")
+    assert result.status == "not-mergeable"
+    assert result.message == f"pull request #{change.number}: The merge of the source into the target has conflicts."
+    assert not [r for r in azure.requests if r.method == "PATCH"]
