@@ -1,6 +1,8 @@
 """Azure DevOps' REST models as the ``azure-devops`` SDK describes them, and a checker of JSON against them.
 
-The SDK (pinned in the test extra) ships msrest models whose
+The SDK (pinned in the test extra) ships, for each operation, a client
+method that names its verb, query parameters and body and response models
+(:func:`operation`), and msrest models whose
 ``_attribute_map`` gives every field's wire name and type: ``str``, ``int``,
 ``long``, ``float``, ``bool``, ``iso-8601``, ``object`` (free JSON, or an enum
 the SDK leaves untyped), ``[T]`` (a list), ``{T}`` (a map) and other models.
@@ -20,11 +22,13 @@ Two things the SDK's models do not say, written down here with the reason:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["ENUMS", "model", "violations"]
+__all__ = ["ENUMS", "Operation", "model", "operation", "violations"]
 
 #: (model, wire field) -> the values Azure DevOps' REST reference gives for that enum.
 ENUMS: Mapping[tuple[str, str], frozenset[str]] = {
@@ -68,6 +72,39 @@ ENUMS: Mapping[tuple[str, str], frozenset[str]] = {
     ("TeamProjectReference", "visibility"): frozenset({"private", "public"}),
 }
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$")
+
+
+class Operation(NamedTuple):
+    """One REST operation as the SDK's client method sends it."""
+
+    method: str
+    query: frozenset[str]
+    body: str | None
+    response: str | None
+
+
+@functools.cache
+def operation(name: str) -> Operation:
+    """The SDK's operation ``name`` (a method of its git or policy client): verb, query parameters, models.
+
+    Read from the method's own code, where the SDK's generator wrote them:
+    ``http_method='PATCH'``, ``query_parameters['latestOnly']``,
+    ``self._serialize.body(..., 'GitStatus')`` and ``self._deserialize('[GitStatus]', ...)``.
+    """
+    from azure.devops.v7_1.git.git_client_base import GitClientBase
+    from azure.devops.v7_1.policy.policy_client import PolicyClient
+
+    client = next(c for c in (GitClientBase, PolicyClient) if hasattr(c, name))
+    source = inspect.getsource(getattr(client, name))
+    (method,) = re.findall(r"http_method='(\w+)'", source)
+    body = re.findall(r"_serialize\.body\(\w+, '([^']+)'\)", source)
+    response = re.findall(r"_deserialize\('([^']+)'", source)
+    return Operation(
+        method=method,
+        query=frozenset(re.findall(r"query_parameters\['([^']+)'\]", source)),
+        body=body[0] if body else None,
+        response=response[0] if response else None,
+    )
 
 
 def model(name: str) -> type:

@@ -14,9 +14,10 @@ policy is approved; as on Azure, the PATCH that completes it is answered
 with the pull request as it was (``active``), and the merge shows on the
 next GET. A branch with an enabled, blocking policy refuses pushes (TF402455).
 
-Every request body and response body is checked against the REST models of
-the ``azure-devops`` SDK (:mod:`azure_schema`): a request that breaks its
-model is answered 400, and each violation, of a request or a response, is
+Every request is checked against the operation of the ``azure-devops`` SDK
+that sends it (:mod:`azure_schema`): its query parameters, its body and the
+answer against the models the SDK's client method names. A body that breaks
+its model is answered 400; each violation, of a request or a response, is
 kept in :attr:`FakeAzureDevOps.violations` (the tests' fixture fails on any).
 """
 
@@ -36,7 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import attrs
-from azure_schema import violations
+from azure_schema import operation, violations
 from fake_azure_common import ApiError
 from fake_azure_state import State
 
@@ -63,42 +64,29 @@ class Recorded:
     status: int = 0
 
 
-#: (method, path pattern, handler name of State, request model, response model); a response model
-#: in brackets is a list answered as ``{"count", "value"}``.
-ROUTES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
-    ("GET", _REPO + r"$", "get_repository", None, "GitRepository"),
-    ("GET", _REPO + r"/commits/(?P<sha>[0-9a-fA-F]{40})$", "get_commit", None, "GitCommit"),
-    ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/statuses$", "list_statuses", None, "[GitStatus]"),
-    ("POST", _REPO + r"/commits/(?P<sha>[^/]+)/statuses$", "create_status", "GitStatus", "GitStatus"),
-    ("GET", _REPO + r"/pullrequests$", "list_pulls", None, "[GitPullRequest]"),
-    ("POST", _REPO + r"/pullrequests$", "create_pull", "GitPullRequest", "GitPullRequest"),
-    ("GET", _REPO + r"/pullrequests/(?P<number>\d+)$", "get_pull", None, "GitPullRequest"),
-    ("PATCH", _REPO + r"/pullrequests/(?P<number>\d+)$", "update_pull", "GitPullRequest", "GitPullRequest"),
-    (
-        "POST",
-        _REPO + r"/pullrequests/(?P<number>\d+)/statuses$",
-        "create_pull_status",
-        "GitPullRequestStatus",
-        "GitPullRequestStatus",
-    ),
+#: (method, path pattern, handler name of State, the SDK's operation): its body and answer
+#: are checked against the models the SDK's client method names (a list answers ``{"count", "value"}``).
+ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("GET", _REPO + r"$", "get_repository", "get_repository"),
+    ("GET", _REPO + r"/commits/(?P<sha>[0-9a-fA-F]{40})$", "get_commit", "get_commit"),
+    ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/statuses$", "list_statuses", "get_statuses"),
+    ("POST", _REPO + r"/commits/(?P<sha>[^/]+)/statuses$", "create_status", "create_commit_status"),
+    ("GET", _REPO + r"/pullrequests$", "list_pulls", "get_pull_requests"),
+    ("POST", _REPO + r"/pullrequests$", "create_pull", "create_pull_request"),
+    ("GET", _REPO + r"/pullrequests/(?P<number>\d+)$", "get_pull", "get_pull_request"),
+    ("PATCH", _REPO + r"/pullrequests/(?P<number>\d+)$", "update_pull", "update_pull_request"),
+    ("POST", _REPO + r"/pullrequests/(?P<number>\d+)/statuses$", "create_pull_status", "create_pull_request_status"),
     (
         "PUT",
         _REPO + r"/pullrequests/(?P<number>\d+)/reviewers/(?P<reviewer>[^/]+)$",
         "vote",
-        "IdentityRefWithVote",
-        "IdentityRefWithVote",
+        "create_pull_request_reviewer",
     ),
-    ("POST", _REPO + r"/refs$", "update_refs", "[GitRefUpdate]", "[GitRefUpdateResult]"),
-    ("GET", _PROJECT + r"policy/configurations$", "list_policies", None, "[PolicyConfiguration]"),
-    ("POST", _PROJECT + r"policy/configurations$", "create_policy", "PolicyConfiguration", "PolicyConfiguration"),
-    (
-        "PUT",
-        _PROJECT + r"policy/configurations/(?P<config>\d+)$",
-        "update_policy",
-        "PolicyConfiguration",
-        "PolicyConfiguration",
-    ),
-    ("GET", _PROJECT + r"policy/evaluations$", "list_evaluations", None, "[PolicyEvaluationRecord]"),
+    ("POST", _REPO + r"/refs$", "update_refs", "update_refs"),
+    ("GET", _PROJECT + r"policy/configurations$", "list_policies", "get_policy_configurations"),
+    ("POST", _PROJECT + r"policy/configurations$", "create_policy", "create_policy_configuration"),
+    ("PUT", _PROJECT + r"policy/configurations/(?P<config>\d+)$", "update_policy", "update_policy_configuration"),
+    ("GET", _PROJECT + r"policy/evaluations$", "list_evaluations", "get_policy_evaluations"),
 )
 
 
@@ -226,12 +214,19 @@ class FakeAzureDevOps:
                     "VssVersionOutOfRangeException",
                 ),
             )
-        for verb, pattern, handler, request_model, response_model in ROUTES:
+        for verb, pattern, handler, name in ROUTES:
             match = re.match(pattern, path)
             if verb != method or not match:
                 continue
-            if request_model is not None:
-                found = violations(request_model, body, f"{method} {path} request")
+            sdk = operation(name)
+            # Azure ignores a query parameter it does not know: the request would not do what was meant.
+            self.violations += [
+                f"{method} {path} request: {name} has no query parameter {key!r}"
+                for key in query
+                if key not in sdk.query
+            ]
+            if sdk.body is not None:
+                found = violations(sdk.body, body, f"{method} {path} request")
                 if found:
                     self.violations += found
                     return 400, {}, _error("; ".join(found), "InvalidArgumentValueException")
@@ -242,7 +237,7 @@ class FakeAzureDevOps:
                 return exc.status, {}, _error(exc.message, exc.type_key)
             if self.tamper is not None:
                 answer = self.tamper(method, path, answer)
-            self._check_response(response_model, answer, f"{method} {path} response")
+            self._check_response(sdk.response, answer, f"{method} {path} response")
             return status, {}, answer
         return 404, {}, _error(f"The fake has no route {method} {path}.", "RouteNotFound")
 

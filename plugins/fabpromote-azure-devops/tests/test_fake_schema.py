@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import requests
-from azure_schema import ENUMS, model, violations
+from azure_schema import ENUMS, model, operation, violations
 from azure_testing import NAME, TOKEN
 from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import ROUTES, FakeAzureDevOps
@@ -14,14 +14,30 @@ from fake_azure import ROUTES, FakeAzureDevOps
 from fabpromote.git import CommitStatus
 
 
-def test_every_route_names_models_the_sdk_has() -> None:
-    """Each request and response model of the fake's routes, and each enum checked, is one of the SDK's."""
-    names = {name.strip("[]") for route in ROUTES for name in route[3:] if name}
-    assert names >= {"GitPullRequest", "GitStatus", "PolicyConfiguration", "PolicyEvaluationRecord"}
-    for name in names | {name for name, _ in ENUMS}:
-        assert model(name)._attribute_map  # raises KeyError for a model the SDK lacks
+def test_every_route_is_an_operation_of_the_sdk() -> None:
+    """Each route's verb is its SDK operation's; every model and enum checked is one of the SDK's."""
+    for verb, _, _, name in ROUTES:
+        sdk = operation(name)
+        assert sdk.method == verb, name
+        for found in (sdk.body, sdk.response):
+            if found:
+                assert model(found.strip("[]"))._attribute_map
+    assert operation("update_pull_request") == ("PATCH", frozenset(), "GitPullRequest", "GitPullRequest")
+    assert "latestOnly" in operation("get_statuses").query
     for name, field in ENUMS:
         assert field in {entry["key"] for entry in model(name)._attribute_map.values()}, (name, field)
+
+
+def test_an_unknown_query_parameter_is_caught(azure: FakeAzureDevOps, url: str) -> None:
+    """searchCriteria.sourceBranch is no parameter of get_pull_requests: recorded (Azure would ignore it)."""
+    api = f"{azure.org_url}/Fab%20Project/_apis/git/repositories/{NAME}/pullrequests"
+    params = {"api-version": "7.1", "searchCriteria.sourceBranch": "refs/heads/dev"}
+    assert requests.get(api, params=params, auth=("", TOKEN), timeout=10).status_code == 200
+    found, azure.violations = azure.violations, []
+    assert found == [
+        "GET /contoso/Fab Project/_apis/git/repositories/app/pullrequests request: "
+        "get_pull_requests has no query parameter 'searchCriteria.sourceBranch'"
+    ]
 
 
 def test_a_wrong_response_is_caught(azure: FakeAzureDevOps, host: AzureDevOpsHost, url: str) -> None:
