@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with fabpromote, its first-party plugins and the test tools, and
-# install the reference helm, the npm validators and the browser (chromium) the tests
+# install the reference helm (and helm 4), the npm validators, the browser (chromium) and the
+# OCI registry (docker-registry) the tests
 # run. Prints nothing but errors; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +23,14 @@ if .venv/bin/python -m pip show --quiet fabpromote-local >/dev/null 2>&1; then
     .venv/bin/python -m pip uninstall --quiet --yes fabpromote-local
 fi
 bash scripts/install-helm.sh >/dev/null
+# helm 4 too: the helm plugin's tests run against both majors (FABPROMOTE_HELM4, set by scripts/test.sh).
+bash scripts/install-helm.sh 4 >/dev/null
 bash scripts/install-tools.sh >/dev/null
-# The browser the status page's tests drive: CI (root on Debian) must have it, so a
-# failure there stops the run; elsewhere the script says what to install, and those tests skip.
+# The browser the status page's tests drive and the OCI registry the helm tests push to:
+# CI (root on Debian) must have them, so a failure there stops the run; elsewhere the
+# script says what to install, and those tests skip.
 if [ -n "${CI:-}" ]; then
-    bash scripts/install-chromium.sh
+    bash scripts/install-debian-tools.sh
 else
-    bash scripts/install-chromium.sh || true
+    bash scripts/install-debian-tools.sh || true
 fi

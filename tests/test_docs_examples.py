@@ -9,13 +9,17 @@ Markers in an HTML comment on the lines just above a block change that:
 - ``<!-- not-run: REASON -->``: the block is not run (REASON is required);
 - ``<!-- expect-exit: N -->``: the block shows a refusal and must exit N;
 - ``<!-- run: pytest -->``: a Python block that is a test module runs under pytest;
-- ``<!-- file: fabpromote.yaml -->``: a YAML block is read with fabpromote's reader.
+- ``<!-- file: fabpromote.yaml -->``: a YAML block is read with fabpromote's reader;
+- ``<!-- write: PATH -->``: the block is not run but written to PATH (relative to the
+  copy of the repository), in turn with the runs; a later block writing the same PATH
+  appends to it, so a tutorial can build a file piece by piece and then run it.
 
 Every other YAML, JSON and TOML block must at least parse.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -38,7 +42,7 @@ else:  # pytest depends on tomli before 3.11
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SHELLS = {"sh", "bash", "shell", "console"}
-MARKERS = {"not-run", "expect-exit", "run", "file"}
+MARKERS = {"not-run", "expect-exit", "run", "file", "write"}
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*(?P<key>[\w-]+):\s*(?P<value>.*?)\s*-->\s*$")
 #: How long one block may take (the quickstart's block creates a virtualenv).
@@ -95,7 +99,12 @@ def _all_blocks() -> list[Block]:
 
 
 def _runnable(page: Path) -> list[Block]:
-    return [block for block in blocks(page) if block.lang in SHELLS | {"python"} and "not-run" not in block.markers]
+    """The blocks of ``page`` that run or are written, in order."""
+    return [
+        block
+        for block in blocks(page)
+        if "write" in block.markers or (block.lang in SHELLS | {"python"} and "not-run" not in block.markers)
+    ]
 
 
 RUN_PAGES = [page for page in PAGES if _runnable(page)]
@@ -218,7 +227,11 @@ def test_examples_run(page: Path, tmp_path: Path) -> None:
     clone = _copy_of_repository(tmp_path / "repository")
     scripts = tmp_path / "blocks"
     scripts.mkdir()
+    written: set[Path] = set()
     for block in _runnable(page):
+        if "write" in block.markers:
+            _write(block, clone, written)
+            continue
         done = subprocess.run(
             _command(block, scripts),
             cwd=clone,
@@ -235,6 +248,47 @@ def test_examples_run(page: Path, tmp_path: Path) -> None:
         if not expected:
             # `a && b` does not stop `bash -e` when `a` fails: its error line must not pass unseen.
             assert "fabpromote: error:" not in done.stderr, shown
+
+
+def _write(block: Block, clone: Path, written: set[Path]) -> None:
+    """Write (or, after an earlier block of the page wrote it, extend) the block's file."""
+    path = clone / block.markers["write"]
+    assert path.resolve().is_relative_to(clone.resolve()), f"{block}: writes outside the repository"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if path in written else "w") as file:
+        file.write(block.text)
+    written.add(path)
+
+
+def test_the_host_tutorial_uses_public_names_only() -> None:
+    """The tutorial's plugin (docs/githosts.md) imports no private module of fabpromote, as a third party's."""
+    written = [b for b in blocks(ROOT / "docs" / "githosts.md") if b.markers.get("write", "").endswith(".py")]
+    assert len(written) >= 5
+    imported = []
+    for name in {b.markers["write"] for b in written}:
+        source = "".join(b.text for b in written if b.markers["write"] == name)
+        for node in ast.walk(ast.parse(source, name)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                imported += [alias.name for alias in node.names]
+    ours = [name for name in imported if name.split(".")[0] == "fabpromote"]
+    assert len(ours) >= 10
+    assert [name for name in ours if any(part.startswith("_") for part in name.split("."))] == []
+
+
+def test_written_blocks_extend_their_file(tmp_path: Path) -> None:
+    """``write:`` makes the file, then each later block of the page with the same path appends to it."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- write: pkg/a.py -->\n```python\nx = 1\n```\n\n<!-- write: pkg/a.py -->\n```python\ny = 2\n```\n"
+    )
+    written: set[Path] = set()
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("left over from before\n")
+    for block in _runnable(page):
+        _write(block, tmp_path, written)
+    assert (tmp_path / "pkg" / "a.py").read_text() == "x = 1\ny = 2\n"
 
 
 def test_demo_script_hint_works_in_a_fresh_shell(tmp_path: Path) -> None:

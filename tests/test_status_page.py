@@ -1,7 +1,7 @@
 """``status --html FILE`` and ``status --markdown``: the status page, escaped, and read in a real browser.
 
 The browser is Debian's ``chromium`` with ``chromium-driver``, driven by
-selenium (the ``test`` extra), headless. scripts/install-chromium.sh installs
+selenium (the ``test`` extra), headless. scripts/install-debian-tools.sh installs
 them (scripts/bootstrap.sh calls it). Without them the browser tests skip on a
 developer's machine, and fail in CI (``CI`` set): there they must run.
 """
@@ -281,7 +281,7 @@ def _browser() -> Iterator[object]:
     """Headless chromium through chromedriver; a missing browser fails in CI and skips elsewhere."""
     paths = _driver_paths()
     if paths is None:
-        message = "chromium and chromedriver are not installed (scripts/install-chromium.sh installs them)"
+        message = "chromium and chromedriver are not installed (scripts/install-debian-tools.sh installs them)"
         if os.environ.get("CI"):
             pytest.fail(message + ": CI must run the browser tests")
         pytest.skip(message)

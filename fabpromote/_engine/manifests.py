@@ -112,7 +112,8 @@ class Manifests(Mapping[str, bytes]):
         ``record="cache"``, in the cache (Fabrikate's ``generated/`` layout
         allows no extra file). The tree is built in a sibling temporary
         directory and renamed into place, so readers see the old tree or the
-        new one, never a mix, and a failure (or SIGTERM, under the CLI) leaves
+        new one, never a mix (files that did not change are hard links to the
+        old ones there: only the changed files are written), and a failure (or SIGTERM, under the CLI) leaves
         the old tree untouched and no temporary directory behind.
 
         Returns:
@@ -133,7 +134,9 @@ class Manifests(Mapping[str, bytes]):
                 for path, data in self._files.items():
                     file = staging / path
                     file.parent.mkdir(parents=True, exist_ok=True)
-                    file.write_bytes(data)
+                    unchanged = held is not None and held.get(path) == files[path]
+                    if not (unchanged and _linked(output.path / path, file)):
+                        file.write_bytes(data)
                 os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
                 output.record(files, *([held] if held and record == "cache" else []), staging=staging)
                 replace_path(staging, output.path)
@@ -142,6 +145,19 @@ class Manifests(Mapping[str, bytes]):
         if record == "cache":
             output.record(files)
         return True
+
+
+def _linked(old: Path, new: Path) -> bool:
+    """Give ``new`` the very file ``old`` (unchanged since it was written): a hard link, not a rewrite.
+
+    The file keeps its inode and time stamps, and writing it costs no data;
+    False where the file system has no hard links (then it is written).
+    """
+    try:
+        os.link(old, new, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _lines(data: bytes | None) -> list[str]:

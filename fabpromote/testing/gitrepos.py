@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,8 +22,13 @@ GIT_ENV = {
 
 
 def git(*args: str, cwd: str | Path | None = None) -> str:
-    """Run git; return its stdout stripped. Raises CalledProcessError with stderr on failure."""
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    """Run git; return its stdout stripped. Raises CalledProcessError with stderr on failure.
+
+    :data:`GIT_ENV` fills in what the environment does not set: a machine without a
+    git identity (a fresh CI runner) commits too, and the user's configuration stays out.
+    """
+    env = {**GIT_ENV, **os.environ}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, ["git", *args], done.stdout, done.stderr)
     return done.stdout.strip()

@@ -24,8 +24,9 @@ __all__ = [
 
 HOST = "gitlab"
 
-#: The states a status can be set to (GitLab's ``POST /projects/:id/statuses/:sha``).
-STATES = ("pending", "running", "success", "failed", "canceled", "skipped")
+#: The states a status can be set to (GitLab's ``POST /projects/:id/statuses/:sha``) in every
+#: GitLab the plugin supports: ``skipped`` is taken only from GitLab 17.x on (docs/githosts.md).
+STATES = ("pending", "running", "success", "failed", "canceled")
 
 #: GitLab's states (a status's, or a job's) as every host gives them: not finished is
 #: ``pending``; finished without a verdict (canceled, skipped) is ``error``, never a success.
@@ -60,7 +61,7 @@ class CommitStatus:
     Attributes:
         context: Its name (GitLab's ``name``), e.g. ``fabpromote/guard``.
         state: ``pending``, ``running``, ``success``, ``failed``, ``canceled``,
-            ``skipped`` (or another state of a GitLab job, such as ``created``).
+            or another state of a GitLab job (``skipped``, ``created``...), as read.
         description: The short text shown beside it.
         target_url: Where it links to.
         sha: The commit.

@@ -1,14 +1,17 @@
 """Fixtures: an isolated home and cache, git without user config, and a fake GitLab on 127.0.0.1.
 
-The fake (``fake_gitlab.py`` beside this file) is loaded here and registered
-as module ``fake_gitlab``, since ``--import-mode=importlib`` puts no test
-folder on ``sys.path``.
+The fake (``fake_gitlab.py`` beside this file) and the description of GitLab's
+API it checks itself against (``gitlab_description.py``) are loaded here and
+registered as modules, since ``--import-mode=importlib`` puts no test folder on
+``sys.path``. Every test using the fake fails if a request or an answer broke the
+description (see docs/githosts.md, "Fake GitLab validation").
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -24,20 +27,23 @@ from fabpromote.testing.gitrepos import GIT_ENV
 if TYPE_CHECKING:
     from fabpromote_gitlab import GitLabHost
     from fake_gitlab import FakeGitLab
+    from gitlab_description import Description
 
 
-def _load_fake() -> None:
-    if "fake_gitlab" in sys.modules:
+def _load(name: str) -> None:
+    if name in sys.modules:
         return
-    spec = importlib.util.spec_from_file_location("fake_gitlab", Path(__file__).with_name("fake_gitlab.py"))
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["fake_gitlab"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
 
 
-_load_fake()
+_load("gitlab_description")
+_load("fake_gitlab_views")
+_load("fake_gitlab")
 
 PROJECT = "group/sub/app"
 
@@ -64,16 +70,35 @@ def _git_version() -> tuple[int, ...]:
     return tuple(int(number) for number in numbers) if done.returncode == 0 else (0,)
 
 
+@pytest.fixture(name="description", scope="session")
+def _description() -> Description:
+    """GitLab's API as the pinned clients describe it; CI fails without them, elsewhere the tests skip."""
+    from gitlab_description import DescriptionMissingError, load
+
+    try:
+        return load()
+    except DescriptionMissingError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the fake GitLab cannot check itself: {exc}")
+        pytest.skip(f"the fake GitLab cannot check itself: {exc}")
+
+
 @pytest.fixture(name="gitlab")
-def _gitlab(tmp_path: Path) -> Iterator[FakeGitLab]:
-    """A fake GitLab: its API and its repositories over smart HTTP."""
+def _gitlab(tmp_path: Path, description: Description) -> Iterator[FakeGitLab]:
+    """A fake GitLab: its API and its repositories over smart HTTP, checked against the description.
+
+    At teardown, the test fails if any request it made or answer it got broke the description.
+    """
     from fake_gitlab import FakeGitLab
 
     if _git_version() < (2, 38):
         pytest.skip("the fake GitLab merges with `git merge-tree --write-tree` (git 2.38 or later)")
 
-    with FakeGitLab(tmp_path / "gitlab") as fake:
+    with FakeGitLab(tmp_path / "gitlab", description=description) as fake:
         yield fake
+    assert not fake.violations, "the fake GitLab saw requests or gave answers off the description:\n" + "\n".join(
+        fake.violations
+    )
 
 
 @pytest.fixture(name="token")

@@ -12,6 +12,11 @@ token as password) by :class:`fabpromote.testing.gitservers.SmartHTTPServer`.
 Pushes to branches protected with "No one" allowed to push are refused by a
 ``pre-receive`` hook, with GitLab's message.
 
+Given a ``description`` (``gitlab_description.py``), the fake checks every request it
+receives and every successful answer it gives against GitLab's API as the pinned
+clients describe it, and records each difference in :attr:`FakeGitLab.violations`;
+its objects (``fake_gitlab_views.py``) carry every field GitLab gives.
+
 Faults for tests: :meth:`FakeGitLab.fail_next` (5xx answers) and
 :meth:`FakeGitLab.rate_limit_next` (429 with ``Retry-After``/``RateLimit-Reset``).
 
@@ -34,13 +39,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import attrs
+import fake_gitlab_views as views
 
 from fabpromote.testing.gitrepos import GIT_ENV
 from fabpromote.testing.gitservers import SmartHTTPServer
+
+if TYPE_CHECKING:
+    from gitlab_description import Description
 
 __all__ = ["FakeGitLab", "FakeProject"]
 
@@ -50,7 +59,10 @@ DEFAULT_TOKEN = "glpat-FAKE-gitlab-token-0123456789"
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 ACCESS_LEVELS = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
-STATES = ("pending", "running", "success", "failed", "canceled", "skipped")
+#: The states ``POST /projects/:id/statuses/:sha`` takes in every GitLab the plugin supports
+#: (``skipped`` only from 17.x on; docs/githosts.md).
+STATES = ("pending", "running", "success", "failed", "canceled")
+_FINISHED = ("success", "failed", "canceled")
 # The state machine event GitLab names when a status cannot move to the state it is in.
 _EVENTS = {
     "pending": "enqueue",
@@ -58,7 +70,6 @@ _EVENTS = {
     "success": "succeed",
     "failed": "drop",
     "canceled": "cancel",
-    "skipped": "skip",
 }
 _NO_PUSH_FILE = "fake-gitlab-no-push"
 _PRE_RECEIVE = f"""#!/bin/sh
@@ -72,7 +83,6 @@ done
 exit 0
 """
 _LOG_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e"
-_USER = {"id": 1, "username": "fabpromote-bot", "name": "fabpromote bot", "state": "active"}
 
 
 class _Reply(Exception):
@@ -135,6 +145,7 @@ class FakeProject:
     merge_requests: dict[int, dict[str, Any]] = attrs.Factory(dict)
     statuses: list[dict[str, Any]] = attrs.Factory(list)
     protected: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    created_at: str = attrs.Factory(lambda: _now())
 
     # Git
 
@@ -314,6 +325,10 @@ class FakeGitLab:
             before its mergeability is known, as GitLab computes it in the background.
         requests: Every API request answered: method, path, query, status, token sent.
         link_header: Send ``Link`` headers with pages (else only ``X-Next-Page`` and co.).
+        description: GitLab's API as its clients describe it (``gitlab_description.load()``):
+            every request and every successful JSON answer is checked against it.
+        violations: Each difference from the description, as ``METHOD PATH: problem``;
+            the ``gitlab`` fixture fails the test that leaves any.
     """
 
     root: Path = attrs.field(converter=Path)
@@ -322,9 +337,12 @@ class FakeGitLab:
     requests: list[_Request] = attrs.Factory(list)
     _projects: dict[str, FakeProject] = attrs.field(init=False, factory=dict)
     link_header: bool = True
+    description: Description | None = None
+    violations: list[str] = attrs.Factory(list)
     _faults: list[_Fault] = attrs.field(init=False, factory=list)
     _lock: threading.RLock = attrs.field(init=False, factory=threading.RLock)
     _ids: Iterable[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
+    _group_ids: dict[str, int] = attrs.field(init=False, factory=dict)
     _git_server: SmartHTTPServer | None = attrs.field(init=False, default=None)
     _httpd: http.server.ThreadingHTTPServer | None = attrs.field(init=False, default=None)
     _thread: threading.Thread | None = attrs.field(init=False, default=None)
@@ -410,6 +428,9 @@ class FakeGitLab:
             "remove_source_branch_after_merge": False,
         }
         with self._lock:
+            parts = path.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                self._group_ids.setdefault("/".join(parts[:depth]), next(self._ids))  # type: ignore[call-overload]
             project = FakeProject(
                 id=next(self._ids),  # type: ignore[call-overload]
                 path=path,
@@ -502,6 +523,7 @@ class FakeGitLab:
         if token != self.token:
             raise _message(401, "401 Unauthorized")
         params: dict[str, Any] = dict(query)
+        sent: dict[str, Any] = {}
         if body:
             content_type = headers.get("content-type", "")
             if "json" in content_type:
@@ -510,9 +532,12 @@ class FakeGitLab:
                 except ValueError:
                     raise _Reply(400, {"error": "The provided content-type 'application/json' is not valid"}) from None
                 if isinstance(data, dict):
-                    params.update(data)
+                    sent = data
             else:
-                params.update(parse_qsl(body.decode(), keep_blank_values=True))
+                # A form carries text, as a query does.
+                query = {**query, **dict(parse_qsl(body.decode(), keep_blank_values=True))}
+                params.update(query)
+            params.update(sent)
         segments = [unquote(part) for part in path[len("/api/v4/") :].split("/")]
         if len(segments) < 2 or segments[0] != "projects":
             raise _Reply(404, {"error": "404 Not Found"})
@@ -522,9 +547,29 @@ class FakeGitLab:
         if method not in routes:
             raise _Reply(405, {"error": "405 Not Allowed"}, {"Allow": ", ".join(sorted(routes))})
         route = routes[method]
+        shown = f"{method} {unquote(path)}"
+        operation = self.description.operation(method, segments[2:]) if self.description else None
+        if self.description is not None:
+            if operation is None:
+                self._violate(shown, ["no operation of the description"])
+            else:
+                self._violate(shown, self.description.check_request(operation, query, sent))
         with self._lock:
             project = self._find(segments[1])
-            return route(self, project, segments[2:], params, path)
+            reply = route(self, project, segments[2:], params, path)
+        if self.description is not None and operation is not None and reply.status < 300:
+            self._violate(shown, self.description.check_answer(operation, reply.body))
+        return reply
+
+    def _violate(self, shown: str, problems: list[str]) -> None:
+        with self._lock:
+            self.violations.extend(f"{shown}: {problem}" for problem in problems)
+
+    def take_violations(self) -> list[str]:
+        """The violations recorded so far, forgotten: for tests that send wrong requests on purpose."""
+        with self._lock:
+            taken, self.violations[:] = list(self.violations), []
+        return taken
 
     def _find(self, ident: str) -> FakeProject:
         for project in self._projects.values():
@@ -568,20 +613,37 @@ class FakeGitLab:
 
     # Projects
 
+    @property
+    def web_root(self) -> str:
+        """Where the web pages (and the repositories) are: the git server's root."""
+        return self.git_url.rstrip("/")
+
+    def user(self) -> dict[str, Any]:
+        """The token's user, as objects show it."""
+        return views.user(self.web_root)
+
     def _project_view(self, project: FakeProject) -> dict[str, Any]:
-        name = project.path.rsplit("/", 1)[-1]
-        return {
-            "id": project.id,
-            "name": name,
-            "path": name,
-            "path_with_namespace": project.path,
-            "name_with_namespace": project.path.replace("/", " / "),
-            "web_url": project.web_url,
-            "http_url_to_repo": self.repo_url(project.path),
-            "ssh_url_to_repo": f"git@{HOST}:{project.path}.git",
-            "namespace": {"full_path": project.path.rsplit("/", 1)[0]},
-            **project.settings,
-        }
+        readme = (
+            _git(
+                project.git_dir,
+                "cat-file",
+                "-e",
+                f"refs/heads/{project.settings['default_branch']}:README.md",
+                check=False,
+            ).returncode
+            == 0
+        )
+        return views.project(
+            ident=project.id,
+            path=project.path,
+            web_root=self.web_root,
+            api_url=self.api_url,
+            http_url=self.repo_url(project.path),
+            created_at=project.created_at,
+            readme=readme,
+            settings=project.settings,
+            group_ids=self._group_ids,
+        )
 
     def get_project(self, project: FakeProject, _: list[str], __: dict[str, Any], ___: str) -> _Reply:
         return _Reply(200, self._project_view(project))
@@ -686,7 +748,8 @@ class FakeGitLab:
                     status=state,
                     description=params.get("description", status["description"]),
                     target_url=params.get("target_url", status["target_url"]),
-                    finished_at=_now() if state in ("success", "failed", "canceled", "skipped") else None,
+                    started_at=status["started_at"] or (_now() if state != "pending" else None),
+                    finished_at=_now() if state in _FINISHED else None,
                 )
                 return _Reply(201, dict(status))
         status = {
@@ -699,10 +762,11 @@ class FakeGitLab:
             "description": params.get("description"),
             "created_at": _now(),
             "started_at": _now() if state != "pending" else None,
-            "finished_at": _now() if state in ("success", "failed", "canceled", "skipped") else None,
+            "finished_at": _now() if state in _FINISHED else None,
             "allow_failure": False,
             "coverage": None,
-            "author": _USER,
+            "pipeline_id": self._pipeline_id(project, sha, ref),
+            "author": self.user(),
         }
         project.statuses.append(status)
         return _Reply(201, dict(status))
@@ -736,7 +800,7 @@ class FakeGitLab:
         for state in ("failed", "canceled", "running", "pending"):
             if state in states:
                 return state
-        return "skipped" if states == {"skipped"} else "success"
+        return "success"
 
     # Merge requests
 
@@ -759,21 +823,41 @@ class FakeGitLab:
             pipeline = self.pipeline_status(project, head)
             if pipeline in ("running", "pending"):
                 return "ci_still_running", "can_be_merged", False
-            skipped_ok = pipeline == "skipped" and project.settings["allow_merge_on_skipped_pipeline"]
-            if pipeline != "success" and not skipped_ok:
+            # External statuses make no skipped pipeline: allow_merge_on_skipped_pipeline changes nothing here.
+            if pipeline != "success":
                 return "ci_must_pass", "can_be_merged", False
         if project.settings["merge_method"] == "ff" and not project.is_ancestor(base, head):
             return "need_rebase", "can_be_merged", False
         return "mergeable", "can_be_merged", False
 
-    def _mr_view(self, project: FakeProject, mr: dict[str, Any], *, read: bool = True) -> dict[str, Any]:
-        view = {key: value for key, value in mr.items() if not key.startswith("_")}
+    def _mr_view(
+        self, project: FakeProject, mr: dict[str, Any], *, read: bool = True, expanded: bool = True
+    ) -> dict[str, Any]:
+        """The merge request as GitLab writes it now: alone (``expanded``) or in a list."""
         if mr["state"] == "opened":
-            view["sha"] = project.branch(mr["source_branch"]) or mr["sha"]
-        detailed, status, conflicts = self._mr_status(project, mr, read=read)
-        view.update(detailed_merge_status=detailed, merge_status=status, has_conflicts=conflicts)
-        view["draft"] = view["work_in_progress"] = detailed == "draft_status"
-        return view
+            mr["sha"] = project.branch(mr["source_branch"]) or mr["sha"]
+        status = self._mr_status(project, mr, read=read)
+        return views.merge_request(
+            mr, author=self.user(), status=status, expanded=self._mr_diff(project, mr) if expanded else None
+        )
+
+    def _mr_diff(self, project: FakeProject, mr: dict[str, Any]) -> dict[str, Any]:
+        """``diff_refs`` and ``changes_count`` of a merge request, from git."""
+        head = mr["sha"]
+        target = project.branch(mr["target_branch"]) or head
+        base = _out(project.git_dir, "merge-base", target, head) if mr["state"] == "opened" else target
+        changed = _out(project.git_dir, "diff", "--name-only", base, head).splitlines() if base else []
+        return {
+            "diff_refs": {"base_sha": base or target, "head_sha": head, "start_sha": target},
+            "changes_count": str(len(changed)),
+        }
+
+    def _pipeline_id(self, project: FakeProject, sha: str, ref: str) -> int:
+        """The id of the external pipeline GitLab makes for the statuses of ``sha`` on ``ref``."""
+        for status in project.statuses:
+            if (status["sha"], status["ref"]) == (sha, ref):
+                return int(status["pipeline_id"])
+        return next(self._ids)  # type: ignore[call-overload,no-any-return]
 
     def _mr(self, project: FakeProject, iid: str) -> dict[str, Any]:
         try:
@@ -791,7 +875,7 @@ class FakeGitLab:
             and params.get("target_branch") in (None, "", mr["target_branch"])
         ]
         reply = self._page(found, params, path)
-        reply.body = [self._mr_view(project, mr) for mr in reply.body]
+        reply.body = [self._mr_view(project, mr, expanded=False) for mr in reply.body]
         return reply
 
     def post_merge_request(self, project: FakeProject, _: list[str], params: dict[str, Any], __: str) -> _Reply:
@@ -824,12 +908,12 @@ class FakeGitLab:
             "updated_at": _now(),
             "merged_at": None,
             "closed_at": None,
-            "merge_user": None,
+            "prepared_at": _now(),
             "target_branch": target,
             "source_branch": source,
             "source_project_id": project.id,
             "target_project_id": project.id,
-            "author": _USER,
+            "merge_user": None,
             "merge_when_pipeline_succeeds": False,
             "squash": _boolean(params.get("squash"), squash_default),
             "sha": project.branch(source),
@@ -837,7 +921,7 @@ class FakeGitLab:
             "squash_commit_sha": None,
             "should_remove_source_branch": None,
             "force_remove_source_branch": _boolean(params.get("remove_source_branch")),
-            "references": {"short": f"!{iid}", "full": f"{project.path}!{iid}"},
+            "references": {"short": f"!{iid}", "relative": f"!{iid}", "full": f"{project.path}!{iid}"},
             "web_url": f"{project.web_url}/-/merge_requests/{iid}",
             "_checking": self.checking_reads,
         }
@@ -900,7 +984,7 @@ class FakeGitLab:
             squash_commit_sha=squash_sha,
             merged_at=_now(),
             updated_at=_now(),
-            merge_user=_USER,
+            merge_user=self.user(),
             squash=squash,
             should_remove_source_branch=remove,
         )

@@ -11,6 +11,7 @@ import requests
 
 if TYPE_CHECKING:
     from fake_gitlab import FakeGitLab
+    from gitlab_description import Description
 
 PROJECT = "group%2Fsub%2Fapp"
 
@@ -157,8 +158,14 @@ class TestFakeStatuses:
     def test_statuses_are_validated_and_kept(self, api: Any, gitlab: FakeGitLab) -> None:
         """An unknown state is GitLab's 400, a SHA of no commit 404; the list gives the latest per name."""
         sha = gitlab.project("group/sub/app").branch("dev")
-        bad = api("POST", f"projects/{PROJECT}/statuses/{sha}", json={"state": "error", "name": "e2e"})
-        assert (bad.status_code, bad.json()) == (400, {"error": "state does not have a valid value"})
+        for state in ("error", "skipped"):  # skipped: only GitLab 17.x and later take it
+            bad = api("POST", f"projects/{PROJECT}/statuses/{sha}", json={"state": state, "name": "e2e"})
+            assert (bad.status_code, bad.json()) == (400, {"error": "state does not have a valid value"})
+        assert [problem.split(": ", 1)[1] for problem in gitlab.take_violations()] == [
+            f"request parameter 'state': {state!r} does not match "
+            '{"enum": ["pending", "running", "success", "failed", "canceled"]}'
+            for state in ("error", "skipped")
+        ]
         unknown = api("POST", f"projects/{PROJECT}/statuses/{'e' * 40}", json={"state": "success"})
         assert (unknown.status_code, unknown.json()) == (404, {"message": "404 Commit Not Found"})
         for state in ("running", "failed"):
@@ -167,3 +174,88 @@ class TestFakeStatuses:
         listed = api("GET", f"projects/{PROJECT}/repository/commits/{sha}/statuses").json()
         assert [(s["name"], s["status"], s["sha"]) for s in listed] == [("e2e", "failed", sha)]
         assert listed[0]["finished_at"] is not None
+
+
+class TestFakeValidation:
+    """The fake checks every request and answer against the description (gitlab_description.py)."""
+
+    def test_wrong_request_caught(self, api: Any, gitlab: FakeGitLab) -> None:
+        """A parameter GitLab does not know, a value of the wrong type, a required one missing: each named."""
+        response = api(
+            "POST",
+            f"projects/{PROJECT}/merge_requests",
+            json={"source_branch": "dev", "target_branch": "prod", "titel": "typo", "squash": "yes"},
+        )
+        assert response.status_code == 400
+        path = f"POST /api/v4/projects/{PROJECT.replace('%2F', '/')}/merge_requests"
+        assert gitlab.take_violations() == [
+            f"{path}: request parameter 'titel' is not in the description",
+            f"{path}: request parameter 'squash': 'yes' does not match {{\"type\": \"boolean\"}}",
+            f"{path}: required request parameter 'title' is missing",
+        ]
+
+    def test_query_strings_read_as_gitlab_reads_them(self, api: Any, gitlab: FakeGitLab) -> None:
+        """A query carries text: "true" is a boolean, "2" a number; "sometimes" is neither."""
+        api("GET", f"projects/{PROJECT}/repository/compare", params={"from": "dev", "to": "prod", "straight": "true"})
+        assert gitlab.take_violations() == []
+        api(
+            "GET",
+            f"projects/{PROJECT}/repository/compare",
+            params={"from": "dev", "to": "prod", "straight": "sometimes"},
+        )
+        assert [problem.split(": ", 1)[1] for problem in gitlab.take_violations()] == [
+            "request parameter 'straight': 'sometimes' does not match {\"type\": \"boolean\"}"
+        ]
+
+    def test_wrong_answer_caught(self, api: Any, gitlab: FakeGitLab) -> None:
+        """An answer missing a required field, or with a field of the wrong type, is named."""
+        project = gitlab.project("group/sub/app")
+        protected = api("POST", f"projects/{PROJECT}/protected_branches", json={"name": "prod"}).json()
+        assert gitlab.take_violations() == []
+        project.protected["prod"] = {**protected, "allow_force_push": "no", "id": None}
+        del project.protected["prod"]["code_owner_approval_required"]
+        api("GET", f"projects/{PROJECT}/protected_branches/prod")
+        assert [problem.split(": ", 1)[1] for problem in gitlab.take_violations()] == [
+            "answer (body): 'code_owner_approval_required' is a required property",
+            "answer allow_force_push: 'no' is not of type 'boolean'",
+            "answer id: None is not of type 'number'",
+        ]
+
+    def test_every_answer_field_type_checked(self, api: Any, gitlab: FakeGitLab, repo: str) -> None:
+        """Nested objects are checked too: a merge request's references need every form of the reference."""
+        del repo
+        api(
+            "POST",
+            f"projects/{PROJECT}/merge_requests",
+            json={"source_branch": "dev", "target_branch": "prod", "title": "t"},
+        )
+        assert gitlab.take_violations() == []
+        gitlab.project("group/sub/app").merge_requests[1]["references"] = {"short": "!1"}
+        api("GET", f"projects/{PROJECT}/merge_requests/1")
+        assert sorted(problem.split(": ", 1)[1] for problem in gitlab.take_violations()) == [
+            "answer references: 'full' is a required property",
+            "answer references: 'relative' is a required property",
+        ]
+
+    def test_every_waiver_corrects_the_description(self, description: Description) -> None:
+        """Each waiver names a field the description has, and changes it (none is left over)."""
+        from gitlab_description import WAIVERS, Description, Waiver
+
+        for waiver in WAIVERS:
+            Description(description.gitbeaker, waivers=(waiver,))  # raises if the field is not there
+            rest = tuple(other for other in WAIVERS if other != waiver)
+            assert Description(description.gitbeaker, waivers=rest)._defs != description._defs, waiver
+        with pytest.raises(ValueError, match="no such field"):
+            Description(description.gitbeaker, waivers=(Waiver("ProjectSchema", "nope", "optional", "-"),))
+
+
+def test_waivers_listed_in_the_docs() -> None:
+    """docs/githosts.md shows every waiver: its type, field, correction and reason."""
+    from gitlab_description import ROOT, WAIVERS
+
+    text = (ROOT / "docs" / "githosts.md").read_text()
+    section = text.split("## Fake GitLab validation", 1)[1]
+    for waiver in WAIVERS:
+        row = next((line for line in section.splitlines() if f"| `{waiver.field}` |" in line), "")
+        assert f"`{waiver.schema}`" in row, waiver
+        assert f"| {waiver.change} | {waiver.reason} |" in row, waiver

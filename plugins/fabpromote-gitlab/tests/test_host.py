@@ -576,6 +576,12 @@ class TestStatuses:
         with pytest.raises(ValueError, match="state must be one of"):
             host.set_status(repo, "0" * 40, "c", "green")
 
+    def test_skipped_refused_before_any_request(self, host: GitLabHost, repo: str, gitlab: FakeGitLab) -> None:
+        """skipped is taken only by GitLab 17.x and later, below the oldest GitLab supported: never sent."""
+        with pytest.raises(ValueError, match="pending, running, success, failed, canceled, not 'skipped'"):
+            host.set_status(repo, "dev", "c", "skipped")
+        assert gitlab.api_requests("POST") == []
+
     def test_unknown_commit(self, host: GitLabHost, repo: str) -> None:
         """A status on a commit GitLab does not have is an error."""
         with pytest.raises(GitHostError) as info:
@@ -612,7 +618,17 @@ class TestProtect:
         host.protect(repo, ["stage", "prod"])
         project.protected["prod"]["push_access_levels"][0]["access_level"] = 40
         project.protected["prod"]["allow_force_push"] = True
-        project.protected["stage"]["merge_access_levels"].append({"access_level": None, "user_id": 7})
+        project.protected["stage"]["merge_access_levels"].append(
+            # GitLab's entry for one user: a level (the user's role) and the user's name
+            {
+                "id": 99,
+                "access_level": 40,
+                "access_level_description": "Jane Doe",
+                "user_id": 7,
+                "group_id": None,
+                "deploy_key_id": None,
+            }
+        )
         project.settings["allow_merge_on_skipped_pipeline"] = True
         drift = host.protect(repo, ["stage", "prod"], check_only=True)
         assert drift == [

@@ -105,6 +105,7 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
             chart=component.path,
             version=component.version,
             fetcher=fetcher,
+            plain_http=settings.helm_plain_http,
         )
     ref = component.version or component.branch
     try:

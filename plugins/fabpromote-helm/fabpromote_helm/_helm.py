@@ -118,9 +118,21 @@ def helm_version(binary: str, state: HelmCache) -> str:
     except OSError:
         version = _ask_version(binary)
         atomic_write(remembered, version.encode())
+    _check_supported(binary, version)
     with state.lock:
         state.versions[key] = version
     return version
+
+
+#: The helm majors the generator renders with: the flags it passes and the output it
+#: cleans are the same in both (docs: what differs in their output).
+SUPPORTED_MAJORS = (3, 4)
+
+
+def _check_supported(binary: str, version: str) -> None:
+    major = version.lstrip("v").split(".", 1)[0]
+    if not major.isdigit() or int(major) not in SUPPORTED_MAJORS:
+        raise GeneratorError(f"helm at {binary} is {version}: fabpromote renders with helm 3 or 4; {INSTALL_HINT}")
 
 
 def _ask_version(binary: str) -> str:

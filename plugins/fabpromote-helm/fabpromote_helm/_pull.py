@@ -24,11 +24,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
+
 from fabpromote.exceptions import GeneratorError, LockMismatchError
 from fabpromote.fetch import DOWNLOAD_BYTES, LockEntry
 from fabpromote.git import redact
 from fabpromote.network import ENV_TIMEOUT, network_timeout
-from fabpromote_helm import _archive, _helm_home, _index
+from fabpromote_helm import _archive, _helm_home, _index, _oci
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
 from fabpromote_helm._run_cache import HelmCache
 from fabpromote_helm._stats import COUNTERS
@@ -55,8 +57,13 @@ def pulled_chart(
     chart: str,
     version: str,
     fetcher: Fetcher,
+    plain_http: tuple[str, ...] = (),
 ) -> Path:
     """The expanded chart ``chart`` at ``version`` from repository ``url``, pulled once into the cache.
+
+    ``url`` is a classic chart repository (``https://``) or an OCI registry
+    (``oci://``, see :mod:`._oci`); ``plain_http`` lists the registries
+    reached over plain HTTP.
 
     Records ``LockEntry(kind="helm", ref="<chart>@<version>", sha=<sha256 of the archive>)``.
 
@@ -71,7 +78,13 @@ def pulled_chart(
     _check_chart_name(chart, component, shown)
     state = HelmCache.of(fetcher.cache)
     if not version:
-        version = _locked_version(fetcher, url, chart, entry_path) or _newest(state, url, chart, component)
+        version = _locked_version(fetcher, url, chart, entry_path) or (
+            _oci.newest_version(
+                state, binary, timeout, url=url, chart=chart, component=component, plain_http=plain_http
+            )
+            if _oci.is_oci(url)
+            else _newest(state, url, chart, component)
+        )
     ref = f"{chart}@{version}"
     pinned = fetcher.pinned("helm", url, ref)
     key = hashlib.sha256(json.dumps(["fabpromote-helm chart 1", shown, chart, version]).encode()).hexdigest()
@@ -79,9 +92,8 @@ def pulled_chart(
     with state.one_at_a_time(key):
         if not _complete(entry, chart):
             _discard(entry)
-            _build(
-                state, binary, timeout, entry, component=component, url=url, chart=chart, version=version, pinned=pinned
-            )
+            where = _Where(component=component, url=url, chart=chart, version=version, plain_http=plain_http)
+            _build(state, binary, timeout, entry, where, pinned=pinned)
     digest = _archive_digest(state, entry / ARCHIVE)
     if pinned is not None and digest != pinned:
         raise LockMismatchError(
@@ -150,27 +162,45 @@ def _listed(versions: tuple[str, ...]) -> str:
     return shown
 
 
-def _build(
-    state: HelmCache,
-    binary: str,
-    timeout: float,
-    entry: Path,
-    *,
-    component: str,
-    url: str,
-    chart: str,
-    version: str,
-    pinned: str | None,
-) -> None:
+@attrs.frozen(kw_only=True)
+class _Where:
+    """One chart to pull: from which repository or registry, at which version."""
+
+    component: str
+    url: str
+    chart: str
+    version: str
+    plain_http: tuple[str, ...]
+
+    def pull_args(self, download: Path) -> list[str]:
+        # "--flag=value": a value starting with "-" must not read as another flag.
+        fixed = [f"--version={self.version}", f"--destination={download}"]
+        if _oci.is_oci(self.url):
+            return [
+                "pull",
+                _oci.reference(self.url, self.chart),
+                *fixed,
+                *_oci.registry_flags(self.url, self.plain_http),
+            ]
+        return ["pull", self.chart, f"--repo={self.url}", *fixed]
+
+    def failed(self, state: HelmCache, output: bytes) -> None:
+        where = {"component": self.component, "url": self.url, "chart": self.chart, "version": self.version}
+        if _oci.is_oci(self.url):
+            _oci.explain_failure(output, **where)
+        _explain_failure(state, output, **where)
+
+
+def _build(state: HelmCache, binary: str, timeout: float, entry: Path, where: _Where, *, pinned: str | None) -> None:
     """Pull and expand into a staging folder beside ``entry``, then rename it into place."""
+    component, url, chart, version = where.component, where.url, where.chart, where.version
     shown = redact(url)
     entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
         download = staging / "download"
         download.mkdir()
-        # "--flag=value": a value starting with "-" must not read as another flag.
-        args = ["pull", chart, f"--repo={url}", f"--version={version}", f"--destination={download}"]
+        args = where.pull_args(download)
         COUNTERS.add("helm_pulls")
         # A download, one network operation: bounded by the network timeout too, whichever is shorter.
         network = network_timeout()
@@ -184,7 +214,7 @@ def _build(
             setting=setting,
         )
         if done.returncode != 0:
-            _explain_failure(state, done.stdout, component=component, url=url, chart=chart, version=version)
+            where.failed(state, done.stdout)
         archives = sorted(download.iterdir())
         if len(archives) != 1:
             raise GeneratorError(

@@ -15,6 +15,9 @@ factory reads these environment variables (library users may instead build
 ``FABPROMOTE_HELM_SPLIT``
     ``compat`` (default, as Fabrikate: cut helm's output at every ``"\\n---"``)
     or ``documents`` (cut only at real YAML document markers).
+``FABPROMOTE_HELM_PLAIN_HTTP``
+    Comma-separated OCI registries (``host`` or ``host:port``) reached over
+    plain HTTP instead of HTTPS (helm's ``--plain-http``); default none.
 ``FABPROMOTE_NO_RENDER_CACHE``
     Set to anything but ``""``/``0`` to render every time, without the cache.
 """
@@ -30,11 +33,12 @@ import attrs
 from fabpromote.exceptions import GeneratorError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ENV_HELM",
     "ENV_NO_RENDER_CACHE",
+    "ENV_PLAIN_HTTP",
     "ENV_SPLIT",
     "ENV_STDERR",
     "ENV_TIMEOUT",
@@ -46,6 +50,7 @@ ENV_TIMEOUT = "FABPROMOTE_HELM_TIMEOUT"
 ENV_STDERR = "FABPROMOTE_HELM_STDERR"
 ENV_SPLIT = "FABPROMOTE_HELM_SPLIT"
 ENV_NO_RENDER_CACHE = "FABPROMOTE_NO_RENDER_CACHE"
+ENV_PLAIN_HTTP = "FABPROMOTE_HELM_PLAIN_HTTP"
 
 StderrMode = Literal["combine", "separate"]
 SplitMode = Literal["compat", "documents"]
@@ -57,6 +62,11 @@ _SPLIT_MODES = ("compat", "documents")
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{attribute.name} must be a positive number of seconds, not {value!r}")
+
+
+def _hosts(hosts: Iterable[str]) -> tuple[str, ...]:
+    """Registry names, blanks dropped (``FABPROMOTE_HELM_PLAIN_HTTP`` is comma-separated)."""
+    return tuple(host.strip() for host in hosts if host.strip())
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +90,7 @@ class HelmSettings:
             ``documents`` splits only at YAML document markers (``---``
             followed by a blank or the end of the line).
         render_cache: Keep renders in the on-disk render cache.
+        helm_plain_http: The OCI registries (``host`` or ``host:port``) reached over plain HTTP.
     """
 
     helm: str | None = None
@@ -87,6 +98,7 @@ class HelmSettings:
     helm_stderr: StderrMode = attrs.field(default="combine", validator=attrs.validators.in_(_STDERR_MODES))
     helm_split: SplitMode = attrs.field(default="compat", validator=attrs.validators.in_(_SPLIT_MODES))
     render_cache: bool = True
+    helm_plain_http: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HelmSettings:
@@ -115,4 +127,5 @@ class HelmSettings:
             helm_stderr=stderr,  # type: ignore[arg-type]  # checked against _STDERR_MODES above
             helm_split=split,  # type: ignore[arg-type]  # checked against _SPLIT_MODES above
             render_cache=no_cache in ("", "0"),
+            helm_plain_http=env.get(ENV_PLAIN_HTTP, "").split(","),
         )

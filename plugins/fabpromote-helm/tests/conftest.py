@@ -40,7 +40,16 @@ def _find_helm() -> str | None:
     return shutil.which("helm")
 
 
-_HELM = _find_helm()
+def _major(binary: str | None) -> int | None:
+    if binary is None or not os.access(binary, os.X_OK):
+        return None
+    version = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, check=False).stdout
+    return int(version.strip().lstrip("v").split(".")[0]) if version.startswith("v") else None
+
+
+#: The helms the tests run against, by major: the reference v3.18.0 (FABPROMOTE_HELM or PATH)
+#: and helm 4 (FABPROMOTE_HELM4, which scripts/test.sh sets to scripts/install-helm.sh 4's).
+_HELMS = {3: _find_helm(), 4: os.environ.get("FABPROMOTE_HELM4") or None}
 
 
 @pytest.fixture(autouse=True)
@@ -69,16 +78,34 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fabpromote_helm.reset_stats()
 
 
-@pytest.fixture(name="helm_binary")
-def _helm_binary(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The real helm, also exported as FABPROMOTE_HELM; skips the test without one."""
-    if _HELM is None:
-        pytest.skip(
-            "needs the real helm binary: set FABPROMOTE_HELM to it or put helm on PATH "
-            "(scripts/install-helm.sh installs v3.18.0 and prints its folder)"
+@pytest.fixture(name="helm_binary", params=[3, 4], ids=["helm3", "helm4"])
+def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real helm of each major, also exported as FABPROMOTE_HELM: every test using it runs with both.
+
+    Without that helm the test skips, except in CI (``CI`` set), where scripts/bootstrap.sh installed both.
+    """
+    major: int = request.param
+    binary = _HELMS[major]
+    if _major(binary) != major:
+        why = (
+            f"needs helm {major}: "
+            + ("set FABPROMOTE_HELM to it or put helm on PATH" if major == 3 else "set FABPROMOTE_HELM4 to it")
+            + f" (`bash scripts/install-helm.sh {major}` installs it and prints its folder)"
         )
-    monkeypatch.setenv("FABPROMOTE_HELM", _HELM)
-    return _HELM
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    assert binary is not None
+    monkeypatch.setenv("FABPROMOTE_HELM", binary)
+    return binary
+
+
+@pytest.fixture(name="helm_major")
+def _helm_major(helm_binary: str) -> int:
+    """The major version of ``helm_binary``: 3 or 4."""
+    major = _major(helm_binary)
+    assert major is not None
+    return major
 
 
 CONFIGMAP = """\
@@ -279,6 +306,100 @@ def _chart_server(helm_binary: str, tmp_path: Path) -> Iterator[ChartServer]:
         yield server
     finally:
         server.stop()
+
+
+class OciRegistry:
+    """A real OCI registry (Debian's ``docker-registry``, Distribution) on 127.0.0.1, storing in a folder.
+
+    Attributes:
+        url: ``oci://127.0.0.1:<port>/charts``, where :meth:`push` puts charts.
+        host: ``127.0.0.1:<port>``, to list in ``FABPROMOTE_HELM_PLAIN_HTTP`` (it speaks plain HTTP).
+    """
+
+    def __init__(self, folder: Path, helm: str) -> None:
+        self.folder = folder
+        self.helm = helm
+        self.host = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"oci://{self.host}/charts"
+
+    def start(self, binary: str) -> None:
+        """Serve on a free port; a port another test took meanwhile is tried again with another one."""
+        for _ in range(5):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                self.host = f"127.0.0.1:{sock.getsockname()[1]}"
+            config = self.folder / "config.yml"
+            config.write_text(
+                f"version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {self.folder}/data}}}}\n"
+                f"http: {{addr: '{self.host}'}}\n"
+            )
+            self._process = subprocess.Popen(
+                [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if self._answers():
+                return
+            self.stop()
+        raise RuntimeError("docker-registry did not start on 127.0.0.1")
+
+    def _answers(self) -> bool:
+        import urllib.request
+
+        for _ in range(100):
+            if self._process is not None and self._process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1):
+                    return True
+            except OSError:
+                threading.Event().wait(0.05)
+        return False
+
+    def push(self, chart: Path) -> Path:
+        """``helm package`` the chart folder and ``helm push`` it here; returns the archive pushed."""
+        done = subprocess.run(
+            [self.helm, "package", str(chart), "--destination", str(self.folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        archive = Path(done.stdout.strip().rsplit(": ", 1)[-1])
+        subprocess.run([self.helm, "push", str(archive), self.url, "--plain-http"], capture_output=True, check=True)
+        return archive
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+@pytest.fixture(name="oci_registry")
+def _oci_registry(helm_binary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OciRegistry]:
+    """An OCI registry holding chart ``demo`` at 0.1.0 and 0.2.0, reached over plain HTTP.
+
+    Needs ``docker-registry`` (scripts/install-debian-tools.sh installs it): skips without
+    it, except in CI, where that is a failure.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        why = "needs Debian's docker-registry (scripts/install-debian-tools.sh installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    registry = OciRegistry(tmp_path / "registry", helm_binary)
+    registry.folder.mkdir()
+    registry.start(binary)
+    try:
+        sources = tmp_path / "oci-sources"
+        for version in ("0.1.0", "0.2.0"):
+            registry.push(write_chart(sources / version, version=version, templates=versioned_configmap(version)))
+        monkeypatch.setenv("FABPROMOTE_HELM_PLAIN_HTTP", registry.host)
+        yield registry
+    finally:
+        registry.stop()
 
 
 @pytest.fixture(name="closed_url")
