@@ -232,13 +232,14 @@ class FakeAzureDevOps:
                     return 400, {}, _error("; ".join(found), "InvalidArgumentValueException")
             try:
                 with self.state.lock:
-                    status, answer = getattr(self.state, handler)(query=query, body=body, **match.groupdict())
+                    # (status, JSON), or (status, JSON, headers) for an answer with headers of its own.
+                    status, answer, *more = getattr(self.state, handler)(query=query, body=body, **match.groupdict())
             except ApiError as exc:
                 return exc.status, {}, _error(exc.message, exc.type_key)
             if self.tamper is not None:
                 answer = self.tamper(method, path, answer)
             self._check_response(sdk.response, answer, f"{method} {path} response")
-            return status, {}, answer
+            return status, more[0] if more else {}, answer
         return 404, {}, _error(f"The fake has no route {method} {path}.", "RouteNotFound")
 
     def _check_response(self, response_model: str | None, answer: Any, where: str) -> None:

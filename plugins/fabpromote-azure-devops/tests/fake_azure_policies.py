@@ -31,12 +31,18 @@ class Policies:
 
     # Branch policies
 
-    def list_policies(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any]:
+    #: Policies per page of a list; past it, Azure gives the next page's ``x-ms-continuationtoken``.
+    policy_page = 100
+
+    def list_policies(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any, dict[str, str]]:
         kind = query.get("policyType")
         items = [
             p for p in self.policies.values() if p["project"] == project and (kind is None or p["type"]["id"] == kind)
         ]
-        return 200, listing([self._policy_json(p) for p in items])
+        start = int(query.get("continuationToken") or 0)
+        end = start + min(int(query.get("$top") or self.policy_page), self.policy_page)
+        more = {"x-ms-continuationtoken": str(end)} if end < len(items) else {}
+        return 200, listing([self._policy_json(p) for p in items[start:end]]), more
 
     def create_policy(self, *, query: Any, body: Any, org: str, project: str) -> tuple[int, Any]:
         config_id = next(self._ids)

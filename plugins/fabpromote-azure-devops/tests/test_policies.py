@@ -109,3 +109,12 @@ def test_policies_refuse_pushes_and_hold_the_pull_request(
     assert merged.status == "merged"
     assert host.read_branch(url, "prod") == merged.sha
     assert not [r for r in azure.requests if r.method == "PATCH" and r.status != 200]
+
+
+def test_protect_reads_every_page_of_policies(azure: FakeAzureDevOps, host: AzureDevOpsHost, url: str) -> None:
+    """Azure pages policy lists with x-ms-continuationtoken: a policy on the last page counts."""
+    host.protect(url, ["stage", "prod"])
+    azure.state.policy_page = 3
+    assert host.protect(url, ["stage", "prod"], check_only=True) == []
+    tokens = [r.query.get("continuationToken") for r in azure.requests if r.path == POLICY_PATH and r.method == "GET"]
+    assert tokens[-2:] == [None, "3"]
