@@ -466,13 +466,19 @@ class FakeGitLab:
                 _Fault(status, {"Content-Type": "text/html"}, body, method=method, contains=contains, after=True)
             )
 
-    def rate_limit_next(self, count: int = 1, *, retry_after: int | str | None = 1, reset_in: int = 1) -> None:
-        """The next ``count`` API requests get 429, with ``Retry-After`` (seconds or a date; unless None) and ``RateLimit-*``."""
+    def rate_limit_next(
+        self, count: int = 1, *, retry_after: int | str | None = 1, reset_in: int = 1, now: float | None = None
+    ) -> None:
+        """The next ``count`` API requests get 429, with ``Retry-After`` (seconds or a date; unless None) and ``RateLimit-*``.
+
+        ``RateLimit-Reset`` is ``reset_in`` seconds after ``now`` (the wall time by default; a test
+        whose client waits on a FakeClock gives that clock's time, which does not run on its own).
+        """
         headers = {
             "RateLimit-Limit": "600",
             "RateLimit-Observed": "601",
             "RateLimit-Remaining": "0",
-            "RateLimit-Reset": str(math.ceil(time.time()) + reset_in),
+            "RateLimit-Reset": str(math.ceil(time.time() if now is None else now) + reset_in),
             "Content-Type": "application/json",
         }
         if retry_after is not None:

@@ -154,7 +154,7 @@ class TestRateLimits:
 
     def test_ratelimit_reset(self, gitlab: FakeGitLab, host: GitLabHost, repo: str, clock: FakeClock) -> None:
         """Without Retry-After, the wait runs until RateLimit-Reset."""
-        gitlab.rate_limit_next(1, retry_after=None, reset_in=3)
+        gitlab.rate_limit_next(1, retry_after=None, reset_in=3, now=clock.time())
         host.read_branch(repo, "dev")
         assert len(clock.sleeps) == 1
         assert 2 <= clock.sleeps[0] <= 5
