@@ -133,6 +133,7 @@ class TestEnvironment:
             "fabpromote_gitlab",
             "fabpromote_gitea",
             "fabpromote_fabrikate",
+            "fabpromote_azure_devops",
             "pytest",
         ):
             done = _run(core_only, "-c", f"import {module}")

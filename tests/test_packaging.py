@@ -37,8 +37,9 @@ class TestVersions:
         assert f"fabpromote=={CORE['version']}" in meta["dependencies"]
 
     def test_every_plugin_is_found(self) -> None:
-        """The four first-party plugins are there (the local Git host is in the core)."""
+        """The first-party plugins are there (the local Git host is in the core)."""
         assert {p.name for p in PLUGINS} >= {
+            "fabpromote-azure-devops",
             "fabpromote-fabrikate",
             "fabpromote-github",
             "fabpromote-gitlab",

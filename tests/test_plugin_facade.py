@@ -300,7 +300,7 @@ def test_the_cli_notifies_an_installed_plugin(
 # ---------------------------------------------------------------- host settings
 
 
-@pytest.mark.parametrize("host", ["local", "github", "gitlab"])
+@pytest.mark.parametrize("host", ["local", "github", "gitlab", "azure-devops"])
 def test_an_unknown_host_option_names_its_field(host: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A misspelt option in ``hosts:`` is a one-line error naming ``hosts.NAME.OPTION``; nothing is read."""
     if host not in Plugins.load().git_hosts.names():

@@ -298,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     prt = commands.add_parser(
         "protect",
         help="configure (or --check) branch protection of the HLD repos",
-        description="On GitHub and GitLab: make the protected environments' branches of the cluster HLD and of "
-        "every app repo change only through pull/merge requests that passed the fabpromote/guard check. "
+        description="On GitHub, GitLab, Gitea/Forgejo and Azure DevOps: make the protected environments' "
+        "branches of the cluster HLD and of every app repo change only through pull/merge requests that "
+        "passed the fabpromote/guard check. "
         "--check only reports differences and exits 1 when there are any.",
     )
     prt.add_argument("--check", action="store_true", help="verify only; exit 1 on drift")

@@ -113,8 +113,9 @@ class Manifests(Mapping[str, bytes]):
         allows no extra file). The tree is built in a sibling temporary
         directory and renamed into place, so readers see the old tree or the
         new one, never a mix (files that did not change are hard links to the
-        old ones there: only the changed files are written), and a failure (or SIGTERM, under the CLI) leaves
-        the old tree untouched and no temporary directory behind.
+        old ones there: only the changed files are written), and a failure (or
+        SIGTERM, under the CLI) leaves the old tree untouched and no temporary
+        directory behind.
 
         Returns:
             False when the folder already held exactly these files (nothing written).
