@@ -230,3 +230,31 @@ def test_a_damaged_restored_cache_never_changes_the_output(clusters: list[Cluste
             done = cluster.render(cache, out)
             assert done.returncode == 0, f"{cluster.name}, {shown}\n{done.stderr}"
             assert _tree(out) == expected[cluster.name], f"{cluster.name}: other bytes, {shown}"
+
+
+def test_a_sound_snapshot_passes_whatever_its_names(tmp_path: Path) -> None:
+    """File names with line breaks are recorded and verified: cache check finds nothing wrong with the snapshot."""
+    for name, value in GIT_ENV.items():
+        os.environ.setdefault(name, value)
+    odd = {
+        "hld/component.yaml": "name: app\ntype: static\npath: ./manifests\n",
+        "hld/manifests/cm.yaml": "kind: ConfigMap\nmetadata:\n  name: app\n",
+        "notes/line\nbreak.txt": "one\n",
+        "notes/para\u2028graph \u0085.txt": "two\n",
+    }
+    work = WorkRepo.create(tmp_path / "app", odd)
+    hld = tmp_path / "hld"
+    hld.mkdir()
+    (hld / "component.yaml").write_text(
+        f"name: root\nsubcomponents:\n- name: app\n  method: git\n  source: {work.path}\n  branch: master\n  path: hld\n"
+    )
+    cache = tmp_path / "cache"
+    done = subprocess.run(
+        [_fabpromote(), "generate", "--path", str(hld)], env=_env(cache), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert list((cache / "snapshots").glob("*/_sums-*"))
+    check = subprocess.run(
+        [_fabpromote(), "cache", "check", "--cache-dir", str(cache)], capture_output=True, text=True, timeout=120
+    )
+    assert (check.returncode, check.stdout) == (0, ""), check.stdout + check.stderr

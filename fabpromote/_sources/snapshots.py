@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -162,7 +163,8 @@ def _export(
 ) -> list[tuple[Path, PurePosixPath]]:
     """Write ``tree_sha`` into ``directory``, read-only; return the symlinks made.
 
-    ``listing`` gets each file and link written (path inside the entry -> kind and blob id).
+    ``listing`` gets each folder, file and link written (path inside the entry ->
+    ``dir``, or ``file``/``link`` and the blob id).
     """
     links: list[tuple[Path, PurePosixPath]] = []
     for entry in _object(store, tree_sha, Tree, where).iteritems():
@@ -172,11 +174,9 @@ def _export(
         path = directory / name
         if stat.S_ISDIR(entry.mode):
             path.mkdir(mode=0o700)
+            listing[inside + name] = "dir"
             links += _export(store, entry.sha, path, shown, where, redact, listing, f"{inside}{name}/")
-            continue
-        if not S_ISGITLINK(entry.mode):
-            listing[inside + name] = f"{'link' if stat.S_ISLNK(entry.mode) else 'file'} {entry.sha.decode()}"
-        if S_ISGITLINK(entry.mode):
+        elif S_ISGITLINK(entry.mode):
             log.warning(redact(f"{where}: skipping submodule {shown} (submodules are not exported)"))
         elif stat.S_ISLNK(entry.mode):
             target = os.fsdecode(_object(store, entry.sha, Blob, where).as_raw_string())
@@ -184,8 +184,10 @@ def _export(
                 raise UnsafePathError(f"symlink to {target!r} leads out of the snapshot of {where}", file=str(shown))
             os.symlink(target, path)
             links.append((path, shown))
+            listing[inside + name] = f"link {entry.sha.decode()}"
         else:
             _write_file(path, _object(store, entry.sha, Blob, where), executable=bool(entry.mode & 0o111))
+            listing[inside + name] = f"file {entry.sha.decode()}"
     os.chmod(directory, 0o555)  # noqa: S103 - read-only for everyone is the point: snapshots are shared
     return links
 
@@ -195,12 +197,13 @@ def _sums_path(final: Path) -> Path:
 
 
 def _seal_listing(final: Path, listing: dict[str, str]) -> bytes:
-    body = "".join(f"{kind_and_id} {path}\n" for path, kind_and_id in sorted(listing.items()))
-    return seal(_SUMS_LABEL, _sums_path(final).name, body.encode("utf-8", "surrogateescape"))
+    # JSON, not lines: a git file name may hold any character but NUL and "/".
+    body = json.dumps(listing, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return seal(_SUMS_LABEL, _sums_path(final).name, body.encode("ascii"))
 
 
 def recorded_listing(entry: Path) -> dict[str, str] | None:
-    """What the snapshot ``entry`` held when exported (path -> ``file <blob id>`` or ``link <blob id>``).
+    """What the snapshot ``entry`` held when exported (path -> ``dir``, ``file <blob id>`` or ``link <blob id>``).
 
     None when its record is missing or damaged: the entry cannot be trusted then.
     """
@@ -211,31 +214,29 @@ def recorded_listing(entry: Path) -> dict[str, str] | None:
         return None
     if body is None:
         return None
-    listing = {}
-    for line in body.decode("utf-8", "surrogateescape").splitlines():
-        kind, blob_id, path = line.split(" ", 2)
-        listing[path] = f"{kind} {blob_id}"
-    return listing
+    try:
+        listing = json.loads(body)
+    except ValueError:
+        return None
+    return listing if isinstance(listing, dict) else None
 
 
 def listing_on_disk(entry: Path) -> dict[str, str]:
-    """What the snapshot ``entry`` holds now, as :func:`recorded_listing` tells it (folders implied).
-
-    An empty folder (git records none) is listed as ``dir``, so it never matches a record.
-    """
+    """What the snapshot ``entry`` holds now, as :func:`recorded_listing` tells it."""
     listing: dict[str, str] = {}
     for directory, folders, files in os.walk(entry):
         inside = os.path.relpath(directory, entry)
         prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
-        if prefix and not folders and not files:
-            listing[prefix.rstrip("/")] = "dir"
         for name in folders + files:
             path = os.path.join(directory, name)
             if os.path.islink(path):
                 listing[prefix + name] = f"link {Blob.from_string(os.fsencode(os.readlink(path))).id.decode()}"
-            elif name in files:
+            elif name in folders:
+                listing[prefix + name] = "dir"
+            else:
                 with open(path, "rb") as handle:
                     listing[prefix + name] = f"file {Blob.from_string(handle.read()).id.decode()}"
+        # Symlinked folders are listed as links, not walked into.
         folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
     return listing
 
