@@ -13,8 +13,9 @@ Several processes share the cache, so:
   with :func:`unseal`: a damaged entry is then a miss, and ``fabpromote cache
   check`` recognizes it;
 - record the :func:`folder_digests` of an entry that is a folder with it
-  (the helm plugin's charts keep them in ``source.json``), so that ``cache check``
-  can verify the folder;
+  (the helm plugin's charts keep them in ``source.json``; its dependency builds
+  ``helm-deps/<key>`` in a sealed ``<key>.files``, :data:`FOLDER_RECORD_SUFFIX`),
+  so that ``cache check`` can verify the folder;
 - a run's :class:`Cache` is made from its :class:`RunSettings` (``Cache.from_settings``);
 - do not trust a cache keyed by a file's stat signature (size, times, inode)
   while the file :func:`changed_recently`: it may be rewritten within the same
@@ -23,11 +24,20 @@ Several processes share the cache, so:
 
 from __future__ import annotations
 
-from fabpromote._sources.cache import Cache, atomic_write, cache_root, folder_digests, seal, unseal
+from fabpromote._sources.cache import (
+    FOLDER_RECORD_SUFFIX,
+    Cache,
+    atomic_write,
+    cache_root,
+    folder_digests,
+    seal,
+    unseal,
+)
 from fabpromote._util.fsutil import changed_recently
 from fabpromote._util.settings import RunSettings
 
 __all__ = [
+    "FOLDER_RECORD_SUFFIX",
     "Cache",
     "RunSettings",
     "atomic_write",

@@ -130,6 +130,14 @@ def _repositories(root: Path, served: Path, base: str, charts: str) -> None:
         "hld/component.yaml": "name: web\ntype: helm\npath: ./chart\n",
         "hld/config/common.yaml": "config:\n  greeting: from-git\n",
         **_chart_files("hld/chart", "hello"),
+        # A chart fetched from git whose dependency is not in charts/: built into helm-deps/.
+        **_chart_files("charts/deps", "with-a-dependency"),
+        "charts/deps/Chart.yaml": (
+            "apiVersion: v2\nname: deps\nversion: 0.1.0\n"
+            "dependencies:\n- name: sub\n  version: 0.1.0\n  repository: file://../sub\n"
+        ),
+        "charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        "charts/sub/templates/cm.yaml": "kind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\n",
     }
     hld = {
         "component.yaml": (
@@ -137,6 +145,7 @@ def _repositories(root: Path, served: Path, base: str, charts: str) -> None:
             f"- name: app\n  method: git\n  source: {base}app.git\n  branch: dev\n  path: hld\n"
             f"- name: web\n  method: git\n  source: {base}web.git\n  branch: dev\n  path: hld\n"
             f"- name: pulled\n  type: helm\n  method: helm\n  source: {charts}\n  path: web\n  version: 0.1.0\n"
+            f"- name: deps\n  type: helm\n  method: git\n  source: {base}web.git\n  branch: dev\n  path: charts/deps\n"
         ),
         "manifests/ns.yaml": "kind: Namespace\nmetadata:\n  name: fleet\n",
     }
@@ -211,7 +220,7 @@ def test_a_damaged_restored_cache_never_changes_the_output(clusters: list[Cluste
         first = cluster.render(warm, tmp_path / f"first-{cluster.name}")
         assert first.returncode == 0, first.stderr
     areas = {path.name for path in warm.iterdir()}
-    assert {"mirrors", "snapshots", "renders", "charts", "helm", "downloads", "parsed"} <= areas, areas
+    assert {"mirrors", "snapshots", "renders", "charts", "helm", "helm-deps", "downloads", "parsed"} <= areas, areas
     for seed in range(SEEDS):
         cache = tmp_path / f"cache-{seed}"
         shutil.copytree(warm, cache, symlinks=True)

@@ -19,6 +19,7 @@ left alone) and checks the entries themselves:
   the archive has the recorded sha256 and the folder holds the files recorded
   with their sha256.
 - ``helm/versions/<key>``: a sealed entry.
+- ``helm-deps/<key>/``: holds the files its sealed record ``<key>.files`` lists, with their sha256.
 
 Repairing removes the broken or partial entry (the next run fetches or
 renders it again) and the debris; it never touches anything else.
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from fabpromote._sources.cache import cache_root, folder_digests, unseal
+from fabpromote._sources.cache import FOLDER_RECORD_SUFFIX, cache_root, folder_digests, unseal
 from fabpromote._sources.snapshots import SUMS_PREFIX, listing_on_disk, recorded_listing
 from fabpromote._util.shas import is_sha
 
@@ -120,7 +121,7 @@ class _Checker:
         self._sealed("helm/versions", "helm version entry")
         self._parsed()
         self._charts()
-        self._debris_in(self.root / "helm-deps")
+        self._recorded_folders("helm-deps")
 
     # Reporting and removing
 
@@ -225,6 +226,24 @@ class _Checker:
         for path in self._entries(folder):
             if path.is_file() and _HEX64.fullmatch(path.name) and not _parsed.is_sound(_read(path)):
                 self._found(path, "damaged parse cache file (content digest does not check out)")
+
+    def _recorded_folders(self, where: str) -> None:
+        """Folder entries of ``where`` and their records ``<key>.files`` (see fabpromote.cache.FOLDER_RECORD_SUFFIX)."""
+        folder = self.root / where
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            record = path.with_name(path.name + FOLDER_RECORD_SUFFIX)
+            if path.is_dir() and _HEX64.fullmatch(path.name):
+                what = _recorded_folder_problem(path, record)
+                if what is not None:
+                    self._found(path, f"damaged cache entry: {what}")
+                    if self.repair:
+                        _remove(record)
+            elif path.name.endswith(FOLDER_RECORD_SUFFIX):
+                owner = path.with_name(path.name.removesuffix(FOLDER_RECORD_SUFFIX))
+                # Written just before its entry is renamed into place: only an old one is an orphan.
+                if not os.path.lexists(owner) and self._old(path):
+                    self._found(path, "record of an entry that is not there")
 
     def _charts(self) -> None:
         folder = self.root / "charts"
@@ -354,6 +373,19 @@ def _remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.chmod(directory, 0o700)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _recorded_folder_problem(entry: Path, record: Path) -> str | None:
+    body = unseal(record.name, _read(record))
+    if body is None:
+        return f"its record {record.name} is missing or damaged"
+    try:
+        recorded = json.loads(body)
+    except ValueError:
+        return f"its record {record.name} is not JSON"
+    if folder_digests(entry) != recorded:
+        return f"it does not hold the files {record.name} records"
+    return None
 
 
 def _snapshot_problem(entry: Path) -> str | None:

@@ -25,7 +25,20 @@ import attrs
 from fabpromote._util import signals as _signals
 from fabpromote._util.settings import ENV_CACHE_DIR, RunSettings, default_cache_dir
 
-__all__ = ["ENV_CACHE_DIR", "Cache", "atomic_write", "cache_root", "folder_digests", "seal", "unseal"]
+__all__ = [
+    "ENV_CACHE_DIR",
+    "FOLDER_RECORD_SUFFIX",
+    "Cache",
+    "atomic_write",
+    "cache_root",
+    "folder_digests",
+    "seal",
+    "unseal",
+]
+
+#: A folder entry ``<name>`` may be recorded in ``<name>.files``: its :func:`folder_digests`
+#: as JSON, sealed (:func:`seal`, keyed by that file name).
+FOLDER_RECORD_SUFFIX = ".files"
 
 T = TypeVar("T")
 

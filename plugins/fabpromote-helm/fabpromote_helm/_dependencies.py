@@ -17,7 +17,9 @@ same chart reuses it. ``file://`` dependencies must stay inside the
 repository; those outside the chart are reached through symlinks into the
 snapshot that exist only while helm runs. The entry holds nothing but the
 chart: ``helm-deps/<key>`` is what ``fab install`` would put at
-``helm_repos/<name>`` as far as rendering is concerned.
+``helm_repos/<name>`` as far as rendering is concerned. Beside it,
+``helm-deps/<key>.files`` records the sha256 of each of its files (sealed), which
+``fabpromote cache check`` verifies it against.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING
 import attrs
 import yaml
 
+from fabpromote.cache import FOLDER_RECORD_SUFFIX, atomic_write, folder_digests, seal
 from fabpromote.exceptions import GeneratorError, UnsafePathError
 from fabpromote.git import redact
 from fabpromote.paths import check_inside
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["Dependency", "built_chart", "declared_dependencies", "missing_dependencies"]
 
 _FOLDER = "helm-deps"
+_RECORD_LABEL = "fabpromote-helm dependency build files 1"
 _LOCK_FILES = ("Chart.lock", "requirements.lock")
 
 
@@ -262,15 +266,25 @@ def _build(
         if done.returncode != 0:
             raise GeneratorError(f"{what} failed (exit {done.returncode}): {_helm_home.explain(done.stdout, urls)}")
         _remove_links(made)
+        # The record first: an entry is never in place without one.
+        _record(entry, staging)
         try:
             os.rename(staging, entry)
         except OSError:
             if not (entry / relative).is_dir():
                 raise
             shutil.rmtree(staging, ignore_errors=True)  # another process built it first
+            # Its build may differ from ours (helm writes the time into Chart.lock): record it.
+            _record(entry, entry)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _record(entry: Path, content: Path) -> None:
+    """Record the files of ``content`` as those of ``entry``, for ``fabpromote cache check``."""
+    record = entry.with_name(entry.name + FOLDER_RECORD_SUFFIX)
+    atomic_write(record, seal(_RECORD_LABEL, record.name, json.dumps(folder_digests(content)).encode()))
 
 
 def _copy_chart(source: Path, destination: Path) -> None:
