@@ -15,7 +15,9 @@ again (a 403 only when it is a rate limit); after a timeout, only
 :data:`IDEMPOTENT_METHODS` are sent again. Tests give the policy a fake :class:`Clock`
 (``fabpromote.testing.clock.FakeClock``) instead of sleeping. A request that failed
 without an answer is told in a few words by :func:`request_failure` ("Connection
-refused", "Read timed out"), as the core tells its own.
+refused", "Read timed out"), as the core tells its own. The settings every such host
+takes are checked alike by :func:`api_url_setting`, :func:`token_env_setting` and
+:func:`number_setting`, each raising the plugin's own error.
 
 Importing this module imports requests and urllib3: import it where the
 network is used, not in a plugin's entry-point module.
@@ -23,6 +25,7 @@ network is used, not in a plugin's entry-point module.
 
 from __future__ import annotations
 
+from fabpromote._util.hostsettings import api_url_setting, number_setting, token_env_setting
 from fabpromote._util.httpretry import IDEMPOTENT_METHODS, RETRIED_STATUSES, RetryPolicy, retry_stopped
 from fabpromote._util.network import ENV_TIMEOUT, Clock, Deadline, network_timeout, request_failure
 
@@ -33,7 +36,10 @@ __all__ = [
     "Clock",
     "Deadline",
     "RetryPolicy",
+    "api_url_setting",
     "network_timeout",
+    "number_setting",
     "request_failure",
     "retry_stopped",
+    "token_env_setting",
 ]

@@ -171,3 +171,40 @@ def test_a_chart_download_from_a_hanging_repository_fails_within_the_timeout(fle
         "and was killed; raise FABPROMOTE_NETWORK_TIMEOUT if needed"
     ]
     assert TIMEOUT <= seconds < TIMEOUT + SLACK, f"took {seconds:.1f} s with a timeout of {TIMEOUT} s"
+
+
+class TestHostSettings:
+    """The checks of a REST-API host's settings, raising the plugin's own error."""
+
+    class PluginError(ValueError):
+        pass
+
+    def test_api_url(self) -> None:
+        from fabpromote.network import api_url_setting
+
+        assert (
+            api_url_setting(" https://git.example.com/api/v1/ ", self.PluginError) == "https://git.example.com/api/v1"
+        )
+        with pytest.raises(self.PluginError, match="api_url must be an http"):
+            api_url_setting("ftp://git.example.com", self.PluginError)
+        with pytest.raises(self.PluginError, match="must not carry credentials") as error:
+            api_url_setting("https://user:s3cret@git.example.com", self.PluginError)
+        assert "s3cret" not in str(error.value)
+
+    def test_number(self) -> None:
+        from fabpromote.network import number_setting
+
+        assert number_setting("max_retries", "3", int, self.PluginError) == 3
+        assert number_setting("backoff", 0, float, self.PluginError) == 0.0
+        with pytest.raises(self.PluginError, match="timeout must be positive, not 0"):
+            number_setting("timeout", 0, float, self.PluginError)
+        with pytest.raises(self.PluginError, match="max_wait must be a number, not 'soon'"):
+            number_setting("max_wait", "soon", float, self.PluginError)
+
+    def test_token_env(self) -> None:
+        from fabpromote.network import token_env_setting
+
+        assert token_env_setting("", "GITEA_TOKEN", self.PluginError) == "GITEA_TOKEN"
+        assert token_env_setting(" MY_TOKEN ", "GITEA_TOKEN", self.PluginError) == "MY_TOKEN"
+        with pytest.raises(self.PluginError, match="token_env must name an environment variable, not 'ghp_x-y'"):
+            token_env_setting("ghp_x-y", "GITEA_TOKEN", self.PluginError)

@@ -18,17 +18,24 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import re
 import time
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import attrs
 import requests
 
 from fabpromote.git import redact
-from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, request_failure, retry_stopped
+from fabpromote.network import (
+    IDEMPOTENT_METHODS,
+    Clock,
+    RetryPolicy,
+    api_url_setting,
+    number_setting,
+    request_failure,
+    retry_stopped,
+    token_env_setting,
+)
 from fabpromote_azure_devops._errors import (
     AzureDevOpsAuthenticationError,
     AzureDevOpsError,
@@ -36,6 +43,8 @@ from fabpromote_azure_devops._errors import (
     AzureDevOpsRateLimitError,
     AzureDevOpsSettingsError,
 )
+
+N = TypeVar("N", int, float)
 
 __all__ = ["API_VERSION", "DEFAULT_TOKEN_ENV", "AzureClient", "error_message"]
 
@@ -57,32 +66,17 @@ MESSAGE_LENGTH = 500
 
 def api_url(value: Any) -> str:
     """An ``api_url`` setting: the organization's (collection's) http(s) URL, without credentials."""
-    url = str(value).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise AzureDevOpsSettingsError(f"api_url must be an http(s) URL, not {redact(url)!r}")
-    if parts.username is not None or parts.password is not None:
-        raise AzureDevOpsSettingsError("api_url must not carry credentials: the token comes from token_env")
-    return url
+    return api_url_setting(value, AzureDevOpsSettingsError)
 
 
-def number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+def number(name: str, value: Any, kind: type[N]) -> N:
     """A numeric setting, refused in one line when it is not a positive number."""
-    try:
-        found = kind(value)
-    except (TypeError, ValueError):
-        raise AzureDevOpsSettingsError(f"{name} must be a number, not {value!r}") from None
-    if found < 0 or (name == "timeout" and found == 0):
-        raise AzureDevOpsSettingsError(f"{name} must be positive, not {value!r}")
-    return found
+    return number_setting(name, value, kind, AzureDevOpsSettingsError)
 
 
 def token_env(value: Any) -> str:
     """A ``token_env`` setting: the name of an environment variable (default :data:`DEFAULT_TOKEN_ENV`)."""
-    name = str(value or DEFAULT_TOKEN_ENV).strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise AzureDevOpsSettingsError(f"token_env must name an environment variable, not {name!r}")
-    return name
+    return token_env_setting(value, DEFAULT_TOKEN_ENV, AzureDevOpsSettingsError)
 
 
 def _session() -> requests.Session:

@@ -16,23 +16,32 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 import requests
 
 from fabpromote.git import redact
-from fabpromote.network import Clock, RetryPolicy, request_failure, retry_stopped
+from fabpromote.network import (
+    Clock,
+    RetryPolicy,
+    api_url_setting,
+    number_setting,
+    request_failure,
+    retry_stopped,
+    token_env_setting,
+)
 from fabpromote_gitea._errors import (
     GiteaAuthenticationError,
     GiteaError,
     GiteaNotFoundError,
     GiteaSettingsError,
 )
+
+N = TypeVar("N", int, float)
 
 __all__ = ["DEFAULT_TOKEN_ENV", "GiteaClient", "api_url", "number", "token_env"]
 
@@ -51,32 +60,17 @@ MESSAGE_LENGTH = 500
 
 def api_url(value: Any) -> str:
     """An ``api_url`` setting, checked: an http(s) URL without credentials, no trailing slash."""
-    url = str(value).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise GiteaSettingsError(f"api_url must be an http(s) URL, not {redact(url)!r}")
-    if parts.username is not None or parts.password is not None:
-        raise GiteaSettingsError("api_url must not carry credentials: the token comes from token_env")
-    return url
+    return api_url_setting(value, GiteaSettingsError)
 
 
-def number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+def number(name: str, value: Any, kind: type[N]) -> N:
     """A numeric setting, checked: not negative (and a timeout above 0)."""
-    try:
-        converted = kind(value)
-    except (TypeError, ValueError):
-        raise GiteaSettingsError(f"{name} must be a number, not {value!r}") from None
-    if converted < 0 or (name == "timeout" and converted == 0):
-        raise GiteaSettingsError(f"{name} must be positive, not {value!r}")
-    return converted
+    return number_setting(name, value, kind, GiteaSettingsError)
 
 
 def token_env(value: Any) -> str:
     """A ``token_env`` setting, checked: the name of an environment variable."""
-    name = str(value or DEFAULT_TOKEN_ENV).strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise GiteaSettingsError(f"token_env must name an environment variable, not {name!r}")
-    return name
+    return token_env_setting(value, DEFAULT_TOKEN_ENV, GiteaSettingsError)
 
 
 @attrs.define

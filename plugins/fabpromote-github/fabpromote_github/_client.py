@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -31,7 +31,16 @@ import requests
 from urllib3.exceptions import ReadTimeoutError
 
 from fabpromote.git import redact
-from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, network_timeout, retry_stopped
+from fabpromote.network import (
+    IDEMPOTENT_METHODS,
+    Clock,
+    RetryPolicy,
+    api_url_setting,
+    network_timeout,
+    number_setting,
+    retry_stopped,
+    token_env_setting,
+)
 from fabpromote_github._errors import (
     GitHubAuthenticationError,
     GitHubError,
@@ -39,6 +48,8 @@ from fabpromote_github._errors import (
     GitHubRateLimitError,
     GitHubSettingsError,
 )
+
+N = TypeVar("N", int, float)
 
 __all__ = [
     "API_VERSION",
@@ -73,23 +84,15 @@ _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 def _api_url(value: str) -> str:
-    url = str(value).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise GitHubSettingsError(f"api_url must be an http(s) URL, not {redact(url)!r}")
-    if parts.username is not None or parts.password is not None:
-        raise GitHubSettingsError("api_url must not carry credentials: the token comes from token_env")
-    return url
+    return api_url_setting(value, GitHubSettingsError)
 
 
-def _number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise GitHubSettingsError(f"{name} must be a number, not {value!r}") from None
-    if number < 0 or (name == "timeout" and number == 0):
-        raise GitHubSettingsError(f"{name} must be positive, not {value!r}")
-    return number
+def _number(name: str, value: Any, kind: type[N]) -> N:
+    return number_setting(name, value, kind, GitHubSettingsError)
+
+
+def _token_env(value: str) -> str:
+    return token_env_setting(value, DEFAULT_TOKEN_ENV, GitHubSettingsError)
 
 
 def _timeout(value: Any) -> float:
@@ -106,13 +109,6 @@ def _backoff(value: Any) -> float:
 
 def _max_wait(value: Any) -> float:
     return float(_number("max_wait", value, float))
-
-
-def _token_env(value: str) -> str:
-    name = str(value or DEFAULT_TOKEN_ENV).strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise GitHubSettingsError(f"token_env must name an environment variable, not {name!r}")
-    return name
 
 
 def _new_session() -> requests.Session:
