@@ -235,8 +235,8 @@ class TestConfig:
 class TestSafety:
     def test_unknown_type_is_an_error(self, write_tree: WriteTree) -> None:
         """An unknown type is an error listing the installed generators (Fabrikate renders it empty)."""
-        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: b\n  type: kustomize\n"})
-        with pytest.raises(UnknownBackendError, match=r"no generator named 'kustomize'.*static"):
+        root = write_tree({"component.yaml": "name: a\nsubcomponents:\n- name: b\n  type: jsonnet\n"})
+        with pytest.raises(UnknownBackendError, match=r"no generator named 'jsonnet'.*static"):
             generate(root, plugins=plugins_with())
 
     def test_helm_without_plugin_names_plugin(self, write_tree: WriteTree) -> None:

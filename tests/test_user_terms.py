@@ -53,12 +53,12 @@ def test_a_snapshot_is_named_by_repository_ref_and_path(tmp_path: Path) -> None:
 
 def test_unknown_inline_type_names_file_line_and_field(write_tree) -> None:  # type: ignore[no-untyped-def]
     root = write_tree(
-        {"component.yaml": "name: a\nsubcomponents:\n  - name: b\n    type: static\n  - name: c\n    type: kustomize\n"}
+        {"component.yaml": "name: a\nsubcomponents:\n  - name: b\n    type: static\n  - name: c\n    type: jsonnet\n"}
     )
     with pytest.raises(UnknownBackendError) as caught:
         generate(root)
     assert str(caught.value).startswith(
-        f"{root / 'component.yaml'}:6 (subcomponents[1].type): no generator named 'kustomize' is installed "
+        f"{root / 'component.yaml'}:6 (subcomponents[1].type): no generator named 'jsonnet' is installed "
         "(installed: component, "
     )
 
@@ -95,7 +95,7 @@ class TestCluster:
         push(cat, "dev", {"hld/component.yaml": "name: cat-application\ntype: helmx\npath: ./chart\n"}, work)
         err = self.error(capsys, "materialize", "dev")
         assert f"error: {cat} dev:hld/component.yaml:2 (type): no generator named 'helmx' is installed" in err
-        assert "(installed: component, helm, static" in err
+        assert "(installed: component, helm, kustomize, static" in err
         push(cat, "dev", {"hld/component.yaml": "name: cat-application\ntype: helm\npath: ./chart\n"}, work)
         push(cat, "dev", {"hld/chart": None}, work)
         err = self.error(capsys, "materialize", "dev")

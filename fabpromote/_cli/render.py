@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabpromote._cli.common import PROG, cluster_of, retry_publish, stage
+from fabpromote._util import progress
 from fabpromote._util.credentials import redact
 from fabpromote._util.outcome import Outcome, plural
 
@@ -24,13 +25,14 @@ def run_generate(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.generate import generate, output_directory
 
     target = output_directory(args.path, args.environments)
-    manifests = generate(
-        args.path,
-        args.environments,
-        allow_hooks=args.allow_hooks,
-        engine=args.engine,
-        fix_disabled=args.fix_disabled,
-    )
+    with progress.shown("rendering"):
+        manifests = generate(
+            args.path,
+            args.environments,
+            allow_hooks=args.allow_hooks,
+            engine=args.engine,
+            fix_disabled=args.fix_disabled,
+        )
     if args.validate:
         _check(manifests)
     # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
@@ -110,7 +112,8 @@ def _rendered(args: argparse.Namespace, cluster: Cluster, lock: list[LockEntry] 
     from fabpromote._cluster.materialize import materialize
 
     stage(f"materializing {cluster.name}/{args.env}: resolving sources and rendering")
-    result = materialize(cluster, args.env, lock=lock, engine=args.engine)
+    with progress.shown("rendering"):
+        result = materialize(cluster, args.env, lock=lock, engine=args.engine)
     if args.validate:
         _check(result.manifests)
     return result

@@ -29,6 +29,7 @@ from fabpromote._engine.manifests import Manifests
 from fabpromote._hld.loading import find_component_file, load_component, load_environments
 from fabpromote._hld.model import Component, ComponentConfig
 from fabpromote._sources.cache import Cache
+from fabpromote._util import progress as _progress
 from fabpromote._util import signals as _signals
 from fabpromote.exceptions import HLDError, UnknownBackendError, UnsafePathError
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from fabpromote._hld.parsed import ParsedFiles
     from fabpromote._plugins.manager import Plugins
     from fabpromote._sources.fetch import Fetcher
+    from fabpromote._util.progress import Progress
 
 __all__ = [
     "NativeEngine",
@@ -265,6 +267,8 @@ class _Walk:
     done: dict[str, bytes] = attrs.Factory(dict)
     pending: list[tuple[RenderRequest, Future[bytes]]] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
+    # The CLI's progress line, taken in the walking thread: workers report to it too.
+    progress: Progress | None = attrs.Factory(_progress.current)
 
     @property
     def parsed(self) -> ParsedFiles | None:
@@ -335,6 +339,8 @@ class _Walk:
 
     def visit(self, request: RenderRequest) -> None:
         component = request.component
+        if self.progress is not None:
+            self.progress.visit()
         if component.name:  # Fabrikate writes an unnamed root to ".yaml"
             check_file_name(component.name, f"component name in {request.directory}")
         if request.output_path in self.seen:
@@ -355,7 +361,13 @@ class _Walk:
         elif (hit := self._cached(generator, request)) is not None:
             self.done[request.output_path] = hit
         else:
-            self.pending.append((request, self.pool.submit(self._render, request)))
+            future = self.pool.submit(self._render, request)
+            if (progress := self.progress) is not None:
+                future.add_done_callback(lambda _: progress.render())
+            self.pending.append((request, future))
+            return
+        if self.progress is not None:
+            self.progress.render()
 
     def children(
         self, parent: RenderRequest, ancestors: tuple[str, ...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from fabpromote.testing.gitrepos import GIT_ENV
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import github_openapi
 from fabpromote_github import GitHubHost
 from fake_github import FakeGitHub
 from github_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
@@ -44,10 +46,35 @@ def _clock() -> FakeClock:
     return FakeClock()
 
 
+def _find_description() -> tuple[Path | None, str]:
+    """Where the pinned description is, or why it is missing; looked up at import, before HOME moves."""
+    try:
+        return github_openapi.description_file(), ""
+    except github_openapi.OpenAPIMissing as exc:
+        return None, str(exc)
+
+
+DESCRIPTION, DESCRIPTION_MISSING = _find_description()
+
+
+@pytest.fixture(name="openapi", scope="session")
+def _openapi() -> github_openapi.OpenAPI:
+    """GitHub's OpenAPI description (pinned @octokit/openapi); CI fails without it, elsewhere tests skip."""
+    if DESCRIPTION is None:
+        if os.environ.get("CI"):
+            pytest.fail(DESCRIPTION_MISSING)
+        pytest.skip(DESCRIPTION_MISSING)
+    return github_openapi.load(DESCRIPTION)
+
+
 @pytest.fixture(name="github")
-def _github(tmp_path: Path, clock: FakeClock) -> Iterator[FakeGitHub]:
-    """The fake GitHub with repository octo/app: master, dev, stage and prod at one commit."""
-    with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
+def _github(tmp_path: Path, clock: FakeClock, openapi: github_openapi.OpenAPI) -> Iterator[FakeGitHub]:
+    """The fake GitHub with repository octo/app: master, dev, stage and prod at one commit.
+
+    It checks every exchange against GitHub's OpenAPI description: the test fails at
+    teardown on any violation, listing each (method, path, JSON pointer).
+    """
+    with FakeGitHub(tmp_path / "github", token=TOKEN, openapi=openapi) as fake:
         fake.clock = clock
         fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
         yield fake

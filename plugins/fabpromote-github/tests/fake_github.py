@@ -11,11 +11,18 @@ reads. Merges are real: ``git merge-tree``, ``git commit-tree`` and a
 compare-and-swap ``git update-ref``; a push to a branch whose protection
 requires reviews is refused by a ``pre-receive`` hook, as GitHub does (GH006).
 
+Every exchange is checked against GitHub's own OpenAPI description (``openapi``,
+see github_openapi.py): the request's path, query and JSON body, the answer's status
+and JSON body. Violations are kept in ``violations``; leaving the ``with`` block with
+any left fails (``take_violations`` reads and forgets them, for a test that makes one
+on purpose). The answers are whole (github_shapes.py): every field the description
+requires, with the values GitHub gives.
+
 Faults can be queued for the next API responses: 5xx answers, a secondary
 rate limit (403 with ``Retry-After``), 429, a used-up primary limit
 (``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``), and slow answers::
 
-    with FakeGitHub(tmp_path / "github", token="t0k3n") as github:
+    with FakeGitHub(tmp_path / "github", token="t0k3n", openapi=github_openapi.load()) as github:
         github.create_repo("octo", "app", {"README.md": "hi\\n"}, branches=("dev", "prod"))
         github.fail_next(2, status=502)
         ...
@@ -43,6 +50,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import attrs
+import github_shapes as shapes
+from github_openapi import OpenAPI, Violation
 
 from fabpromote.testing.gitservers import SmartHTTPServer
 
@@ -171,6 +180,7 @@ class _Repo:
     path: Path
     id: int
     default_branch: str
+    created_at: str = attrs.Factory(lambda: _now())
     merge_methods: set[str] = attrs.Factory(lambda: set(MERGE_METHODS))
     pulls: list[_Pull] = attrs.Factory(list)
     statuses: dict[str, list[dict[str, Any]]] = attrs.Factory(dict)
@@ -204,7 +214,15 @@ class FakeGitHub:
         large_file: Files larger than this come from the contents API without content.
     """
 
-    def __init__(self, base_dir: str | Path, *, token: str, login: str = "fabpromote-bot", admin: bool = True) -> None:
+    def __init__(
+        self,
+        base_dir: str | Path,
+        *,
+        token: str,
+        openapi: OpenAPI,
+        login: str = "fabpromote-bot",
+        admin: bool = True,
+    ) -> None:
         #: The wall clock of the rate-limit window; a test gives the host's FakeClock, so both agree.
         self.clock: Any = time
         self.base_dir = Path(base_dir)
@@ -214,6 +232,8 @@ class FakeGitHub:
         self.admin = admin
         self.large_file = LARGE_FILE
         self.requests: list[Recorded] = []
+        self.openapi = openapi
+        self.violations: list[Violation] = []
         self.git_server = SmartHTTPServer(self.base_dir, token=token)
         self._repos: dict[str, _Repo] = {}
         self._faults: list[_Fault] = []
@@ -265,8 +285,21 @@ class FakeGitHub:
         self.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         self.stop()
+        if exc_type is None and self.violations:
+            raise AssertionError(self.violation_report(self.take_violations()))
+
+    def take_violations(self) -> list[Violation]:
+        """The violations of GitHub's OpenAPI description seen so far, forgotten here."""
+        with self._lock:
+            taken, self.violations = self.violations, []
+        return taken
+
+    @staticmethod
+    def violation_report(violations: list[Violation]) -> str:
+        lines = "".join(f"\n  {violation}" for violation in violations)
+        return f"{len(violations)} request/response violation(s) of GitHub's OpenAPI description:{lines}"
 
     # Setting up state (what a test does on the "server side")
 
@@ -468,6 +501,12 @@ class FakeGitHub:
             time.sleep(fault.delay)
         answer = self._answer(method, path, query, auth, parsed, fault, split.query)
         record.status = answer.status
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        request_body = None if parsed is _INVALID_JSON else parsed
+        found = self.openapi.check(method, path, pairs, request_body, answer.status, answer.body)
+        if found:
+            with self._lock:
+                self.violations.extend(found)
         return answer
 
     def _answer(
@@ -605,7 +644,9 @@ class FakeGitHub:
         base_sha, head_sha = (_rev(found.path, base), _rev(found.path, head)) if separator else (None, None)
         if base_sha is None or head_sha is None:
             raise ApiError(404, "Not Found")
-        merge_base = _git(found.path, "merge-base", base_sha, head_sha, check=False) or None
+        merge_base = _git(found.path, "merge-base", base_sha, head_sha, check=False)
+        if not merge_base:
+            raise ApiError(404, f"No common ancestor between {base} and {head}.")
         ahead = int(_git(found.path, "rev-list", "--count", f"{base_sha}..{head_sha}"))
         behind = int(_git(found.path, "rev-list", "--count", f"{head_sha}..{base_sha}"))
         status = (
@@ -618,21 +659,21 @@ class FakeGitHub:
             else "diverged"
         )
         shas = _git(found.path, "rev-list", "--reverse", f"{base_sha}..{head_sha}").split()
-        files = []
-        for line in _git(found.path, "diff", "--name-status", merge_base or base_sha, head_sha).splitlines():
-            kind, _, name = line.partition("\t")
-            files.append({"filename": name, "status": {"A": "added", "D": "removed"}.get(kind[:1], "modified")})
+        files = self._diff_entries(found, merge_base, head_sha)
         answer = _Answer(
             200,
             {
                 "url": f"{self._api_base(found)}/compare/{basehead}",
                 "html_url": f"{self._html(found)}/compare/{basehead}",
+                "permalink_url": f"{self._html(found)}/compare/{found.owner}:{base_sha[:7]}...{found.owner}:{head_sha[:7]}",
+                "diff_url": f"{self._html(found)}/compare/{basehead}.diff",
+                "patch_url": f"{self._html(found)}/compare/{basehead}.patch",
                 "status": status,
                 "ahead_by": ahead,
                 "behind_by": behind,
                 "total_commits": ahead,
                 "base_commit": self._commit_json(found, base_sha),
-                "merge_base_commit": self._commit_json(found, merge_base) if merge_base else None,
+                "merge_base_commit": self._commit_json(found, merge_base),
                 "files": files,
             },
         )
@@ -737,7 +778,7 @@ class FakeGitHub:
         now = _now()
         status = {
             "url": f"{self._api_base(found)}/statuses/{commit}",
-            "avatar_url": None,
+            "avatar_url": self._user()["avatar_url"],
             "id": next(self._ids),
             "node_id": f"SC_{next(self._ids)}",
             "state": body["state"],
@@ -823,7 +864,7 @@ class FakeGitHub:
     def check_merged(self, *, owner: str, repo: str, number: str, query: Any, body: Any) -> _Answer:
         found = self._api_repo(owner, repo)
         if not self._find_pull(found, int(number)).merged:
-            raise ApiError(404, "Not Found")
+            return _Answer(404, None)  # GitHub's "not merged" has no body, unlike its errors
         return _Answer(204, None)
 
     def create_review(self, *, owner: str, repo: str, number: str, query: Any, body: Any) -> _Answer:
@@ -832,14 +873,23 @@ class FakeGitHub:
         event = (body or {}).get("event")
         if event == "APPROVE":
             pull.approvals += 1
+        number = next(self._ids)
+        html = f"{self._html(found)}/pull/{pull.number}#pullrequestreview-{number}"
+        pull_url = f"{self._api_base(found)}/pulls/{pull.number}"
         return _Answer(
             200,
             {
-                "id": next(self._ids),
+                "id": number,
+                "node_id": f"PRR_kwDO{number:08d}",
                 "user": self._user(),
                 "body": (body or {}).get("body", ""),
                 "state": "APPROVED" if event == "APPROVE" else "COMMENTED",
+                "html_url": html,
+                "pull_request_url": pull_url,
+                "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+                "submitted_at": _now(),
                 "commit_id": self._head_sha(found, pull),
+                "author_association": "MEMBER",
             },
         )
 
@@ -967,7 +1017,9 @@ class FakeGitHub:
             "reset": int(headers["X-RateLimit-Reset"]),
             "used": int(headers["X-RateLimit-Used"]),
         }
-        return _Answer(200, {"resources": {"core": core}, "rate": core})
+        search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
+        graphql = {"limit": RATE_LIMIT, "remaining": RATE_LIMIT, "reset": core["reset"], "used": 0}
+        return _Answer(200, {"resources": {"core": core, "search": search, "graphql": graphql}, "rate": core})
 
     # JSON shapes and helpers
 
@@ -986,26 +1038,25 @@ class FakeGitHub:
     def _html(self, repo: _Repo) -> str:
         return f"{self.web_url}{repo.full_name}"
 
-    def _user(self) -> dict[str, Any]:
-        return {"login": self.login, "id": 1, "type": "User", "site_admin": False}
+    def _api_root(self) -> str:
+        return f"http://{HOST}:{self.port}{API_PREFIX}"
+
+    def _user(self, login: str | None = None, *, kind: str = "User") -> dict[str, Any]:
+        return shapes.user(self._api_root(), self.web_url, login or self.login, kind=kind)
 
     def _repo_json(self, repo: _Repo) -> dict[str, Any]:
-        return {
-            "id": repo.id,
-            "node_id": f"R_{repo.id}",
-            "name": repo.name,
-            "full_name": repo.full_name,
-            "private": True,
-            "owner": {"login": repo.owner, "id": 2, "type": "Organization"},
-            "html_url": self._html(repo),
-            "url": self._api_base(repo),
-            "clone_url": f"{self._html(repo)}.git",
-            "default_branch": repo.default_branch,
-            "allow_merge_commit": "merge" in repo.merge_methods,
-            "allow_squash_merge": "squash" in repo.merge_methods,
-            "allow_rebase_merge": "rebase" in repo.merge_methods,
-            "permissions": {"admin": self.admin, "maintain": True, "push": True, "triage": True, "pull": True},
-        }
+        return shapes.repository(
+            self._api_root(),
+            self.web_url,
+            owner=repo.owner,
+            name=repo.name,
+            number=repo.id,
+            default_branch=repo.default_branch,
+            merge_methods=repo.merge_methods,
+            admin=self.admin,
+            created_at=repo.created_at,
+            pushed_at=_now(),
+        )
 
     def _commits_json(self, repo: _Repo, shas: list[str]) -> list[dict[str, Any]]:
         if not shas:
@@ -1032,6 +1083,7 @@ class FakeGitHub:
                     "node_id": f"C_{sha[:10]}",
                     "url": f"{api}/commits/{sha}",
                     "html_url": f"{self._html(repo)}/commit/{sha}",
+                    "comments_url": f"{api}/commits/{sha}/comments",
                     "commit": {
                         "author": {"name": an, "email": ae, "date": _iso(int(at))},
                         "committer": {"name": cn, "email": ce, "date": _iso(int(ct))},
@@ -1039,6 +1091,13 @@ class FakeGitHub:
                         "tree": {"sha": tree, "url": f"{api}/git/trees/{tree}"},
                         "url": f"{api}/git/commits/{sha}",
                         "comment_count": 0,
+                        "verification": {
+                            "verified": False,
+                            "reason": "unsigned",
+                            "signature": None,
+                            "payload": None,
+                            "verified_at": None,
+                        },
                     },
                     "author": None,
                     "committer": None,
@@ -1053,6 +1112,36 @@ class FakeGitHub:
                 }
             )
         return commits
+
+    def _diff_entries(self, repo: _Repo, base: str, head: str) -> list[dict[str, Any]]:
+        """The ``diff-entry`` of each file changed from ``base`` to ``head``."""
+        counts = {}
+        for line in _git(repo.path, "diff", "--numstat", "--no-renames", base, head).splitlines():
+            added, deleted, name = line.split("\t", 2)
+            counts[name] = (int(added) if added.isdigit() else 0, int(deleted) if deleted.isdigit() else 0)
+        entries = []
+        raw = _git(repo.path, "diff", "--raw", "--no-abbrev", "--no-renames", base, head)
+        for line in raw.splitlines():
+            meta, name = line.split("\t", 1)
+            kind = meta.split()[4]
+            blob = meta.split()[3] if kind != "D" else meta.split()[2]
+            ref = base if kind == "D" else head
+            added, deleted = counts.get(name, (0, 0))
+            status = {"A": "added", "D": "removed"}.get(kind, "modified")
+            entries.append(
+                {
+                    "sha": blob,
+                    "filename": name,
+                    "status": status,
+                    "additions": added,
+                    "deletions": deleted,
+                    "changes": added + deleted,
+                    "blob_url": f"{self._html(repo)}/blob/{ref}/{name}",
+                    "raw_url": f"{self._html(repo)}/raw/{ref}/{name}",
+                    "contents_url": f"{self._api_base(repo)}/contents/{name}?ref={ref}",
+                }
+            )
+        return entries
 
     def _directory(self, repo: _Repo, sha: str, path: str, ref: str) -> list[dict[str, Any]]:
         listing = _git(repo.path, "ls-tree", "-z", sha, "--", f"{path}/" if path else ".", strip=False)
@@ -1075,9 +1164,10 @@ class FakeGitHub:
             "size": 0,
             "url": f"{api}/contents/{path}?ref={ref}",
             "html_url": f"{self._html(repo)}/blob/{ref}/{path}",
-            "git_url": f"{api}/git/blobs/{sha}",
-            "download_url": None,
+            "git_url": f"{api}/git/{'trees' if kind == 'tree' else 'blobs'}/{sha}",
+            "download_url": f"{self._html(repo)}/raw/{ref}/{path}" if kind == "blob" else None,
         }
+        data["_links"] = shapes.content_links(data["url"], data["git_url"], data["html_url"])
         if kind != "blob":
             return data
         content = _git_bytes(repo.path, "cat-file", "blob", sha)
@@ -1092,64 +1182,77 @@ class FakeGitHub:
         return data
 
     def _pull_json(self, repo: _Repo, pull: _Pull, *, full: bool = False) -> dict[str, Any]:
-        api = self._api_base(repo)
+        """A pull request: ``pull-request-simple`` in lists, ``pull-request`` (``full``) on its own."""
         head_sha = self._head_sha(repo, pull)
         base_sha = pull.base_sha if pull.state == "closed" else _rev(repo.path, f"refs/heads/{pull.base}")
+        repo_json = self._repo_json(repo)
+        owner = self._user(repo.owner, kind="Organization")
 
         def side(ref: str, sha: str | None) -> dict[str, Any]:
-            return {
-                "label": f"{repo.owner}:{ref}",
-                "ref": ref,
-                "sha": sha,
-                "user": {"login": repo.owner},
-                "repo": self._repo_json(repo),
-            }
+            return {"label": f"{repo.owner}:{ref}", "ref": ref, "sha": sha, "user": owner, "repo": repo_json}
 
         data: dict[str, Any] = {
-            "url": f"{api}/pulls/{pull.number}",
+            **shapes.pull_links(self._api_base(repo), self._html(repo), pull.number, head_sha),
             "id": pull.number + 50000,
-            "node_id": f"PR_{pull.number}",
-            "html_url": f"{self._html(repo)}/pull/{pull.number}",
+            "node_id": f"PR_kwDO{pull.number + 50000:08d}",
             "number": pull.number,
             "state": pull.state,
             "locked": False,
             "title": pull.title,
-            "body": pull.body,
             "user": self._user(),
+            "body": pull.body or None,
+            "labels": [],
+            "milestone": None,
+            "active_lock_reason": None,
             "created_at": pull.created_at,
             "updated_at": pull.updated_at,
             "closed_at": pull.closed_at,
             "merged_at": pull.merged_at,
             "merge_commit_sha": pull.merge_commit_sha,
-            "draft": False,
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
             "head": side(pull.head, head_sha),
             "base": side(pull.base, base_sha),
-            "author_association": "OWNER",
+            "author_association": "MEMBER",
+            "auto_merge": None,
+            "draft": False,
         }
         if full:
-            mergeable: bool | None = None
-            state = "unknown"
-            if pull.state == "open" and base_sha and head_sha:
-                mergeable = _merge_tree(repo.path, base_sha, head_sha)[1]
-                state = (
-                    "dirty"
-                    if not mergeable
-                    else "blocked"
-                    if self._blocked(repo, pull, head_sha, base_sha)
-                    else "clean"
-                )
-            data.update(
-                merged=pull.merged,
-                mergeable=mergeable,
-                rebaseable=mergeable,
-                mergeable_state=state,
-                merged_by=self._user() if pull.merged else None,
-                comments=0,
-                review_comments=0,
-                maintainer_can_modify=False,
-                commits=int(_git(repo.path, "rev-list", "--count", f"{pull.base_sha}..{head_sha}")) if head_sha else 0,
-            )
+            data.update(self._pull_details(repo, pull, head_sha, base_sha))
         return data
+
+    def _pull_details(self, repo: _Repo, pull: _Pull, head_sha: str, base_sha: str | None) -> dict[str, Any]:
+        """What only GET /pulls/{number} (and the answers to create and merge) tell."""
+        mergeable: bool | None = None
+        state = "unknown"
+        if pull.state == "open" and base_sha and head_sha:
+            mergeable = _merge_tree(repo.path, base_sha, head_sha)[1]
+            state = (
+                "dirty" if not mergeable else "blocked" if self._blocked(repo, pull, head_sha, base_sha) else "clean"
+            )
+        additions = deletions = changed = 0
+        if head_sha:
+            for line in _git(repo.path, "diff", "--numstat", f"{pull.base_sha}...{head_sha}").splitlines():
+                added, deleted, _ = line.split("\t", 2)
+                additions += int(added) if added.isdigit() else 0
+                deletions += int(deleted) if deleted.isdigit() else 0
+                changed += 1
+        return {
+            "merged": pull.merged,
+            "mergeable": mergeable,
+            "rebaseable": mergeable,
+            "mergeable_state": state,
+            "merged_by": self._user() if pull.merged else None,
+            "comments": 0,
+            "review_comments": 0,
+            "maintainer_can_modify": False,
+            "commits": int(_git(repo.path, "rev-list", "--count", f"{pull.base_sha}..{head_sha}")) if head_sha else 0,
+            "additions": additions,
+            "deletions": deletions,
+            "changed_files": changed,
+        }
 
     def _protection_json(self, repo: _Repo, branch: str, stored: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._api_base(repo)}/branches/{branch}/protection"
@@ -1167,11 +1270,15 @@ class FakeGitHub:
             data["required_pull_request_reviews"] = {"url": f"{url}/required_pull_request_reviews", **reviews}
         restrictions = stored["restrictions"]
         if restrictions is not None:
+            api, web = self._api_root(), self.web_url
             data["restrictions"] = {
                 "url": f"{url}/restrictions",
-                "users": [{"login": login} for login in restrictions.get("users", [])],
-                "teams": [{"slug": slug} for slug in restrictions.get("teams", [])],
-                "apps": [{"slug": slug} for slug in restrictions.get("apps", [])],
+                "users_url": f"{url}/restrictions/users",
+                "teams_url": f"{url}/restrictions/teams",
+                "apps_url": f"{url}/restrictions/apps",
+                "users": [self._user(login) for login in restrictions.get("users", [])],
+                "teams": [shapes.team(api, web, repo.owner, slug) for slug in restrictions.get("teams", [])],
+                "apps": [shapes.app(api, web, repo.owner, slug) for slug in restrictions.get("apps", [])],
             }
         data["required_signatures"] = {"url": f"{url}/required_signatures", "enabled": False}
         data["enforce_admins"] = {"url": f"{url}/enforce_admins", "enabled": stored["enforce_admins"]}

@@ -104,6 +104,9 @@ class TestFakeStatuses:
         bad = _api(github, "POST", f"/repos/{OWNER}/{NAME}/statuses/{sha}", json={"state": "passed", "context": "e2e"})
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "state"
+        # The state is outside what the description allows: the fake reports its own request.
+        (violation,) = github.take_violations()
+        assert (violation.part, violation.pointer) == ("request body", "/state")
         unknown = _api(github, "POST", f"/repos/{OWNER}/{NAME}/statuses/{'e' * 40}", json={"state": "success"})
         assert (unknown.status_code, unknown.json()["message"]) == (422, f"No commit found for SHA: {'e' * 40}")
         for state in ("pending", "success"):
