@@ -8,7 +8,8 @@ user sees the setting named in the host's terms, in one line.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from fabpromote._util.credentials import redact
