@@ -21,6 +21,7 @@ from fabpromote.git import redact
 from fabpromote_helm import _helm_home
 from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError
 from fabpromote_helm._settings import ENV_PLAIN_HTTP
+from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
     from fabpromote_helm._run_cache import HelmCache
@@ -50,7 +51,24 @@ def registry_flags(url: str, plain_http: tuple[str, ...]) -> list[str]:
 def newest_version(
     state: HelmCache, binary: str, timeout: float, *, url: str, chart: str, component: str, plain_http: tuple[str, ...]
 ) -> str:
-    """The version of the chart helm would pull without one: its newest semver tag (``helm show chart``)."""
+    """The version of the chart helm would pull without one: its newest semver tag (``helm show chart``).
+
+    Asked once per run and chart, as a classic repository's index is read once per run.
+    """
+    ref = reference(url, chart)
+    with state.one_at_a_time(f"newest {ref}"):
+        found: str | None = state.indexes.get(ref)
+        if found is None:
+            found = state.indexes[ref] = _ask_newest(
+                state, binary, timeout, url=url, chart=chart, component=component, plain_http=plain_http
+            )
+        return found
+
+
+def _ask_newest(
+    state: HelmCache, binary: str, timeout: float, *, url: str, chart: str, component: str, plain_http: tuple[str, ...]
+) -> str:
+    COUNTERS.add("index_downloads")
     args = ["show", "chart", reference(url, chart), *registry_flags(url, plain_http)]
     done = _helm_home.run_helm(
         binary, args, state=state, timeout=timeout, what=f"helm show chart {redact(reference(url, chart))}"

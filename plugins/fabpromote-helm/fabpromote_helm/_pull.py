@@ -190,7 +190,8 @@ class _Where:
         where = {"component": self.component, "url": self.url, "chart": self.chart, "version": self.version}
         if _oci.is_oci(self.url):
             _oci.explain_failure(output, **where)
-        _explain_failure(state, output, **where)
+        else:
+            _explain_failure(state, output, **where)
 
 
 def _build(state: HelmCache, binary: str, timeout: float, entry: Path, where: _Where, *, pinned: str | None) -> None:

@@ -36,7 +36,8 @@ class HelmCache:
         versions: ``helm version --short`` per (binary, size, mtime).
         chart_digests: Chart digests per chart folder (see :mod:`._chart_digest`).
         archive_digests: sha256 of pulled archives per (path, size, mtime, inode).
-        indexes: Repository indexes per URL (see :mod:`._index`).
+        indexes: Repository indexes per URL (see :mod:`._index`), and the newest
+            version per OCI chart reference (see :mod:`._oci`).
     """
 
     cache: Cache

@@ -26,8 +26,9 @@ class RenderStats:
         helm_pulls: ``helm pull`` processes started (charts not yet in the cache).
         dependency_builds: ``helm dependency build|update`` processes started
             for charts fetched from git.
-        index_downloads: Chart repository ``index.yaml`` files requested (to
-            resolve the newest version, or to explain a failed pull).
+        index_downloads: Chart repository ``index.yaml`` files requested, and OCI
+            registries asked for a chart's newest version (to resolve the newest
+            version, or to explain a failed pull).
     """
 
     helm_calls: int = 0

@@ -48,10 +48,14 @@ def test_pulls_the_version_asked_for(oci_registry: OciRegistry, tmp_path: Path, 
 
 
 def test_newest_without_version(oci_registry: OciRegistry, tmp_path: Path, make_request: MakeRequest) -> None:
-    fetcher = Fetcher()
-    output = HelmGenerator.from_env().generate(_request(make_request, tmp_path, oci_registry, "", fetcher))
+    """The newest tag, asked once per run: two components of the chart share the answer."""
+    fetcher, generator = Fetcher(), HelmGenerator.from_env()
+    output = generator.generate(_request(make_request, tmp_path, oci_registry, "", fetcher))
     assert b'version: "0.2.0"' in output
-    assert [entry.ref for entry in fetcher.entries()] == ["demo@0.2.0"]
+    other = make_request(tmp_path, name="web2", method="helm", source=oci_registry.url, path="demo", fetcher=fetcher)
+    assert b'version: "0.2.0"' in generator.generate(other)
+    assert [entry.ref for entry in fetcher.entries()] == ["demo@0.2.0", "demo@0.2.0"]
+    assert fabpromote_helm.stats().index_downloads == 1
 
 
 def test_second_render_pulls_nothing(oci_registry: OciRegistry, tmp_path: Path, make_request: MakeRequest) -> None:
