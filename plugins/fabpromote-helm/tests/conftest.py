@@ -50,6 +50,8 @@ def _major(binary: str | None) -> int | None:
 #: The helms the tests run against, by major: the reference v3.18.0 (FABPROMOTE_HELM or PATH)
 #: and helm 4 (FABPROMOTE_HELM4, which scripts/test.sh sets to scripts/install-helm.sh 4's).
 _HELMS = {3: _find_helm(), 4: os.environ.get("FABPROMOTE_HELM4") or None}
+#: The major each of them really is, asked once per session (None: missing or not helm).
+_MAJORS = {major: _major(binary) for major, binary in _HELMS.items()}
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +88,7 @@ def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     """
     major: int = request.param
     binary = _HELMS[major]
-    if _major(binary) != major:
+    if _MAJORS[major] != major:
         why = (
             f"needs helm {major}: "
             + ("set FABPROMOTE_HELM to it or put helm on PATH" if major == 3 else "set FABPROMOTE_HELM4 to it")
@@ -101,10 +103,9 @@ def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture(name="helm_major")
-def _helm_major(helm_binary: str) -> int:
-    """The major version of ``helm_binary``: 3 or 4."""
-    major = _major(helm_binary)
-    assert major is not None
+def _helm_major(helm_binary: str, request: pytest.FixtureRequest) -> int:
+    """The major version of ``helm_binary``: 3 or 4 (the fixture checked it is that major)."""
+    major: int = request.node.callspec.params["helm_binary"]
     return major
 
 
