@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from fabpromote._sources.cache import atomic_write, cache_root
-from fabpromote._util.fsutil import files_under
+from fabpromote._sources.cache import atomic_write, cache_root, folder_digests
 from fabpromote.exceptions import OutputRefusedError
 
 if TYPE_CHECKING:
@@ -36,13 +35,8 @@ RecordPlace = Literal["folder", "cache"]
 
 def digests(folder: Path) -> dict[str, str]:
     """Relative POSIX path -> sha256 of every file (a symlink: of its target) under ``folder``, but the record."""
-    found: dict[str, str] = {}
-    for path, entry in files_under(folder):
-        if entry.is_symlink():
-            found[path] = "link:" + hashlib.sha256(os.fsencode(os.readlink(entry.path))).hexdigest()
-        elif path != MARKER:
-            with open(entry.path, "rb") as handle:
-                found[path] = hashlib.sha256(handle.read()).hexdigest()
+    found = folder_digests(folder)
+    found.pop(MARKER, None)
     return found
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import attrs
 
 from fabpromote._util import signals as _signals
+from fabpromote._util.fsutil import files_under
 from fabpromote._util.settings import ENV_CACHE_DIR, RunSettings, default_cache_dir
 
 __all__ = [
@@ -140,16 +141,13 @@ def folder_digests(folder: Path) -> dict[str, str]:
     Record it with an entry that is a folder (the helm plugin's charts): ``fabpromote
     cache check`` verifies the folder against it. Empty when ``folder`` is missing.
     """
+    if not os.path.isdir(folder):
+        return {}
     found: dict[str, str] = {}
-    for directory, folders, files in os.walk(folder):
-        inside = os.path.relpath(directory, folder)
-        prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
-        for name in sorted(folders + files):
-            path = os.path.join(directory, name)
-            if os.path.islink(path):
-                found[prefix + name] = "link:" + hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
-            elif name in files:
-                with open(path, "rb") as handle:
-                    found[prefix + name] = hashlib.sha256(handle.read()).hexdigest()
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
-    return found
+    for path, entry in files_under(folder):
+        if entry.is_symlink():
+            found[path] = "link:" + hashlib.sha256(os.fsencode(os.readlink(entry.path))).hexdigest()
+        else:
+            with open(entry.path, "rb") as handle:
+                found[path] = hashlib.sha256(handle.read()).hexdigest()
+    return dict(sorted(found.items()))
