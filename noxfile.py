@@ -75,6 +75,17 @@ def lowest(session: nox.Session) -> None:
     session.run("pytest", *PARALLEL, *session.posargs, env=_path_with_helm(session))
 
 
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks and issue 20's targets (bench/run.py); args go to it (--quick, --only NAME).
+
+    matplotlib draws the curve (docs/performance-curve.svg); it is needed here
+    only, not by the project.
+    """
+    session.install(".", *(str(p) for p in PLUGINS), "matplotlib>=3.8,<4")
+    session.run("python", "bench/run.py", *session.posargs, env=_path_with_helm(session))
+
+
 def lowest_pins() -> list[str]:
     """``name==version``: the lowest version of each direct dependency that every ``>=`` bound allows.
 

@@ -41,6 +41,7 @@ __all__ = [
     "build_cluster",
     "build_local_hld",
     "change_app",
+    "edit_local_app",
     "write_files",
 ]
 
@@ -241,6 +242,13 @@ def build_local_hld(root: Path, n_apps: int, kind: str) -> Path:
         files.update(app_files(kind, app_name(index), prefix=f"apps/{app_name(index)}/"))
     write_files(root, files)
     return root
+
+
+def edit_local_app(root: Path, name: str, kind: str, version: int) -> None:
+    """Give app ``name`` of the local HLD at ``root`` the image tag of ``version`` (only changed files are written)."""
+    for path, data in app_files(kind, name, version=version, prefix=f"apps/{name}/").items():
+        if (root / path).read_bytes() != data:
+            (root / path).write_bytes(data)
 
 
 # Git repositories, written with dulwich
