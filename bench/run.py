@@ -701,7 +701,7 @@ class Bench:
                 "; the helm binary backend: issue 20's in-process backend (item 5) does not exist "
                 "(docs/performance.md says why)"
             )
-        result.details["fab_s"] = fab.seconds
+        result.details["fab_s"], result.details["fab_measured"] = fab.seconds, fab.measured
         return self.add(result)
 
     def fab_generate(self, group: str, kind: str, n: int, case: str) -> float | None:
@@ -991,9 +991,9 @@ class Bench:
         points: dict[str, list[tuple[int, float, bool]]] = {}
         for case in ("cold", "warm"):
             for n in sizes:
-                fab = self.generate("static", n, case, "linearity").details["fab_s"]
-                if fab is not None:
-                    points.setdefault(case, []).append((n, fab, shutil.which("fab") is not None))
+                details = self.generate("static", n, case, "linearity").details
+                if details["fab_s"] is not None:
+                    points.setdefault(case, []).append((n, details["fab_s"], details["fab_measured"]))
         return points
 
     def _judged(self) -> list[tuple[str, str, str, str]]:

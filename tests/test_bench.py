@@ -147,6 +147,7 @@ def test_generate_group_compares_with_fab_measured_in_the_same_run(tmp_path: Pat
         assert line["status"] in ("MET", "NOT MET")
         assert line["target"].startswith(f"<= {limit:g}x fab (")
         assert "measured in this run" in line["note"]
+        assert line["details"]["fab_measured"] is True
         assert (line["value"] / line["details"]["fab_s"] <= limit) == (line["status"] == "MET")
     assert lines["  fab generate prod, 100 static apps, cold"]["value"] > 0
     assert lines["  fab generate prod, 100 static apps, warm"]["value"] > 0
