@@ -959,14 +959,13 @@ class Bench:
         for n in sizes:
             for case in ("cold", "warm"):
                 self.generate("static", n, case, "linearity")
-        times = {
-            case: [float(self.generate("static", n, case, "linearity").value or 0.0) for n in sizes]
-            for case in ("cold", "warm")
-        }
+        measured = {case: [self.generate("static", n, case, "linearity") for n in sizes] for case in ("cold", "warm")}
+        times = {case: [float(result.value or 0.0) for result in results] for case, results in measured.items()}
         limit = targets.linear_limit(sizes[0], sizes[-1])
         for case, ys in times.items():
             ratio = ys[-1] / ys[0]
             slope, intercept = _fit(sizes, ys)
+            busy = [result.others for result in measured[case] if result.others is not None]
             self.add(
                 Result(
                     "linearity",
@@ -975,8 +974,11 @@ class Bench:
                     "x",
                     target=f"<= {limit:g}x",
                     status=_verdict(ratio <= limit),
+                    # The busiest of the runs it divides: one disturbed size skews the ratio.
+                    others=max(busy) if busy else None,
                     note=", ".join(f"{n}: {y:.3f} s" for n, y in zip(sizes, ys, strict=True))
-                    + f"; least squares: {slope * 1000:.3f} ms/app + {intercept:.3f} s",
+                    + f"; least squares: {slope * 1000:.3f} ms/app {'-' if intercept < 0 else '+'} "
+                    f"{abs(intercept):.3f} s",
                     details={"sizes": sizes, "seconds": ys, "slope": slope, "intercept": intercept},
                 )
             )
@@ -996,10 +998,16 @@ class Bench:
                     points.setdefault(case, []).append((n, details["fab_s"], details["fab_measured"]))
         return points
 
-    def _judged(self) -> list[tuple[str, str, str, str]]:
-        """(measure, figure, target, status) of every target judged so far, for the docs."""
+    def _judged(self) -> list[tuple[str, str, str, str, str]]:
+        """(measure, figure, others' CPU use, target, status) of every target judged so far, for the docs."""
         return [
-            (result.name.strip(), _fmt(result.value, result.unit), result.target, result.status)
+            (
+                result.name.strip(),
+                _fmt(result.value, result.unit),
+                "-" if result.others is None else f"{result.others:.0%}",
+                result.target,
+                result.status,
+            )
             for result in self.results
             if result.target != "-" and result.value is not None
         ]

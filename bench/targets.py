@@ -151,8 +151,8 @@ def draw(curve: Curve, path: Path) -> Path:
 def section(curve: Curve, picture: str, *, when: str, machine: str, judged: Sequence[Sequence[str]] = ()) -> str:
     """The Markdown of the curve's section: the picture, a short table of this run's figures and the command.
 
-    ``judged``: (measure, figure, target, status) of each target the same run
-    judged, listed below the curve.
+    ``judged``: (measure, figure, CPUs busy with other processes, target,
+    status) of each target the same run judged, listed below the curve.
     """
     fab = {
         case: {apps: (seconds, measured) for apps, seconds, measured in points} for case, points in curve.fab.items()
@@ -187,14 +187,20 @@ def section(curve: Curve, picture: str, *, when: str, machine: str, judged: Sequ
             f"Time at {curve.sizes[-1]:,} apps over time at {curve.sizes[0]:,}: {ratios} (target <= {limit:g}x). "
             + ('"quoted": fab\'s figure as issue 20 gives it (fab was not on PATH). ' if quoted else "")
             + "Made by `nox -s bench` (this section and the picture alone: `nox -s bench -- --only linearity`).",
-            *(["", "Issue 20's targets in the same run:", "", *_table(judged)] if judged else []),
+            *(["", _JUDGED, "", *_table(judged)] if judged else []),
             DOC_END,
         ]
     )
 
 
+_JUDGED = (
+    "Issue 20's targets in the same run (others' CPU use: the share of the CPUs other processes took "
+    "during the best run; the targets are for an idle machine):"
+)
+
+
 def _table(judged: Sequence[Sequence[str]]) -> list[str]:
-    rows = ["| measure | figure | target | status |", "|---|---|---|---|"]
+    rows = ["| measure | figure | others' CPU use | target | status |", "|---|---|---:|---|---|"]
     return rows + ["| " + " | ".join(cells) + " |" for cells in judged]
 
 
