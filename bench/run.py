@@ -34,7 +34,7 @@ How things are measured:
 
 Options: ``--quick`` (small N, fewer runs: a smoke run whose verdicts are
 not the issue's), ``--only NAME`` (repeatable: generate, materialize,
-baseline, publish, changed, memory, linearity, fab), ``--repeat N``,
+baseline, publish, changed, memory, linearity, fab, tricks), ``--repeat N``,
 ``--wait-idle SECONDS``, ``--json PATH``, ``--dir PATH`` (where to make the
 temporary folder), ``--keep`` (keep it).
 """
@@ -68,7 +68,7 @@ sys.path.insert(0, str(HERE))
 
 import synth  # noqa: E402 - the bench folder is not a package
 
-GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory", "linearity", "fab")
+GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory", "linearity", "fab", "tricks")
 ENV = "prod"
 FAB_SKIPPED = "skipped: fab not on PATH"
 
@@ -1035,6 +1035,11 @@ class Bench:
                 details={"fab": [run.seconds for run in runs]},
             )
         )
+
+    def run_tricks(self) -> None:
+        import tricks  # bench/tricks.py: each speed trick against the plain code
+
+        tricks.run(self, Result)
 
     def run(self) -> None:
         with self._stack:

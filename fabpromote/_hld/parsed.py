@@ -61,6 +61,7 @@ def config(file: Path, parsed: ParsedFiles | None = None) -> ComponentConfig:
     return _read(file, "config", parsed)  # type: ignore[no-any-return]
 
 
+# Earns its place: bench/tricks.py::parse_cache
 @contextlib.contextmanager
 def remembered(cache: Cache, root: str | Path) -> Iterator[ParsedFiles]:
     """The parse cache of HLD folder ``root`` in ``cache``, for the readers of this block.
