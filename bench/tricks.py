@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from run import Bench, Result, Run
 
-HERE = Path(__file__).resolve().parent
 ENV = "prod"
 #: What a trick must gain over the plain code: less is within this machine's noise.
 GAIN = 0.05
