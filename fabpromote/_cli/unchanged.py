@@ -103,10 +103,10 @@ def record(
     if not all(_inside(folder, top) for folder in folders):
         return
     inputs = [(root, _top(root), _snapshot(root)) for root in (path, _CODE)]
+    if any(top is None or entries is None or _changed_since(entries, started) for _, top, entries in inputs):
+        return
     outputs = _snapshot(output)
-    if outputs is None or any(
-        top is None or entries is None or _changed_since(entries, started) for _, top, entries in inputs
-    ):
+    if outputs is None:
         return
     racy = _racy_outputs(output, outputs, written, started)
     if racy is None:
@@ -118,7 +118,7 @@ def record(
     try:
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
         with open(temporary, "wb") as file:
-            marshal.dump(stamp, file)
+            file.write(marshal.dumps(stamp))  # dumps: dump writes a file object in many small writes
         os.replace(temporary, target)
     except OSError:
         import contextlib
@@ -214,7 +214,8 @@ def _top(root: str) -> list[str] | None:
 
 def _changed_since(entries: Entries, started: int) -> bool:
     """Whether a file or folder changed less than :data:`_RACY_NS` before ``started``, or after."""
-    return any(max(times) >= started - _RACY_NS for _, (_, _, *times) in entries)
+    since = started - _RACY_NS
+    return any(modified >= since or changed >= since for _, (_, _, modified, changed) in entries)
 
 
 def _holds(root: str, top: list[str], entries: Entries) -> bool:
@@ -245,9 +246,10 @@ def _racy_outputs(output: str, entries: Entries, written: Mapping[str, bytes], s
     files add up to more than :data:`_RACY_BYTES` (the next run stamps them).
     """
     racy = {}
+    since = started - _RACY_NS
     for name, (_, _, *times) in entries:
         if name in written:
-            if max(times) >= started - _RACY_NS:
+            if max(times) >= since:
                 racy[os.path.join(output, name)] = written[name]
         elif not os.path.isdir(os.path.join(output, name)):
             return None
