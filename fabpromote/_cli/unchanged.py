@@ -7,8 +7,8 @@ the same work. So when a render read nothing but the files of its HLD tree
 downloaded, every component folder inside the tree, no plugin told of the
 result), the command keeps a *stamp* in the cache, ``<cache>/stamps/<key>``:
 the stat signature (inode, size, modification and change times) of every
-file and folder of the HLD tree (without its top-level ``generated/`` and
-``.git/``), of the output folder, and of fabpromote's own code, with the line
+file and folder of the HLD tree (without its top-level ``generated/``, and
+without ``.git/`` folders), of the output folder, and of fabpromote's own code, with the line
 the command printed. The same command line in the same environment then
 walks those trees first and, when every signature is the same, prints the
 line again without importing anything else: inputs and outputs are the files
@@ -53,7 +53,8 @@ _LAYOUT = 1
 _RACY_NS = 2_000_000_000
 #: At most this many bytes of such files are kept in a stamp, to be compared by content.
 _RACY_BYTES = 4 << 20
-_SKIPPED_AT_TOP = frozenset({"generated", ".git"})
+#: Left out everywhere: what Python and git rewrite, which no render reads.
+_SKIPPED = frozenset({"__pycache__", ".git"})
 _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 Entries: TypeAlias = "list[tuple[Any, ...]]"
@@ -172,8 +173,8 @@ def _signature(path: str) -> tuple[int, ...] | None:
 def _snapshot(root: str) -> Entries | None:
     """``(relative name, signature)`` of every file and folder under ``root``.
 
-    ``__pycache__`` folders are left out everywhere (Python rewrites them),
-    ``generated`` and ``.git`` at the top. A link to a file stands for the
+    ``__pycache__`` and ``.git`` folders are left out everywhere,
+    ``generated`` at the top. A link to a file stands for the
     file; a link to a folder, or a folder that cannot be listed, gives None.
     """
     entries: Entries = []
@@ -186,7 +187,7 @@ def _snapshot(root: str) -> Entries | None:
             return None
         for entry in listing:
             name = f"{relative}/{entry.name}" if relative else entry.name
-            if entry.name == "__pycache__" or (not relative and entry.name in _SKIPPED_AT_TOP):
+            if entry.name in _SKIPPED or (not relative and entry.name == "generated"):
                 continue
             try:
                 info = entry.stat()  # follows links to files
@@ -209,7 +210,7 @@ def _top(root: str) -> list[str] | None:
         names = os.listdir(root)
     except OSError:
         return None
-    return sorted(name for name in names if name != "__pycache__" and name not in _SKIPPED_AT_TOP)
+    return sorted(name for name in names if name not in _SKIPPED and name != "generated")
 
 
 def _changed_since(entries: Entries, started: int) -> bool:

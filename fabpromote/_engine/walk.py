@@ -57,7 +57,7 @@ __all__ = [
 
 _GENERATE_STAGES = ("before-generate", "after-generate")
 #: Generators whose output depends on nothing but the files they read (see :mod:`fabpromote._util.reads`).
-BUILTIN_GENERATORS = (ComponentGenerator, StaticGenerator)
+_PURE_GENERATORS = (ComponentGenerator, StaticGenerator)
 #: The config of an entry its parent's config does not mention (frozen: one serves all).
 _NO_CONFIG = ComponentConfig()
 
@@ -358,7 +358,7 @@ class _Walk:
         except UnknownBackendError as exc:
             raise exc.written_at(kind_written_at(request.directory, component)) from None
         _reads.note_folder(os.path.join(request.directory, component.path))
-        if not isinstance(generator, BUILTIN_GENERATORS):
+        if not isinstance(generator, _PURE_GENERATORS):
             _reads.spoil(f"generator {component.kind!r}")
         if component.hooks.before_generate or component.hooks.after_generate:
             _reads.spoil(f"hooks of {component.name!r}")
