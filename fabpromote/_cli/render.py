@@ -42,8 +42,9 @@ def run_generate(args: argparse.Namespace) -> Outcome:
     written = manifests.write(target, record="cache")
     summary = f"{plural(len(manifests), 'file')} in {target} (sha256 {manifests.digest[:12]})"
     print(f"{'wrote' if written else 'unchanged:'} {summary}", file=sys.stderr)
-    if not read.spoiled and args.engine == "native" and not args.fix_disabled:
-        # What the next run with nothing changed prints without rendering (see unchanged).
+    if not (written or read.spoiled) and args.engine == "native" and not args.fix_disabled:
+        # What the next run with nothing changed prints without rendering (see unchanged). Only a run
+        # that wrote nothing pays for the stamp: a cold run (what CI sees) would never use it.
         again = redact(f"unchanged: {summary}")
         unchanged.record(args.path, tuple(args.environments), started, manifests, str(target), again, read.folders)
     return Outcome.DONE if written else Outcome.NOTHING_TO_DO

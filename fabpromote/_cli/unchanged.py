@@ -5,14 +5,15 @@ engine and a walk of the HLD, several times what ``fab generate`` takes for
 the same work. So when a render read nothing but the files of its HLD tree
 (:mod:`fabpromote._util.reads`: built-in generators only, nothing fetched or
 downloaded, every component folder inside the tree, no plugin told of the
-result), the command keeps a *stamp* in the cache, ``<cache>/stamps/<key>``:
-the stat signature (inode, size, modification and change times) of every
-file and folder of the HLD tree (without its top-level ``generated/``, and
-without ``.git/`` folders), of the output folder, and of fabpromote's own code, with the line
-the command printed. The same command line in the same environment then
-walks those trees first and, when every signature is the same, prints the
-line again without importing anything else: inputs and outputs are the files
-the stamped run saw, so the render would give the same bytes.
+result) and found nothing to write, the command keeps a *stamp* in the
+cache, ``<cache>/stamps/<name>``: the stat signature (inode, size,
+modification and change times) of every file and folder of the HLD tree
+(without its top-level ``generated/``, and without ``.git/`` folders), of
+the output folder and of fabpromote's own code, with the line the command
+printed. The same command line in the same environment then checks those
+signatures first and, when every one holds, prints the line again without
+importing anything else: inputs and outputs are the files the stamped run
+saw, so the render would give the same bytes.
 
 The key names the command line, the working folder, the interpreter, the
 folders of ``sys.path`` (a plugin installed or removed changes one) and every
