@@ -19,8 +19,9 @@ at 1k, 3k and 10k; it draws the curve to docs/performance-curve.svg and
 rewrites its section of docs/performance.md (``--quick``: into the temporary
 folder, docs/ untouched; matplotlib, installed by ``nox -s bench``, else no
 picture). Group ``memory``: the max RSS of the ``generate`` process of 10k
-apps <= 300 MB. The other groups (materialize, baseline, publish, changed)
-print figures without targets.
+apps <= 300 MB. The materialize, baseline, publish and changed groups print
+figures without targets; ``tricks`` times each speed trick against the plain
+code (``tricks.py``).
 
 How things are measured:
 
@@ -53,7 +54,7 @@ How things are measured:
 
 Options: ``--quick`` (small N, fewer runs: a smoke run whose verdicts are
 not the issue's), ``--only NAME`` (repeatable or comma-separated: generate,
-materialize, baseline, publish, changed, memory, linearity), ``--repeat N``,
+materialize, baseline, publish, changed, memory, linearity, tricks), ``--repeat N``,
 ``--wait-idle SECONDS``, ``--json PATH``, ``--dir PATH`` (where to make the
 temporary folder), ``--keep`` (keep it).
 """
@@ -87,7 +88,7 @@ sys.path.insert(0, str(HERE))
 import synth  # noqa: E402 - the bench folder is not a package
 import targets  # noqa: E402
 
-GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory", "linearity")
+GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory", "linearity", "tricks")
 ENV = "prod"
 # Other processes using more than this share of the CPUs during a run disturb it.
 BUSY_THRESHOLD = 0.15
@@ -1032,6 +1033,11 @@ class Bench:
             targets.section(curve, picture.name, when=when, machine=f"{machine}, {helm}", judged=self._judged()),
         )
         _log(f"wrote {picture} and its section of {docs / 'performance.md'}")
+
+    def run_tricks(self) -> None:
+        import tricks  # bench/tricks.py: each speed trick against the plain code
+
+        tricks.run(self, Result)
 
     def run(self) -> None:
         with self._stack:

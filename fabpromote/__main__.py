@@ -1,5 +1,5 @@
 """``python -m fabpromote``."""
 
-from fabpromote._cli.app import main
+from fabpromote._cli.console import main
 
 raise SystemExit(main())

@@ -60,7 +60,7 @@ class TestMetadata:
 
     def test_core_entry_points(self) -> None:
         """The core registers the CLI and its pytest plugin."""
-        assert CORE["scripts"] == {"fabpromote": "fabpromote._cli.app:main"}
+        assert CORE["scripts"] == {"fabpromote": "fabpromote._cli.console:main"}
         assert CORE["entry-points"]["pytest11"] == {"fabpromote": "fabpromote.testing.plugin"}
 
     @pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: p.name)

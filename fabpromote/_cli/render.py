@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fabpromote._cli import unchanged
 from fabpromote._cli.common import PROG, cluster_of, retry_publish, stage
-from fabpromote._util import progress
+from fabpromote._util import progress, reads
 from fabpromote._util.credentials import redact
 from fabpromote._util.outcome import Outcome, plural
 
@@ -25,7 +27,8 @@ def run_generate(args: argparse.Namespace) -> Outcome:
     from fabpromote._cluster.generate import generate, output_directory
 
     target = output_directory(args.path, args.environments)
-    with progress.shown("rendering"):
+    started = time.time_ns()
+    with progress.shown("rendering"), reads.recorded() as read:
         manifests = generate(
             args.path,
             args.environments,
@@ -37,8 +40,13 @@ def run_generate(args: argparse.Namespace) -> Outcome:
         _check(manifests)
     # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
     written = manifests.write(target, record="cache")
-    done = "wrote" if written else "unchanged:"
-    print(f"{done} {plural(len(manifests), 'file')} in {target} (sha256 {manifests.digest[:12]})", file=sys.stderr)
+    summary = f"{plural(len(manifests), 'file')} in {target} (sha256 {manifests.digest[:12]})"
+    print(f"{'wrote' if written else 'unchanged:'} {summary}", file=sys.stderr)
+    if not (written or read.spoiled) and args.engine == "native" and not args.fix_disabled:
+        # What the next run with nothing changed prints without rendering (see unchanged). Only a run
+        # that wrote nothing pays for the stamp: a cold run (what CI sees) would never use it.
+        again = redact(f"unchanged: {summary}")
+        unchanged.record(args.path, tuple(args.environments), started, manifests, str(target), again, read.folders)
     return Outcome.DONE if written else Outcome.NOTHING_TO_DO
 
 

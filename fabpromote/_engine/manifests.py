@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
+import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -75,6 +75,8 @@ class Manifests(Mapping[str, bytes]):
 
     def diff(self, other: Manifests, *, context: int = 3) -> str:
         """A unified diff turning ``self`` into ``other`` (``""`` when equal)."""
+        import difflib  # slow to import, and only diffs need it
+
         chunks: list[str] = []
         for path in sorted(set(self) | set(other)):
             old, new = self.get(path), other.get(path)
@@ -132,12 +134,18 @@ class Manifests(Mapping[str, bytes]):
             return False
         try:
             with staged_beside(output.path) as staging:
+                # Strings, and each folder made once: this loop is most of writing thousands of small files.
+                made = {""}
                 for path, data in self._files.items():
-                    file = staging / path
-                    file.parent.mkdir(parents=True, exist_ok=True)
+                    folder = posixpath.dirname(path)
+                    if folder not in made:
+                        os.makedirs(os.path.join(staging, folder), exist_ok=True)
+                        made.add(folder)
+                    file = os.path.join(staging, path)
                     unchanged = held is not None and held.get(path) == files[path]
-                    if not (unchanged and _linked(output.path / path, file)):
-                        file.write_bytes(data)
+                    if not (unchanged and _linked(os.path.join(output.path, path), file)):
+                        with open(file, "wb") as stream:
+                            stream.write(data)
                 os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
                 output.record(files, *([held] if held and record == "cache" else []), staging=staging)
                 replace_path(staging, output.path)
@@ -148,7 +156,7 @@ class Manifests(Mapping[str, bytes]):
         return True
 
 
-def _linked(old: Path, new: Path) -> bool:
+def _linked(old: str, new: str) -> bool:
     """Give ``new`` the very file ``old`` (unchanged since it was written): a hard link, not a rewrite.
 
     The file keeps its inode and time stamps, and writing it costs no data;

@@ -61,6 +61,7 @@ def config(file: Path, parsed: ParsedFiles | None = None) -> ComponentConfig:
     return _read(file, "config", parsed)  # type: ignore[no-any-return]
 
 
+# Earns its place: bench/tricks.py::parse_cache
 @contextlib.contextmanager
 def remembered(cache: Cache, root: str | Path) -> Iterator[ParsedFiles]:
     """The parse cache of HLD folder ``root`` in ``cache``, for the readers of this block.
@@ -183,6 +184,9 @@ def _prune(folder: Path) -> None:
 # Records as plain data (dicts of str, int, bool, None, lists) and back.
 
 
+_NO_HOOKS = Hooks()
+
+
 def _dump(record: Component | ComponentConfig) -> dict[str, Any]:
     return _dump_component(record) if isinstance(record, Component) else _dump_config(record)
 
@@ -203,10 +207,12 @@ def _dump_component(component: Component) -> dict[str, Any]:
 
 
 def _load_component(fields: dict[str, Any]) -> Component:
+    hooks = fields["hooks"]
     return Component(
         **{
             **fields,
-            "hooks": Hooks(**fields["hooks"]),
+            # Most components have none: one frozen instance serves them all (a new one is a tenth of a load).
+            "hooks": Hooks(**hooks) if any(hooks.values()) else _NO_HOOKS,
             "subcomponents": [_load_component(child) for child in fields["subcomponents"]],
         }
     )

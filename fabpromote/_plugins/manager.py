@@ -19,6 +19,7 @@ import pluggy
 from fabpromote import hookspecs
 from fabpromote._engine import builtins as _builtins
 from fabpromote._plugins.entry_points import EntryPoint, entry_points
+from fabpromote._util import reads as _reads
 from fabpromote._util.meta import core_version
 from fabpromote.exceptions import DuplicateBackendError, FabpromoteError, PluginError, UnknownBackendError
 
@@ -284,6 +285,8 @@ class Plugins:
 
     def after_generate(self, *, path: str, environments: tuple[str, ...], manifests: Manifests) -> None:
         """Notify plugins of a finished :func:`fabpromote.generate`."""
+        if self.manager.hook.fabpromote_after_generate.get_hookimpls():
+            _reads.spoil("a plugin's fabpromote_after_generate")
         self._notify("fabpromote_after_generate", path=path, environments=environments, manifests=manifests)
 
     def after_materialize(self, cluster: Cluster, materialization: Materialization) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from fabpromote._sources.cache import Cache, atomic_write
+from fabpromote._util import reads as _reads
 from fabpromote._util.credentials import redact
 from fabpromote._util.limits import DOWNLOAD_BYTES
 from fabpromote.exceptions import DownloadError, FabpromoteError, LockMismatchError
@@ -162,6 +163,7 @@ class Fetcher:
 
     def record(self, entry: LockEntry) -> None:
         """Add an entry to the lock of this render."""
+        _reads.spoil(f"fetched {entry.kind} {entry.url}")
         with self._mutex:
             self._recorded[(entry.component, entry.kind)] = entry
 

@@ -111,6 +111,7 @@ _MIRROR_FILES = {
 _MIRROR_DIRS = ("objects/info", "objects/pack", "refs/heads", "refs/tags")
 
 
+# Earns its place: bench/tricks.py::bare_repos
 def _init_mirror(mirror: Path) -> None:
     """Create an empty bare repo at ``mirror`` in one step (callers hold its lock).
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import attrs
 
+from fabpromote._util.cachedir import ENV_CACHE_DIR, cache_root
 from fabpromote.exceptions import HLDError
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "whole_number",
 ]
 
-ENV_CACHE_DIR = "FABPROMOTE_CACHE_DIR"
 ENV_NETWORK_TIMEOUT = "FABPROMOTE_NETWORK_TIMEOUT"
 DEFAULT_NETWORK_TIMEOUT = 60.0
 
@@ -47,12 +47,7 @@ def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The cache root the environment names: ``$FABPROMOTE_CACHE_DIR``, else the XDG cache, else ``~/.cache``."""
-    env = _environ(environ)
-    if env.get(ENV_CACHE_DIR):
-        return Path(env[ENV_CACHE_DIR])
-    xdg = env.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "fabpromote"
+    return Path(cache_root(_environ(environ)))
 
 
 def positive_number(variable: str, default: float, unit: str, environ: Mapping[str, str] | None = None) -> float:

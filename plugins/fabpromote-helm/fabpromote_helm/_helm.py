@@ -46,6 +46,7 @@ _VERSION_TIMEOUT = 60.0
 #: core: garbage collection (off until the heap reaches the soft limit) and a
 #: second scheduler thread only cost CPU. Measured on helm v3.18.0 and a
 #: small chart: about 30 % less CPU per process.
+#: Earns its place: bench/tricks.py::helm_go_runtime
 _GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
 
 #: The locale of ``helm template``. helm links kubectl's ``get`` command,
@@ -58,6 +59,7 @@ _GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
 #: the C library's locale, and ``helm template`` of a chart on disk starts no
 #: other process, so the output is the same (tests/test_helm_env.py checks it
 #: against the user's own environment with the real helm).
+#: Earns its place: bench/tricks.py::helm_locale
 _TEMPLATE_LOCALE = "fr_FR.UTF-8"
 
 
@@ -115,6 +117,7 @@ def helm_version(binary: str, state: HelmCache) -> str:
     if cached is not None:
         return cached
     # Also kept on disk: asking helm costs a process start on every run otherwise.
+    # Earns its place: bench/tricks.py::helm_version_file
     name = hashlib.sha256(repr(key).encode()).hexdigest()
     remembered = state.path("helm", "versions", name)
     try:

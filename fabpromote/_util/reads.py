@@ -1,0 +1,62 @@
+"""What a render read, for the CLI's stamp of a ``generate`` that may be answered without rendering.
+
+``fabpromote generate`` records a render (:func:`recorded`); the layers that
+read report to whatever is current: the walk the folders of the components
+it visits (:func:`note_folder`), and anything that makes a render depend on
+more than the files of the HLD tree (a fetch, a download, a generator that is
+not a built-in one, a plugin told of the result) spoils it (:func:`spoil`).
+Outside the CLI nothing is current and the reports cost nothing. See
+:mod:`fabpromote._cli.unchanged` for what is done with the record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["Reads", "note_folder", "recorded", "spoil"]
+
+
+class Reads:
+    """The folders one render read from, and why it read more than files of its tree (if it did).
+
+    Attributes:
+        folders: The folders components were read from, as the walk joined them (not resolved).
+        spoiled: Why the render depends on more than its files (empty: it does not).
+    """
+
+    def __init__(self) -> None:
+        self.folders: set[str] = set()
+        self.spoiled: list[str] = []
+
+
+_current: contextvars.ContextVar[Reads | None] = contextvars.ContextVar("fabpromote_reads", default=None)
+
+
+@contextlib.contextmanager
+def recorded() -> Iterator[Reads]:
+    """Record the reads of the render run in this block (in this thread)."""
+    reads = Reads()
+    token = _current.set(reads)
+    try:
+        yield reads
+    finally:
+        _current.reset(token)
+
+
+def note_folder(folder: str) -> None:
+    """A component was read from ``folder``."""
+    reads = _current.get()
+    if reads is not None:
+        reads.folders.add(folder)
+
+
+def spoil(reason: str) -> None:
+    """The render depends on more than the files of its tree, for ``reason``."""
+    reads = _current.get()
+    if reads is not None:
+        reads.spoiled.append(reason)

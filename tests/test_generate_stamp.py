@@ -1,0 +1,170 @@
+"""`fabpromote generate` with nothing changed is answered from its stamp, without importing the engine,
+and anything that could change the output (an input, an output, the command, the settings) is rendered.
+
+The stamp trusts no file changed less than two seconds before a render: the HLDs are written
+once for the module and the tests wait that long once, then each test takes its own copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fabpromote import Manifests, generate
+
+APPS = 3
+COPIES = 16
+#: The console script: as users run it (``python -m`` puts the working folder on sys.path).
+CLI = Path(sys.executable).parent / "fabpromote"
+
+
+def _write_hld(root: Path) -> None:
+    entries = "".join(f"  - name: app{i}\n    type: static\n    path: ./apps/app{i}\n" for i in range(APPS))
+    (root / "component.yaml").parent.mkdir(parents=True)
+    (root / "component.yaml").write_text(f"name: fleet\nsubcomponents:\n{entries}")
+    for i in range(APPS):
+        folder = root / "apps" / f"app{i}"
+        folder.mkdir(parents=True)
+        (folder / "cm.yaml").write_text(f"kind: ConfigMap\nmetadata:\n  name: app{i}\ndata:\n  tag: v1\n")
+    shared = root.parent / "shared"
+    shared.mkdir()
+    (shared / "cm.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: shared\n")
+
+
+@pytest.fixture(scope="module")
+def _aged(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    base = tmp_path_factory.mktemp("aged")
+    roots = [base / f"copy{n}" / "hld" for n in range(COPIES)]
+    for root in roots:
+        _write_hld(root)
+    time.sleep(2.1)  # older than the stamp's two seconds of distrust
+    return roots
+
+
+@pytest.fixture
+def hld(_aged: list[Path]) -> Path:
+    """An HLD of three static apps whose files are more than two seconds old (each test its own)."""
+    return _aged.pop()
+
+
+def _run(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, bool]:
+    """``fabpromote generate prod --path ROOT ARGS``: (exit status, what it printed, whether the engine was imported)."""
+    command = [sys.executable, "-X", "importtime", str(CLI), "generate", "prod", "--path", str(root), *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    lines = done.stderr.splitlines()
+    printed = "\n".join(line for line in lines if not line.startswith("import time:"))
+    return done.returncode, printed, any(line.endswith("fabpromote._engine") for line in lines)
+
+
+def _stamped(root: Path) -> str:
+    """Write the output, find nothing to write (which stamps), be answered from the stamp; the line printed."""
+    status, printed, engine = _run(root)
+    assert (status, engine) == (0, True), printed
+    assert printed.startswith("wrote ")
+    status, printed, engine = _run(root)
+    assert (status, engine) == (0, True), printed
+    status, answered, engine = _run(root)
+    assert (status, engine, answered) == (0, False, printed)
+    return printed
+
+
+def _output(root: Path) -> Manifests:
+    return Manifests.read(root / "generated" / "prod")
+
+
+def test_nothing_changed_is_answered_without_the_engine(hld: Path) -> None:
+    printed = _stamped(hld)
+    assert printed.startswith(f"unchanged: 4 files in {hld}/generated/prod (sha256 ")
+    # The full path says the same.
+    status, full, engine = _run(hld, "--engine", "native")
+    assert (status, engine, full) == (0, True, printed)
+    assert _output(hld) == generate(hld, ["prod"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda root: (root / "apps/app1/cm.yaml").write_text(
+                (root / "apps/app1/cm.yaml").read_text().replace("v1", "v2")
+            ),
+            id="edited-same-size",
+        ),
+        pytest.param(lambda root: (root / "apps/app1/extra.yaml").write_text("kind: Secret\n"), id="file-added"),
+        pytest.param(lambda root: (root / "apps/app1/cm.yaml").unlink(), id="file-removed"),
+        pytest.param(
+            lambda root: (root / "config").mkdir() or (root / "config/prod.yaml").write_text("config: {}\n"),
+            id="config-added",
+        ),
+        pytest.param(lambda root: os.chmod(root / "apps/app1/cm.yaml", 0o600), id="mode-changed"),
+    ],
+)
+def test_a_changed_input_is_rendered(hld: Path, change: Callable[[Path], object]) -> None:
+    _stamped(hld)
+    change(hld)
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (0, True), printed
+    assert _output(hld) == generate(hld, ["prod"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda out: (out / "app1.yaml").unlink(), id="removed"),
+        pytest.param(shutil.rmtree, id="folder-removed"),
+    ],
+)
+def test_a_lost_output_is_written_again(hld: Path, change: Callable[[Path], object]) -> None:
+    _stamped(hld)
+    change(hld / "generated" / "prod")
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (0, True), printed
+    assert _output(hld) == generate(hld, ["prod"])
+
+
+@pytest.mark.parametrize("name", ["app1.yaml", "stray.yaml"])
+def test_a_file_written_in_the_output_is_not_lost(hld: Path, name: str) -> None:
+    """As without a stamp: generate refuses to replace a folder someone else wrote in."""
+    _stamped(hld)
+    (hld / "generated" / "prod" / name).write_text("kind: Mine\n")
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (1, True)
+    assert f"{name} would be lost" in printed
+    assert (hld / "generated" / "prod" / name).read_text() == "kind: Mine\n"
+
+
+def test_another_command_line_or_setting_is_not_answered(hld: Path) -> None:
+    _stamped(hld)
+    status, printed, engine = _run(hld, "--fix-disabled")
+    assert (status, engine) == (0, True), printed
+    status, printed, engine = _run(hld, env={**os.environ, "FABPROMOTE_NETWORK_TIMEOUT": "5"})
+    assert (status, engine) == (0, True), printed
+
+
+def test_a_component_outside_the_tree_gets_no_stamp(hld: Path) -> None:
+    component = hld / "component.yaml"
+    component.write_text(component.read_text() + "  - name: shared\n    type: static\n    path: ../shared\n")
+    time.sleep(2.1)  # the edit is older than the stamp's distrust: only the folder outside keeps it away
+    for _ in range(3):
+        status, printed, engine = _run(hld)
+        assert (status, engine) == (0, True), printed
+    (hld.parent / "shared" / "cm.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: changed\n")
+    assert _run(hld)[0] == 0
+    assert b"name: changed" in _output(hld)["shared.yaml"]
+
+
+def test_hooks_allowed_once_are_not_allowed_from_the_stamp(hld: Path) -> None:
+    component = hld / "component.yaml"
+    component.write_text(component.read_text() + "hooks:\n  before-generate:\n    - 'true'\n")
+    time.sleep(2.1)
+    for _ in range(2):
+        assert _run(hld, "--allow-hooks")[0] == 0
+    status, printed, _ = _run(hld)
+    assert status == 1
+    assert "hooks" in printed
