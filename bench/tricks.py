@@ -103,6 +103,10 @@ def _ask_helm_every_run(binary: str, state: Any) -> str:
     return version  # type: ignore[no-any-return]
 
 
+def _never_answered(_argv: list[str]) -> None:
+    """No stamp consulted: every ``generate`` renders (and finds nothing to write)."""
+
+
 #: case -> (module, attribute, the plain replacement made from the original).
 PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "helm_locale": ("fabpromote_helm._helm", "_template_env", lambda env: _users_variables(env, ("LC_ALL",))),
@@ -115,6 +119,7 @@ PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "entry_points": ("fabpromote._plugins.manager", "entry_points", lambda _: _plain_entry_points),
     "parse_cache": ("fabpromote._hld.parsed", "remembered", lambda _: _no_parse_cache),
     "bare_repos": ("fabpromote._sources.mirrors", "_init_mirror", lambda _: _dulwich_init_mirror),
+    "generate_stamp": ("fabpromote._cli.unchanged", "answer", lambda _: _never_answered),
 }
 
 
@@ -349,6 +354,20 @@ def bare_repos(bench: Bench, result: type[Result]) -> None:
     _compare(bench, result, "bare_repos", label, measure)
 
 
+def generate_stamp(bench: Bench, result: type[Result]) -> None:
+    """The stamp of a generate with nothing to do (fabpromote/_cli/unchanged.py): a warm CLI generate."""
+    n = bench.large
+    hld = _local_hld(bench, "generate_stamp", n, "static")
+    cache = bench.fresh("cache-tricks-generate_stamp")
+    for _ in range(2):  # the first run writes the output, the second finds nothing to write and stamps
+        _cli("generate_stamp", "trick", hld, cache)
+
+    def measure(side: str) -> tuple[float, float]:
+        return _cli("generate_stamp", side, hld, cache)
+
+    _compare(bench, result, "generate_stamp", f"CLI generate, warm, nothing changed, {n} static apps", measure)
+
+
 CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     helm_locale,
     helm_go_runtime,
@@ -356,6 +375,7 @@ CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     entry_points,
     parse_cache,
     bare_repos,
+    generate_stamp,
 )
 
 
@@ -369,9 +389,10 @@ def _child(argv: list[str]) -> int:
     """``tricks.py CASE trick|plain ARGS...``: ``fabpromote ARGS...`` with the trick or the plain code."""
     case, side, *args = argv
     with _variant(case, side):
-        from fabpromote.cli import main
+        from fabpromote._cli.console import main  # what the console script runs
 
-        return main(args)
+        sys.argv = [sys.argv[0], *args]
+        return main()
 
 
 if __name__ == "__main__":

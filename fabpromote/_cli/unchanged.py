@@ -61,6 +61,7 @@ _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 Entries: TypeAlias = "list[tuple[Any, ...]]"
 
 
+# Earns its place: bench/tricks.py::generate_stamp
 def answer(argv: list[str]) -> str | None:
     """The line to print if ``argv`` is a ``generate`` whose stamp still holds; None: run the command."""
     parsed = _generate_args(argv)
