@@ -23,7 +23,7 @@ import attrs
 
 from fabpromote._engine import hooks as _hooks
 from fabpromote._engine.outputs import Output, digests
-from fabpromote._engine.walk import RenderOptions, RenderRequest, _Walk, is_cloned_root
+from fabpromote._engine.walk import Ancestors, RenderOptions, RenderRequest, _Walk, is_cloned_root, root_ancestors
 from fabpromote._hld.loading import load_component
 from fabpromote._plugins.manager import Plugins
 from fabpromote._sources.fetch import Fetcher
@@ -53,7 +53,7 @@ class _Installer:
         walk = _Walk(self.plugins, (), self.options, self.fetcher, pool=None, cache=self.fetcher.cache)
         try:
             root = self.install_root(walk, root_dir)
-            queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque([(root, (os.path.realpath(root.directory),))])
+            queue: deque[tuple[RenderRequest, Ancestors]] = deque([(root, root_ancestors(root))])
             while queue:
                 request, ancestors = queue.popleft()
                 children = list(walk.children(request, ancestors))

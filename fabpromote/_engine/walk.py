@@ -20,7 +20,7 @@ import posixpath
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
@@ -219,6 +219,24 @@ def is_cloned_root(root: Component) -> bool:
     return root.method == "git" and not root.inlined
 
 
+#: The folders above a component, root first: (device and inode, None if missing; the folder).
+Ancestors: TypeAlias = "tuple[tuple[tuple[int, int] | None, Path], ...]"
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
+    """The device and inode of a folder (None: missing): one stat, where its real path costs one per part."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def root_ancestors(root: RenderRequest) -> Ancestors:
+    """What the walk's children of the root start from: the root's own folder."""
+    return ((_identity(root.directory), root.directory),)
+
+
 def _go_join(*parts: str) -> str:
     """Go's ``path.Join``: join the non-empty parts with ``/``, then clean."""
     return posixpath.normpath("/".join(part for part in parts if part)) if any(parts) else ""
@@ -290,11 +308,9 @@ class _Walk:
     def run(self, root_dir: Path, boundary: Path | None) -> None:
         root_request = self.root(root_dir, boundary)
         # Breadth first, as Fabrikate visits: a component is visited when its
-        # parent lists it. Each entry carries the real folders above it, to stop cycles.
+        # parent lists it. Each entry carries the folders above it, to stop cycles.
         self.visit(root_request)
-        queue: deque[tuple[RenderRequest, tuple[str, ...]]] = deque(
-            [(root_request, (os.path.realpath(root_request.directory),))]
-        )
+        queue: deque[tuple[RenderRequest, Ancestors]] = deque([(root_request, root_ancestors(root_request))])
         while queue:
             request, ancestors = queue.popleft()
             with contextlib.closing(self.children(request, ancestors)) as children:
@@ -380,8 +396,8 @@ class _Walk:
             self.progress.render()
 
     def children(
-        self, parent: RenderRequest, ancestors: tuple[str, ...]
-    ) -> Generator[tuple[RenderRequest, tuple[str, ...]], None, None]:
+        self, parent: RenderRequest, ancestors: Ancestors
+    ) -> Generator[tuple[RenderRequest, Ancestors], None, None]:
         """The enabled subcomponents of ``parent``, in order, each as soon as its files are there."""
         entries = []
         for entry in parent.component.subcomponents:
@@ -399,11 +415,11 @@ class _Walk:
     def child(
         self,
         parent: RenderRequest,
-        ancestors: tuple[str, ...],
+        ancestors: Ancestors,
         entry: Component,
         entry_config: ComponentConfig,
         tree: Path | None,
-    ) -> tuple[RenderRequest, tuple[str, ...]]:
+    ) -> tuple[RenderRequest, Ancestors]:
         """The request of one subcomponent; ``tree`` is its snapshot when it was fetched."""
         entry_path = posixpath.join(parent.entry_path, entry.name)
         if entry.inlined:
@@ -430,9 +446,11 @@ class _Walk:
             if not directory.is_absolute():
                 directory = Path(_go_join(str(parent.directory), str(directory)))
         check_inside(boundary, directory, entry_path, boundaries(self.cache))
-        real = os.path.realpath(directory)
-        if real in ancestors:
-            chain = " -> ".join((*ancestors[ancestors.index(real) :], real))
+        identity = _identity(directory)
+        seen = [folder for folder, _ in ancestors]
+        if identity is not None and identity in seen:
+            cycle = (*ancestors[seen.index(identity) :], (identity, directory))
+            chain = " -> ".join(os.path.realpath(path) for _, path in cycle)
             raise HLDError(
                 f"cycle of local components: {chain}",
                 file=str(find_component_file(parent.directory)),
@@ -451,7 +469,7 @@ class _Walk:
             fetcher=self.fetcher,
             cache=self.cache,
         )
-        return request, (*ancestors, real)
+        return request, (*ancestors, (identity, directory))
 
     def is_fetched(self, parent: RenderRequest, entry: Component) -> bool:
         """Whether ``entry`` is a ``method: git`` component to fetch (not inlined, not installed)."""

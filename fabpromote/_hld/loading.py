@@ -25,9 +25,9 @@ __all__ = ["config_file", "find_component_file", "load_component", "load_config"
 def find_component_file(directory: Path) -> Path | None:
     """The component file of ``directory``: YAML wins over JSON."""
     for name in COMPONENT_FILES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 
@@ -40,7 +40,8 @@ def load_component(path: str | Path, *, parsed: ParsedFiles | None = None) -> Co
         HLDError: No component file, or a malformed one.
     """
     path = Path(path)
-    file = path if path.is_file() else find_component_file(path)
+    # A folder first: the usual case costs one stat.
+    file = find_component_file(path) or (path if path.is_file() else None)
     if file is None:
         raise HLDError(f"error loading component in {path}: no {' or '.join(COMPONENT_FILES)}")
     return parsed_files.component(file, parsed)
@@ -49,9 +50,9 @@ def load_component(path: str | Path, *, parsed: ParsedFiles | None = None) -> Co
 def config_file(directory: Path, environment: str) -> Path | None:
     """The config file of ``environment`` in ``directory/config``: YAML wins."""
     for suffix in (".yaml", ".json"):
-        candidate = directory / "config" / f"{environment}{suffix}"
-        if candidate.is_file():
-            return candidate
+        candidate = os.path.join(directory, "config", f"{environment}{suffix}")
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 
