@@ -87,6 +87,7 @@ sys.path.insert(0, str(HERE))
 
 import synth  # noqa: E402 - the bench folder is not a package
 import targets  # noqa: E402
+from children import run_child  # noqa: E402
 
 GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory", "linearity", "tricks")
 ENV = "prod"
@@ -626,25 +627,10 @@ class Bench:
         """``fabpromote generate prod --path HLD`` as a subprocess: (wall time, what it printed and its max RSS)."""
         self.output_for(hld, cache)
         env = {**os.environ, "FABPROMOTE_CACHE_DIR": str(cache)}
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [*_fabpromote_command(), "generate", ENV, "--path", str(hld)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        assert process.stderr is not None
-        stderr = process.stderr.read()
-        process.stderr.close()
-        # wait4: this child's own usage (its max RSS), not that of every child so far.
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        message = stderr.decode(errors="replace").strip()
-        if process.returncode != 0:
-            raise RuntimeError(f"fabpromote generate failed on {hld}: {message}")
-        return seconds, CliRun(message=message, max_rss_mb=usage.ru_maxrss / 1024)  # KiB on Linux
+        child = run_child([*_fabpromote_command(), "generate", ENV, "--path", str(hld)], env)
+        if child.returncode != 0:
+            raise RuntimeError(f"fabpromote generate failed on {hld}: {child.stderr}")
+        return child.seconds, CliRun(message=child.stderr, max_rss_mb=child.usage.ru_maxrss / 1024)  # KiB on Linux
 
     def generate(self, kind: str, n: int, case: str, group: str) -> Result:
         """``fabpromote generate`` (CLI) of the local HLD of ``n`` ``kind`` apps, ``case`` cold, warm or edited.

@@ -23,7 +23,6 @@ import importlib
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -221,21 +220,14 @@ def _cli(case: str, side: str, hld: Path, cache: Path) -> tuple[float, float]:
     Returns its wall time and the CPU time of the child and its own
     children (``os.wait4``: microseconds, where ``os.times`` counts 10 ms ticks).
     """
+    from children import run_child  # bench/children.py (the bench's folder is on sys.path)
+
     env = {**os.environ, "FABPROMOTE_CACHE_DIR": str(cache)}
     command = [sys.executable, str(Path(__file__).resolve()), case, side, "generate", ENV, "--path", str(hld)]
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    child.stderr.close()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    child = run_child(command, env)
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {errors.decode(errors='replace').strip()}")
-    return seconds, usage.ru_utime + usage.ru_stime
+        raise RuntimeError(f"{' '.join(command)} failed: {child.stderr}")
+    return child.seconds, child.cpu
 
 
 @contextlib.contextmanager

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from fabpromote.testing.unavailable import unavailable
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
@@ -115,10 +117,7 @@ esac
 def _helm() -> str:
     found = shutil.which("helm")
     if found is None:
-        message = "helm is not on PATH: put $(bash scripts/install-helm.sh) on PATH"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("helm is not on PATH: put $(bash scripts/install-helm.sh) on PATH")
     return found
 
 

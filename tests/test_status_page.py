@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import html
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from fabpromote._workflow.status import StatusRow
 from fabpromote._workflow.statuspage import Cell, Change, ClusterPage, Publish, StatusPage
 from fabpromote.cli import main
 from fabpromote.testing.gitrepos import GIT_ENV, git
+from fabpromote.testing.unavailable import unavailable
 
 needs_helm = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
@@ -281,10 +281,7 @@ def _browser() -> Iterator[object]:
     """Headless chromium through chromedriver; a missing browser fails in CI and skips elsewhere."""
     paths = _driver_paths()
     if paths is None:
-        message = "chromium and chromedriver are not installed (scripts/install-debian-tools.sh installs them)"
-        if os.environ.get("CI"):
-            pytest.fail(message + ": CI must run the browser tests")
-        pytest.skip(message)
+        unavailable("chromium and chromedriver are not installed (scripts/install-debian-tools.sh installs them)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -23,6 +23,7 @@ import fabpromote_helm
 import pytest
 
 from fabpromote import Component, ComponentConfig, Fetcher, RenderRequest
+from fabpromote.testing.unavailable import unavailable
 
 #: Variables of the generator that a developer's shell might set; every test starts without them.
 _SETTINGS_ENV = (
@@ -94,9 +95,7 @@ def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
             + ("set FABPROMOTE_HELM to it or put helm on PATH" if major == 3 else "set FABPROMOTE_HELM4 to it")
             + f" (`bash scripts/install-helm.sh {major}` installs it and prints its folder)"
         )
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable(why)
     assert binary is not None
     monkeypatch.setenv("FABPROMOTE_HELM", binary)
     return binary
@@ -387,9 +386,7 @@ def _oci_registry(helm_binary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     binary = shutil.which("docker-registry")
     if binary is None:
         why = "needs Debian's docker-registry (scripts/install-debian-tools.sh installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable(why)
     registry = OciRegistry(tmp_path / "registry", helm_binary)
     registry.folder.mkdir()
     registry.start(binary)
