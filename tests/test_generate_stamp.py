@@ -168,3 +168,13 @@ def test_hooks_allowed_once_are_not_allowed_from_the_stamp(hld: Path) -> None:
     status, printed, _ = _run(hld)
     assert status == 1
     assert "hooks" in printed
+
+
+def test_a_working_folder_since_removed_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f'cd "{gone}" && rmdir "{gone}" && exec "{sys.executable}" "{CLI}" generate prod'
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("fabpromote: error: ")
+    assert "Traceback" not in done.stderr

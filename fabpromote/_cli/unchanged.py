@@ -67,8 +67,8 @@ def answer(argv: list[str]) -> str | None:
     parsed = _generate_args(argv)
     if parsed is None:
         return None
-    key = _key(*parsed)
     try:
+        key = _key(*parsed)  # getcwd fails in a folder since removed: then the command says so
         with open(_stamp_path(key), "rb") as file:
             # loads, not load: load reads a file object in many small reads, ten times slower.
             stamp = marshal.loads(file.read())  # noqa: S302 - our own file; builds plain data only
@@ -114,7 +114,10 @@ def record(
     racy = _racy_outputs(output, outputs, written, started)
     if racy is None:
         return
-    key = _key(path, environments)
+    try:
+        key = _key(path, environments)
+    except OSError:
+        return
     stamp = {"key": key, "trees": [*inputs, (output, _top(output), outputs)], "racy": racy, "message": message}
     target = _stamp_path(key)
     temporary = f"{target}.{os.getpid()}.tmp"
