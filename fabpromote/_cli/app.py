@@ -179,4 +179,14 @@ def _os_error(exc: OSError) -> str:
     """``<path>: <why>`` for what the system refused (a folder that cannot be written, a full disk)."""
     why = exc.strerror or str(exc)
     paths = [str(path) for path in (exc.filename, exc.filename2) if path is not None]
+    if not paths and not _working_folder_exists():
+        paths = ["the working folder (removed since the shell entered it)"]  # getcwd's error names nothing
     return f"{' -> '.join(paths)}: {why}" if paths else why
+
+
+def _working_folder_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
