@@ -7,6 +7,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -302,3 +303,34 @@ class TestChartArchives:
             assert expanded.is_file()
             assert not expanded.is_symlink()
             assert expanded.read_bytes() == b""
+
+
+@pytest.mark.parametrize(("text", "error"), [("name: piped\n", None), ("#" * 5000, "larger than 4096 bytes")])
+def test_a_file_of_unknown_size_is_read_to_its_end_and_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, error: str | None
+) -> None:
+    """An HLD file whose size the system does not give up front (a pipe says 0 bytes, as a growing
+    file says fewer than it will hold) is read on to its end, and never past the limit."""
+    from fabpromote._hld.convert import parse_file
+
+    monkeypatch.setenv("FABPROMOTE_MAX_FILE_BYTES", "4096")
+    fifo = tmp_path / "component.yaml"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        # The reader stops at the limit: the rest of a write meets a closed pipe.
+        with contextlib.suppress(BrokenPipeError), open(fifo, "w") as pipe:
+            pipe.write(text)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        if error is None:
+            node = parse_file(fifo)
+            assert node is not None
+            assert node.value[0][1].value == "piped"
+        else:
+            with pytest.raises(HLDError, match=error):
+                parse_file(fifo)
+    finally:
+        writer.join(timeout=10)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,7 +60,12 @@ def parse_file(file: Path) -> Node | None:
     limit = FILE_BYTES.value()
     try:
         with file.open("rb") as handle:
-            data = handle.read(limit + 1)  # never more: a huge file must not fill memory
+            # Never more than the limit: a huge file must not fill memory. Asked for what the file
+            # holds, as read(n) allocates n bytes first: the limit each time was a third of parsing it.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size, limit) + 1)
+            if len(data) > size:  # it grew since: read on, up to the limit
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise HLDError(f"cannot read: {exc.strerror}", file=str(file)) from None
     if len(data) > limit:
