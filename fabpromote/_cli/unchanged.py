@@ -59,6 +59,8 @@ _SKIPPED = frozenset({"__pycache__", ".git"})
 _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 Entries: TypeAlias = "list[tuple[Any, ...]]"
+#: A snapshot as a stamp keeps it: the folder, the names at its top, every file and folder under it.
+Tree: TypeAlias = "tuple[str, list[str], Entries]"
 
 
 # Earns its place: bench/tricks.py::generate_stamp
@@ -102,14 +104,14 @@ def record(
     before the render began or since (the render may have read another
     version). A stamp that cannot be written only costs the full path next time.
     """
-    top = os.path.abspath(path)
-    if not all(_inside(folder, top) for folder in folders):
+    hld = os.path.abspath(path)
+    if not all(_inside(folder, hld) for folder in folders):
         return
-    inputs = [(root, _top(root), _snapshot(root)) for root in (path, _CODE)]
-    if any(top is None or entries is None or _changed_since(entries, started) for _, top, entries in inputs):
+    trees = [tree for tree in (_tree(path), _tree(_CODE), _tree(output)) if tree is not None]
+    if len(trees) < 3:
         return
-    outputs = _snapshot(output)
-    if outputs is None:
+    (_, _, inputs), (_, _, code), (_, _, outputs) = trees
+    if _changed_since(inputs, started) or _changed_since(code, started):
         return
     racy = _racy_outputs(output, outputs, written, started)
     if racy is None:
@@ -118,7 +120,7 @@ def record(
         key = _key(path, environments)
     except OSError:
         return
-    stamp = {"key": key, "trees": [*inputs, (output, _top(output), outputs)], "racy": racy, "message": message}
+    stamp = {"key": key, "trees": trees, "racy": racy, "message": message}
     target = _stamp_path(key)
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
@@ -204,6 +206,14 @@ def _snapshot(root: str) -> Entries | None:
                 folders.append(name)
             entries.append((name, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)))
     return entries
+
+
+def _tree(root: str) -> Tree | None:
+    """``(root, the names at its top, its snapshot)``, as :func:`_holds` checks it; None: see :func:`_snapshot`."""
+    entries = _snapshot(root)
+    if entries is None:
+        return None
+    return root, sorted(name for name, _ in entries if "/" not in name), entries
 
 
 def _top(root: str) -> list[str] | None:

@@ -373,7 +373,7 @@ class _Walk:
             generator = self.plugins.generator(component.kind)
         except UnknownBackendError as exc:
             raise exc.written_at(kind_written_at(request.directory, component)) from None
-        _reads.note_folder(os.path.join(request.directory, component.path))
+        _reads.note_folder(request.directory, component.path)
         if not isinstance(generator, _PURE_GENERATORS):
             _reads.spoil(f"generator {component.kind!r}")
         if component.hooks.before_generate or component.hooks.after_generate:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,11 +49,11 @@ def recorded() -> Iterator[Reads]:
         _current.reset(token)
 
 
-def note_folder(folder: str) -> None:
-    """A component was read from ``folder``."""
+def note_folder(directory: str | os.PathLike[str], path: str) -> None:
+    """A component was read from ``<directory>/<path>`` (joined only when a render is recorded)."""
     reads = _current.get()
     if reads is not None:
-        reads.folders.add(folder)
+        reads.folders.add(os.path.join(directory, path))
 
 
 def spoil(reason: str) -> None:
