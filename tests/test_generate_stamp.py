@@ -179,3 +179,22 @@ def test_a_working_folder_since_removed_is_an_error_not_a_crash(tmp_path: Path) 
     assert done.stderr == (
         "fabpromote: error: the working folder (removed since the shell entered it): No such file or directory\n"
     )
+
+
+def test_a_damaged_stamp_is_not_trusted_and_cache_check_reports_it(hld: Path) -> None:
+    """A stamp cut short (as a damaged restored cache may hold it) is no answer; cache check finds and removes it."""
+    from fabpromote._cli.cachecheck import check_cache
+
+    _stamped(hld)
+    (stamp,) = (Path(os.environ["FABPROMOTE_CACHE_DIR"]) / "stamps").iterdir()
+    assert stamp.stat().st_mode & 0o777 == 0o600  # as every cache file: it holds paths and output
+    sound = stamp.read_bytes()
+    stamp.write_bytes(sound[:-5])
+    assert [str(problem).startswith(f"{stamp}: damaged generate stamp") for problem in check_cache()] == [True]
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (0, True), printed
+    assert _output(hld) == generate(hld, ["prod"])
+    assert check_cache() == []  # the run found nothing to write and stamped again
+    stamp.write_bytes(sound[:-5])
+    assert check_cache(repair=True) == []  # what remains: nothing
+    assert not stamp.exists()

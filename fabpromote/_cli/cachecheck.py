@@ -15,6 +15,8 @@ left alone) and checks the entries themselves:
 - ``downloads/<sha256>``: the content has the digest it is named after.
 - ``renders/<key>``: a sealed entry (:func:`fabpromote.cache.seal`: label, key, sha256 of the body).
 - ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
+- ``stamps/<name>``: a ``generate`` stamp's envelope (CRC-32 of the body; see
+  :mod:`fabpromote._cli.unchanged`).
 - ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there,
   the archive has the recorded sha256 and the folder holds the files recorded
   with their sha256.
@@ -58,6 +60,7 @@ FSCK_TIMEOUT = 600.0
 LOCK_WAIT = 10.0
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX8 = re.compile(r"[0-9a-f]{8}")
 
 
 @attrs.define
@@ -120,6 +123,7 @@ class _Checker:
         self._sealed("renders", "render cache entry")
         self._sealed("helm/versions", "helm version entry")
         self._parsed()
+        self._stamps()
         self._charts()
         self._recorded_folders("helm-deps")
 
@@ -226,6 +230,15 @@ class _Checker:
         for path in self._entries(folder):
             if path.is_file() and _HEX64.fullmatch(path.name) and not _parsed.is_sound(_read(path)):
                 self._found(path, "damaged parse cache file (content digest does not check out)")
+
+    def _stamps(self) -> None:
+        from fabpromote._cli import unchanged
+
+        folder = self.root / unchanged.FOLDER
+        self._debris_in(folder)
+        for path in self._entries(folder):
+            if path.is_file() and _HEX8.fullmatch(path.name) and not unchanged.is_sound(_read(path)):
+                self._found(path, "damaged generate stamp (checksum does not check out)")
 
     def _recorded_folders(self, where: str) -> None:
         """Folder entries of ``where`` and their records ``<key>.files`` (see fabpromote.cache.FOLDER_RECORD_SUFFIX)."""

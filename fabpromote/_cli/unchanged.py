@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, TypeAlias
 
-__all__ = ["answer", "record"]
+__all__ = ["FOLDER", "answer", "is_sound", "record"]
 
 #: Bumped when the stamp's layout changes; stamps of another layout are ignored.
 _LAYOUT = 1
@@ -57,6 +57,10 @@ _RACY_BYTES = 4 << 20
 #: Left out everywhere: what Python and git rewrite, which no render reads.
 _SKIPPED = frozenset({"__pycache__", ".git"})
 _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The trees a stamp holds: the HLD, fabpromote's code, the output folder.
+_TREES = 3
+#: The cache folder of the stamps.
+FOLDER = "stamps"
 
 Entries: TypeAlias = "list[tuple[Any, ...]]"
 #: A snapshot as a stamp keeps it: the folder, the names at its top, every file and folder under it.
@@ -72,18 +76,25 @@ def answer(argv: list[str]) -> str | None:
     try:
         key = _key(*parsed)  # getcwd fails in a folder since removed: then the command says so
         with open(_stamp_path(key), "rb") as file:
-            # loads, not load: load reads a file object in many small reads, ten times slower.
-            stamp = marshal.loads(file.read())  # noqa: S302 - our own file; builds plain data only
-    except (OSError, EOFError, ValueError, TypeError):
+            stamp = _unseal(file.read())
+    except OSError:
         return None
-    if not isinstance(stamp, dict) or stamp.get("key") != key:
+    try:
+        if stamp is None or stamp["key"] != key or len(stamp["trees"]) != _TREES:
+            return None
+        if not all(_holds(*tree) for tree in stamp["trees"]):
+            return None
+        if stamp["racy"] and not _same_contents(stamp["racy"]):
+            return None
+        message = stamp["message"]
+    except (KeyError, TypeError, ValueError):  # a stamp of another shape: the command runs
         return None
-    if not all(_holds(*tree) for tree in stamp["trees"]):
-        return None
-    if stamp["racy"] and not _same_contents(stamp["racy"]):
-        return None
-    message: str = stamp["message"]
-    return message
+    return message if isinstance(message, str) else None
+
+
+def is_sound(data: bytes) -> bool:
+    """Whether ``data`` is a whole stamp file (for ``fabpromote cache check``)."""
+    return _unseal(data) is not None
 
 
 def record(
@@ -108,7 +119,7 @@ def record(
     if not all(_inside(folder, hld) for folder in folders):
         return
     trees = [tree for tree in (_tree(path), _tree(_CODE), _tree(output)) if tree is not None]
-    if len(trees) < 3:
+    if len(trees) < _TREES:
         return
     (_, _, inputs), (_, _, code), (_, _, outputs) = trees
     if _changed_since(inputs, started) or _changed_since(code, started):
@@ -122,17 +133,43 @@ def record(
         return
     stamp = {"key": key, "trees": trees, "racy": racy, "message": message}
     target = _stamp_path(key)
-    temporary = f"{target}.{os.getpid()}.tmp"
+    # A dot name, as the cache's other temporary files: cache check clears it if a kill leaves it.
+    temporary = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp")
     try:
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        with open(temporary, "wb") as file:
-            file.write(marshal.dumps(stamp))  # dumps: dump writes a file object in many small writes
+        # 0600, as every cache file: a stamp holds paths and, for recent outputs, their content.
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+            file.write(_seal(stamp))
         os.replace(temporary, target)
     except OSError:
         import contextlib
 
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+
+
+def _seal(stamp: dict[str, Any]) -> bytes:
+    """The stamp's file: the CRC-32 of its body, then the body (marshal).
+
+    Against damage, as a cache restored in CI may be: a truncated or flipped
+    stamp must not pass for one whose trees hold. A checksum, not a digest:
+    whoever can write the cache can write any stamp, and zlib is built in.
+    """
+    body = marshal.dumps(stamp)  # dumps: dump writes a file object in many small writes
+    return b"%08x\n" % zlib.crc32(body) + body
+
+
+def _unseal(data: bytes) -> dict[str, Any] | None:
+    """The stamp in a file's ``data``; None when damaged or not a stamp."""
+    head, _, body = data.partition(b"\n")
+    if head != b"%08x" % zlib.crc32(body):
+        return None
+    try:
+        # loads, not load: load reads a file object in many small reads, ten times slower.
+        stamp = marshal.loads(body)  # noqa: S302 - checked by its checksum; builds plain data only
+    except (EOFError, ValueError, TypeError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
 
 
 def _generate_args(argv: list[str]) -> tuple[str, tuple[str, ...]] | None:
@@ -166,7 +203,7 @@ def _key(path: str, environments: tuple[str, ...]) -> str:
 def _stamp_path(key: str) -> str:
     # A checksum, not a digest: the stamp holds its key, so two keys that share a name
     # only take turns; and zlib is built in, where hashlib's import costs more than the check.
-    return os.path.join(cache_root(os.environ), "stamps", f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}")
+    return os.path.join(cache_root(os.environ), FOLDER, f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}")
 
 
 def _signature(path: str) -> tuple[int, ...] | None:
