@@ -48,7 +48,7 @@ from fabpromote._sources.snapshots import SUMS_PREFIX, listing_on_disk, recorded
 from fabpromote._util.shas import is_sha
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = ["DEBRIS_AGE", "Problem", "check_cache", "scan_cache"]
 
@@ -117,13 +117,20 @@ class _Checker:
     _now: float = attrs.field(factory=time.time)
 
     def run(self) -> None:
+        from fabpromote._cli import unchanged
+        from fabpromote._hld import parsed as _parsed
+
         self._mirrors()
         self._snapshots()
         self._downloads()
         self._sealed("renders", "render cache entry")
         self._sealed("helm/versions", "helm version entry")
-        self._parsed()
-        self._stamps()
+        self._checked_files(
+            _parsed.FOLDER, _HEX64, _parsed.is_sound, "damaged parse cache file (content digest does not check out)"
+        )
+        self._checked_files(
+            unchanged.FOLDER, _HEX8, unchanged.is_sound, "damaged generate stamp (checksum does not check out)"
+        )
         self._charts()
         self._recorded_folders("helm-deps")
 
@@ -222,23 +229,13 @@ class _Checker:
             if path.is_file() and _HEX64.fullmatch(path.name) and unseal(path.name, _read(path)) is None:
                 self._found(path, f"damaged {what} (key or content digest do not check out)")
 
-    def _parsed(self) -> None:
-        from fabpromote._hld import parsed as _parsed
-
-        folder = self.root / _parsed.FOLDER
+    def _checked_files(self, where: str, names: re.Pattern[str], is_sound: Callable[[bytes], bool], what: str) -> None:
+        """The files of ``where`` named as ``names`` says, each whole when ``is_sound`` says so."""
+        folder = self.root / where
         self._debris_in(folder)
         for path in self._entries(folder):
-            if path.is_file() and _HEX64.fullmatch(path.name) and not _parsed.is_sound(_read(path)):
-                self._found(path, "damaged parse cache file (content digest does not check out)")
-
-    def _stamps(self) -> None:
-        from fabpromote._cli import unchanged
-
-        folder = self.root / unchanged.FOLDER
-        self._debris_in(folder)
-        for path in self._entries(folder):
-            if path.is_file() and _HEX8.fullmatch(path.name) and not unchanged.is_sound(_read(path)):
-                self._found(path, "damaged generate stamp (checksum does not check out)")
+            if path.is_file() and names.fullmatch(path.name) and not is_sound(_read(path)):
+                self._found(path, what)
 
     def _recorded_folders(self, where: str) -> None:
         """Folder entries of ``where`` and their records ``<key>.files`` (see fabpromote.cache.FOLDER_RECORD_SUFFIX)."""
