@@ -37,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from fabpromote._hld import plain as _plain
 from fabpromote._hld.model import Component, ComponentConfig, Hooks
 from fabpromote._sources.cache import Cache, atomic_write
 from fabpromote._util.fsutil import changed_recently
@@ -86,9 +87,18 @@ def _read(file: Path, kind: str, parsed: ParsedFiles | None) -> Any:
 
 
 def _parse(file: Path, kind: str) -> tuple[Any, tuple[str, ...]]:
-    from fabpromote._hld import convert as _convert  # imports PyYAML, which a warm run never needs
+    # convert imports PyYAML, which a warm run never needs, nor a cold one whose component files are plain.
+    if kind == "config":
+        from fabpromote._hld import convert as _convert
 
-    return _convert.component_from_file(file) if kind == "component" else _convert.config_from_file(file)
+        return _convert.config_from_file(file)
+    data = _plain.read(file)
+    found = _plain.component(data) if file.suffix != ".json" else None
+    if found is not None:
+        return found, ()
+    from fabpromote._hld import convert as _convert
+
+    return _convert.component_from_file(file, data)
 
 
 @attrs.define
