@@ -24,10 +24,15 @@ __all__ = ["config_file", "find_component_file", "load_component", "load_config"
 
 def find_component_file(directory: Path) -> Path | None:
     """The component file of ``directory``: YAML wins over JSON."""
+    file = _component_file(os.fspath(directory))
+    return Path(file) if file is not None else None
+
+
+def _component_file(directory: str) -> str | None:
     for name in COMPONENT_FILES:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
-            return Path(candidate)
+            return candidate
     return None
 
 
@@ -39,9 +44,9 @@ def load_component(path: str | Path, *, parsed: ParsedFiles | None = None) -> Co
     Raises:
         HLDError: No component file, or a malformed one.
     """
-    path = Path(path)
-    # A folder first: the usual case costs one stat.
-    file = find_component_file(path) or (path if path.is_file() else None)
+    path = path if isinstance(path, Path) else Path(path)
+    # A folder first: the usual case costs one stat. Strings from here on: a walk loads thousands.
+    file = _component_file(os.fspath(path)) or (path if path.is_file() else None)
     if file is None:
         raise HLDError(f"error loading component in {path}: no {' or '.join(COMPONENT_FILES)}")
     return parsed_files.component(file, parsed)

@@ -52,7 +52,7 @@ MAGIC = b"fabpromote parsed files 1\n"
 _KEEP = 64
 
 
-def component(file: Path, parsed: ParsedFiles | None = None) -> Component:
+def component(file: str | Path, parsed: ParsedFiles | None = None) -> Component:
     """The component of ``file`` (see :func:`fabpromote._hld.convert.component_from_file`), through ``parsed``."""
     return _read(file, "component", parsed)  # type: ignore[no-any-return]
 
@@ -80,25 +80,25 @@ def is_sound(data: bytes) -> bool:
     return _decode_file(data) is not None
 
 
-def _read(file: Path, kind: str, parsed: ParsedFiles | None) -> Any:
+def _read(file: str | Path, kind: str, parsed: ParsedFiles | None) -> Any:
     if parsed is None:
         return _parse(file, kind)[0]
     return parsed.read(file, kind)
 
 
-def _parse(file: Path, kind: str) -> tuple[Any, tuple[str, ...]]:
+def _parse(file: str | Path, kind: str) -> tuple[Any, tuple[str, ...]]:
     # convert imports PyYAML, which a warm run never needs, nor a cold one whose component files are plain.
     if kind == "config":
         from fabpromote._hld import convert as _convert
 
-        return _convert.config_from_file(file)
+        return _convert.config_from_file(Path(file))
     data = _plain.read(file)
-    found = _plain.component(data) if file.suffix != ".json" else None
+    found = _plain.component(data) if os.path.splitext(file)[1] != ".json" else None
     if found is not None:
         return found, ()
     from fabpromote._hld import convert as _convert
 
-    return _convert.component_from_file(file, data)
+    return _convert.component_from_file(Path(file), data)
 
 
 @attrs.define
@@ -124,7 +124,7 @@ class ParsedFiles:
             return cls(path, {})
         return cls(path, _decode_file(data) or {})
 
-    def read(self, file: Path, kind: str) -> Any:
+    def read(self, file: str | Path, kind: str) -> Any:
         """The record of ``file`` (``kind``: component or config), parsed unless kept and unchanged."""
         name = os.path.abspath(file)
         try:

@@ -40,11 +40,11 @@ _ENTRY = re.compile(rb"( *)- ")
 _NULLS = frozenset((b"null", b"Null", b"NULL"))
 
 
-def read(file: Path) -> bytes:
+def read(file: str | Path) -> bytes:
     """The bytes of a component or config file, refused past :data:`~fabpromote._util.limits.FILE_BYTES`.
 
     Raises:
-        HLDError: The file cannot be read, or is too large; names the file.
+        HLDError: The file cannot be read, or is too large; names the file (as a Path prints it).
     """
     limit = FILE_BYTES.value()
     try:
@@ -56,9 +56,9 @@ def read(file: Path) -> bytes:
             if len(data) > size:  # it grew since: read on, up to the limit
                 data += handle.read(limit + 1 - len(data))
     except OSError as exc:
-        raise HLDError(f"cannot read: {exc.strerror}", file=str(file)) from None
+        raise HLDError(f"cannot read: {exc.strerror}", file=str(Path(file))) from None
     if len(data) > limit:
-        raise HLDError(f"larger than {FILE_BYTES.shown(limit)}", file=str(file))
+        raise HLDError(f"larger than {FILE_BYTES.shown(limit)}", file=str(Path(file)))
     return data
 
 
