@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -218,23 +215,3 @@ def test_plain_files_are_read(text: str, expected: Component) -> None:
 def test_load_component_reads_a_plain_file(write_tree: WriteTree) -> None:
     hld = write_tree({"component.yaml": "name: app\ntype: static\npath: ./manifests\n"})
     assert load_component(hld) == Component(name="app", type="static", path="./manifests")
-
-
-def test_a_cold_generate_of_plain_files_imports_no_yaml(write_tree: WriteTree, tmp_path: Path) -> None:
-    """The point of the plain reader: a cold CLI generate of static apps whose component files are plain."""
-    hld = write_tree(
-        {
-            "component.yaml": "name: fleet\nsubcomponents:\n  - name: app\n    source: ./app\n",
-            "app/component.yaml": "name: app\ntype: static\npath: ./manifests\n",
-            "app/manifests/cm.yaml": "kind: ConfigMap\n",
-        }
-    )
-    script = (
-        "import sys\nfrom fabpromote.cli import main\n"
-        f"code = main(['generate', 'prod', '--path', {str(hld)!r}])\n"
-        "print(code, sorted(name for name in sys.modules if name == 'yaml' or name.startswith('yaml.')))\n"
-    )
-    env = {**os.environ, "FABPROMOTE_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["0", "[]"], done.stderr
-    assert (hld / "generated" / "prod" / "app" / "app.yaml").read_text() == "---\nkind: ConfigMap\n\n"
