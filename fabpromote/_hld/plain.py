@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fabpromote._hld.model import Component
+from fabpromote._hld.model import NO_HOOKS, Component
 from fabpromote._util.limits import FILE_BYTES
 from fabpromote.exceptions import HLDError
 
@@ -82,7 +82,7 @@ def component(data: bytes) -> Component | None:
             return None
         else:
             index += 1
-    return Component(**fields) if fields else None
+    return Component(hooks=NO_HOOKS, **fields) if fields else None
 
 
 def _entries(lines: list[bytes], index: int) -> tuple[tuple[Component, ...] | None, int]:
@@ -107,7 +107,7 @@ def _entries(lines: list[bytes], index: int) -> tuple[tuple[Component, ...] | No
         if not _field(rest, entries[-1]):
             return None, index
         index += 1
-    return tuple(Component(**entry) for entry in entries), index
+    return tuple(Component(hooks=NO_HOOKS, **entry) for entry in entries), index
 
 
 def _field(line: bytes, fields: dict[str, Any]) -> bool:
