@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["patch"]
 
 
+# Earns its place: bench/tricks.py::generate_patch
 def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], started: int) -> str | None:
     """The line to print once the one static component ``changes`` touch is rewritten; None: run the command."""
     root, _, entries = stamp["trees"][0]
@@ -128,7 +129,8 @@ def _renewed(
 ) -> dict[str, Any] | None:
     """The stamp of the tree as patched: new signatures, recent inputs and the written file kept by content.
 
-    None if a recent input is not one the patch read (the walk reads it too).
+    None if a recent input is not one the patch read (the walk reads it too),
+    or if the recent output files add up to more than ``RACY_BYTES``.
     """
     (root, top, entries), code, (out_root, out_top, out_entries) = stamp["trees"]
     entries = list(entries)
@@ -150,6 +152,8 @@ def _renewed(
             if name in (written, folder):
                 out_entries[index] = (name, _signature(os.stat(os.path.join(out_root, name))))
         racy[f"{out_root}/{written}"] = static_manifest(static[2])  # what was just written
+    if sum(len(kept) for path, kept in racy.items() if path.startswith(f"{out_root}/")) > stamps.RACY_BYTES:
+        return None
     return stamp | {"trees": [(root, top, entries), code, (out_root, out_top, out_entries)], "racy": racy}
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FOLDER",
+    "RACY_BYTES",
     "RACY_NS",
     "Entries",
     "Tree",
@@ -49,6 +50,8 @@ __all__ = [
 _LAYOUT = 2
 #: A file changed this recently before a render began may have changed again within the clock tick of its stat.
 RACY_NS = 2_000_000_000
+#: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
+RACY_BYTES = 4 << 20
 #: Left out everywhere: what Python and git rewrite, which no render reads.
 _SKIPPED = frozenset({"__pycache__", ".git"})
 #: The cache folder of the stamps.

@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["answer", "record"]
 
-#: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
-_RACY_BYTES = 4 << 20
 _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The trees a stamp holds: the HLD, fabpromote's code, the output folder.
 _TREES = 3
@@ -186,7 +184,7 @@ def _racy_outputs(output: str, entries: Entries, written: Mapping[str, bytes], s
     """What the render gave each output file too recent for its stat to be trusted, by path.
 
     None when the folder holds a file the render did not give, or when those
-    files add up to more than :data:`_RACY_BYTES` (the next run stamps them).
+    files add up to more than :data:`stamps.RACY_BYTES` (the next run stamps them).
     """
     racy = {}
     since = started - stamps.RACY_NS
@@ -196,7 +194,7 @@ def _racy_outputs(output: str, entries: Entries, written: Mapping[str, bytes], s
                 racy[os.path.join(output, name)] = written[name]
         elif not os.path.isdir(os.path.join(output, name)):
             return None
-    return racy if sum(map(len, racy.values())) <= _RACY_BYTES else None
+    return racy if sum(map(len, racy.values())) <= stamps.RACY_BYTES else None
 
 
 def _inside(folder: str, top: str) -> bool:
