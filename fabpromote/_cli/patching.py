@@ -67,7 +67,7 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
     except OSError:
         renewed = None  # the next run takes the full path, which stamps again
     if renewed is not None:
-        stamps.write(renewed | {"digest": digest})
+        stamps.write(stamps.settled(renewed, started) | {"digest": digest})
     return stamps.summary_line("wrote" if written else "unchanged:", stamp["summary"], digest)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "racy_inputs",
     "replace_file",
     "same_contents",
+    "settled",
     "stamp_path",
     "summary_line",
     "tree",
@@ -273,3 +274,16 @@ def _signature(path: str) -> tuple[int, ...] | None:
     except OSError:
         return None
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def settled(stamp: dict[str, Any], started: int) -> dict[str, Any]:
+    """``stamp`` without the files and folders kept by content whose signatures are now old enough to trust.
+
+    Call it only once their contents were found the same (:func:`same_contents`):
+    the signature then stands for what was kept, and any later change moves
+    the change time past it. Checking by signature alone spares the next runs
+    reading those files again.
+    """
+    since = started - RACY_NS
+    times = {f"{root}/{name}": max(sig[2], sig[3]) for root, _, entries in stamp["trees"] for name, sig in entries}
+    return stamp | {"racy": {path: kept for path, kept in stamp["racy"].items() if times.get(path, since) >= since}}
