@@ -36,7 +36,7 @@ __all__ = ["component", "read"]
 _SCALAR = rb"[A-Za-z0-9_./][A-Za-z0-9_./:@+=~-]*(?<!:)"
 _FIELD = re.compile(rb"(name|type|generator|source|method|path|branch|version): (" + _SCALAR + rb")")
 _ENTRY = re.compile(rb"( *)- ")
-#: go-yaml's spellings of null among the scalars above: a string field reads them as "".
+#: go-yaml's spellings of null among the scalars above (a string field reads them as ""): left to the full path.
 _NULLS = frozenset((b"null", b"Null", b"NULL"))
 
 
