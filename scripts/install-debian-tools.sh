@@ -3,13 +3,15 @@
 #   chromium, chromium-driver  tests/test_status_page.py reads the status page in a real
 #                              browser (through selenium);
 #   docker-registry            the helm plugin's OCI tests push charts to a real registry
-#                              (Distribution) started on 127.0.0.1.
+#                              (Distribution) started on 127.0.0.1;
+#   strace                     tests/test_generate_stamp.py slows a process's renames with it
+#                              to run a render during a rewrite from the stamp.
 # Nothing to do when every command is on PATH already. CI runs as root on Debian;
 # elsewhere, without root or apt-get, it says what to install and exits 1 (those tests
 # then skip, outside CI).
 set -euo pipefail
 
-declare -A package=([chromium]=chromium [chromedriver]=chromium-driver [docker-registry]=docker-registry)
+declare -A package=([chromium]=chromium [chromedriver]=chromium-driver [docker-registry]=docker-registry [strace]=strace)
 missing=()
 for command in "${!package[@]}"; do
     command -v "$command" >/dev/null || missing+=("${package[$command]}")

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Manifests, generate
+from fabpromote.testing.unavailable import unavailable
 
 APPS = 3
-COPIES = 32
+COPIES = 48
 #: The console script: as users run it (``python -m`` puts the working folder on sys.path).
 CLI = Path(sys.executable).parent / "fabpromote"
 
@@ -279,3 +280,121 @@ def test_a_damaged_stamp_is_not_trusted_and_cache_check_reports_it(hld: Path) ->
     stamp.write_bytes(sound[:-5])
     assert check_cache(repair=True) == []  # what remains: nothing
     assert not stamp.exists()
+
+
+def _add(root: Path, entries: str) -> None:
+    """Append subcomponent ``entries`` to the root component file, then let the files age."""
+    component = root / "component.yaml"
+    component.write_text(component.read_text() + entries)
+    time.sleep(2.1)
+
+
+def test_a_component_folder_named_two_ways_is_still_a_component_folder(hld: Path) -> None:
+    """A static component lists a folder that another component, reached by an absolute path, is defined in."""
+    sub = hld / "sub"
+    sub.mkdir()
+    (sub / "component.yaml").write_text(
+        "name: sub\nsubcomponents:\n  - name: inner\n    type: static\n    path: ../apps/app0\n"
+    )
+    _add(hld, f"  - name: sub\n    source: {sub}\n  - name: listing\n    type: static\n    path: ./sub\n")
+    _stamped(hld)
+    (sub / "component.yaml").write_text(
+        (sub / "component.yaml").read_text() + "  - name: inner2\n    type: static\n    path: ../apps/app1\n"
+    )
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (0, True), printed
+    assert _output(hld) == generate(hld, ["prod"])
+    assert "sub/inner2.yaml" in _output(hld)
+
+
+def test_a_static_folder_under_generated_is_seen(hld: Path) -> None:
+    """generated/ is left out of the stamp for the outputs' sake: a component reading there gets no stamp."""
+    crds = hld / "generated" / "crds"
+    crds.mkdir(parents=True)
+    (crds / "crd.yaml").write_text("kind: CustomResourceDefinition\n")
+    _add(hld, "  - name: crds\n    type: static\n    path: ./generated/crds\n")
+    _stamped_or_rendered = [_run(hld) for _ in range(3)]
+    assert all(engine for _, _, engine in _stamped_or_rendered)
+    _edit(crds / "crd.yaml", "CustomResourceDefinition", "Changed")
+    status, printed, _ = _run(hld)
+    assert status == 0, printed
+    assert _output(hld)["crds.yaml"] == b"---\nkind: Changed\n\n"
+
+
+def test_a_file_named_like_a_skipped_folder_is_an_input(hld: Path) -> None:
+    """A ``.git`` file (a submodule's) or a ``__pycache__`` file in a static folder is a manifest like any other."""
+    for name in (".git", "__pycache__"):
+        (hld / "apps/app2" / name).write_text(f"kind: {name}\n")
+    time.sleep(2.1)
+    _stamped(hld)
+    _edit(hld / "apps/app2/.git", ".git", "Edited")
+    status, printed, engine = _run(hld)
+    assert (status, engine) == (0, False), printed
+    assert _output(hld) == generate(hld, ["prod"])
+    assert b"kind: Edited" in _output(hld)["app2.yaml"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda out: os.rename(out, out.parent / "moved") or os.symlink(out.parent / "moved", out),
+            id="folder-a-link",
+        ),
+        pytest.param(lambda out: (out / ".git").mkdir() or (out / ".git/HEAD").write_text("x\n"), id="git-folder"),
+        pytest.param(
+            lambda out: (out / "__pycache__").mkdir() or (out / "__pycache__/x").write_text("x\n"), id="cache"
+        ),
+        pytest.param(lambda out: (out / "generated").write_text("x\n"), id="file-named-generated"),
+        pytest.param(
+            lambda _: shutil.rmtree(Path(os.environ["FABPROMOTE_CACHE_DIR"]) / "outputs"), id="record-removed"
+        ),
+    ],
+)
+@pytest.mark.parametrize("edited", [False, True], ids=["nothing-edited", "app-edited"])
+def test_what_the_render_refuses_the_stamp_refuses(hld: Path, change: Callable[[Path], object], edited: bool) -> None:
+    """The stamp answers only where the render would: an output folder it would not replace is not written."""
+    _stamped(hld)
+    change(hld / "generated" / "prod")
+    if edited:
+        _edit(hld / "apps/app1/cm.yaml", "v1", "v2")
+    status, printed, engine = _run(hld)
+    full_status, full, _ = _run(hld, "--engine", "native")
+    assert (status, engine, printed) == (1, True, full)
+    assert full_status == 1
+    assert b"tag: v1" in (hld / "generated" / "prod" / "app1.yaml").read_bytes()
+
+
+def test_a_render_racing_a_rewrite_waits_for_it(hld: Path) -> None:
+    """Another command line renders the same folder while a rewrite from the stamp is under way.
+
+    strace slows the rewrite's renames by a second each, so that the render starts during
+    the rewrite; both take the folder's lock, the render goes second, and the folder is
+    left as the render made it, which every later run accepts.
+    """
+    strace = shutil.which("strace")
+    if strace is None:
+        unavailable("strace is not installed: run scripts/install-debian-tools.sh")
+    (hld / "config").mkdir()
+    (hld / "config" / "dev.yaml").write_text("subcomponents:\n  app0:\n    disabled: true\n")
+    time.sleep(2.1)
+    for _ in range(2):
+        subprocess.run([str(CLI), "generate", "dev", "prod", "--path", str(hld)], check=True, capture_output=True)
+    _edit(hld / "apps/app1/cm.yaml", "v1", "v2")
+    slowed = [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2"]
+    slowed += ["-e", "inject=rename,renameat,renameat2:delay_enter=1000000"]
+    rewrite = subprocess.Popen(
+        [*slowed, str(CLI), "generate", "dev", "prod", "--path", str(hld)], stderr=subprocess.PIPE
+    )
+    time.sleep(0.5)
+    render = subprocess.run(
+        [str(CLI), "generate", "dev-prod", "--path", str(hld), "--engine", "native"], capture_output=True, text=True
+    )
+    _, errors = rewrite.communicate()
+    assert rewrite.returncode == 0, errors
+    assert render.returncode == 0, render.stderr
+    out = hld / "generated" / "dev-prod"
+    assert Manifests.read(out) == generate(hld, ["dev-prod"])
+    for command in (["dev-prod", "--engine", "native"], ["dev", "prod"]):
+        again = subprocess.run([str(CLI), "generate", *command, "--path", str(hld)], capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr

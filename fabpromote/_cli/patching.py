@@ -28,8 +28,8 @@ import os
 import stat
 
 from fabpromote._cli import stamps
-from fabpromote._engine.formats import cache_record_path, manifests_digest, record_bytes, static_manifest
-from fabpromote._util.cachedir import cache_root
+from fabpromote._engine.formats import manifests_digest, record_bytes, static_manifest
+from fabpromote._util.locks import FileLock
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
@@ -41,32 +41,39 @@ __all__ = ["patch"]
 # Earns its place: bench/tricks.py::generate_patch
 def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], started: int) -> str | None:
     """The line to print once the one static component ``changes`` touch is rewritten; None: run the command."""
-    root, _, entries = stamp["trees"][0]
+    root, *_, entries = stamp["trees"][0]
     out_root = stamp["trees"][2][0]
+    record = stamp["record"][0]
     try:
         output = _touched(root, [(entries[index][0], info) for index, info in changes], stamp)
         if output is None:
             return None
         folder, names = stamp["statics"][output]
         contents = [_read(os.path.join(folder, name)) for name in names]
-        files = {path: _read(os.path.join(out_root, path)) for path in stamp["files"]}
+        manifest = static_manifest(contents)
+        # A render may replace the folder meanwhile: it takes the same lock, and what the
+        # folder holds is checked again under it.
+        with FileLock(record + ".lock"):
+            if not stamps.output_holds(stamp):
+                return None
+            files = {path: _read(os.path.join(out_root, path)) for path in stamp["files"]}
+            written = files[output] != manifest
+            if written:
+                before = _sha256s(files)
+                files[output] = manifest
+                after = _sha256s(files)
+                _replace(out_root, output, manifest, record, before, after)
     except OSError:
-        return None
-    manifest = static_manifest(contents)
-    written = files[output] != manifest
-    if written:
-        before = _sha256s(files)
-        files[output] = manifest
-        try:
-            _replace(out_root, output, manifest, before, _sha256s(files))
-        except OSError:
-            return None  # the command runs, and says what failed
+        return None  # the command runs, and says what failed
     digest = manifests_digest(files.items())
     try:
         renewed = _renewed(stamp, changes, started, (folder, names, contents), output if written else None)
     except OSError:
         renewed = None  # the next run takes the full path, which stamps again
     if renewed is not None:
+        if written:
+            renewed["record"] = (record, stamps.signature(record))
+            renewed["racy"][record] = record_bytes(after)  # just written: kept by content
         stamps.write(stamps.settled(renewed, started) | {"digest": digest})
     return stamps.summary_line("wrote" if written else "unchanged:", stamp["summary"], digest)
 
@@ -80,7 +87,7 @@ def _touched(root: str, changed: list[tuple[str, os.stat_result]], stamp: dict[s
     definitions = set(stamp["definitions"])
     touched: set[str] = set()
     for name, info in changed:
-        path = os.path.normpath(os.path.join(root, name))
+        path = os.path.abspath(os.path.join(root, name))
         if stat.S_ISDIR(info.st_mode):
             # Its times moved: the same names mean a file was replaced by a rename, a change seen on the file.
             outputs = users.get(path, [])
@@ -104,14 +111,14 @@ def _sha256s(files: dict[str, bytes]) -> dict[str, str]:
     return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
 
 
-def _replace(out_root: str, output: str, manifest: bytes, before: dict[str, str], after: dict[str, str]) -> None:
+def _replace(
+    out_root: str, output: str, manifest: bytes, record: str, before: dict[str, str], after: dict[str, str]
+) -> None:
     """Put ``manifest`` at ``output`` in the output folder by one rename, the record naming both states meanwhile.
 
     The temporary file lies beside the output folder, not in it: a kill
     leaves no file there that fabpromote would refuse to replace.
     """
-    record = cache_record_path(cache_root(os.environ), out_root)
-    os.makedirs(os.path.dirname(record), mode=0o700, exist_ok=True)
     stamps.replace_file(record, record_bytes(after, before), mode=0o600)
     # 0666 less the umask, as the engine's open(..., "wb") gives.
     stamps.replace_file(
@@ -132,7 +139,8 @@ def _renewed(
     None if a recent input is not one the patch read (the walk reads it too),
     or if the recent output files add up to more than ``RACY_BYTES``.
     """
-    (root, top, entries), code, (out_root, out_top, out_entries) = stamp["trees"]
+    (*hld, entries), code, (*output_tree, out_entries) = stamp["trees"]
+    root, out_root = hld[0], output_tree[0]
     entries = list(entries)
     racy = dict(stamp["racy"])
     for index, info in changes:
@@ -154,7 +162,7 @@ def _renewed(
         racy[f"{out_root}/{written}"] = static_manifest(static[2])  # what was just written
     if sum(len(kept) for path, kept in racy.items() if path.startswith(f"{out_root}/")) > stamps.RACY_BYTES:
         return None
-    return stamp | {"trees": [(root, top, entries), code, (out_root, out_top, out_entries)], "racy": racy}
+    return stamp | {"trees": [(*hld, entries), code, (*output_tree, out_entries)], "racy": racy}
 
 
 def _signature(info: os.stat_result) -> tuple[int, ...]:

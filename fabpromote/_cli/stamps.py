@@ -28,18 +28,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FOLDER",
+    "NO_SKIP",
     "RACY_BYTES",
     "RACY_NS",
     "Entries",
+    "Skip",
     "Tree",
     "changes",
     "is_sound",
     "key",
     "known_contents",
+    "output_holds",
     "racy_inputs",
     "replace_file",
     "same_contents",
     "settled",
+    "signature",
     "stamp_path",
     "summary_line",
     "tree",
@@ -48,19 +52,23 @@ __all__ = [
 ]
 
 #: Bumped when the stamp's layout changes; stamps of another layout are ignored.
-_LAYOUT = 2
+_LAYOUT = 3
 #: A file changed this recently before a render began may have changed again within the clock tick of its stat.
 RACY_NS = 2_000_000_000
 #: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
 RACY_BYTES = 4 << 20
-#: Left out everywhere: what Python and git rewrite, which no render reads.
-_SKIPPED = frozenset({"__pycache__", ".git"})
 #: The cache folder of the stamps.
 FOLDER = "stamps"
 
 Entries: TypeAlias = "list[tuple[Any, ...]]"
-#: A snapshot as a stamp keeps it: the folder, the names at its top, every file and folder under it.
-Tree: TypeAlias = "tuple[str, list[str], Entries]"
+#: The names of the folders a snapshot leaves out: anywhere, and at its top.
+Skip: TypeAlias = "tuple[tuple[str, ...], tuple[str, ...]]"
+#: A snapshot as a stamp keeps it: the folder, its inode, what it leaves out, the names at its top,
+#: every file and folder under it.
+Tree: TypeAlias = "tuple[str, int, Skip, list[str], Entries]"
+
+#: A snapshot of everything.
+NO_SKIP: Skip = ((), ())
 
 
 def summary_line(verb: str, summary: str, digest: str) -> str:
@@ -76,7 +84,7 @@ def is_sound(data: bytes) -> bool:
 def key(path: str, environments: tuple[str, ...]) -> str:
     """What a stamp is for: the command line, where it runs, with what code and settings."""
     settings = sorted((name, value) for name, value in os.environ.items() if name.startswith("FABPROMOTE_"))
-    folders = [(folder, _signature(folder)) for folder in sys.path]
+    folders = [(folder, signature(folder)) for folder in sys.path]
     return repr((_LAYOUT, os.getcwd(), path, environments, sys.executable, sys.version, settings, folders))
 
 
@@ -142,13 +150,13 @@ def replace_file(target: str, data: bytes, *, mode: int, beside: str | None = No
         raise
 
 
-def _snapshot(root: str) -> Entries | None:
-    """``(relative name, signature)`` of every file and folder under ``root``.
+def _snapshot(root: str, skip: Skip) -> Entries | None:
+    """``(relative name, signature)`` of every file and folder under ``root``, but the folders ``skip`` names.
 
-    ``__pycache__`` and ``.git`` folders are left out everywhere,
-    ``generated`` at the top. A link to a file stands for the
-    file; a link to a folder, or a folder that cannot be listed, gives None.
+    A link to a file stands for the file; a link to a folder, or a folder
+    that cannot be listed, gives None.
     """
+    anywhere, at_top = skip
     entries: Entries = []
     folders = [""]
     while folders:
@@ -159,8 +167,6 @@ def _snapshot(root: str) -> Entries | None:
             return None
         for entry in listing:
             name = f"{relative}/{entry.name}" if relative else entry.name
-            if entry.name in _SKIPPED or (not relative and entry.name == "generated"):
-                continue
             try:
                 info = entry.stat()  # follows links to files
             except OSError:
@@ -168,42 +174,63 @@ def _snapshot(root: str) -> Entries | None:
             if stat.S_ISDIR(info.st_mode):
                 if entry.is_symlink():
                     return None
+                if entry.name in anywhere or (not relative and entry.name in at_top):
+                    continue
                 folders.append(name)
             entries.append((name, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)))
     return entries
 
 
-def tree(root: str) -> Tree | None:
-    """``(root, the names at its top, its snapshot)``, as :func:`changes` checks it; None: see :func:`_snapshot`."""
-    entries = _snapshot(root)
+def tree(root: str, skip: Skip = NO_SKIP) -> Tree | None:
+    """The snapshot of folder ``root`` that :func:`changes` checks; None: see :func:`_snapshot`.
+
+    ``skip``: the names of the folders left out anywhere, and at the top.
+    """
+    try:
+        identity = os.lstat(root).st_ino
+    except OSError:
+        return None
+    entries = _snapshot(root, skip)
     if entries is None:
         return None
-    return root, sorted(name for name, _ in entries if "/" not in name), entries
+    return root, identity, skip, sorted(name for name, _ in entries if "/" not in name), entries
 
 
-def _top(root: str) -> list[str] | None:
+def _top(root: str, skip: Skip) -> list[str] | None:
     """The names at the top of ``root`` that :func:`_snapshot` takes, sorted; None if it cannot be listed.
 
     The top folder's own times are not kept: writing ``generated/`` moves them.
     """
+    anywhere, at_top = skip
     try:
-        names = os.listdir(root)
+        with os.scandir(root) as listing:
+            return sorted(
+                entry.name
+                for entry in listing
+                if not (entry.name in anywhere or entry.name in at_top) or not entry.is_dir(follow_symlinks=False)
+            )
     except OSError:
         return None
-    return sorted(name for name in names if name not in _SKIPPED and name != "generated")
 
 
-def changes(root: str, top: list[str], entries: Entries) -> list[tuple[int, os.stat_result]] | None:
-    """The entries of a snapshot whose signature moved, by index, with their ``stat`` now.
+def changes(
+    root: str, identity: int, skip: Skip, top: list[str], entries: Entries
+) -> list[tuple[int, os.stat_result]] | None:
+    """The entries of a snapshot (:func:`tree`) whose signature moved, by index, with their ``stat`` now.
 
-    None when the names at the top of ``root`` are not ``top`` or an entry
-    is gone. ``top`` and ``entries``: from :func:`_top` and :func:`_snapshot`.
-    No folder below the top is listed: a folder's times move whenever a name
-    in it is added, removed or renamed, so when they did not move its names
-    are those the snapshot listed (a folder changed just before the stamp
-    was made means no stamp, or its names kept with the stamp).
+    None when ``root`` is no longer the folder it was (a link, or another
+    folder by that name), when the names at its top are not ``top`` or when
+    an entry is gone. No folder below the top is listed: a folder's times
+    move whenever a name in it is added, removed or renamed, so when they
+    did not move its names are those the snapshot listed (a folder changed
+    just before the stamp was made means no stamp, or its names kept with
+    the stamp).
     """
-    if _top(root) != top:
+    try:
+        info = os.lstat(root)
+    except OSError:
+        return None
+    if info.st_ino != identity or not stat.S_ISDIR(info.st_mode) or _top(root, skip) != top:
         return None
     changes = []
     for index, (name, signature) in enumerate(entries):
@@ -214,6 +241,12 @@ def changes(root: str, top: list[str], entries: Entries) -> list[tuple[int, os.s
         if (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) != signature:
             changes.append((index, info))
     return changes
+
+
+def output_holds(stamp: dict[str, Any]) -> bool:
+    """Whether the output folder and its record in the cache are as stamped (records kept by content aside)."""
+    record, kept = stamp["record"]
+    return changes(*stamp["trees"][2]) == [] and signature(record) == kept
 
 
 def same_contents(racy: dict[str, bytes | list[str]]) -> bool:
@@ -235,14 +268,15 @@ def same_contents(racy: dict[str, bytes | list[str]]) -> bool:
 def known_contents(
     statics: Iterable[tuple[str, list[str], list[bytes]]], definitions: set[str]
 ) -> dict[str, bytes | list[str]]:
-    """Normalized path -> what a render read there: each static folder's names, each of its files' bytes.
+    """Absolute path -> what a render read there: each static folder's names, each of its files' bytes.
 
-    Folders of ``definitions`` (and their files) are left out: what the
-    walk parsed there was read apart from what the static generator read.
+    Folders of ``definitions`` (absolute paths) and their files are left
+    out: what the walk parsed there was read apart from what the static
+    generator read.
     """
     known: dict[str, bytes | list[str]] = {}
     for folder, names, contents in statics:
-        folder = os.path.normpath(folder)
+        folder = os.path.abspath(folder)
         if folder not in definitions:
             known[folder] = names
             known.update((os.path.join(folder, name), data) for name, data in zip(names, contents, strict=True))
@@ -254,21 +288,22 @@ def racy_inputs(
 ) -> dict[str, bytes | list[str]] | None:
     """Each entry changed too recently to trust its stat, with what the render read there (see :func:`record`).
 
-    None when such an entry is not in ``known`` (normalized paths).
+    None when such an entry is not in ``known`` (absolute paths).
     """
     racy = {}
     since = started - RACY_NS
     for name, (_, _, modified, changed) in entries:
         if modified >= since or changed >= since:
             path = f"{root}/{name}"
-            content = known.get(os.path.normpath(path))
+            content = known.get(os.path.abspath(path))
             if content is None:
                 return None
             racy[path] = content
     return racy
 
 
-def _signature(path: str) -> tuple[int, ...] | None:
+def signature(path: str) -> tuple[int, ...] | None:
+    """The stat signature of ``path`` as a stamp keeps it (inode, size, modification and change times); None: gone."""
     try:
         info = os.stat(path)
     except OSError:
@@ -285,5 +320,7 @@ def settled(stamp: dict[str, Any], started: int) -> dict[str, Any]:
     reading those files again.
     """
     since = started - RACY_NS
-    times = {f"{root}/{name}": max(sig[2], sig[3]) for root, _, entries in stamp["trees"] for name, sig in entries}
+    times = {f"{root}/{name}": max(sig[2:]) for root, *_, entries in stamp["trees"] for name, sig in entries}
+    record, kept = stamp["record"]
+    times[record] = max(kept[2:])
     return stamp | {"racy": {path: kept for path, kept in stamp["racy"].items() if times.get(path, since) >= since}}

@@ -43,6 +43,7 @@ import os
 import time
 
 from fabpromote._cli import stamps
+from fabpromote._util.cachedir import cache_root
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ __all__ = ["answer", "record"]
 _CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The trees a stamp holds: the HLD, fabpromote's code, the output folder.
 _TREES = 3
+#: What the HLD's snapshot leaves out: what Python and git rewrite, which no render reads, and the outputs.
+_HLD_SKIP: stamps.Skip = ((".git", "__pycache__"), ("generated",))
+_CODE_SKIP: stamps.Skip = (("__pycache__",), ())
 
 
 # Earns its place: bench/tricks.py::generate_stamp
@@ -79,10 +83,10 @@ def answer(argv: list[str]) -> str | None:
     try:
         if stamp is None or stamp["key"] != key or len(stamp["trees"]) != _TREES:
             return None
-        hld, code, output = (stamps.changes(*tree) for tree in stamp["trees"])
-        if hld is None or code != [] or output != []:
+        hld, code = (stamps.changes(*tree) for tree in stamp["trees"][:2])
+        if hld is None or code != [] or not stamps.output_holds(stamp):
             return None
-        root, _, entries = stamp["trees"][0]
+        root, *_, entries = stamp["trees"][0]
         # A file kept by content that changed since is a change like any other, seen on its stat.
         changed = {f"{root}/{entries[index][0]}" for index, _ in hld}
         if not stamps.same_contents({path: kept for path, kept in stamp["racy"].items() if path not in changed}):
@@ -122,30 +126,34 @@ def record(
     next time.
     """
     hld = os.path.abspath(path)
-    if not all(_inside(folder, hld) for folder in reads.folders):
+    generated = os.path.join(hld, "generated")
+    # Inside the tree, and not in generated/, which the stamp leaves out (the outputs are there).
+    if not all(_inside(folder, hld) and not _inside(folder, generated) for folder in reads.folders):
         return
-    trees = [tree for tree in (stamps.tree(path), stamps.tree(_CODE), stamps.tree(output)) if tree is not None]
-    if len(trees) < _TREES:
+    trees = [stamps.tree(path, _HLD_SKIP), stamps.tree(_CODE, _CODE_SKIP), stamps.tree(output)]
+    if None in trees:
         return
-    (_, _, inputs), (_, _, code), (_, _, outputs) = trees
-    definitions = {os.path.normpath(folder) for folder in reads.definitions}
+    (*_, inputs), (*_, code), (*_, outputs) = trees  # type: ignore[misc]  # None was ruled out above
+    definitions = {os.path.abspath(folder) for folder in reads.definitions}
     known = stamps.known_contents(reads.statics.values(), definitions)
     racy = stamps.racy_inputs(path, inputs, started, known)
     if racy is None or _changed_since(code, started):
         return
     racy_out = _racy_outputs(output, outputs, written, started)
-    if racy_out is None:
+    record_file = _record_file(output, started)
+    if racy_out is None or record_file is None:
         return
     try:
         key = stamps.key(path, environments)
     except OSError:
         return
-    statics = {name: (os.path.normpath(folder), names) for name, (folder, names, _) in reads.statics.items()}
+    statics = {name: (os.path.abspath(folder), names) for name, (folder, names, _) in reads.statics.items()}
     stamps.write(
         {
             "key": key,
             "trees": trees,
-            "racy": racy | racy_out,
+            "record": record_file[:2],
+            "racy": racy | racy_out | record_file[2],
             "summary": summary,
             "digest": digest,
             "files": list(written),
@@ -153,6 +161,27 @@ def record(
             "definitions": sorted(definitions),
         }
     )
+
+
+def _record_file(output: str, started: int) -> tuple[str, tuple[int, ...], dict[str, bytes]] | None:
+    """The output's record in the cache: its path, signature, and content if too recent to trust its stat.
+
+    The stamp holds only while the record does: without it, or with
+    another, the render would refuse the folder. None when it is missing.
+    """
+    from fabpromote._engine.formats import cache_record_path  # hashlib and json: loaded by the render already
+
+    path = cache_record_path(cache_root(os.environ), output)
+    signature = stamps.signature(path)
+    if signature is None:
+        return None
+    if max(signature[2], signature[3]) < started - stamps.RACY_NS:
+        return path, signature, {}
+    try:
+        with open(path, "rb") as file:
+            return path, signature, {path: file.read()}
+    except OSError:
+        return None
 
 
 def _generate_args(argv: list[str]) -> tuple[str, tuple[str, ...]] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
@@ -124,10 +125,20 @@ class Manifests(Mapping[str, bytes]):
             OutputWriteError: The file system refused (permissions, space).
         """
         output = Output(directory, record, Path(cache_dir) if cache_dir else None)
-        held = output.check()
-        files = {path: hashlib.sha256(data).hexdigest() for path, data in self._files.items()}
-        if held == files:
-            return False
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(output.lock())
+            except OSError as exc:
+                raise OutputWriteError(f"cannot lock {output.path} (in the cache): {exc.strerror or exc}") from None
+            held = output.check()
+            files = {path: hashlib.sha256(data).hexdigest() for path, data in self._files.items()}
+            if held == files:
+                return False
+            self._replace(output, held, files)
+        return True
+
+    def _replace(self, output: Output, held: dict[str, str] | None, files: dict[str, str]) -> None:
+        """Write these files in a folder beside ``output`` and put it in its place (see :meth:`write`)."""
         try:
             with staged_beside(output.path) as staging:
                 # Strings, and each folder made once: this loop is most of writing thousands of small files.
@@ -143,13 +154,12 @@ class Manifests(Mapping[str, bytes]):
                         with open(file, "wb") as stream:
                             stream.write(data)
                 os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
-                output.record(files, *([held] if held and record == "cache" else []), staging=staging)
+                output.record(files, *([held] if held and output.place == "cache" else []), staging=staging)
                 replace_path(staging, output.path)
         except OSError as exc:
             raise OutputWriteError(f"cannot write {output.path}: {exc.strerror or exc}") from None
-        if record == "cache":
+        if output.place == "cache":
             output.record(files)
-        return True
 
 
 def _linked(old: str, new: str) -> bool:

@@ -11,6 +11,7 @@ layout allows no extra file (``generated/<envs>``, ``components/``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ import attrs
 
 from fabpromote._engine.formats import cache_record_path, record_bytes
 from fabpromote._sources.cache import atomic_write, cache_root, folder_digests
+from fabpromote._util.locks import FileLock
 from fabpromote.exceptions import OutputRefusedError
 
 if TYPE_CHECKING:
@@ -105,6 +107,17 @@ class Output:
                 "choose a new or empty folder"
             )
         return f"{self.path / name} would be lost: it {what}"
+
+    def lock(self) -> contextlib.AbstractContextManager[object]:
+        """Hold it while the folder is checked and replaced.
+
+        For a ``cache`` record, an exclusive lock beside the record: the CLI's
+        rewrite of one file from a ``generate`` stamp (``fabpromote._cli.patching``)
+        takes it too, so neither changes the folder under the other.
+        """
+        if self.place == "cache":
+            return FileLock(str(self._cache_record()) + ".lock")
+        return contextlib.nullcontext()
 
     def record(self, *states: Mapping[str, str], staging: Path | None = None) -> None:
         """Keep the record of the folder's accepted ``states`` (each path -> sha256), newest first.
