@@ -51,10 +51,10 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
         folder, names = stamp["statics"][output]
         contents = [_read(os.path.join(folder, name)) for name in names]
         manifest = static_manifest(contents)
-        # A render may replace the folder meanwhile: it takes the same lock, and what the
-        # folder holds is checked again under it.
+        # A render or another rewrite may have changed the folder since it was checked: each
+        # takes the same lock and writes a new record, which is checked again under it.
         with FileLock(record + ".lock"):
-            if not stamps.output_holds(stamp):
+            if not stamps.output_holds(stamp, thorough=False):
                 return None
             files = {path: _read(os.path.join(out_root, path)) for path in stamp["files"]}
             written = files[output] != manifest

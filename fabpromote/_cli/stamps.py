@@ -243,10 +243,23 @@ def changes(
     return changes
 
 
-def output_holds(stamp: dict[str, Any]) -> bool:
-    """Whether the output folder and its record in the cache are as stamped (records kept by content aside)."""
+def output_holds(stamp: dict[str, Any], *, thorough: bool = True) -> bool:
+    """Whether the output folder and its record in the cache are as stamped (records kept by content aside).
+
+    Not ``thorough``: only the folder's own inode and the record's signature,
+    which every fabpromote write of the folder changes (a render puts a new
+    folder in place, a rewrite from a stamp writes a new record).
+    """
     record, kept = stamp["record"]
-    return changes(*stamp["trees"][2]) == [] and signature(record) == kept
+    if signature(record) != kept:
+        return False
+    if thorough:
+        return changes(*stamp["trees"][2]) == []
+    root, identity = stamp["trees"][2][:2]
+    try:
+        return bool(os.lstat(root).st_ino == identity)
+    except OSError:
+        return False
 
 
 def same_contents(racy: dict[str, bytes | list[str]]) -> bool:
@@ -320,7 +333,11 @@ def settled(stamp: dict[str, Any], started: int) -> dict[str, Any]:
     reading those files again.
     """
     since = started - RACY_NS
-    times = {f"{root}/{name}": max(sig[2:]) for root, *_, entries in stamp["trees"] for name, sig in entries}
+    racy = stamp["racy"]
     record, kept = stamp["record"]
-    times[record] = max(kept[2:])
-    return stamp | {"racy": {path: kept for path, kept in stamp["racy"].items() if times.get(path, since) >= since}}
+    old = {record} if max(kept[2:]) < since else set()
+    for root, *_, entries in stamp["trees"]:
+        # Only the names kept by content are looked up: the trees hold thousands of entries.
+        wanted = {path[len(root) + 1 :] for path in racy if path.startswith(f"{root}/")}
+        old.update(f"{root}/{name}" for name, sig in entries if name in wanted and max(sig[2:]) < since)
+    return stamp | {"racy": {path: kept for path, kept in racy.items() if path not in old}}
