@@ -398,3 +398,13 @@ def test_a_render_racing_a_rewrite_waits_for_it(hld: Path) -> None:
     for command in (["dev-prod", "--engine", "native"], ["dev", "prod"]):
         again = subprocess.run([str(CLI), "generate", *command, "--path", str(hld)], capture_output=True, text=True)
         assert again.returncode == 0, again.stderr
+
+
+def test_a_first_generate_into_a_new_folder_keeps_no_parse_cache(hld: Path) -> None:
+    """What a CI runner does with a fresh checkout keeps nothing no later run could use; the next run keeps it."""
+    parsed = Path(os.environ["FABPROMOTE_CACHE_DIR"]) / "parsed"
+    before = set(parsed.iterdir()) if parsed.exists() else set()
+    assert _run(hld)[0] == 0
+    assert (set(parsed.iterdir()) if parsed.exists() else set()) == before
+    assert _run(hld)[0] == 0
+    assert len(set(parsed.iterdir()) - before) == 1

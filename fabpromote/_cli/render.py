@@ -28,6 +28,10 @@ def run_generate(args: argparse.Namespace) -> Outcome:
 
     target = output_directory(args.path, args.environments)
     started = time.time_ns()
+    # A first run into a new folder is what a CI runner does with a fresh checkout: it keeps
+    # neither a parse cache nor a stamp, which no later run of that tree could use.
+    # absolute(): in a working folder since removed, the error that says so, before anything is read.
+    existed = target.absolute().is_dir()
     with progress.shown("rendering"), reads.recorded() as read:
         manifests = generate(
             args.path,
@@ -35,17 +39,16 @@ def run_generate(args: argparse.Namespace) -> Outcome:
             allow_hooks=args.allow_hooks,
             engine=args.engine,
             fix_disabled=args.fix_disabled,
+            keep_parsed=existed,
         )
     if args.validate:
         _check(manifests)
-    existed = target.is_dir()
     # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
     written = manifests.write(target, record="cache")
     summary = f"{plural(len(manifests), 'file')} in {target}"
     print(stamps.summary_line("wrote" if written else "unchanged:", summary, manifests.digest), file=sys.stderr)
     if existed and not read.spoiled and args.engine == "native" and not args.fix_disabled:
-        # What the next run answers without rendering (see unchanged). A first run into a new
-        # folder (what CI sees) does not pay for the stamp: it would rarely be used.
+        # What the next run answers without rendering (see unchanged).
         unchanged.record(
             args.path,
             tuple(args.environments),
