@@ -183,3 +183,11 @@ class TestOnlyOwnOutputReplaced:
             Manifests({"c.yaml": b"c"}).write(target, record="cache", cache_dir=cache)
         with pytest.raises(OutputRefusedError, match="no record of an earlier fabpromote output"):
             Manifests({"c.yaml": b"c"}).write(target, record="cache", cache_dir=tmp_path / "other-cache")
+
+
+def test_folders_at_any_depth_in_any_order_are_written(tmp_path: Path) -> None:
+    """A folder's file sorts before a deeper folder's, whose parent has files of its own after it."""
+    files = {"a/A.yaml": b"1", "a/b/c/y.yaml": b"2", "a/b/z.yaml": b"3", "x.yaml": b"4", "q/r/s/t.yaml": b"5"}
+    manifests = Manifests(files)
+    assert manifests.write(tmp_path / "out") is True
+    assert Manifests.read(tmp_path / "out") == manifests

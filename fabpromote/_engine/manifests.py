@@ -146,8 +146,7 @@ class Manifests(Mapping[str, bytes]):
                 for path, data in self._files.items():
                     folder = posixpath.dirname(path)
                     if folder not in made:
-                        os.makedirs(os.path.join(staging, folder), exist_ok=True)
-                        made.add(folder)
+                        _make_folder(staging, folder, made)
                     file = os.path.join(staging, path)
                     unchanged = held is not None and held.get(path) == files[path]
                     if not (unchanged and _linked(os.path.join(output.path, path), file)):
@@ -160,6 +159,15 @@ class Manifests(Mapping[str, bytes]):
             raise OutputWriteError(f"cannot write {output.path}: {exc.strerror or exc}") from None
         if output.place == "cache":
             output.record(files)
+
+
+def _make_folder(staging: str | Path, folder: str, made: set[str]) -> None:
+    """Make ``folder`` (relative) in ``staging``, its parents first: one ``mkdir`` each, as ``made`` records."""
+    parent = posixpath.dirname(folder)
+    if parent not in made:
+        _make_folder(staging, parent, made)
+    os.mkdir(os.path.join(staging, folder))
+    made.add(folder)
 
 
 def _linked(old: str, new: str) -> bool:
