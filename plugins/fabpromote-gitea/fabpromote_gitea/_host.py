@@ -41,8 +41,10 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
+from fabpromote.rest import sources_setting
 from fabpromote_gitea import _settings as convert
 from fabpromote_gitea._client import (
+    CHECKS,
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
@@ -51,7 +53,6 @@ from fabpromote_gitea._client import (
     MESSAGE_LENGTH,
     GiteaClient,
     message,
-    number,
     token_env,
 )
 from fabpromote_gitea._errors import GiteaError, GiteaNotFoundError, GiteaSettingsError, RepositoryNotFoundError
@@ -87,7 +88,7 @@ class GiteaHost:
         clock: What retries wait on; tests give a fake clock.
     """
 
-    _sources: Sources = attrs.field(default=None, converter=convert.sources)
+    _sources: Sources = attrs.field(default=None, converter=sources_setting)
     _protected: BranchPolicy = attrs.field(default=None, converter=convert.branch_policy)
     kind: str = attrs.field(default="gitea", kw_only=True)
     api_url: str | None = attrs.field(default=None, converter=convert.optional_api_url, kw_only=True)
@@ -123,9 +124,9 @@ class GiteaHost:
         if "required_contexts" in settings:
             policy["contexts"] = settings.pop("required_contexts")
         if "required_approvals" in settings:
-            policy["required_approvals"] = number("required_approvals", settings.pop("required_approvals"), int)
+            policy["required_approvals"] = CHECKS.number("required_approvals", settings.pop("required_approvals"), int)
         if "strict" in settings:
-            policy["strict"] = convert.boolean("strict", settings.pop("strict"))
+            policy["strict"] = CHECKS.boolean("strict", settings.pop("strict"))
         return cls(kind=kind, policy=ProtectionPolicy(**policy), **settings)
 
     @property
