@@ -342,7 +342,7 @@ class RestClient:
         stopped = retry_stopped(response)
         tail = f"; {stopped}" if stopped else ""
         options = {"status": status, **self.error_options()}
-        if self.errors.rate_limit is not None and self.rate_limited(response, message):
+        if self.errors.rate_limit is not None and self.rate_limited(response):
             return self.errors.rate_limit(
                 self.redact(f"{where}: {self.rate_limit_words} (HTTP {status}): {message}{tail}"), **options
             )
@@ -364,8 +364,8 @@ class RestClient:
     #: What a missing token should be, in the 401 advice.
     credential: ClassVar[str] = "an access token"
 
-    def rate_limited(self, response: requests.Response, message: str) -> bool:  # noqa: ARG002 - a host may read it
-        """Whether an error answer is a rate limit (by :attr:`retry_policy`'s rules); ``message`` is what it says."""
+    def rate_limited(self, response: requests.Response) -> bool:
+        """Whether an error answer is a rate limit (by :attr:`retry_policy`'s rules)."""
         return self.retry_policy.is_rate_limit(response.status_code, response.headers)
 
     def token_refused(self, status: int) -> bool:

@@ -34,15 +34,16 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
+from fabpromote.rest import sources_setting
 from fabpromote_azure_devops import _pulls
 from fabpromote_azure_devops._client import (
+    CHECKS,
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     AzureClient,
-    number,
     token_env,
 )
 from fabpromote_azure_devops._errors import (
@@ -61,7 +62,6 @@ from fabpromote_azure_devops._settings import (
     to_max_wait,
     to_optional_api_url,
     to_protection,
-    to_sources,
     to_strategy,
     to_timeout,
 )
@@ -101,7 +101,7 @@ class AzureDevOpsHost:
     #: Azure keeps at most 4000 characters of a pull request's description.
     change_body_limit: ClassVar[int] = 4000
 
-    _sources: Sources = attrs.field(default=None, converter=to_sources, repr=False)
+    _sources: Sources = attrs.field(default=None, converter=sources_setting, repr=False)
     _protected: BranchPolicy = attrs.field(default=None, converter=to_protection)
     api_url: str | None = attrs.field(default=None, converter=to_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env, kw_only=True)
@@ -128,16 +128,12 @@ class AzureDevOpsHost:
         Raises:
             AzureDevOpsSettingsError: An unknown setting, or a bad value.
         """
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise AzureDevOpsSettingsError(
-                f"unknown setting(s) of the azure-devops host: {', '.join(unknown)} (known: {', '.join(SETTINGS)})"
-            )
+        CHECKS.known(settings, SETTINGS, "azure-devops")
         policy: dict[str, Any] = {}
         if "required_statuses" in settings:
             policy["contexts"] = settings.pop("required_statuses")
         if "required_reviews" in settings:
-            policy["required_reviews"] = int(number("required_reviews", settings.pop("required_reviews"), int))
+            policy["required_reviews"] = CHECKS.number("required_reviews", settings.pop("required_reviews"), int)
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property

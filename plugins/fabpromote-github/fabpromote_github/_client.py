@@ -261,12 +261,12 @@ class GitHubClient(RestClient):
             return f"no connection within {self.timeout:g} s"
         return text or type(exc).__name__
 
-    def rate_limited(self, response: requests.Response, message: str) -> bool:
+    def rate_limited(self, response: requests.Response) -> bool:
         """A rate limit by its headers, or a 403 whose message says so."""
         # A secondary limit may say so only in its message: it is not retried (GitHub asks
         # for a minute or more then, past the default deadline), but it is named a limit.
-        return super().rate_limited(response, message) or (
-            response.status_code == 403 and "rate limit" in message.lower()
+        return super().rate_limited(response) or (
+            response.status_code == 403 and "rate limit" in self.message(response).lower()
         )
 
     def auth_advice(self, status: int, message: str) -> str:
