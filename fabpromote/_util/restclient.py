@@ -194,14 +194,25 @@ class RestClient:
     limit_wait: ClassVar[float | None] = None
     backoff_max: ClassVar[float] = 60.0
 
-    api_url: str
     token_env: str
     timeout: float
     session: requests.Session
-    max_retries: int
     backoff: float
-    max_wait: float
     clock: Clock
+
+    if TYPE_CHECKING:
+        # Read-only here, so that a subclass may give them as attrs fields or as properties.
+        @property
+        def api_url(self) -> str:
+            """The API base URL, without a trailing slash."""
+
+        @property
+        def max_retries(self) -> int:
+            """How many times a failed request is tried again."""
+
+        @property
+        def max_wait(self) -> float:
+            """The longest wait a server may ask for."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -294,7 +305,7 @@ class RestClient:
     def url(self, path: str) -> str:
         """The URL of ``path``; a full URL only on the API's own origin, which alone may receive the token."""
         if "://" not in path:
-            return self.api_url + path
+            return f"{self.api_url}/{path.lstrip('/')}"
         if not same_origin(path, self.api_url):
             raise self.errors.error(self.off_origin(path), **self.error_options())
         return path
