@@ -9,7 +9,9 @@ read from its variable at each request and redacted from every message, the
 request sent with its timeout under the :class:`fabpromote.network.RetryPolicy`
 mounted on the session, no token sent off the API's origin, and an error answer
 mapped to the plugin's errors (:meth:`RestClient.failure`, whose parts a host
-may override). :func:`error_message` reads what an error answer says.
+may override). :func:`error_message` reads what an error answer says;
+:func:`same_origin` and :func:`origin` say where a URL points. The ``DEFAULT_*``
+numbers are the defaults of the settings every such host takes.
 :class:`SettingChecks` checks the settings every such host takes (``api_url``,
 ``token_env``, timeouts and counts), raising the plugin's settings error;
 :func:`sources_setting` gives a host its ``sources`` (new ones when not given).
@@ -22,16 +24,25 @@ from __future__ import annotations
 
 from fabpromote._sources.settingchecks import SettingChecks, sources_setting
 from fabpromote._util.restclient import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
     HostErrors,
     RestClient,
     TokenAuth,
     error_message,
     may_have_been_done,
     message_and_errors,
+    origin,
     same_origin,
 )
 
 __all__ = [
+    "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_TIMEOUT",
     "HostErrors",
     "RestClient",
     "SettingChecks",
@@ -39,6 +50,7 @@ __all__ = [
     "error_message",
     "may_have_been_done",
     "message_and_errors",
+    "origin",
     "same_origin",
     "sources_setting",
 ]

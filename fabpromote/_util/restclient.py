@@ -39,12 +39,17 @@ if TYPE_CHECKING:
     from fabpromote.exceptions import GitHostError
 
 __all__ = [
+    "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_TIMEOUT",
     "HostErrors",
     "RestClient",
     "TokenAuth",
     "error_message",
     "may_have_been_done",
     "message_and_errors",
+    "origin",
     "same_origin",
 ]
 
@@ -52,6 +57,13 @@ log = logging.getLogger("fabpromote.rest")
 
 #: How much of an error answer's text a message keeps.
 MESSAGE_LENGTH = 500
+#: The defaults of the settings every REST host takes: seconds to connect and
+#: for each read, retries after the first try, the first backoff (doubling),
+#: and the longest wait a server may ask for.
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_BACKOFF = 1.0
+DEFAULT_MAX_WAIT = 600.0
 
 
 @attrs.frozen
@@ -153,10 +165,11 @@ def error_message(
 
 def same_origin(url: str, base: str) -> bool:
     """Whether ``url`` is on ``base``'s scheme, host and port (a default port written or not)."""
-    return _origin(url) == _origin(base)
+    return origin(url) == origin(base)
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The scheme, host (lower case) and port of ``url``, its default port when none is written."""
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -273,8 +286,10 @@ class RestClient:
         """
         url = self.url(path)
         shown = self.shown(url)
-        response = self.send(method, url, shown, params=params, json=json)
+        self.before_send()
+        response = self.send(method, url, shown, params=self.query(params), json=json)
         log.debug("%s %s %s -> %d", self.title(), method, shown, response.status_code)
+        self.answered(response)
         if response.status_code in expect:
             return response
         error = self.failure(response, method, shown)
@@ -297,6 +312,16 @@ class RestClient:
             )
         except requests.RequestException as exc:
             raise self.unreachable(exc, method, shown) from exc
+
+    def before_send(self) -> None:
+        """Called before each request (a host may wait for a rate limit to reset); nothing by default."""
+
+    def answered(self, response: requests.Response) -> None:
+        """Called with each answer, expected or not (a host may note its rate limits); nothing by default."""
+
+    def query(self, params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """The query each request is sent with: ``params`` as given by default (a host may add to it)."""
+        return params
 
     def headers(self) -> dict[str, str]:
         """The headers of each request: the token's."""

@@ -23,7 +23,16 @@ import attrs
 import requests
 
 from fabpromote.network import Clock
-from fabpromote.rest import HostErrors, RestClient, SettingChecks, TokenAuth
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HostErrors,
+    RestClient,
+    SettingChecks,
+    TokenAuth,
+)
 from fabpromote.rest import error_message as answer_message
 from fabpromote_azure_devops._errors import (
     AzureDevOpsAuthenticationError,
@@ -39,10 +48,6 @@ __all__ = ["API_VERSION", "CHECKS", "DEFAULT_TOKEN_ENV", "AzureClient", "error_m
 API_VERSION = "7.1"
 #: The variable the Azure CLI's devops extension reads a personal access token from.
 DEFAULT_TOKEN_ENV = "AZURE_DEVOPS_EXT_PAT"  # noqa: S105 - the name of the variable, not a token
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF = 1.0
-DEFAULT_MAX_WAIT = 600.0
 #: Azure DevOps' throttling headers (the reset in epoch seconds).
 REMAINING_HEADER, RESET_HEADER = "X-RateLimit-Remaining", "X-RateLimit-Reset"
 MESSAGE_LENGTH = 500
@@ -74,7 +79,11 @@ class AzureClient(RestClient):
     A :class:`fabpromote.rest.RestClient`: the personal access token goes as
     HTTP Basic with an empty user name, every request asks for
     :data:`API_VERSION`, no redirect is followed (a refused token is sent to
-    the sign-in page), and messages name paths below the organization.
+    the sign-in page), and messages name paths below the organization. Its
+    :meth:`request` raises AzureDevOpsAuthenticationError (HTTP 401, or 203:
+    the sign-in page a refused token gets), AzureDevOpsNotFoundError (404 unless
+    expected), AzureDevOpsRateLimitError (throttled for longer than
+    ``max_wait`` or the deadline), AzureDevOpsError (any other failure).
 
     Args:
         api_url: The organization's URL; paths below it start with the project.
@@ -111,26 +120,6 @@ class AzureClient(RestClient):
     def __attrs_post_init__(self) -> None:
         self.mount_retries()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> requests.Response:
-        """Send ``method`` to ``path`` (below :attr:`api_url`, parts quoted) with ``api-version``.
-
-        Raises:
-            AzureDevOpsAuthenticationError: HTTP 401, or 203 (the sign-in page a refused token gets).
-            AzureDevOpsNotFoundError: HTTP 404 (unless expected).
-            AzureDevOpsRateLimitError: Throttled for longer than ``max_wait`` or the deadline.
-            AzureDevOpsError: Any other unexpected status, or Azure DevOps cannot be reached.
-        """
-        query = {**(params or {}), "api-version": API_VERSION}
-        return super().request(method, path, params=query, json=json, expect=expect)
-
     def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """The JSON of a GET answered 200."""
         return self.request("GET", path, params=params).json()
@@ -158,6 +147,10 @@ class AzureClient(RestClient):
                 return items
 
     # What differs from the base
+
+    def query(self, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """Every request asks for :data:`API_VERSION`."""
+        return {**(params or {}), "api-version": API_VERSION}
 
     def shown(self, url: str) -> str:
         """A request is named by its path below the organization."""

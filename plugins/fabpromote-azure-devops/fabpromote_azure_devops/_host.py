@@ -34,14 +34,10 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote.rest import sources_setting
+from fabpromote.rest import DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT, sources_setting
 from fabpromote_azure_devops import _pulls
 from fabpromote_azure_devops._client import (
     CHECKS,
-    DEFAULT_BACKOFF,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     AzureClient,
     token_env,

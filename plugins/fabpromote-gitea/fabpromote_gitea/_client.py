@@ -23,7 +23,17 @@ import attrs
 import requests
 
 from fabpromote.network import Clock
-from fabpromote.rest import HostErrors, RestClient, SettingChecks, TokenAuth, error_message
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HostErrors,
+    RestClient,
+    SettingChecks,
+    TokenAuth,
+    error_message,
+)
 from fabpromote_gitea._errors import (
     GiteaAuthenticationError,
     GiteaError,
@@ -34,10 +44,6 @@ from fabpromote_gitea._errors import (
 __all__ = ["CHECKS", "DEFAULT_TOKEN_ENV", "GiteaClient", "message", "token_env"]
 
 DEFAULT_TOKEN_ENV = "GITEA_TOKEN"  # noqa: S105 - the name of the variable, not a token
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF = 1.0
-DEFAULT_MAX_WAIT = 600.0
 #: Gitea's default ``[api] MAX_RESPONSE_ITEMS`` is 50: asking for more gets 50.
 PAGE_LIMIT = 50
 MESSAGE_LENGTH = 500

@@ -41,14 +41,10 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote.rest import sources_setting
+from fabpromote.rest import DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT, sources_setting
 from fabpromote_gitea import _settings as convert
 from fabpromote_gitea._client import (
     CHECKS,
-    DEFAULT_BACKOFF,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     MESSAGE_LENGTH,
     GiteaClient,

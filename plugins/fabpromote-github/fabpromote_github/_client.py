@@ -29,7 +29,17 @@ import attrs
 import requests
 
 from fabpromote.network import IDEMPOTENT_METHODS, Clock, network_timeout
-from fabpromote.rest import HostErrors, RestClient, SettingChecks, TokenAuth, may_have_been_done
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HostErrors,
+    RestClient,
+    SettingChecks,
+    TokenAuth,
+    may_have_been_done,
+)
 from fabpromote_github._errors import (
     GitHubAuthenticationError,
     GitHubError,
@@ -51,11 +61,6 @@ __all__ = [
 log = logging.getLogger("fabpromote.github")
 
 DEFAULT_TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the name of the variable, not a token
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF = 1.0
-#: The longest single wait for a rate limit or a retry; longer is an error.
-DEFAULT_MAX_WAIT = 600.0
 #: GitHub: "otherwise, wait for at least one minute before retrying" (secondary limits).
 SECONDARY_LIMIT_WAIT = 60.0
 #: Added to X-RateLimit-Reset: the reset is in whole seconds and clocks drift.
@@ -117,7 +122,11 @@ class GitHubClient(RestClient):
 
     A :class:`fabpromote.rest.RestClient`: the token goes as ``Authorization:
     Bearer``; GitHub's rate limits (primary and secondary) are honoured, and a
-    used-up primary limit makes the next request wait for its reset.
+    used-up primary limit makes the next request wait for its reset. Its
+    :meth:`request` raises GitHubAuthenticationError (HTTP 401),
+    GitHubNotFoundError (404 unless expected), GitHubRateLimitError (a limit
+    lasting longer than ``max_wait`` or the rest of
+    ``$FABPROMOTE_NETWORK_TIMEOUT``), GitHubError (any other failure).
 
     Args:
         api_url: The API base URL.
@@ -162,37 +171,6 @@ class GitHubClient(RestClient):
         self.mount_retries()
 
     # Requests
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> requests.Response:
-        """Send a request, retrying and waiting as needed; return the response.
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
-            path: Below the API base (``/repos/o/r``), its parts already
-                quoted; or a full URL on the API's host (a ``Link`` target).
-            params: The query.
-            json: The body, sent as JSON.
-            expect: The statuses returned to the caller; any other is an error.
-
-        Raises:
-            GitHubAuthenticationError: HTTP 401.
-            GitHubNotFoundError: HTTP 404 (unless expected).
-            GitHubRateLimitError: A rate limit lasts longer than ``max_wait``,
-                or than what is left of ``$FABPROMOTE_NETWORK_TIMEOUT``.
-            GitHubError: Any other unexpected status, or GitHub cannot be reached.
-        """
-        self._wait_for_reset()
-        response = super().request(method, path, params=params, json=json, expect=expect)
-        self._note_limits(response)
-        return response
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None, expect: tuple[int, ...] = (200,)) -> Any:
         """The JSON of a GET; None for an expected status other than 200."""
@@ -276,6 +254,14 @@ class GitHubClient(RestClient):
         return f"authentication failed (HTTP {status}: {message}): the token in ${self.token_env} was refused"
 
     # Rate limits
+
+    def before_send(self) -> None:
+        """Wait for the reset of a used-up primary limit (see :meth:`_wait_for_reset`)."""
+        self._wait_for_reset()
+
+    def answered(self, response: requests.Response) -> None:
+        """Note a used-up primary limit (see :meth:`_note_limits`)."""
+        self._note_limits(response)
 
     def _wait_for_reset(self) -> None:
         """Wait for the reset of a primary limit the last answer used up, when it comes soon enough.

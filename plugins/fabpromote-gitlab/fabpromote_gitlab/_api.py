@@ -24,14 +24,13 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import attrs
 import requests
 
 from fabpromote.exceptions import GitHostError
 from fabpromote.network import Clock, retry_stopped
-from fabpromote.rest import HostErrors, RestClient, TokenAuth
+from fabpromote.rest import HostErrors, RestClient, TokenAuth, origin
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
 
@@ -224,7 +223,7 @@ class Api(RestClient):
 
     def off_origin(self, url: str) -> str:
         """A link to another server is not followed: the token must not go anywhere else."""
-        return self.redact(f"GitLab sent a link to another server ({_origin(url)}); not following it")
+        return self.redact(f"GitLab sent a link to another server ({origin(url)}); not following it")
 
     def shown(self, url: str) -> str:
         """A request is named by its whole URL, without the query."""
@@ -274,13 +273,3 @@ class Api(RestClient):
 def _project_missing(response: requests.Response, project: str) -> bool:
     """A 404 about the project itself, which callers allowing a 404 (of a branch, a file) never mean."""
     return bool(project) and response.status_code == 404 and "project not found" in message_of(response).lower()
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or ""), port or default
