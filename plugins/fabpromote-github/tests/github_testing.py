@@ -1,4 +1,4 @@
-"""What the tests share besides fixtures: the test token, the repository, a host factory."""
+"""What the tests share besides fixtures: the test token, the repository, a host factory, the fake as shared tests see it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fabpromote_github import GitHubHost
 from fake_github import FakeGitHub
 
 from fabpromote.git import Sources
+from fabpromote.testing.hosted import HostedFake, host_from_settings
 
 #: A token that looks like a real one, so that a leak is easy to find in logs and messages.
 TOKEN = "ghp_FaKeT0kenF0rTests0nly1234567890abcd"
@@ -31,8 +32,15 @@ def make_host(github: FakeGitHub, tmp_path: Path, **settings: object) -> GitHubH
         "backoff": "0.01",
         "timeout": "10",
     }
-    # Not a cluster-file setting: the fake's clock, so that retries wait on it and not for real.
-    clock = settings.pop("clock", github.clock)
-    host = GitHubHost.from_settings(**{**defaults, **settings})
-    host.clock = clock
-    return host
+    # By default the fake's clock, so that retries wait on it and not for real.
+    return host_from_settings(GitHubHost.from_settings, defaults, settings, github.clock)
+
+
+def hosted(github: FakeGitHub) -> HostedFake:
+    """The fake as the shared tests see it: empty repositories of owner octo, its API base."""
+
+    def create(name: str) -> str:
+        github.create_repo("octo", name, empty=True)
+        return github.repo_url("octo", name)
+
+    return HostedFake("github", TOKEN_ENV, create, {"api_url": github.api_url})
