@@ -1,4 +1,4 @@
-"""What the tests share besides fixtures: the test token, the repository, a host factory."""
+"""What the tests share besides fixtures: the test token, the repository, a host factory, the fake as shared tests see it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fabpromote_gitea import GiteaHost
 from fake_gitea import FakeGitea
 
 from fabpromote.git import Sources
+from fabpromote.testing.hosted import HostedFake
 
 #: A token shaped like Gitea's (40 hex digits), so that a leak is easy to find in logs and messages.
 TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0deadbeef"
@@ -32,3 +33,13 @@ def make_host(gitea: FakeGitea, tmp_path: Path, **settings: object) -> GiteaHost
         "timeout": "10",
     }
     return GiteaHost.from_settings("gitea", **{**defaults, **settings})
+
+
+def hosted(gitea: FakeGitea, kind: str = "gitea") -> HostedFake:
+    """The fake as the shared tests see it (as a ``kind`` host): empty repositories of owner octo, its API base."""
+
+    def create(name: str) -> str:
+        gitea.create_repo("octo", name, empty=True)
+        return gitea.repo_url("octo", name)
+
+    return HostedFake(kind, TOKEN_ENV, create, {"api_url": gitea.api_url})

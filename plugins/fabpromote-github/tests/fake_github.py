@@ -46,14 +46,14 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 import github_shapes as shapes
 from github_openapi import OpenAPI, Violation
 
 from fabpromote.testing.gitservers import SmartHTTPServer
-from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest
+from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest, Routes
 
 __all__ = ["FakeGitHub", "Recorded"]
 
@@ -513,15 +513,12 @@ class FakeGitHub(FakeRestHost):
             self._charge(limits)
             if body is _INVALID_JSON:
                 raise ApiError(400, "Problems parsing JSON")
-            for route_method, pattern, name in _ROUTES:
-                match = pattern.fullmatch(path)
-                if match and route_method == method:
-                    params = {key: unquote(value) for key, value in match.groupdict().items() if value is not None}
-                    with self._lock:
-                        answer: _Answer = getattr(self, name)(query=query, body=body, **params)
-                    break
-            else:
+            found = _ROUTES.find(method, path)
+            if found is None:
                 raise ApiError(404, "Not Found")
+            name, params = found
+            with self._lock:
+                answer: _Answer = getattr(self, name)(query=query, body=body, **params)
         except ApiError as exc:
             return _Answer(exc.status, exc.body(), {**limits, **exc.headers})
         if answer.page_of is not None:
@@ -1342,9 +1339,8 @@ class _Answer:
 
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-_ROUTES = [
-    (method, re.compile(pattern), name)
-    for method, pattern, name in [
+_ROUTES = Routes(
+    [
         ("GET", "/rate_limit", "rate_limit"),
         ("GET", _REPO, "get_repo"),
         ("GET", _REPO + r"/branches/(?P<branch>.+)/protection", "get_protection"),
@@ -1366,7 +1362,7 @@ _ROUTES = [
         ("PUT", _REPO + r"/pulls/(?P<number>\d+)/merge", "merge_pull"),
         ("POST", _REPO + r"/pulls/(?P<number>\d+)/reviews", "create_review"),
     ]
-]
+)
 
 
 # git
