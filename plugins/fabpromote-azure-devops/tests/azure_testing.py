@@ -8,6 +8,7 @@ from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import FakeAzureDevOps
 
 from fabpromote.git import Sources
+from fabpromote.testing.hosted import HostedFake, host_from_settings
 
 #: A token that looks like a real one (52 characters), so that a leak is easy to find in logs and messages.
 TOKEN = "fakepat7q2xw4ne5ktestsonlyf6r3mz8vb9cy0ud1hj2lk3p4s5"
@@ -30,8 +31,14 @@ def make_host(azure: FakeAzureDevOps, tmp_path: Path, **settings: object) -> Azu
         "backoff": "0.01",
         "timeout": "10",
     }
-    clock = settings.pop("clock", None)
-    host = AzureDevOpsHost.from_settings(**{**defaults, **settings})
-    if clock is not None:
-        host.clock = clock
-    return host
+    return host_from_settings(AzureDevOpsHost.from_settings, defaults, settings)
+
+
+def hosted(azure: FakeAzureDevOps, project: str = "Ops") -> HostedFake:
+    """The fake as the shared tests see it: empty repositories of ``project``, the API base from their URLs."""
+
+    def create(name: str) -> str:
+        azure.state.create_repo(project, name)
+        return azure.repo_url(project, name)
+
+    return HostedFake("azure-devops", TOKEN_ENV, create)

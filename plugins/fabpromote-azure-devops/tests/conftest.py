@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.gitrepos import GIT_ENV
+from fabpromote.testing.hosted import isolate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -37,16 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    isolate(monkeypatch, tmp_path, token_env=TOKEN_ENV, token=TOKEN, host_variable="AZURE_DEVOPS_EXT_PAT")
 
 
 @pytest.fixture(name="azure")

@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from azure_testing import TOKEN_ENV
+from azure_testing import hosted
 from fake_azure import FakeAzureDevOps
 
 from fabpromote import Cluster, host_for
 from fabpromote.cli import main
-from fabpromote.git import Credentials, GitOps, Sources
+from fabpromote.testing.hosted import report_status_refused
 
 
 @pytest.fixture(name="setup")
 def _setup(azure: FakeAzureDevOps, tmp_path: Path) -> tuple[str, list[str]]:
     """A manifests repository whose dev branch has two publishes; the cluster file and dev's commits, newest first."""
-    ops = GitOps(Sources(credentials=Credentials({urlsplit(azure.org_url).netloc: TOKEN_ENV})))
-    for name in ("cluster-hld", "manifests"):
-        azure.state.create_repo("Ops", name)
-    manifests = azure.repo_url("Ops", "manifests")
-    first = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 1\n"}, "publish 1", expected=None)
-    second = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 2\n"}, "publish 2", expected=first)
-    assert first is not None
-    assert second is not None
-    config = tmp_path / "fabpromote.yaml"
-    config.write_text(
-        f"name: c\nhld: {azure.repo_url('Ops', 'cluster-hld')}\nmanifests: {manifests}\n"
-        f"environments: [dev, stage]\nhosts:\n"
-        f"  '127.0.0.1':\n    type: azure-devops\n    api_url: {azure.org_url!r}\n    token_env: {TOKEN_ENV}\n"
-    )
-    return str(config), [second, first]
+    return hosted(azure).published_cluster(tmp_path)
 
 
 def test_report_status_posts_through_the_statuses_api(
@@ -93,8 +78,5 @@ def test_report_status_refusals_post_nothing(
 ) -> None:
     """A bad state, an environment never published, a SHA Azure does not have: one line, no status."""
     config, _ = setup
-    assert main(["report-status", *argv, "--config", config]) == 1
-    err = capsys.readouterr().err
-    assert error in err
-    assert len(err.strip().splitlines()) == 1
+    assert error in report_status_refused(argv, config, capsys)
     assert not [r for r in azure.requests if r.method == "POST" and r.path.endswith("/statuses")]
