@@ -37,8 +37,15 @@ H = TypeVar("H")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, token_env: str, token: str, host_variable: str) -> None:
-    """Home, cache and git configuration in ``tmp_path``; the test token in ``token_env``; no proxy.
+def isolate(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    host_variable: str,
+    token_env: str | None = None,
+    token: str = "",
+) -> None:
+    """Home, cache and git configuration in ``tmp_path``; the test token in ``token_env`` (when named); no proxy.
 
     ``host_variable`` (the host's default token variable, ``GITHUB_TOKEN``) is
     unset, so that no real token of the machine is ever sent to a fake.
@@ -52,7 +59,8 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, token_env: str, 
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.delenv(host_variable, raising=False)
-    monkeypatch.setenv(token_env, token)
+    if token_env is not None:
+        monkeypatch.setenv(token_env, token)
 
 
 def host_from_settings(
