@@ -10,8 +10,10 @@ request sent with its timeout under the :class:`fabpromote.network.RetryPolicy`
 mounted on the session, no token sent off the API's origin, and an error answer
 mapped to the plugin's errors (:meth:`RestClient.failure`, whose parts a host
 may override). :func:`error_message` reads what an error answer says;
-:func:`same_origin` and :func:`origin` say where a URL points. The ``DEFAULT_*``
-numbers are the defaults of the settings every such host takes.
+:func:`same_origin` and :func:`origin` say where a URL points; :func:`may_have_been_done`
+whether a request that got no answer may have reached the server. :data:`DEFAULT_TIMEOUT`,
+:data:`DEFAULT_MAX_RETRIES`, :data:`DEFAULT_BACKOFF` and :data:`DEFAULT_MAX_WAIT` are the
+defaults of the settings every such host takes.
 :class:`SettingChecks` checks the settings every such host takes (``api_url``,
 ``token_env``, timeouts and counts), raising the plugin's settings error;
 :func:`sources_setting` gives a host its ``sources`` (new ones when not given).
