@@ -9,7 +9,8 @@ read from its variable at each request and redacted from every message, the
 request sent with its timeout under the :class:`fabpromote.network.RetryPolicy`
 mounted on the session, no token sent off the API's origin, and an error answer
 mapped to the plugin's errors (:meth:`RestClient.failure`, whose parts a host
-may override). :func:`error_message` reads what an error answer says;
+may override). A host keeps one client per API base in a :class:`ClientsByApi`, each
+made with the host's own settings (:func:`client_settings`). :func:`error_message` reads what an error answer says;
 :func:`same_origin` and :func:`origin` say where a URL points; :func:`may_have_been_done`
 whether a request that got no answer may have reached the server. :data:`DEFAULT_TIMEOUT`,
 :data:`DEFAULT_MAX_RETRIES`, :data:`DEFAULT_BACKOFF` and :data:`DEFAULT_MAX_WAIT` are the
@@ -30,9 +31,11 @@ from fabpromote._util.restclient import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
+    ClientsByApi,
     HostErrors,
     RestClient,
     TokenAuth,
+    client_settings,
     error_message,
     may_have_been_done,
     message_and_errors,
@@ -45,10 +48,12 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_WAIT",
     "DEFAULT_TIMEOUT",
+    "ClientsByApi",
     "HostErrors",
     "RestClient",
     "SettingChecks",
     "TokenAuth",
+    "client_settings",
     "error_message",
     "may_have_been_done",
     "message_and_errors",

@@ -15,10 +15,12 @@ import requests
 
 from fabpromote.exceptions import GitHostError
 from fabpromote.rest import (
+    ClientsByApi,
     HostErrors,
     RestClient,
     SettingChecks,
     TokenAuth,
+    client_settings,
     error_message,
     same_origin,
     sources_setting,
@@ -230,6 +232,26 @@ class TestRequests:
             slow.set()
 
 
+class TestClientsByApi:
+    def test_one_client_per_api_made_with_the_hosts_settings_of_first_use(self, forge: FakeForge) -> None:
+        @attrs.define
+        class Host:
+            token_env: str = TOKEN_ENV
+            timeout: float = 5.0
+            max_retries: int = 2
+            backoff: float = 0.01
+            max_wait: float = 5.0
+            clock: Any = None
+
+        host = Host()
+        clients = ClientsByApi(lambda api_url: ForgeClient(api_url, **client_settings(host)))
+        host.clock = FakeClock()  # set after the host is built, as tests do: the clients get it
+        first = clients.get(forge.url + "/api")
+        assert clients.get(forge.url + "/api") is first
+        assert clients.get(forge.url + "/other") is not first
+        assert (first.clock, first.timeout, first.max_retries) == (host.clock, 5.0, 2)
+
+
 class TestTokenAuth:
     @pytest.mark.parametrize(
         ("auth", "expected"),
@@ -288,6 +310,16 @@ class TestSettingChecks:
         ):
             CHECKS.known({"colour": "red"}, ("api_url",), "forge")
         assert sources_setting(None) is not None
+
+    def test_take_hands_settings_on_converted_and_leaves_the_rest(self) -> None:
+        settings = {"required_statuses": ["ci"], "required_reviews": "2", "strict": "yes", "timeout": "3"}
+        taken = CHECKS.take(
+            settings, renamed={"required_statuses": "contexts"}, counts=("required_reviews",), booleans=("strict",)
+        )
+        assert taken == {"contexts": ["ci"], "required_reviews": 2, "strict": True}
+        assert settings == {"timeout": "3"}
+        with pytest.raises(ForgeSettingsError, match="required_reviews must be a number"):
+            CHECKS.take({"required_reviews": "two"}, counts=("required_reviews",))
 
     def test_same_origin_knows_default_ports(self) -> None:
         assert same_origin("https://h.example:443/a?page=2", "https://H.example/api")

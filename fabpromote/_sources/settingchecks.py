@@ -40,6 +40,29 @@ class SettingChecks:
         if unknown:
             raise self.error(f"unknown setting(s) of the {host} host: {', '.join(unknown)} (known: {', '.join(names)})")
 
+    def take(
+        self,
+        settings: dict[str, Any],
+        *,
+        renamed: Mapping[str, str] | None = None,
+        counts: Iterable[str] = (),
+        booleans: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """Take settings out of ``settings`` (those a host hands on, to its protection policy say), checked.
+
+        Args:
+            renamed: Settings taken as they are, under another name (``required_contexts`` -> ``contexts``).
+            counts: Settings that are whole numbers.
+            booleans: Settings that are yes or no (see :meth:`boolean`).
+
+        Returns:
+            The settings taken that were given, by the name they are handed on under.
+        """
+        taken = {new: settings.pop(old) for old, new in (renamed or {}).items() if old in settings}
+        taken |= {name: self.number(name, settings.pop(name), int) for name in counts if name in settings}
+        taken |= {name: self.boolean(name, settings.pop(name)) for name in booleans if name in settings}
+        return taken
+
     def api_url(self, value: Any) -> str:
         """An ``api_url`` (see :func:`api_url_setting`)."""
         return api_url_setting(value, self.error)

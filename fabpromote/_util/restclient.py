@@ -22,8 +22,9 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -43,9 +44,11 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_WAIT",
     "DEFAULT_TIMEOUT",
+    "ClientsByApi",
     "HostErrors",
     "RestClient",
     "TokenAuth",
+    "client_settings",
     "error_message",
     "may_have_been_done",
     "message_and_errors",
@@ -415,3 +418,34 @@ class RestClient:
         else:
             advice = f"the token in ${self.token_env} was refused"
         return f"authentication failed (HTTP {status}: {message}): {advice}"
+
+
+C = TypeVar("C", bound=RestClient)
+
+
+def client_settings(host: Any) -> dict[str, Any]:
+    """The settings a host hands each of its clients: ``token_env``, ``timeout``, ``max_retries``, ``backoff``,
+    ``max_wait`` and ``clock``, read from the host's attributes of those names now."""
+    names = ("token_env", "timeout", "max_retries", "backoff", "max_wait", "clock")
+    return {name: getattr(host, name) for name in names}
+
+
+class ClientsByApi(Generic[C]):
+    """A host's clients: one per API base URL, made by ``make`` on first use; safe across threads.
+
+    A host makes its clients lazily, so that settings a test changes after
+    building the host (its clock) are those the clients get.
+    """
+
+    def __init__(self, make: Callable[[str], C]) -> None:
+        self._make = make
+        self._clients: dict[str, C] = {}
+        self._lock = threading.Lock()
+
+    def get(self, api_url: str) -> C:
+        """The client of ``api_url``, made the first time it is asked for."""
+        with self._lock:
+            client = self._clients.get(api_url)
+            if client is None:
+                client = self._clients[api_url] = self._make(api_url)
+            return client

@@ -12,7 +12,6 @@ purpose a branch does not accept raises
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -34,7 +33,15 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote.rest import DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT, sources_setting
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    ClientsByApi,
+    client_settings,
+    sources_setting,
+)
 from fabpromote_azure_devops import _pulls
 from fabpromote_azure_devops._client import (
     CHECKS,
@@ -109,9 +116,12 @@ class AzureDevOpsHost:
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=to_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
-    _clients: dict[str, AzureClient] = attrs.field(init=False, factory=dict, repr=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+    _clients: ClientsByApi[AzureClient] = attrs.field(init=False, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
+
+    @_clients.default
+    def _make_clients(self) -> ClientsByApi[AzureClient]:
+        return ClientsByApi(lambda api_url: AzureClient(api_url, **client_settings(self)))
 
     @_ops.default
     def _make_ops(self) -> GitOps:
@@ -125,11 +135,7 @@ class AzureDevOpsHost:
             AzureDevOpsSettingsError: An unknown setting, or a bad value.
         """
         CHECKS.known(settings, SETTINGS, "azure-devops")
-        policy: dict[str, Any] = {}
-        if "required_statuses" in settings:
-            policy["contexts"] = settings.pop("required_statuses")
-        if "required_reviews" in settings:
-            policy["required_reviews"] = CHECKS.number("required_reviews", settings.pop("required_reviews"), int)
+        policy = CHECKS.take(settings, renamed={"required_statuses": "contexts"}, counts=("required_reviews",))
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property
@@ -383,20 +389,7 @@ class AzureDevOpsHost:
 
     def _repo(self, repo_url: str) -> tuple[RepoRef, AzureClient]:
         ref = parse_repo(repo_url)
-        base = self.api_url or ref.collection_url
-        with self._lock:
-            client = self._clients.get(base)
-            if client is None:
-                client = self._clients[base] = AzureClient(
-                    base,
-                    token_env=self.token_env,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    max_wait=self.max_wait,
-                    clock=self.clock,
-                )
-        return ref, client
+        return ref, self._clients.get(self.api_url or ref.collection_url)
 
     @contextlib.contextmanager
     def _git(self, repo_url: str) -> Iterator[str]:

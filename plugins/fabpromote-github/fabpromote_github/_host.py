@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -46,7 +45,7 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote.rest import error_message, sources_setting
+from fabpromote.rest import ClientsByApi, client_settings, error_message, sources_setting
 from fabpromote_github._client import (
     CHECKS,
     DEFAULT_BACKOFF,
@@ -149,9 +148,12 @@ class GitHubHost:
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
-    _clients: dict[str, GitHubClient] = attrs.field(init=False, factory=dict, repr=False)
+    _clients: ClientsByApi[GitHubClient] = attrs.field(init=False, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    @_clients.default
+    def _make_clients(self) -> ClientsByApi[GitHubClient]:
+        return ClientsByApi(lambda api_url: GitHubClient(api_url, **client_settings(self)))
 
     @_ops.default
     def _make_ops(self) -> GitOps:
@@ -165,14 +167,12 @@ class GitHubHost:
             GitHubSettingsError: An unknown setting, or a bad value.
         """
         CHECKS.known(settings, SETTINGS, "github")
-        policy: dict[str, Any] = {}
-        if "required_contexts" in settings:
-            policy["contexts"] = settings.pop("required_contexts")
-        if "required_reviews" in settings:
-            policy["required_reviews"] = CHECKS.number("required_reviews", settings.pop("required_reviews"), int)
-        for key in ("strict", "enforce_admins"):
-            if key in settings:
-                policy[key] = CHECKS.boolean(key, settings.pop(key))
+        policy = CHECKS.take(
+            settings,
+            renamed={"required_contexts": "contexts"},
+            counts=("required_reviews",),
+            booleans=("strict", "enforce_admins"),
+        )
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property
@@ -594,20 +594,7 @@ class GitHubHost:
         return ref, self._api(ref)
 
     def _api(self, ref: RepoRef) -> GitHubClient:
-        api_url = self.api_url or default_api_url(ref)
-        with self._lock:
-            client = self._clients.get(api_url)
-            if client is None:
-                client = self._clients[api_url] = GitHubClient(
-                    api_url,
-                    token_env=self.token_env,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    max_wait=self.max_wait,
-                    clock=self.clock,
-                )
-            return client
+        return self._clients.get(self.api_url or default_api_url(ref))
 
     def _check_repo(self, ref: RepoRef, client: GitHubClient) -> None:
         """Raise :class:`RepositoryNotFoundError` when the repository itself answers 404."""
