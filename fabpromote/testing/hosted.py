@@ -24,15 +24,31 @@ from urllib.parse import urlsplit
 
 import attrs
 import pytest
+import yaml
 
 from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.contracts import ServedRepo
 from fabpromote.testing.gitrepos import GIT_ENV, git
-from fabpromote.testing.story import CreateRepo
+from fabpromote.testing.story import CreateRepo, app_files
 
-__all__ = ["HostedFake", "host_from_settings", "isolate", "report_status_refused", "served_repo"]
+__all__ = [
+    "CAT_ENVIRONMENTS",
+    "HostedFake",
+    "cat_cluster",
+    "conflicting_change_stays_pending",
+    "host_from_settings",
+    "isolate",
+    "open_change_stays_pending",
+    "promote_cat",
+    "publish",
+    "report_status_refused",
+    "served_repo",
+    "set_cat_tag",
+]
 
 H = TypeVar("H")
+#: The environments of :func:`cat_cluster`, in promotion order.
+CAT_ENVIRONMENTS = ("dev", "stage", "prod")
 #: The proxy variables a test unsets, so that requests to 127.0.0.1 go straight to the fake.
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -148,3 +164,82 @@ def report_status_refused(argv: list[str], config: str, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     return err
+
+
+def cat_cluster(root: Path, create: CreateRepo, hosts: Mapping[str, Mapping[str, str]]) -> tuple[str, str]:
+    """The app cat (v1.0.0 on master and each environment's branch) and a cluster whose HLD takes, in each of
+    :data:`CAT_ENVIRONMENTS`, cat's branch of its name, made by ``create`` on a host; the cluster file and cat's URL.
+    """
+    cat = create("cat", {branch: app_files("cat", "v1.0.0") for branch in ("master", *CAT_ENVIRONMENTS)})
+    component = (
+        "name: c\nsubcomponents:\n- name: cat-application\n  source: {cat}\n"
+        "  method: git\n  branch: {env}\n  path: hld\n"
+    )
+    hld = create(
+        "cluster-hld",
+        {env: {"component.yaml": component.format(cat=cat, env=env).encode()} for env in CAT_ENVIRONMENTS},
+    )
+    manifests = create("manifests", {})
+    config = root / "fabpromote.yaml"
+    document = {
+        "name": "c",
+        "hld": hld,
+        "manifests": manifests,
+        "environments": list(CAT_ENVIRONMENTS),
+        "hosts": {name: dict(entry) for name, entry in hosts.items()},
+    }
+    config.write_text(yaml.safe_dump(document, sort_keys=False))
+    return str(config), cat
+
+
+def publish(config: str, env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """What CI does after a change on ``env``: publish it (the published gate of the next environment needs it)."""
+    from fabpromote.cli import main
+
+    assert main(["materialize", env, "--publish", "--config", config]) == 0
+    capsys.readouterr()
+
+
+def set_cat_tag(ops: GitOps, url: str, branch: str, tag: str) -> None:
+    """A release of cat on ``branch``: its image tag set to ``tag`` in one commit."""
+    files = {"hld/config/common.yaml": app_files("cat", tag)["hld/config/common.yaml"]}
+    ops.commit_files(url, branch, files, f"{tag} on {branch}", expected=ops.branch_sha(url, branch))
+
+
+def promote_cat(config: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any]]:
+    """``fabpromote promote cat-application --from dev --to stage --json EXTRA``: its exit status and its JSON."""
+    import json
+
+    from fabpromote.cli import main
+
+    argv = ["promote", "cat-application", "--from", "dev", "--to", "stage", "--config", config, "--json", *extra]
+    status = main(argv)
+    return status, json.loads(capsys.readouterr().out)
+
+
+def open_change_stays_pending(config: str, ops: GitOps, cat: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """Without ``--merge`` a promotion's change is opened and left: exit 3, outcome pending, stage unmoved;
+    with ``--merge`` it is merged: exit 0. The first promotion's JSON."""
+    set_cat_tag(ops, cat, "dev", "v9.0.0")
+    publish(config, "dev", capsys)
+    stage = ops.branch_sha(cat, "stage")
+    status, opened = promote_cat(config, capsys)
+    assert (status, opened["outcome"], opened["merge"]) == (3, "pending", None)
+    assert ops.branch_sha(cat, "stage") == stage
+    status, merged = promote_cat(config, capsys, "--merge")
+    assert (status, merged["outcome"]) == (0, "done")
+    assert ops.branch_sha(cat, "stage") != stage
+    return opened
+
+
+def conflicting_change_stays_pending(config: str, ops: GitOps, cat: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--merge`` of a change that conflicts: not merged, left open to resolve: exit 3, not 0."""
+    set_cat_tag(ops, cat, "dev", "v9.0.0")
+    publish(config, "dev", capsys)
+    set_cat_tag(ops, cat, "stage", "v8.0.0")
+    stage = ops.branch_sha(cat, "stage")
+    status, data = promote_cat(config, capsys, "--merge")
+    merge = data["merge"]
+    assert isinstance(merge, dict)
+    assert (status, data["outcome"], merge["status"]) == (3, "pending", "not-mergeable")
+    assert ops.branch_sha(cat, "stage") == stage

@@ -45,9 +45,11 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import attrs
 import fake_gitlab_views as views
 
+from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gitrepos import GIT_ENV
 from fabpromote.testing.gitservers import SmartHTTPServer
 from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest
+from fabpromote.testing.story import CreateRepo
 
 if TYPE_CHECKING:
     from gitlab_description import Description
@@ -383,6 +385,27 @@ class FakeGitLab(FakeRestHost):
         return f"{self.git_url}{path}.git"
 
     # Setting up and inspecting state
+
+    def story_repos(self, ops: GitOps) -> CreateRepo:
+        """Makes a story's repositories as projects of ``group``: the first branch server-side, each further
+        one pushed through ``ops``."""
+
+        def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
+            first = next(iter(branches), "master")
+            url = self.create_project(
+                f"group/{name}", dict(branches.get(first, {"README.md": b"x\n"})), branches=(first,)
+            )
+            for branch, files in branches.items():
+                if branch != first:
+                    ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=first)
+            return url
+
+        return create
+
+    def git_ops(self) -> GitOps:
+        """Git operations that push to the fake with ``$GITLAB_TOKEN`` (user ``oauth2``, as GitLab takes it)."""
+        host = urlsplit(self.git_url).netloc
+        return GitOps(Sources(credentials=Credentials({host: "GITLAB_TOKEN"}, usernames={host: "oauth2"})))
 
     def create_project(
         self,
