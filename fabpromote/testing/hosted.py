@@ -42,8 +42,10 @@ __all__ = [
     "promote_cat",
     "publish",
     "report_status_refused",
+    "report_two_statuses",
     "served_repo",
     "set_cat_tag",
+    "statuses_read_back",
 ]
 
 H = TypeVar("H")
@@ -243,3 +245,28 @@ def conflicting_change_stays_pending(config: str, ops: GitOps, cat: str, capsys:
     assert isinstance(merge, dict)
     assert (status, data["outcome"], merge["status"]) == (3, "pending", "not-mergeable")
     assert ops.branch_sha(cat, "stage") == stage
+
+
+def report_two_statuses(
+    config: str, head: str, earlier: str, capsys: pytest.CaptureFixture[str], context: str = "e2e"
+) -> None:
+    """``report-status dev CONTEXT success`` (with a description and a URL) lands on dev's ``head``; then
+    ``kustomization/app/1a2b failure`` on the ``earlier`` publish, named by 8 digits of its SHA."""
+    import json
+
+    from fabpromote.cli import main
+
+    argv = ["report-status", "dev", context, "success", "--description", "42 passed", "--url", "https://ci/7"]
+    assert main([*argv, "--json", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["sha"] == head
+    argv = ["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config]
+    assert main(argv) == 0
+
+
+def statuses_read_back(config: str, sha: str) -> tuple[str, list[tuple[str, str]]]:
+    """The name of the host of the cluster's manifests, and the ``(context, state)`` of commit ``sha`` it reads back."""
+    from fabpromote import Cluster, host_for
+
+    cluster = Cluster.from_file(config)
+    host = host_for(cluster, cluster.manifests.url)
+    return host.name, [(status.context, status.state) for status in host.commit_statuses(cluster.manifests.url, sha)]

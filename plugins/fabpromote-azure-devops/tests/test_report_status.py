@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from azure_testing import hosted
 from fake_azure import FakeAzureDevOps
 
-from fabpromote import Cluster, host_for
-from fabpromote.cli import main
-from fabpromote.testing.hosted import report_status_refused
+from fabpromote.testing.hosted import report_status_refused, report_two_statuses, statuses_read_back
 
 
 @pytest.fixture(name="setup")
@@ -25,13 +22,7 @@ def test_report_status_posts_through_the_statuses_api(
 ) -> None:
     """On dev's head by default, on an earlier publish with --sha; each is a POST .../commits/{sha}/statuses."""
     config, (head, earlier) = setup
-    argv = ["report-status", "dev", "ci/e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
-    assert main([*argv, "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["sha"] == head
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
-        == 0
-    )
+    report_two_statuses(config, head, earlier, capsys, context="ci/e2e")
     posted = [
         (r.method, r.path, r.status) for r in azure.requests if r.method == "POST" and r.path.endswith("/statuses")
     ]
@@ -53,12 +44,7 @@ def test_report_status_posts_through_the_statuses_api(
         {"genre": "kustomization/app", "name": "1a2b"},
         "failed",
     )
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "azure-devops"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "failure")
-    ]
+    assert statuses_read_back(config, earlier) == ("azure-devops", [("kustomization/app/1a2b", "failure")])
 
 
 @pytest.mark.parametrize(

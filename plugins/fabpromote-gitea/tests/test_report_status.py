@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from fake_gitea import FakeGitea
 from gitea_testing import hosted
 
-from fabpromote import Cluster, host_for
 from fabpromote.cli import main
-from fabpromote.testing.hosted import report_status_refused
+from fabpromote.testing.hosted import report_status_refused, report_two_statuses, statuses_read_back
 
 
 @pytest.fixture(name="setup")
@@ -25,18 +23,10 @@ def test_report_status_posts_through_the_status_api(
 ) -> None:
     """On dev's head by default, on an earlier publish with --sha; each is a POST .../statuses/{sha}."""
     config, (head, earlier) = setup
-    argv = ["report-status", "dev", "e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
-    assert main([*argv, "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["sha"] == head
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "warning", "--sha", earlier[:8], "--config", config])
-        == 1
-    )
+    warning = ["report-status", "dev", "kustomization/app/1a2b", "warning", "--sha", earlier[:8], "--config", config]
+    assert main(warning) == 1
     assert "warning" in capsys.readouterr().err  # fabpromote's states only, though Gitea has more
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
-        == 0
-    )
+    report_two_statuses(config, head, earlier, capsys)
     posted = [path for method, path, _ in gitea.requests if method == "POST" and "/statuses/" in path]
     assert posted == [f"/repos/octo/manifests/statuses/{head}", f"/repos/octo/manifests/statuses/{earlier}"]
     (stored,) = gitea.statuses("octo", "manifests", head)
@@ -46,12 +36,7 @@ def test_report_status_posts_through_the_status_api(
         "42 passed",
         "https://ci/7",
     )
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "gitea"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "failure")
-    ]
+    assert statuses_read_back(config, earlier) == ("gitea", [("kustomization/app/1a2b", "failure")])
 
 
 def test_unknown_commit_posts_nothing(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from fake_github import FakeGitHub
 from github_testing import hosted
 
-from fabpromote import Cluster, host_for
-from fabpromote.cli import main
-from fabpromote.testing.hosted import report_status_refused
+from fabpromote.testing.hosted import report_status_refused, report_two_statuses, statuses_read_back
 
 
 @pytest.fixture(name="setup")
@@ -25,13 +22,7 @@ def test_report_status_posts_through_the_status_api(
 ) -> None:
     """On dev's head by default, on an earlier publish with --sha; each is a POST .../statuses/{sha}."""
     config, (head, earlier) = setup
-    argv = ["report-status", "dev", "e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
-    assert main([*argv, "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["sha"] == head
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
-        == 0
-    )
+    report_two_statuses(config, head, earlier, capsys)
     posted = [
         (r.method, r.path, r.status)
         for r in github.requests
@@ -48,12 +39,7 @@ def test_report_status_posts_through_the_status_api(
         "42 passed",
         "https://ci/7",
     )
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "github"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "failure")
-    ]
+    assert statuses_read_back(config, earlier) == ("github", [("kustomization/app/1a2b", "failure")])
 
 
 @pytest.mark.parametrize(
