@@ -32,7 +32,9 @@ from fabpromote.testing.gitrepos import GIT_ENV, git
 from fabpromote.testing.story import CreateRepo, app_files
 
 __all__ = [
+    "APP_REPO_FILES",
     "CAT_ENVIRONMENTS",
+    "PROTECTED",
     "HostedFake",
     "cat_cluster",
     "conflicting_change_stays_pending",
@@ -49,6 +51,14 @@ __all__ = [
 ]
 
 H = TypeVar("H")
+#: The branch policy of the tests' hosts: stage and prod accept promotions and rollbacks only.
+PROTECTED = {"stage": ("promote", "rollback"), "prod": ("promote", "rollback")}
+#: The files of the tests' app repository (an HLD with one component, its image in its config).
+APP_REPO_FILES = {
+    "README.md": "# app\n",
+    "hld/component.yaml": "name: app\nsubcomponents: []\n",
+    "hld/config/common.yaml": "config:\n  image: app:1.0.0\n",
+}
 #: The environments of :func:`cat_cluster`, in promotion order.
 CAT_ENVIRONMENTS = ("dev", "stage", "prod")
 #: The proxy variables a test unsets, so that requests to 127.0.0.1 go straight to the fake.
@@ -118,6 +128,22 @@ class HostedFake:
     token_env: str
     create_repo: Callable[[str], str]
     settings: Mapping[str, str] = attrs.Factory(dict)
+
+    def make_host(
+        self, from_settings: Callable[..., H], tmp_path: Path, settings: dict[str, Any], clock: Any = None
+    ) -> H:
+        """A host on the fake, built as a cluster file builds it: :data:`PROTECTED`, a cache in ``tmp_path``,
+        the tests' token, short backoffs and timeouts, then :attr:`settings` and ``settings`` over them
+        (``clock`` as :func:`host_from_settings` takes it)."""
+        defaults = {
+            "sources": Sources(cache_dir=tmp_path / "cache"),
+            "protected": PROTECTED,
+            "token_env": self.token_env,
+            "backoff": "0.01",
+            "timeout": "10",
+            **self.settings,
+        }
+        return host_from_settings(from_settings, defaults, settings, clock)
 
     def ops(self, url: str) -> GitOps:
         """Git operations that send the tests' token to ``url``'s server."""

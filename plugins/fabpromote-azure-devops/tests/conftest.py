@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.hosted import isolate
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from azure_testing import FILES, NAME, PROJECT, TOKEN, TOKEN_ENV, make_host
+from azure_testing import NAME, PROJECT, TOKEN, TOKEN_ENV, make_host
 from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import FakeAzureDevOps
 
@@ -47,7 +47,7 @@ def _azure(tmp_path: Path) -> Iterator[FakeAzureDevOps]:
     The test fails when any request or response broke the SDK's models.
     """
     with FakeAzureDevOps(tmp_path / "azure", token=TOKEN) as fake:
-        fake.state.create_repo(PROJECT, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.state.create_repo(PROJECT, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
         assert fake.violations == [], "\n".join(fake.violations)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote.testing.hosted import isolate
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 from fabpromote.testing.unavailable import unavailable
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import gitea_swagger
 from fabpromote_gitea import GiteaHost
 from fake_gitea import FakeGitea
-from gitea_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+from gitea_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def _gitea(tmp_path: Path, swagger: gitea_swagger.Swagger) -> Iterator[FakeGitea
     Every request and answer of the test must follow Gitea's swagger description.
     """
     with FakeGitea(tmp_path / "gitea", token=TOKEN, swagger=swagger) as fake:
-        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.create_repo(OWNER, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
     assert fake.violations == [], "\n".join(fake.violations)
 

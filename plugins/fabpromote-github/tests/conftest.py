@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.hosted import isolate
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 from fabpromote.testing.unavailable import unavailable
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import github_openapi
 from fabpromote_github import GitHubHost
 from fake_github import FakeGitHub
-from github_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+from github_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +65,7 @@ def _github(tmp_path: Path, clock: FakeClock, openapi: github_openapi.OpenAPI) -
     """
     with FakeGitHub(tmp_path / "github", token=TOKEN, openapi=openapi) as fake:
         fake.clock = clock
-        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.create_repo(OWNER, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
 
 
