@@ -106,6 +106,10 @@ def _never_answered(_argv: list[str]) -> None:
     """No stamp consulted: every ``generate`` renders (and finds nothing to write)."""
 
 
+def _never_patched(*_args: object) -> None:
+    """No component rewritten from the stamp: a ``generate`` after an edit renders."""
+
+
 #: case -> (module, attribute, the plain replacement made from the original).
 PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "helm_locale": ("fabpromote_helm._helm", "_template_env", lambda env: _users_variables(env, ("LC_ALL",))),
@@ -119,6 +123,7 @@ PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "parse_cache": ("fabpromote._hld.parsed", "remembered", lambda _: _no_parse_cache),
     "bare_repos": ("fabpromote._sources.mirrors", "_init_mirror", lambda _: _dulwich_init_mirror),
     "generate_stamp": ("fabpromote._cli.unchanged", "answer", lambda _: _never_answered),
+    "generate_patch": ("fabpromote._cli.patching", "patch", lambda _: _never_patched),
 }
 
 
@@ -304,8 +309,10 @@ def parse_cache(bench: Bench, result: type[Result]) -> None:
 
 
 #: kind -> (the file of an app edited, the text replaced, what replaces it with the edit's number).
+#: A static app's component file, not a manifest: an edited manifest alone is rewritten from the
+#: generate stamp (the generate_patch case) without the render these tricks speed up.
 _EDITS = {
-    "static": ("manifests/01-configmap.yaml", "LOG_LEVEL: info", "LOG_LEVEL: debug-{}"),
+    "static": ("component.yaml", "type: static", "type: static  # edit {}"),
     "helm": ("config/prod.yaml", "replicas: 3", "replicas: {}"),
 }
 
@@ -360,6 +367,24 @@ def generate_stamp(bench: Bench, result: type[Result]) -> None:
     _compare(bench, result, "generate_stamp", f"CLI generate, warm, nothing changed, {n} static apps", measure)
 
 
+def generate_patch(bench: Bench, result: type[Result]) -> None:
+    """One static app's files rewritten from the stamp (fabpromote/_cli/patching.py): an edited CLI generate."""
+    import synth
+
+    n = bench.large
+    hld = _local_hld(bench, "generate_patch", n, "static")
+    cache = bench.fresh("cache-tricks-generate_patch")
+    for _ in range(2):  # the first run writes the output, the second finds it there and stamps
+        _cli("generate_patch", "trick", hld, cache)
+    versions = iter(range(1, 1000))
+
+    def measure(side: str) -> tuple[float, float]:
+        synth.edit_local_app(hld, synth.app_name(n // 2), "static", next(versions))  # untimed
+        return _cli("generate_patch", side, hld, cache)
+
+    _compare(bench, result, "generate_patch", f"CLI generate, one app's manifest edited, {n} static apps", measure)
+
+
 CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     helm_locale,
     helm_go_runtime,
@@ -368,6 +393,7 @@ CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     parse_cache,
     bare_repos,
     generate_stamp,
+    generate_patch,
 )
 
 

@@ -19,7 +19,7 @@ import pytest
 from fabpromote import Manifests, generate
 
 APPS = 3
-COPIES = 16
+COPIES = 32
 #: The console script: as users run it (``python -m`` puts the working folder on sys.path).
 CLI = Path(sys.executable).parent / "fabpromote"
 
@@ -54,12 +54,15 @@ def hld(_aged: list[Path]) -> Path:
 
 
 def _run(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, bool]:
-    """``fabpromote generate prod --path ROOT ARGS``: (exit status, what it printed, whether the engine was imported)."""
+    """``fabpromote generate prod --path ROOT ARGS``: (exit status, what it printed, whether it rendered the HLD).
+
+    A render imports the engine's walk; the stamp's answers import at most the engine's formats.
+    """
     command = [sys.executable, "-X", "importtime", str(CLI), "generate", "prod", "--path", str(root), *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     lines = done.stderr.splitlines()
     printed = "\n".join(line for line in lines if not line.startswith("import time:"))
-    return done.returncode, printed, any(line.endswith("fabpromote._engine") for line in lines)
+    return done.returncode, printed, any(line.endswith("fabpromote._engine.walk") for line in lines)
 
 
 def _stamped(root: Path) -> str:
@@ -87,27 +90,102 @@ def test_nothing_changed_is_answered_without_the_engine(hld: Path) -> None:
     assert _output(hld) == generate(hld, ["prod"])
 
 
+def _edit(file: Path, old: str, new: str) -> None:
+    file.write_text(file.read_text().replace(old, new))
+
+
+def _saved_by_rename(file: Path, old: str, new: str) -> None:
+    """As editors save: a new file renamed over the old one (a new inode; the folder's times move)."""
+    temporary = file.with_name(f".{file.name}.swp")
+    temporary.write_text(file.read_text().replace(old, new))
+    os.replace(temporary, file)
+
+
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(
-            lambda root: (root / "apps/app1/cm.yaml").write_text(
-                (root / "apps/app1/cm.yaml").read_text().replace("v1", "v2")
-            ),
-            id="edited-same-size",
-        ),
         pytest.param(lambda root: (root / "apps/app1/extra.yaml").write_text("kind: Secret\n"), id="file-added"),
         pytest.param(lambda root: (root / "apps/app1/cm.yaml").unlink(), id="file-removed"),
         pytest.param(
             lambda root: (root / "config").mkdir() or (root / "config/prod.yaml").write_text("config: {}\n"),
             id="config-added",
         ),
-        pytest.param(lambda root: os.chmod(root / "apps/app1/cm.yaml", 0o600), id="mode-changed"),
+        pytest.param(lambda root: _edit(root / "component.yaml", "fleet", "fleet2"), id="component-edited"),
+        pytest.param(
+            lambda root: [_edit(root / f"apps/app{i}/cm.yaml", "v1", "v2") for i in (0, 1)], id="two-apps-edited"
+        ),
+        pytest.param(
+            lambda root: (root / "apps/app1/cm.yaml").unlink() or (root / "apps/app1/cm.yaml").mkdir(),
+            id="file-became-folder",
+        ),
     ],
 )
 def test_a_changed_input_is_rendered(hld: Path, change: Callable[[Path], object]) -> None:
+    """Anything but the files of one static component changed: the HLD is rendered again."""
     _stamped(hld)
     change(hld)
+    status, printed, engine = _run(hld)
+    assert engine, printed
+    if status == 0:
+        assert _output(hld) == generate(hld, ["prod"])
+    else:
+        assert f"{hld}/apps/app1/cm.yaml is a directory" in printed
+
+
+@pytest.mark.parametrize(
+    ("change", "verb"),
+    [
+        pytest.param(lambda root: _edit(root / "apps/app1/cm.yaml", "v1", "v2"), "wrote", id="edited-same-size"),
+        pytest.param(lambda root: _edit(root / "apps/app1/cm.yaml", "v1", "v1.2.3"), "wrote", id="edited-longer"),
+        pytest.param(
+            lambda root: _saved_by_rename(root / "apps/app1/cm.yaml", "v1", "v2"), "wrote", id="saved-by-rename"
+        ),
+        pytest.param(lambda root: os.chmod(root / "apps/app1/cm.yaml", 0o600), "unchanged:", id="mode-changed"),
+    ],
+)
+def test_one_static_component_changed_is_rewritten_without_a_render(
+    hld: Path, change: Callable[[Path], object], verb: str
+) -> None:
+    """Its manifest is joined again and renamed into place; the line, the output and its record are the render's."""
+    _stamped(hld)
+    before = {p.name: p.stat().st_ino for p in (hld / "generated" / "prod").iterdir()}
+    change(hld)
+    status, printed, engine = _run(hld)
+    expected = generate(hld, ["prod"])
+    assert (status, engine, printed) == (
+        0,
+        False,
+        f"{verb} 4 files in {hld}/generated/prod (sha256 {expected.digest[:12]})",
+    )
+    assert _output(hld) == expected
+    after = {p.name: p.stat().st_ino for p in (hld / "generated" / "prod").iterdir()}
+    assert [name for name in after if after[name] != before[name]] == (["app1.yaml"] if verb == "wrote" else [])
+    # The full path finds the output it would write (its record accepts the folder) and the stamp answers after.
+    status, full, engine = _run(hld, "--engine", "native")
+    assert (status, engine, full) == (0, True, f"unchanged: {printed.split(' ', 1)[1]}")
+    assert _run(hld) == (0, f"unchanged: {printed.split(' ', 1)[1]}", False)
+
+
+def test_edits_in_quick_succession_are_each_rewritten(hld: Path) -> None:
+    """Each edit lands less than two seconds before the run: the renewed stamp keeps the file as it was read."""
+    _stamped(hld)
+    for tag in ("v2", "v3", "v4", "v4b"):
+        (hld / "apps/app1/cm.yaml").write_text(f"kind: ConfigMap\nmetadata:\n  name: app1\ndata:\n  tag: {tag}\n")
+        status, printed, engine = _run(hld)
+        assert (status, engine) == (0, False), (tag, printed)
+        assert _output(hld) == generate(hld, ["prod"])
+
+
+def test_a_component_folder_holding_its_own_file_is_rendered(hld: Path) -> None:
+    """A static component listing the folder of its component.yaml: its files are definitions too."""
+    solo = hld / "solo"
+    solo.mkdir()
+    (solo / "component.yaml").write_text("name: solo\ntype: static\npath: ./\n")
+    (solo / "cm.yaml").write_text("kind: ConfigMap\n")
+    _edit(hld / "component.yaml", "subcomponents:\n", "subcomponents:\n  - name: solo\n    source: ./solo\n")
+    time.sleep(2.1)
+    _stamped(hld)
+    _edit(solo / "cm.yaml", "ConfigMap", "Secret")
     status, printed, engine = _run(hld)
     assert (status, engine) == (0, True), printed
     assert _output(hld) == generate(hld, ["prod"])
@@ -129,10 +207,13 @@ def test_a_lost_output_is_written_again(hld: Path, change: Callable[[Path], obje
 
 
 @pytest.mark.parametrize("name", ["app1.yaml", "stray.yaml"])
-def test_a_file_written_in_the_output_is_not_lost(hld: Path, name: str) -> None:
-    """As without a stamp: generate refuses to replace a folder someone else wrote in."""
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_file_written_in_the_output_is_not_lost(hld: Path, name: str, edited: bool) -> None:
+    """As without a stamp: generate refuses to replace a folder someone else wrote in (an app edited or not)."""
     _stamped(hld)
     (hld / "generated" / "prod" / name).write_text("kind: Mine\n")
+    if edited:
+        _edit(hld / "apps/app1/cm.yaml", "v1", "v2")
     status, printed, engine = _run(hld)
     assert (status, engine) == (1, True)
     assert f"{name} would be lost" in printed

@@ -72,3 +72,41 @@ def test_killed_at_random_moments_old_or_new(tmp_path: Path) -> None:
         states[-2:] = [held, states[-1]] if held == states[-2] else [held, held]
         subprocess.run(cli, env=env, check=True, capture_output=True)  # a rerun finishes the job
         assert Manifests.read(out) == states[-1]
+
+
+def test_a_rewrite_from_the_stamp_killed_at_random_moments_old_or_new(tmp_path: Path) -> None:
+    """SIGKILL while one edited app's manifest is rewritten without a render: the folder and its record stay whole.
+
+    After each kill the full path (``--engine native`` skips the stamp) must accept the folder: its
+    record in the cache names what the folder holds, old or new.
+    """
+    root = _hld(tmp_path / "hld", version="v1", changed=0)
+    time.sleep(2.1)  # older than the stamp's two seconds of distrust
+    cli = [sys.executable, "-m", "fabpromote", "generate", "prod", "--path", str(root)]
+    env = {**os.environ, "FABPROMOTE_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # the second run finds the folder there and stamps
+        subprocess.run(cli, env=env, check=True, capture_output=True)
+    out = root / "generated" / "prod"
+    pick = random.Random(20261205)
+    for round_ in range(8):
+        cm = root / "apps" / f"app{round_ % 3:03}" / "cm.yaml"
+        cm.write_text(cm.read_text().replace("tag: ", f"tag: r{round_}-"))
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", *cli[1:]], env=env, capture_output=True, text=True, check=True
+        )
+        took = time.monotonic() - started
+        assert "fabpromote._engine.walk" not in done.stderr, f"round {round_}: rendered, not rewritten"
+        old = Manifests.read(out)
+        assert old == generate(root, ["prod"])
+        cm.write_text(cm.read_text().replace("tag: ", "tag: k"))
+        new = generate(root, ["prod"])
+        process = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(pick.uniform(0.3, 1.1) * took)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert Manifests.read(out) in (old, new), f"round {round_}: a mixed folder after SIGKILL"
+        full = subprocess.run([*cli, "--engine", "native"], env=env, capture_output=True, text=True, check=False)
+        assert full.returncode == 0, f"round {round_}: {full.stderr}"
+        assert Manifests.read(out) == new
+        subprocess.run(cli, env=env, check=True, capture_output=True)  # stamps the folder as it now is

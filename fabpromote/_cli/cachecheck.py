@@ -16,7 +16,7 @@ left alone) and checks the entries themselves:
 - ``renders/<key>``: a sealed entry (:func:`fabpromote.cache.seal`: label, key, sha256 of the body).
 - ``parsed/<key>``: the parse cache's envelope (magic, sha256 of the body).
 - ``stamps/<name>``: a ``generate`` stamp's envelope (CRC-32 of the body; see
-  :mod:`fabpromote._cli.unchanged`).
+  :mod:`fabpromote._cli.stamps`).
 - ``charts/<key>/``: the chart folder, ``chart.tgz`` and ``source.json`` are there,
   the archive has the recorded sha256 and the folder holds the files recorded
   with their sha256.
@@ -117,7 +117,7 @@ class _Checker:
     _now: float = attrs.field(factory=time.time)
 
     def run(self) -> None:
-        from fabpromote._cli import unchanged
+        from fabpromote._cli import stamps
         from fabpromote._hld import parsed as _parsed
 
         self._mirrors()
@@ -129,7 +129,7 @@ class _Checker:
             _parsed.FOLDER, _HEX64, _parsed.is_sound, "damaged parse cache file (content digest does not check out)"
         )
         self._checked_files(
-            unchanged.FOLDER, _HEX8, unchanged.is_sound, "damaged generate stamp (checksum does not check out)"
+            stamps.FOLDER, _HEX8, stamps.is_sound, "damaged generate stamp (checksum does not check out)"
         )
         self._charts()
         self._recorded_folders("helm-deps")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabpromote._cli import unchanged
+from fabpromote._cli import stamps, unchanged
 from fabpromote._cli.common import PROG, cluster_of, retry_publish, stage
 from fabpromote._util import progress, reads
 from fabpromote._util.credentials import redact
@@ -38,15 +38,24 @@ def run_generate(args: argparse.Namespace) -> Outcome:
         )
     if args.validate:
         _check(manifests)
+    existed = target.is_dir()
     # generated/ is Fabrikate's layout, which has no room for a record file: it goes in the cache.
     written = manifests.write(target, record="cache")
-    summary = f"{plural(len(manifests), 'file')} in {target} (sha256 {manifests.digest[:12]})"
-    print(f"{'wrote' if written else 'unchanged:'} {summary}", file=sys.stderr)
-    if not (written or read.spoiled) and args.engine == "native" and not args.fix_disabled:
-        # What the next run with nothing changed prints without rendering (see unchanged). Only a run
-        # that wrote nothing pays for the stamp: a cold run (what CI sees) would never use it.
-        again = redact(f"unchanged: {summary}")
-        unchanged.record(args.path, tuple(args.environments), started, manifests, str(target), again, read.folders)
+    summary = f"{plural(len(manifests), 'file')} in {target}"
+    print(stamps.summary_line("wrote" if written else "unchanged:", summary, manifests.digest), file=sys.stderr)
+    if existed and not read.spoiled and args.engine == "native" and not args.fix_disabled:
+        # What the next run answers without rendering (see unchanged). A first run into a new
+        # folder (what CI sees) does not pay for the stamp: it would rarely be used.
+        unchanged.record(
+            args.path,
+            tuple(args.environments),
+            started,
+            manifests,
+            digest=manifests.digest,
+            output=str(target),
+            summary=redact(summary),
+            reads=read,
+        )
     return Outcome.DONE if written else Outcome.NOTHING_TO_DO
 
 

@@ -8,6 +8,7 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
+from fabpromote._engine.formats import manifests_digest
 from fabpromote._engine.outputs import MARKER, Output, RecordPlace
 from fabpromote._util.fsutil import files_under, replace_path, staged_beside
 from fabpromote.exceptions import OutputWriteError, UnsafePathError
@@ -65,12 +66,7 @@ class Manifests(Mapping[str, bytes]):
     def digest(self) -> str:
         """A sha256 over every path and its bytes (hex)."""
         if self._digest is None:
-            sha = hashlib.sha256()
-            for path, data in self._files.items():
-                encoded = path.encode()
-                sha.update(len(encoded).to_bytes(8, "big") + encoded)
-                sha.update(len(data).to_bytes(8, "big") + data)
-            self._digest = sha.hexdigest()
+            self._digest = manifests_digest(self._files.items())
         return self._digest
 
     def diff(self, other: Manifests, *, context: int = 3) -> str:

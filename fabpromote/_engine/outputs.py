@@ -11,7 +11,6 @@ layout allows no extra file (``generated/<envs>``, ``components/``,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from fabpromote._engine.formats import cache_record_path, record_bytes
 from fabpromote._sources.cache import atomic_write, cache_root, folder_digests
 from fabpromote.exceptions import OutputRefusedError
 
@@ -114,7 +114,7 @@ class Output:
         the new state are recorded, so a crash between the two steps leaves a
         folder that is still known.
         """
-        data = json.dumps({"written-by": "fabpromote", "states": [dict(sorted(s.items())) for s in states]}).encode()
+        data = record_bytes(*states)
         if self.place == "cache":
             atomic_write(self._cache_record(), data)
         elif staging is not None:
@@ -132,5 +132,4 @@ class Output:
         return states
 
     def _cache_record(self) -> Path:
-        key = hashlib.sha256(os.fsencode(os.path.realpath(self.path))).hexdigest()
-        return cache_root(self.cache_dir) / "outputs" / key
+        return Path(cache_record_path(str(cache_root(self.cache_dir)), str(self.path)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from fabpromote._engine.formats import static_manifest
+from fabpromote._util import reads as _reads
 from fabpromote.exceptions import GeneratorError
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ class StaticGenerator:
             fetcher = request.fetcher
             if fetcher is not None and not (fetcher.prefer_installed and directory.is_dir()):
                 # What `fab install` would save as components/<name>/<name>.yaml.
-                return b"---\n" + fetcher.download(request.entry_path, component.source) + b"\n"
+                return static_manifest([fetcher.download(request.entry_path, component.source)])
         else:
             directory = request.contained(request.directory / component.path)
         try:
@@ -50,17 +52,18 @@ class StaticGenerator:
                 f"static component {component.name!r}: cannot list {directory}: {exc.strerror}"
             ) from None
         folder = os.fspath(directory)
-        chunks = []
+        contents = []
         for name in names:
             # Strings and one open per file, no Path or stat: this loop is most of a large static render.
             file = os.path.join(folder, name)
             try:
                 with open(file, "rb") as stream:
-                    chunks.append(b"---\n" + stream.read() + b"\n")
+                    contents.append(stream.read())
             except IsADirectoryError:
                 raise GeneratorError(f"static component {component.name!r}: {file} is a directory") from None
             except OSError as exc:
                 raise GeneratorError(
                     f"static component {component.name!r}: cannot read {file}: {exc.strerror}"
                 ) from None
-        return b"".join(chunks)
+        _reads.note_static(request.output_path, folder, names, contents)
+        return static_manifest(contents)

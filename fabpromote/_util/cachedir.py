@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # not typing's: see fabpromote._cli.unchanged
+TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

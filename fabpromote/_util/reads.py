@@ -2,7 +2,8 @@
 
 ``fabpromote generate`` records a render (:func:`recorded`); the layers that
 read report to whatever is current: the walk the folders of the components
-it visits (:func:`note_folder`), and anything that makes a render depend on
+it visits (:func:`note_folder`), the static generator the files it joined
+(:func:`note_static`), and anything that makes a render depend on
 more than the files of the HLD tree (a fetch, a download, a generator that is
 not a built-in one, a plugin told of the result) spoils it (:func:`spoil`).
 Outside the CLI nothing is current and the reports cost nothing. See
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Reads", "note_folder", "recorded", "spoil"]
+__all__ = ["Reads", "note_folder", "note_static", "recorded", "spoil"]
 
 
 class Reads:
@@ -27,11 +28,18 @@ class Reads:
 
     Attributes:
         folders: The folders components were read from, as the walk joined them (not resolved).
+        definitions: The folders of the visited components' own files
+            (``component.yaml``, ``config/``), as the walk joined them.
+        statics: Output path -> ``(folder, names, contents)`` of each static
+            component rendered from a folder: its manifest is those files
+            (each name's bytes as read), joined.
         spoiled: Why the render depends on more than its files (empty: it does not).
     """
 
     def __init__(self) -> None:
         self.folders: set[str] = set()
+        self.definitions: set[str] = set()
+        self.statics: dict[str, tuple[str, list[str], list[bytes]]] = {}
         self.spoiled: list[str] = []
 
 
@@ -50,10 +58,19 @@ def recorded() -> Iterator[Reads]:
 
 
 def note_folder(directory: str | os.PathLike[str], path: str) -> None:
-    """A component was read from ``<directory>/<path>`` (joined only when a render is recorded)."""
+    """A component defined in ``directory`` was read from ``<directory>/<path>`` (joined only when recorded)."""
     reads = _current.get()
     if reads is not None:
         reads.folders.add(os.path.join(directory, path))
+        defined = os.fspath(directory)
+        reads.definitions.update((defined, os.path.join(defined, "config")))
+
+
+def note_static(output_path: str, folder: str, names: list[str], contents: list[bytes]) -> None:
+    """A static component's manifest (at ``output_path``) joined the files ``names`` of ``folder``, as read."""
+    reads = _current.get()
+    if reads is not None:
+        reads.statics[output_path] = (folder, names, contents)
 
 
 def spoil(reason: str) -> None:

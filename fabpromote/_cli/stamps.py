@@ -1,0 +1,289 @@
+"""The stamps of ``fabpromote generate`` (see :mod:`fabpromote._cli.unchanged`): their file, key and snapshots.
+
+A stamp is a dict kept with :mod:`marshal` in ``<cache>/stamps/<name>``,
+sealed with a CRC-32 (:func:`write`, :func:`unseal`). Its ``trees`` are
+snapshots (:func:`tree`): a folder, the names at its top and the stat
+signature of every file and folder under it, checked by :func:`changes`.
+Its ``racy`` files and folders are checked by content (:func:`same_contents`).
+
+This module imports the standard library only: it runs before the rest of
+the command is imported.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import stat
+import sys
+import zlib
+
+from fabpromote._util.cachedir import cache_root
+
+# Not typing's, which would cost more than the whole check (type checkers take this one for theirs).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any, TypeAlias
+
+__all__ = [
+    "FOLDER",
+    "RACY_BYTES",
+    "RACY_NS",
+    "Entries",
+    "Tree",
+    "changes",
+    "is_sound",
+    "key",
+    "known_contents",
+    "racy_inputs",
+    "replace_file",
+    "same_contents",
+    "settled",
+    "stamp_path",
+    "summary_line",
+    "tree",
+    "unseal",
+    "write",
+]
+
+#: Bumped when the stamp's layout changes; stamps of another layout are ignored.
+_LAYOUT = 2
+#: A file changed this recently before a render began may have changed again within the clock tick of its stat.
+RACY_NS = 2_000_000_000
+#: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
+RACY_BYTES = 4 << 20
+#: Left out everywhere: what Python and git rewrite, which no render reads.
+_SKIPPED = frozenset({"__pycache__", ".git"})
+#: The cache folder of the stamps.
+FOLDER = "stamps"
+
+Entries: TypeAlias = "list[tuple[Any, ...]]"
+#: A snapshot as a stamp keeps it: the folder, the names at its top, every file and folder under it.
+Tree: TypeAlias = "tuple[str, list[str], Entries]"
+
+
+def summary_line(verb: str, summary: str, digest: str) -> str:
+    """What ``generate`` prints: ``wrote`` or ``unchanged:``, the files and folder, the digest."""
+    return f"{verb} {summary} (sha256 {digest[:12]})"
+
+
+def is_sound(data: bytes) -> bool:
+    """Whether ``data`` is a whole stamp file (for ``fabpromote cache check``)."""
+    return unseal(data) is not None
+
+
+def key(path: str, environments: tuple[str, ...]) -> str:
+    """What a stamp is for: the command line, where it runs, with what code and settings."""
+    settings = sorted((name, value) for name, value in os.environ.items() if name.startswith("FABPROMOTE_"))
+    folders = [(folder, _signature(folder)) for folder in sys.path]
+    return repr((_LAYOUT, os.getcwd(), path, environments, sys.executable, sys.version, settings, folders))
+
+
+def stamp_path(key: str) -> str:
+    # A checksum, not a digest: the stamp holds its key, so two keys that share a name
+    # only take turns; and zlib is built in, where hashlib's import costs more than the check.
+    return os.path.join(cache_root(os.environ), FOLDER, f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}")
+
+
+def _seal(stamp: dict[str, Any]) -> bytes:
+    """The stamp's file: the CRC-32 of its body, then the body (marshal).
+
+    Against damage, as a cache restored in CI may be: a truncated or flipped
+    stamp must not pass for one whose trees hold. A checksum, not a digest:
+    whoever can write the cache can write any stamp, and zlib is built in.
+    """
+    body = marshal.dumps(stamp)  # dumps: dump writes a file object in many small writes
+    return b"%08x\n" % zlib.crc32(body) + body
+
+
+def unseal(data: bytes) -> dict[str, Any] | None:
+    """The stamp in a file's ``data``; None when damaged or not a stamp."""
+    head, _, body = data.partition(b"\n")
+    if head != b"%08x" % zlib.crc32(body):
+        return None
+    try:
+        # loads, not load: load reads a file object in many small reads, ten times slower.
+        stamp = marshal.loads(body)  # noqa: S302 - checked by its checksum; builds plain data only
+    except (EOFError, ValueError, TypeError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def write(stamp: dict[str, Any]) -> None:
+    """Keep ``stamp`` under its key (a stamp that cannot be written only costs the full path next time)."""
+    target = stamp_path(stamp["key"])
+    try:
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        # 0600, as every cache file: a stamp holds paths and, for recent files, their content.
+        replace_file(target, _seal(stamp), mode=0o600)
+    except OSError:
+        pass
+
+
+def replace_file(target: str, data: bytes, *, mode: int, beside: str | None = None) -> None:
+    """Put a file of ``data`` at ``target`` in one step, through a temporary file in folder ``beside``.
+
+    ``beside`` (default: ``target``'s folder) must be on the same file system.
+    The temporary file has a dot name, as the cache's other temporary files
+    (cache check clears one a kill leaves behind); on failure it is removed.
+    """
+    folder = os.path.dirname(target) if beside is None else beside
+    temporary = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    try:
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as file:
+            file.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        import contextlib  # only on failure: its import costs more than the check
+
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _snapshot(root: str) -> Entries | None:
+    """``(relative name, signature)`` of every file and folder under ``root``.
+
+    ``__pycache__`` and ``.git`` folders are left out everywhere,
+    ``generated`` at the top. A link to a file stands for the
+    file; a link to a folder, or a folder that cannot be listed, gives None.
+    """
+    entries: Entries = []
+    folders = [""]
+    while folders:
+        relative = folders.pop()
+        try:
+            listing = list(os.scandir(os.path.join(root, relative)))
+        except OSError:
+            return None
+        for entry in listing:
+            name = f"{relative}/{entry.name}" if relative else entry.name
+            if entry.name in _SKIPPED or (not relative and entry.name == "generated"):
+                continue
+            try:
+                info = entry.stat()  # follows links to files
+            except OSError:
+                return None
+            if stat.S_ISDIR(info.st_mode):
+                if entry.is_symlink():
+                    return None
+                folders.append(name)
+            entries.append((name, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)))
+    return entries
+
+
+def tree(root: str) -> Tree | None:
+    """``(root, the names at its top, its snapshot)``, as :func:`changes` checks it; None: see :func:`_snapshot`."""
+    entries = _snapshot(root)
+    if entries is None:
+        return None
+    return root, sorted(name for name, _ in entries if "/" not in name), entries
+
+
+def _top(root: str) -> list[str] | None:
+    """The names at the top of ``root`` that :func:`_snapshot` takes, sorted; None if it cannot be listed.
+
+    The top folder's own times are not kept: writing ``generated/`` moves them.
+    """
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return None
+    return sorted(name for name in names if name not in _SKIPPED and name != "generated")
+
+
+def changes(root: str, top: list[str], entries: Entries) -> list[tuple[int, os.stat_result]] | None:
+    """The entries of a snapshot whose signature moved, by index, with their ``stat`` now.
+
+    None when the names at the top of ``root`` are not ``top`` or an entry
+    is gone. ``top`` and ``entries``: from :func:`_top` and :func:`_snapshot`.
+    No folder below the top is listed: a folder's times move whenever a name
+    in it is added, removed or renamed, so when they did not move its names
+    are those the snapshot listed (a folder changed just before the stamp
+    was made means no stamp, or its names kept with the stamp).
+    """
+    if _top(root) != top:
+        return None
+    changes = []
+    for index, (name, signature) in enumerate(entries):
+        try:
+            info = os.stat(f"{root}/{name}")
+        except OSError:
+            return None
+        if (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) != signature:
+            changes.append((index, info))
+    return changes
+
+
+def same_contents(racy: dict[str, bytes | list[str]]) -> bool:
+    """Whether each file recorded by content holds those bytes, and each folder those names (sorted)."""
+    for path, content in racy.items():
+        try:
+            if isinstance(content, list):
+                if sorted(os.listdir(path)) != content:
+                    return False
+                continue
+            with open(path, "rb") as file:
+                if file.read(len(content) + 1) != content:
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def known_contents(
+    statics: Iterable[tuple[str, list[str], list[bytes]]], definitions: set[str]
+) -> dict[str, bytes | list[str]]:
+    """Normalized path -> what a render read there: each static folder's names, each of its files' bytes.
+
+    Folders of ``definitions`` (and their files) are left out: what the
+    walk parsed there was read apart from what the static generator read.
+    """
+    known: dict[str, bytes | list[str]] = {}
+    for folder, names, contents in statics:
+        folder = os.path.normpath(folder)
+        if folder not in definitions:
+            known[folder] = names
+            known.update((os.path.join(folder, name), data) for name, data in zip(names, contents, strict=True))
+    return known
+
+
+def racy_inputs(
+    root: str, entries: Entries, started: int, known: Mapping[str, bytes | list[str]]
+) -> dict[str, bytes | list[str]] | None:
+    """Each entry changed too recently to trust its stat, with what the render read there (see :func:`record`).
+
+    None when such an entry is not in ``known`` (normalized paths).
+    """
+    racy = {}
+    since = started - RACY_NS
+    for name, (_, _, modified, changed) in entries:
+        if modified >= since or changed >= since:
+            path = f"{root}/{name}"
+            content = known.get(os.path.normpath(path))
+            if content is None:
+                return None
+            racy[path] = content
+    return racy
+
+
+def _signature(path: str) -> tuple[int, ...] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def settled(stamp: dict[str, Any], started: int) -> dict[str, Any]:
+    """``stamp`` without the files and folders kept by content whose signatures are now old enough to trust.
+
+    Call it only once their contents were found the same (:func:`same_contents`):
+    the signature then stands for what was kept, and any later change moves
+    the change time past it. Checking by signature alone spares the next runs
+    reading those files again.
+    """
+    since = started - RACY_NS
+    times = {f"{root}/{name}": max(sig[2], sig[3]) for root, _, entries in stamp["trees"] for name, sig in entries}
+    return stamp | {"racy": {path: kept for path, kept in stamp["racy"].items() if times.get(path, since) >= since}}
