@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -52,6 +51,7 @@ import attrs
 import github_shapes as shapes
 from github_openapi import OpenAPI, Violation
 
+from fabpromote.testing.fakegit import ServerGit
 from fabpromote.testing.gitservers import SmartHTTPServer
 from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest, Routes
 
@@ -912,14 +912,7 @@ class FakeGitHub(FakeRestHost):
             new = _git(found.path, "commit-tree", tree, "-p", base_sha, "-m", message)
         else:
             new = _rebase(found.path, base_sha, head_sha)
-        done = subprocess.run(
-            ["git", "update-ref", f"refs/heads/{pull.base}", new, base_sha],
-            cwd=found.path,
-            env=_env(),
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
+        if not GIT.update_ref(found.path, f"refs/heads/{pull.base}", new, base_sha):
             raise ApiError(405, "Base branch was modified. Review and try the merge again.")
         now = _now()
         pull.state, pull.merged, pull.merged_at, pull.closed_at = "closed", True, now, now
@@ -1368,47 +1361,9 @@ _ROUTES = Routes(
 # git
 
 
-def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="GitHub",
-        GIT_AUTHOR_EMAIL="noreply@github.com",
-        GIT_COMMITTER_NAME="GitHub",
-        GIT_COMMITTER_EMAIL="noreply@github.com",
-    )
-    env.update(extra or {})
-    return env
-
-
-def _git_bytes(cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, env=_env(env), capture_output=True, check=False, timeout=60
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout
-
-
-def _git(
-    cwd: Path,
-    *args: str,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-    check: bool = True,
-    strip: bool = True,
-) -> str:
-    """git's output; with ``check=False`` an empty string when it fails."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, env=_env(env), capture_output=True, check=False, timeout=60
-    )
-    if done.returncode != 0:
-        if not check:
-            return ""
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    text = done.stdout.decode()
-    return text.strip() if strip else text
+GIT = ServerGit("GitHub", "noreply@github.com")
+_git, _git_bytes = GIT.run, GIT.run_bytes
+_is_ancestor, _merge_tree = GIT.is_ancestor, GIT.merge_tree
 
 
 def _rev(path: Path, rev: str) -> str | None:
@@ -1418,29 +1373,8 @@ def _rev(path: Path, rev: str) -> str | None:
     return _git(path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False) or None
 
 
-def _is_ancestor(path: Path, ancestor: str, descendant: str) -> bool:
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", ancestor, descendant],
-        cwd=path,
-        env=_env(),
-        capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
-
-
 def _has_refs(path: Path) -> bool:
     return bool(_git(path, "for-each-ref", "--count=1", "refs/heads/", check=False))
-
-
-def _merge_tree(path: Path, base: str, head: str) -> tuple[str, bool]:
-    """The merged tree of two commits (stored) and whether it merged cleanly."""
-    done = subprocess.run(
-        ["git", "merge-tree", "--write-tree", base, head], cwd=path, env=_env(), capture_output=True, check=False
-    )
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"git merge-tree failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().split("\n", 1)[0].strip(), done.returncode == 0
 
 
 def _rebase(path: Path, base: str, head: str) -> str:
