@@ -110,6 +110,10 @@ def _never_patched(*_args: object) -> None:
     """No component rewritten from the stamp: a ``generate`` after an edit renders."""
 
 
+def _never_plain(_data: bytes) -> None:
+    """No plain reader: every component file goes through go-yaml's rules (and PyYAML is imported)."""
+
+
 #: case -> (module, attribute, the plain replacement made from the original).
 PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "helm_locale": ("fabpromote_helm._helm", "_template_env", lambda env: _users_variables(env, ("LC_ALL",))),
@@ -124,6 +128,7 @@ PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "bare_repos": ("fabpromote._sources.mirrors", "_init_mirror", lambda _: _dulwich_init_mirror),
     "generate_stamp": ("fabpromote._cli.unchanged", "answer", lambda _: _never_answered),
     "generate_patch": ("fabpromote._cli.patching", "patch", lambda _: _never_patched),
+    "plain_components": ("fabpromote._hld.plain", "component", lambda _: _never_plain),
 }
 
 
@@ -385,6 +390,19 @@ def generate_patch(bench: Bench, result: type[Result]) -> None:
     _compare(bench, result, "generate_patch", f"CLI generate, one app's manifest edited, {n} static apps", measure)
 
 
+def plain_components(bench: Bench, result: type[Result]) -> None:
+    """Plain component files read without PyYAML (fabpromote/_hld/plain.py): a cold CLI generate."""
+    n = bench.large
+    hld = _local_hld(bench, "plain_components", n, "static")
+
+    def measure(side: str) -> tuple[float, float]:
+        if (hld / "generated").exists():  # untimed: a cold run finds no output (and a new cache would refuse it)
+            os.rename(hld / "generated", bench.fresh("tricks-set-aside") / "generated")
+        return _cli("plain_components", side, hld, bench.fresh("cache-tricks-plain_components"))
+
+    _compare(bench, result, "plain_components", f"CLI generate, cold, {n} static apps", measure)
+
+
 CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     helm_locale,
     helm_go_runtime,
@@ -394,6 +412,7 @@ CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     bare_repos,
     generate_stamp,
     generate_patch,
+    plain_components,
 )
 
 

@@ -124,7 +124,7 @@ def test_files_changed_just_before_the_read_are_not_kept(hld: Path, monkeypatch:
     generate(hld, ["prod"])  # the files were just written
     parsed: list[str] = []
     parse = _parsed._parse
-    monkeypatch.setattr(_parsed, "_parse", lambda file, kind: (parsed.append(file.name), parse(file, kind))[1])
+    monkeypatch.setattr(_parsed, "_parse", lambda file, kind: (parsed.append(Path(file).name), parse(file, kind))[1])
     generate(hld, ["prod"])
     assert len(parsed) == 3
 

@@ -130,3 +130,28 @@ def test_plain_parse_cache_parses_every_file(
     assert outputs["trick"] == outputs["plain"]
     assert any((caches["trick"] / parsed.FOLDER).iterdir())
     assert not (caches["plain"] / parsed.FOLDER).exists()
+
+
+def test_plain_components_go_through_go_yaml(
+    tricks: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the plain reader, a plain component file is read by go-yaml's rules, into the same component."""
+    from fabpromote import load_component
+    from fabpromote._hld import convert
+
+    (tmp_path / "component.yaml").write_text("name: fleet\nsubcomponents:\n  - name: app\n    source: ./app\n")
+    full_path = convert.component_from_file
+    calls: list[str] = []
+
+    def counted(file: Path, data: bytes | None = None) -> object:
+        calls.append(file.name)
+        return full_path(file, data)
+
+    monkeypatch.setattr(convert, "component_from_file", counted)
+    components = {}
+    for side in ("trick", "plain"):
+        with tricks._variant("plain_components", side):
+            components[side] = load_component(tmp_path)
+        assert calls == ([] if side == "trick" else ["component.yaml"])
+    assert components["trick"] == components["plain"]
+    assert components["plain"].subcomponents[0].source == "./app"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -39,6 +38,8 @@ def run_hook(component: Component, stage: str, directory: Path) -> None:
     Raises:
         HookError: A command exited non-zero; the rest are not run.
     """
+    import subprocess  # only components with hooks need it, not every walk
+
     for command in getattr(component.hooks, stage.replace("-", "_")):
         if not command:
             continue

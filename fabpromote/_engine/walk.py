@@ -365,9 +365,10 @@ class _Walk:
             self.progress.visit()
         if component.name:  # Fabrikate writes an unnamed root to ".yaml"
             check_file_name(component.name, f"component name in {request.directory}")
-        if request.output_path in self.seen:
-            raise UnsafePathError(f"two components would write {request.output_path} (duplicate names)")
-        self.seen.add(request.output_path)
+        output_path = request.output_path
+        if output_path in self.seen:
+            raise UnsafePathError(f"two components would write {output_path} (duplicate names)")
+        self.seen.add(output_path)
         _hooks.check_allowed(component, _GENERATE_STAGES, allowed=self.options.allow_hooks, where=request.directory)
         try:
             generator = self.plugins.generator(component.kind)
@@ -380,12 +381,12 @@ class _Walk:
             _reads.spoil(f"hooks of {component.name!r}")
             _signals.wait(future for _, future in self.pending)
             _hooks.run_hook(component, "before-generate", request.directory)
-            self.done[request.output_path] = generator.generate(request)
+            self.done[output_path] = generator.generate(request)
             _hooks.run_hook(component, "after-generate", request.directory)
         elif self.pool is None or not getattr(generator, "parallel", True):
-            self.done[request.output_path] = self._render(request)
+            self.done[output_path] = bytes(generator.generate(request))
         elif (hit := self._cached(generator, request)) is not None:
-            self.done[request.output_path] = hit
+            self.done[output_path] = hit
         else:
             future = self.pool.submit(self._render, request)
             if (progress := self.progress) is not None:
@@ -442,10 +443,11 @@ class _Walk:
             directory = Path(_go_join(str(boundary), entry.path))
         else:
             location = f"components/{entry.name}" if entry.method == "git" else entry.source or "./"
-            directory = Path(_go_join(location, entry.path))
-            if not directory.is_absolute():
-                directory = Path(_go_join(str(parent.directory), str(directory)))
-        check_inside(boundary, directory, entry_path, boundaries(self.cache))
+            # A relative location is taken from the parent's folder: one join and one Path for both.
+            above = () if location.startswith("/") else (os.fspath(parent.directory),)
+            directory = Path(_go_join(*above, location, entry.path))
+        if boundary is not None:
+            check_inside(boundary, directory, entry_path, boundaries(self.cache))
         identity = _identity(directory)
         seen = [folder for folder, _ in ancestors]
         if identity is not None and identity in seen:

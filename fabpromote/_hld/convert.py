@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +23,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fabpromote._hld import goyaml as _goyaml
+from fabpromote._hld import plain as _plain
 from fabpromote._hld.model import Component, ComponentConfig, Hooks
-from fabpromote._util.limits import FILE_BYTES
 from fabpromote.exceptions import HLDError
 
 __all__ = ["NodeReader", "component_from_file", "config_from_file", "parse_file"]
@@ -39,10 +38,13 @@ _HOOKS = ("before-install", "after-install", "before-generate", "after-generate"
 _COMPONENT_STRINGS = ("name", "type", "generator", "source", "method", "path", "branch", "version")
 
 
-def component_from_file(file: Path) -> tuple[Component, tuple[str, ...]]:
-    """Read a ``component.yaml``/``.json``: the component, and the warnings logged while reading it."""
+def component_from_file(file: Path, data: bytes | None = None) -> tuple[Component, tuple[str, ...]]:
+    """Read a ``component.yaml``/``.json``: the component, and the warnings logged while reading it.
+
+    ``data``: the file's bytes, when they were read already.
+    """
     reader = NodeReader(file)
-    return reader.component(reader.root(), ""), tuple(reader.warnings)
+    return reader.component(reader.root(data), ""), tuple(reader.warnings)
 
 
 def config_from_file(file: Path) -> tuple[ComponentConfig, tuple[str, ...]]:
@@ -51,25 +53,16 @@ def config_from_file(file: Path) -> tuple[ComponentConfig, tuple[str, ...]]:
     return reader.config(reader.root(), ""), tuple(reader.warnings)
 
 
-def parse_file(file: Path) -> Node | None:
+def parse_file(file: Path, data: bytes | None = None) -> Node | None:
     """Parse a YAML or JSON file into a node tree (None for an empty file).
+
+    ``data``: the file's bytes, when they were read already (see :func:`fabpromote._hld.plain.read`).
 
     Raises:
         HLDError: The file cannot be read or parsed; names the file and line.
     """
-    limit = FILE_BYTES.value()
-    try:
-        with file.open("rb") as handle:
-            # Never more than the limit: a huge file must not fill memory. Asked for what the file
-            # holds, as read(n) allocates n bytes first: the limit each time was a third of parsing it.
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(min(size, limit) + 1)
-            if len(data) > size:  # it grew since: read on, up to the limit
-                data += handle.read(limit + 1 - len(data))
-    except OSError as exc:
-        raise HLDError(f"cannot read: {exc.strerror}", file=str(file)) from None
-    if len(data) > limit:
-        raise HLDError(f"larger than {FILE_BYTES.shown(limit)}", file=str(file))
+    if data is None:
+        data = _plain.read(file)
     if file.suffix == ".json":
         _check_json_depth(data, file)
         try:
@@ -148,8 +141,8 @@ class NodeReader:
         self.warnings.append(message)
         log.warning("%s", message)
 
-    def root(self) -> Node | None:
-        return parse_file(self.file)
+    def root(self, data: bytes | None = None) -> Node | None:
+        return parse_file(self.file, data)
 
     def error(self, node: Node | None, field: str, message: str) -> HLDError:
         line = node.start_mark.line + 1 if node is not None and node.start_mark is not None else None

@@ -7,6 +7,7 @@ through the run's parse cache (:mod:`fabpromote._hld.parsed`) when one is given.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +25,20 @@ __all__ = ["config_file", "find_component_file", "load_component", "load_config"
 
 def find_component_file(directory: Path) -> Path | None:
     """The component file of ``directory``: YAML wins over JSON."""
+    found = _component_file(os.fspath(directory))
+    return Path(found[0]) if found is not None else None
+
+
+def _component_file(directory: str) -> tuple[str, os.stat_result] | None:
+    """The component file of ``directory`` and its stat (which the parse cache takes as its signature)."""
     for name in COMPONENT_FILES:
         candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
-            return Path(candidate)
+        try:
+            info = os.stat(candidate)
+        except (OSError, ValueError):  # as os.path.isfile
+            continue
+        if stat.S_ISREG(info.st_mode):
+            return candidate, info
     return None
 
 
@@ -39,12 +50,14 @@ def load_component(path: str | Path, *, parsed: ParsedFiles | None = None) -> Co
     Raises:
         HLDError: No component file, or a malformed one.
     """
-    path = Path(path)
-    # A folder first: the usual case costs one stat.
-    file = find_component_file(path) or (path if path.is_file() else None)
-    if file is None:
+    path = path if isinstance(path, Path) else Path(path)
+    # A folder first: the usual case costs one stat. Strings from here on: a walk loads thousands.
+    found = _component_file(os.fspath(path))
+    if found is not None:
+        return parsed_files.component(found[0], parsed, found[1])
+    if not path.is_file():
         raise HLDError(f"error loading component in {path}: no {' or '.join(COMPONENT_FILES)}")
-    return parsed_files.component(file, parsed)
+    return parsed_files.component(path, parsed)
 
 
 def config_file(directory: Path, environment: str) -> Path | None:

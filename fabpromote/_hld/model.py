@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["COMMON", "COMPONENT_FILES", "Component", "ComponentConfig", "Hooks"]
+__all__ = ["COMMON", "COMPONENT_FILES", "NO_HOOKS", "Component", "ComponentConfig", "Hooks"]
 
 #: Component file names, in the order Fabrikate tries them.
 COMPONENT_FILES = ("component.yaml", "component.json")
@@ -23,6 +23,12 @@ COMMON = "common"
 
 
 def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _components(value: Any) -> tuple[Component, ...]:
+    # A function, not the builtin ``tuple``: attrs reads a converter's signature, and for a builtin that
+    # means tokenizing its text signature, which compiles tokenize's regular expressions on every start.
     return tuple(value)
 
 
@@ -43,6 +49,11 @@ class Hooks:
         return any(attrs.astuple(self, recurse=False))
 
 
+#: The hooks of a component without any (frozen: one serves them all, where a new one per component
+#: is a tenth of reading a small component file).
+NO_HOOKS = Hooks()
+
+
 @attrs.frozen(kw_only=True)
 class Component:
     """One node of an HLD: a ``component.yaml``/``.json`` or an inline entry.
@@ -60,7 +71,7 @@ class Component:
     branch: str = ""
     version: str = ""
     hooks: Hooks = attrs.field(factory=Hooks)
-    subcomponents: tuple[Component, ...] = attrs.field(default=(), converter=tuple)
+    subcomponents: tuple[Component, ...] = attrs.field(default=(), converter=_components)
     #: Deprecated in Fabrikate and ignored there; kept so nothing read is lost.
     repositories: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
 

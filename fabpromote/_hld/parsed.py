@@ -37,7 +37,8 @@ from typing import Any
 
 import attrs
 
-from fabpromote._hld.model import Component, ComponentConfig, Hooks
+from fabpromote._hld import plain as _plain
+from fabpromote._hld.model import NO_HOOKS, Component, ComponentConfig, Hooks
 from fabpromote._sources.cache import Cache, atomic_write
 from fabpromote._util.fsutil import changed_recently
 
@@ -51,9 +52,12 @@ MAGIC = b"fabpromote parsed files 1\n"
 _KEEP = 64
 
 
-def component(file: Path, parsed: ParsedFiles | None = None) -> Component:
-    """The component of ``file`` (see :func:`fabpromote._hld.convert.component_from_file`), through ``parsed``."""
-    return _read(file, "component", parsed)  # type: ignore[no-any-return]
+def component(file: str | Path, parsed: ParsedFiles | None = None, info: os.stat_result | None = None) -> Component:
+    """The component of ``file`` (see :func:`fabpromote._hld.convert.component_from_file`), through ``parsed``.
+
+    ``info``: the file's stat, when the caller just took it (finding the file).
+    """
+    return _read(file, "component", parsed, info)  # type: ignore[no-any-return]
 
 
 def config(file: Path, parsed: ParsedFiles | None = None) -> ComponentConfig:
@@ -79,16 +83,25 @@ def is_sound(data: bytes) -> bool:
     return _decode_file(data) is not None
 
 
-def _read(file: Path, kind: str, parsed: ParsedFiles | None) -> Any:
+def _read(file: str | Path, kind: str, parsed: ParsedFiles | None, info: os.stat_result | None = None) -> Any:
     if parsed is None:
         return _parse(file, kind)[0]
-    return parsed.read(file, kind)
+    return parsed.read(file, kind, info)
 
 
-def _parse(file: Path, kind: str) -> tuple[Any, tuple[str, ...]]:
-    from fabpromote._hld import convert as _convert  # imports PyYAML, which a warm run never needs
+def _parse(file: str | Path, kind: str) -> tuple[Any, tuple[str, ...]]:
+    # convert imports PyYAML, which a warm run never needs, nor a cold one whose component files are plain.
+    if kind == "config":
+        from fabpromote._hld import convert as _convert
 
-    return _convert.component_from_file(file) if kind == "component" else _convert.config_from_file(file)
+        return _convert.config_from_file(Path(file))
+    data = _plain.read(file)
+    found = _plain.component(data) if os.path.splitext(file)[1] != ".json" else None
+    if found is not None:
+        return found, ()
+    from fabpromote._hld import convert as _convert
+
+    return _convert.component_from_file(Path(file), data)
 
 
 @attrs.define
@@ -114,13 +127,17 @@ class ParsedFiles:
             return cls(path, {})
         return cls(path, _decode_file(data) or {})
 
-    def read(self, file: Path, kind: str) -> Any:
-        """The record of ``file`` (``kind``: component or config), parsed unless kept and unchanged."""
+    def read(self, file: str | Path, kind: str, info: os.stat_result | None = None) -> Any:
+        """The record of ``file`` (``kind``: component or config), parsed unless kept and unchanged.
+
+        ``info``: the file's stat, if just taken (any stat taken before the read is a sound signature).
+        """
         name = os.path.abspath(file)
-        try:
-            info = os.stat(name)
-        except OSError:
-            return _parse(file, kind)[0]  # which names the file and the reason
+        if info is None:
+            try:
+                info = os.stat(name)
+            except OSError:
+                return _parse(file, kind)[0]  # which names the file and the reason
         signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         entry = self.old.get(name)
         if entry is not None and entry[0] == signature and entry[1] == kind:
@@ -184,9 +201,6 @@ def _prune(folder: Path) -> None:
 # Records as plain data (dicts of str, int, bool, None, lists, tuples) and back.
 
 
-_NO_HOOKS = Hooks()
-
-
 def _dump(record: Component | ComponentConfig) -> dict[str, Any]:
     return _dump_component(record) if isinstance(record, Component) else _dump_config(record)
 
@@ -222,7 +236,7 @@ def _load_component(fields: dict[str, Any]) -> Component:
         **{
             **fields,
             # Most components have none: one frozen instance serves them all (a new one is a tenth of a load).
-            "hooks": Hooks(**hooks) if any(hooks.values()) else _NO_HOOKS,
+            "hooks": Hooks(**hooks) if any(hooks.values()) else NO_HOOKS,
             "subcomponents": [_load_component(child) for child in fields["subcomponents"]],
         }
     )
