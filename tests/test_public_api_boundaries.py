@@ -29,6 +29,7 @@ PUBLIC = (
     "fabpromote.hookspecs",
     "fabpromote.network",
     "fabpromote.paths",
+    "fabpromote.rest",
     "fabpromote.testing",
     "fabpromote.typing",
 )

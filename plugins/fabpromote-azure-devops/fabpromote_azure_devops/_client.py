@@ -15,27 +15,25 @@ The token is read from the environment for each request, sent only in the
 
 from __future__ import annotations
 
-import base64
-import logging
-import os
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import attrs
 import requests
 
-from fabpromote.git import redact
-from fabpromote.network import (
-    IDEMPOTENT_METHODS,
-    Clock,
-    RetryPolicy,
-    api_url_setting,
-    number_setting,
-    request_failure,
-    retry_stopped,
-    token_env_setting,
+from fabpromote.network import Clock
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HostErrors,
+    RestClient,
+    SettingChecks,
+    TokenAuth,
 )
+from fabpromote.rest import error_message as answer_message
 from fabpromote_azure_devops._errors import (
     AzureDevOpsAuthenticationError,
     AzureDevOpsError,
@@ -44,39 +42,28 @@ from fabpromote_azure_devops._errors import (
     AzureDevOpsSettingsError,
 )
 
-N = TypeVar("N", int, float)
-
-__all__ = ["API_VERSION", "DEFAULT_TOKEN_ENV", "AzureClient", "error_message"]
-
-log = logging.getLogger("fabpromote.azure_devops")
+__all__ = ["API_VERSION", "CHECKS", "DEFAULT_TOKEN_ENV", "AzureClient", "error_message"]
 
 #: The REST API version every request asks for (Azure DevOps Services, and the Server releases that serve it).
 API_VERSION = "7.1"
 #: The variable the Azure CLI's devops extension reads a personal access token from.
 DEFAULT_TOKEN_ENV = "AZURE_DEVOPS_EXT_PAT"  # noqa: S105 - the name of the variable, not a token
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF = 1.0
-DEFAULT_MAX_WAIT = 600.0
-MAX_BACKOFF = 60.0
 #: Azure DevOps' throttling headers (the reset in epoch seconds).
 REMAINING_HEADER, RESET_HEADER = "X-RateLimit-Remaining", "X-RateLimit-Reset"
 MESSAGE_LENGTH = 500
 
+#: The checks of the settings, raising AzureDevOpsSettingsError.
+CHECKS = SettingChecks(AzureDevOpsSettingsError, DEFAULT_TOKEN_ENV)
+
 
 def api_url(value: Any) -> str:
     """An ``api_url`` setting: the organization's (collection's) http(s) URL, without credentials."""
-    return api_url_setting(value, AzureDevOpsSettingsError)
-
-
-def number(name: str, value: Any, kind: type[N]) -> N:
-    """A numeric setting, refused in one line when it is not a positive number."""
-    return number_setting(name, value, kind, AzureDevOpsSettingsError)
+    return CHECKS.api_url(value)
 
 
 def token_env(value: Any) -> str:
     """A ``token_env`` setting: the name of an environment variable (default :data:`DEFAULT_TOKEN_ENV`)."""
-    return token_env_setting(value, DEFAULT_TOKEN_ENV, AzureDevOpsSettingsError)
+    return CHECKS.token_env(value)
 
 
 def _session() -> requests.Session:
@@ -86,8 +73,17 @@ def _session() -> requests.Session:
 
 
 @attrs.define
-class AzureClient:
+class AzureClient(RestClient):
     """Talks to one organization's (collection's) REST API: ``https://dev.azure.com/ORG``.
+
+    A :class:`fabpromote.rest.RestClient`: the personal access token goes as
+    HTTP Basic with an empty user name, every request asks for
+    :data:`API_VERSION`, no redirect is followed (a refused token is sent to
+    the sign-in page), and messages name paths below the organization. Its
+    :meth:`request` raises AzureDevOpsAuthenticationError (HTTP 401, or 203:
+    the sign-in page a refused token gets), AzureDevOpsNotFoundError (404 unless
+    expected), AzureDevOpsRateLimitError (throttled for longer than
+    ``max_wait`` or the deadline), AzureDevOpsError (any other failure).
 
     Args:
         api_url: The organization's URL; paths below it start with the project.
@@ -99,6 +95,19 @@ class AzureClient:
         clock: What waits are spent on (tests give a ``FakeClock``).
     """
 
+    label: ClassVar[str] = "Azure DevOps"
+    auth: ClassVar[TokenAuth] = TokenAuth.http_basic()
+    errors: ClassVar[HostErrors] = HostErrors(
+        error=AzureDevOpsError,
+        not_found=AzureDevOpsNotFoundError,
+        authentication=AzureDevOpsAuthenticationError,
+        rate_limit=AzureDevOpsRateLimitError,
+    )
+    follow_redirects: ClassVar[bool] = False
+    remaining_header: ClassVar[str] = REMAINING_HEADER
+    reset_header: ClassVar[str] = RESET_HEADER
+    rate_limit_words: ClassVar[str] = "throttled"
+
     api_url: str = attrs.field(converter=api_url)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env)
     timeout: float = DEFAULT_TIMEOUT
@@ -109,65 +118,7 @@ class AzureClient:
     session: requests.Session = attrs.field(factory=_session, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        RetryPolicy(
-            retries=self.max_retries,
-            backoff=self.backoff,
-            backoff_max=MAX_BACKOFF,
-            max_wait=self.max_wait,
-            remaining_header=REMAINING_HEADER,
-            reset_header=RESET_HEADER,
-            clock=self.clock,
-        ).mount(self.session, self.api_url + "/")
-
-    def token(self) -> str | None:
-        """The token, read from ``token_env`` now; None when unset or empty."""
-        return os.environ.get(self.token_env) or None
-
-    def redact(self, text: str) -> str:
-        """``text`` without the token, nor credentials in URLs."""
-        token = self.token()
-        return redact(text, [token] if token else [])
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> requests.Response:
-        """Send ``method`` to ``path`` (below :attr:`api_url`, parts quoted) with ``api-version``.
-
-        Raises:
-            AzureDevOpsAuthenticationError: HTTP 401, or 203 (the sign-in page a refused token gets).
-            AzureDevOpsNotFoundError: HTTP 404 (unless expected).
-            AzureDevOpsRateLimitError: Throttled for longer than ``max_wait`` or the deadline.
-            AzureDevOpsError: Any other unexpected status, or Azure DevOps cannot be reached.
-        """
-        url = self.api_url + path
-        query = {**(params or {}), "api-version": API_VERSION}
-        headers = {}
-        token = self.token()
-        if token:
-            # A personal access token is the password of HTTP Basic, with an empty user name.
-            headers["Authorization"] = "Basic " + base64.b64encode(f":{token}".encode()).decode()
-        try:
-            response = self.session.request(
-                method, url, params=query, json=json, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            raise AzureDevOpsError(
-                self.redact(
-                    f"cannot reach Azure DevOps at {self.api_url}: {self._reason(exc, method)} ({method} {path})"
-                )
-            ) from exc
-        log.debug("Azure DevOps %s %s -> %d", method, path, response.status_code)
-        if response.status_code in expect:
-            return response
-        error = self._failure(response, method, path)
-        response.close()
-        raise error
+        self.mount_retries()
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """The JSON of a GET answered 200."""
@@ -195,56 +146,45 @@ class AzureClient:
             if not batch:
                 return items
 
-    def _failure(self, response: requests.Response, method: str, path: str) -> AzureDevOpsError:
-        status = response.status_code
-        message = error_message(response)
-        where = f"Azure DevOps {method} {path}"
-        stopped = retry_stopped(response)
-        if status == 429 or (status == 503 and response.headers.get("Retry-After")):
-            return AzureDevOpsRateLimitError(
-                self.redact(f"{where}: throttled (HTTP {status}): {message}" + (f"; {stopped}" if stopped else "")),
-                status=status,
-            )
-        if status in (401, 203) or 300 <= status < 400:
-            # A refused token gets 401, or (203, or a redirect) the sign-in page.
-            advice = (
-                f"set ${self.token_env} to a personal access token"
-                if self.token() is None
-                else f"the personal access token in ${self.token_env} was refused or has expired"
-            )
-            return AzureDevOpsAuthenticationError(
-                self.redact(f"{where}: authentication failed (HTTP {status}): {advice}"),
-                status=status,
-                variable=self.token_env,
-            )
-        if status == 403:
-            return AzureDevOpsError(
-                self.redact(
-                    f"{where}: access denied (HTTP 403): {message}; check the scopes of the token in ${self.token_env}"
-                ),
-                status=403,
-            )
-        if status == 404:
-            return AzureDevOpsNotFoundError(self.redact(f"{where}: not found (HTTP 404): {message}"), status=404)
-        return AzureDevOpsError(
-            self.redact(f"{where}: HTTP {status}: {message}" + (f"; {stopped}" if stopped else "")), status=status
-        )
+    # What differs from the base
 
-    def _reason(self, exc: BaseException, method: str) -> str:
-        text = request_failure(exc)
-        if "timed out" in text.lower() and method.upper() not in IDEMPOTENT_METHODS:
-            # It may have been done: sending it again could do it twice.
-            return f"{text}; not sent again, as the {method} may have been done"
-        return text
+    def query(self, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """Every request asks for :data:`API_VERSION`."""
+        return {**(params or {}), "api-version": API_VERSION}
+
+    def shown(self, url: str) -> str:
+        """A request is named by its path below the organization."""
+        return url.removeprefix(self.api_url)
+
+    def message(self, response: requests.Response) -> str:
+        """What an error answer says (see :func:`error_message`)."""
+        return error_message(response)
+
+    def rate_limited(self, response: requests.Response) -> bool:
+        """A 429, or a 503 naming when to come back (Azure DevOps' throttling)."""
+        status = response.status_code
+        return status == 429 or (status == 503 and bool(response.headers.get("Retry-After")))
+
+    def token_refused(self, status: int) -> bool:
+        """A refused token gets 401, or (203, or a redirect) the sign-in page."""
+        return status in (401, 203) or 300 <= status < 400
+
+    def auth_advice(self, status: int, message: str) -> str:  # noqa: ARG002 - the sign-in page's text says nothing
+        """The token is asked for, or said refused or expired."""
+        advice = (
+            f"set ${self.token_env} to a personal access token"
+            if self.token() is None
+            else f"the personal access token in ${self.token_env} was refused or has expired"
+        )
+        return f"authentication failed (HTTP {status}): {advice}"
+
+
+def _said(data: Any) -> str:
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"]).strip()
+    return str(data)
 
 
 def error_message(response: requests.Response) -> str:
     """Azure DevOps' ``message`` (``TF401179: ...``), or the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        text = " ".join(response.text.split())
-        return text[:MESSAGE_LENGTH] or response.reason or f"HTTP {response.status_code}"
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"]).strip()[:MESSAGE_LENGTH]
-    return str(data)[:MESSAGE_LENGTH]
+    return answer_message(response, _said, length=MESSAGE_LENGTH)

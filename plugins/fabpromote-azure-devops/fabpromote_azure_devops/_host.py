@@ -12,7 +12,6 @@ purpose a branch does not accept raises
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -34,15 +33,20 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote_azure_devops import _pulls
-from fabpromote_azure_devops._client import (
+from fabpromote.rest import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
+    ClientsByApi,
+    client_settings,
+    sources_setting,
+)
+from fabpromote_azure_devops import _pulls
+from fabpromote_azure_devops._client import (
+    CHECKS,
     DEFAULT_TOKEN_ENV,
     AzureClient,
-    number,
     token_env,
 )
 from fabpromote_azure_devops._errors import (
@@ -61,7 +65,6 @@ from fabpromote_azure_devops._settings import (
     to_max_wait,
     to_optional_api_url,
     to_protection,
-    to_sources,
     to_strategy,
     to_timeout,
 )
@@ -101,7 +104,7 @@ class AzureDevOpsHost:
     #: Azure keeps at most 4000 characters of a pull request's description.
     change_body_limit: ClassVar[int] = 4000
 
-    _sources: Sources = attrs.field(default=None, converter=to_sources, repr=False)
+    _sources: Sources = attrs.field(default=None, converter=sources_setting, repr=False)
     _protected: BranchPolicy = attrs.field(default=None, converter=to_protection)
     api_url: str | None = attrs.field(default=None, converter=to_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=token_env, kw_only=True)
@@ -113,9 +116,12 @@ class AzureDevOpsHost:
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=to_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
-    _clients: dict[str, AzureClient] = attrs.field(init=False, factory=dict, repr=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+    _clients: ClientsByApi[AzureClient] = attrs.field(init=False, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
+
+    @_clients.default
+    def _make_clients(self) -> ClientsByApi[AzureClient]:
+        return ClientsByApi(lambda api_url: AzureClient(api_url, **client_settings(self)))
 
     @_ops.default
     def _make_ops(self) -> GitOps:
@@ -128,16 +134,8 @@ class AzureDevOpsHost:
         Raises:
             AzureDevOpsSettingsError: An unknown setting, or a bad value.
         """
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise AzureDevOpsSettingsError(
-                f"unknown setting(s) of the azure-devops host: {', '.join(unknown)} (known: {', '.join(SETTINGS)})"
-            )
-        policy: dict[str, Any] = {}
-        if "required_statuses" in settings:
-            policy["contexts"] = settings.pop("required_statuses")
-        if "required_reviews" in settings:
-            policy["required_reviews"] = int(number("required_reviews", settings.pop("required_reviews"), int))
+        CHECKS.known(settings, SETTINGS, "azure-devops")
+        policy = CHECKS.take(settings, renamed={"required_statuses": "contexts"}, counts=("required_reviews",))
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property
@@ -391,20 +389,7 @@ class AzureDevOpsHost:
 
     def _repo(self, repo_url: str) -> tuple[RepoRef, AzureClient]:
         ref = parse_repo(repo_url)
-        base = self.api_url or ref.collection_url
-        with self._lock:
-            client = self._clients.get(base)
-            if client is None:
-                client = self._clients[base] = AzureClient(
-                    base,
-                    token_env=self.token_env,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    max_wait=self.max_wait,
-                    clock=self.clock,
-                )
-        return ref, client
+        return ref, self._clients.get(self.api_url or ref.collection_url)
 
     @contextlib.contextmanager
     def _git(self, repo_url: str) -> Iterator[str]:

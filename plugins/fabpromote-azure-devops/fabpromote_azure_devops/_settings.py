@@ -1,7 +1,9 @@
 """The settings of an azure-devops host: the options a cluster file's ``hosts:`` entry may give, checked.
 
 Each converter takes a value as a cluster file writes it (a string) or as
-Python code passes it, and refuses a bad one in one line naming the setting.
+Python code passes it, and refuses a bad one in one line naming the setting
+(:data:`fabpromote_azure_devops._client.CHECKS`; named functions, as mypy's attrs
+plugin takes no bound method as a converter).
 """
 
 from __future__ import annotations
@@ -9,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fabpromote.exceptions import BranchPolicyError
-from fabpromote.git import BranchPolicy, Sources
-from fabpromote_azure_devops._client import api_url, number
+from fabpromote.git import BranchPolicy
+from fabpromote_azure_devops._client import CHECKS
 from fabpromote_azure_devops._errors import AzureDevOpsSettingsError
 from fabpromote_azure_devops._pulls import MERGE_STRATEGIES
 
@@ -25,7 +26,6 @@ __all__ = [
     "to_max_wait",
     "to_optional_api_url",
     "to_protection",
-    "to_sources",
     "to_strategy",
     "to_timeout",
 ]
@@ -47,10 +47,7 @@ DEFAULT_COMPLETION_WAIT = 60.0
 
 
 def to_protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
-    try:
-        return BranchPolicy(value)
-    except BranchPolicyError as exc:
-        raise AzureDevOpsSettingsError(str(exc)) from None
+    return CHECKS.branch_policy(value)
 
 
 def to_strategy(value: str) -> str:
@@ -61,28 +58,24 @@ def to_strategy(value: str) -> str:
 
 
 def to_optional_api_url(value: str | None) -> str | None:
-    return api_url(value) if value else None
-
-
-def to_sources(value: Sources | None) -> Sources:
-    return value if value is not None else Sources()
+    return CHECKS.optional_api_url(value)
 
 
 def to_completion_wait(value: Any) -> float:
-    return float(number("completion_wait", value, float))
+    return CHECKS.number("completion_wait", value, float)
 
 
 def to_timeout(value: Any) -> float:
-    return float(number("timeout", value, float))
+    return CHECKS.number("timeout", value, float)
 
 
 def to_backoff(value: Any) -> float:
-    return float(number("backoff", value, float))
+    return CHECKS.number("backoff", value, float)
 
 
 def to_max_wait(value: Any) -> float:
-    return float(number("max_wait", value, float))
+    return CHECKS.number("max_wait", value, float)
 
 
 def to_count(value: Any) -> int:
-    return int(number("max_retries", value, int))
+    return CHECKS.number("max_retries", value, int)

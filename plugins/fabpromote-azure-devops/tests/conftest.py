@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.gitrepos import GIT_ENV
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from azure_testing import FILES, NAME, PROJECT, TOKEN, TOKEN_ENV, make_host
+from azure_testing import NAME, PROJECT, TOKEN, TOKEN_ENV, make_host
 from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import FakeAzureDevOps
 
@@ -37,16 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    isolate(monkeypatch, tmp_path, token_env=TOKEN_ENV, token=TOKEN, host_variable="AZURE_DEVOPS_EXT_PAT")
 
 
 @pytest.fixture(name="azure")
@@ -56,7 +47,7 @@ def _azure(tmp_path: Path) -> Iterator[FakeAzureDevOps]:
     The test fails when any request or response broke the SDK's models.
     """
     with FakeAzureDevOps(tmp_path / "azure", token=TOKEN) as fake:
-        fake.state.create_repo(PROJECT, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.state.create_repo(PROJECT, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
         assert fake.violations == [], "\n".join(fake.violations)
 

@@ -42,6 +42,7 @@ from fake_azure_common import ApiError
 from fake_azure_state import State
 
 from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest
 
 __all__ = ["API_VERSIONS", "FakeAzureDevOps", "Recorded"]
 
@@ -90,7 +91,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class FakeAzureDevOps:
+class FakeAzureDevOps(FakeRestHost):
     """Azure DevOps' REST API and git over smart HTTP for the repositories under ``base_dir``.
 
     Args:
@@ -107,12 +108,14 @@ class FakeAzureDevOps:
             is answered (to move a branch in the middle of a request, say).
     """
 
+    protocol = "HTTP/1.0"
+
     def __init__(self, base_dir: str | Path, *, token: str, org: str = "contoso") -> None:
         self.base_dir = Path(base_dir)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.token = token
         self.org = org
-        self.git_server = SmartHTTPServer(self.base_dir, token=token)
+        super().__init__(SmartHTTPServer(self.base_dir, token=token))
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.tamper: Callable[[str, str, Any], Any] | None = None
@@ -120,46 +123,17 @@ class FakeAzureDevOps:
         self.state = State(self.base_dir, org=org, web=lambda: self.org_url)
         self._faults: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # Lifecycle
 
     @property
-    def port(self) -> int:
-        assert self._httpd is not None, "the fake is not started"
-        return int(self._httpd.server_address[1])
-
-    @property
     def org_url(self) -> str:
         """The organization's URL: the API base, as ``https://dev.azure.com/ORG`` is."""
-        return f"http://{HOST}:{self.port}/{self.org}" if self._httpd is not None else ""
+        return f"{self.url}/{self.org}" if self.server.running else ""
 
     def repo_url(self, project: str, name: str) -> str:
         """The clone URL of a repository (``.../PROJECT/_git/REPO``)."""
         return f"{self.org_url}/{quote(project, safe='')}/_git/{quote(name, safe='')}"
-
-    def start(self) -> None:
-        self.git_server.start()
-        self._httpd = _Server((HOST, 0), _Handler, fake=self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.git_server.stop()
-
-    def __enter__(self) -> FakeAzureDevOps:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # Faults
 
@@ -173,6 +147,25 @@ class FakeAzureDevOps:
             return self._faults.pop(0) if self._faults else None
 
     # Serving
+
+    def answer(self, request: RestRequest) -> Answer:
+        """A REST request (a path with ``/_apis/``) is answered in JSON; anything else is git, relayed."""
+        if "/_apis/" not in request.path:
+            return self._relay_git(request)
+        status, headers, answer = self.serve_api(request.method, request.target, request.headers, request.body)
+        body = b"" if answer is None else answer  # Azure types even an empty answer JSON
+        return Answer(status, body, {**headers, "Content-Type": "application/json; charset=utf-8"})
+
+    def _relay_git(self, request: RestRequest) -> Answer:
+        """git over smart HTTP, relayed to the real ``git http-backend`` server."""
+        connection = http.client.HTTPConnection(HOST, self.git_server.port, timeout=60)
+        headers = {name: value for name, value in request.headers.items() if name.lower() not in _HOP_HEADERS}
+        connection.request(request.method, request.target, body=request.body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        kept = {name: value for name, value in response.getheaders() if name.lower() not in _HOP_HEADERS}
+        return Answer(response.status, data, kept)
 
     def serve_api(
         self, method: str, target: str, headers: Mapping[str, str], raw: bytes
@@ -275,75 +268,3 @@ def _error(message: str, type_key: str) -> dict[str, Any]:
         "errorCode": 0,
         "eventId": 3000,
     }
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[_Handler], *, fake: FakeAzureDevOps) -> None:
-        self.fake = fake
-        super().__init__(address, handler)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if "/_apis/" not in urlsplit(self.path).path:
-            self._relay_git(raw)
-            return
-        status, headers, answer = self.server.fake.serve_api(self.command, self.path, self.headers, raw)
-        data = b"" if answer is None else json.dumps(answer).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _relay_git(self, raw: bytes) -> None:
-        """git over smart HTTP, relayed to the real ``git http-backend`` server."""
-        connection = http.client.HTTPConnection(HOST, self.server.fake.git_server.port, timeout=60)
-        headers = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_HEADERS}
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            raw = self._read_chunked()
-        connection.request(self.command, self.path, body=raw, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        self.send_response(response.status)
-        for name, value in response.getheaders():
-            if name.lower() not in _HOP_HEADERS:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        connection.close()
-
-    def _read_chunked(self) -> bytes:
-        parts = []
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            parts.append(self.rfile.read(size))
-            self.rfile.readline()

@@ -7,11 +7,10 @@ target branch only if it is still where the merge started (compare-and-swap).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
+
+from fabpromote.testing.fakegit import ServerGit
 
 __all__ = ["PRE_RECEIVE", "commit_json_fields", "git", "merge", "merge_tree", "rev"]
 
@@ -28,42 +27,15 @@ done
 exit $status
 """
 
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Fake Azure DevOps",
-    "GIT_AUTHOR_EMAIL": "fake@dev.azure.invalid",
-    "GIT_COMMITTER_NAME": "Fake Azure DevOps",
-    "GIT_COMMITTER_EMAIL": "fake@dev.azure.invalid",
-}
-
-
-def git(
-    cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
-) -> str:
-    """Run git in ``cwd``; its stripped output."""
-    done = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        input=input,
-        capture_output=True,
-        env={**os.environ, **_IDENTITY, **(env or {})},
-        check=False,
-    )
-    if check and done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().strip()
+GIT = ServerGit("Fake Azure DevOps", "fake@dev.azure.invalid")
+#: Run git in a directory; its stripped output.
+git = GIT.run
+merge_tree = GIT.merge_tree
 
 
 def rev(path: Path, name: str) -> str | None:
     """The commit ``name`` resolves to, or None."""
     return git(path, "rev-parse", "-q", "--verify", f"{name}^{{commit}}", check=False) or None
-
-
-def merge_tree(path: Path, base: str, head: str) -> tuple[str, bool]:
-    """The merged tree of two commits (written) and whether it merged cleanly."""
-    done = subprocess.run(["git", "merge-tree", "--write-tree", base, head], cwd=path, capture_output=True, check=False)
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"git merge-tree failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().split("\n", 1)[0].strip(), done.returncode == 0
 
 
 def merge(path: Path, strategy: str, *, target: str, source: str, message: str) -> str | None:
@@ -89,14 +61,11 @@ def _replay(path: Path, target: str, source: str) -> str | None:
         git(path, "worktree", "add", "-q", "--detach", str(work), target)
         try:
             commits = git(path, "rev-list", "--reverse", "--no-merges", f"{target}..{source}").split()
-            picked = subprocess.run(
-                ["git", "cherry-pick", "--allow-empty", *commits],
-                cwd=work,
-                capture_output=True,
-                env={**os.environ, **_IDENTITY},
-                check=False,
-            )
-            return git(work, "rev-parse", "HEAD") if picked.returncode == 0 else None
+            try:
+                git(work, "cherry-pick", "--allow-empty", *commits)
+            except RuntimeError:  # A conflict.
+                return None
+            return git(work, "rev-parse", "HEAD")
         finally:
             git(path, "worktree", "remove", "--force", str(work))
 

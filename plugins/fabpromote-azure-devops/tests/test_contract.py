@@ -10,7 +10,7 @@ from fabpromote_azure_devops import AzureDevOpsHost
 from fake_azure import FakeAzureDevOps
 
 from fabpromote.testing.contracts import GitHostContract, ServedRepo
-from fabpromote.testing.gitrepos import git
+from fabpromote.testing.hosted import served_repo
 
 
 class TestAzureDevOpsContract(GitHostContract):
@@ -25,6 +25,4 @@ class TestAzureDevOpsContract(GitHostContract):
         repo = azure.state.create_repo(
             "Contract", "contract", {"README.md": "hello\n", "hld/config/common.yaml": "config: {}\n"}
         )
-        work = tmp_path / "contract-work"
-        git("clone", "-q", str(repo.path), str(work))
-        return ServedRepo(repo.path, work, azure.repo_url("Contract", "contract"))
+        return served_repo(repo.path, azure.repo_url("Contract", "contract"), tmp_path)

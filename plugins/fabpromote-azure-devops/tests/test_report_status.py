@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from azure_testing import TOKEN_ENV
+from azure_testing import hosted
 from fake_azure import FakeAzureDevOps
 
-from fabpromote import Cluster, host_for
-from fabpromote.cli import main
-from fabpromote.git import Credentials, GitOps, Sources
+from fabpromote.testing.hosted import report_status_refused, report_two_statuses, statuses_read_back
 
 
 @pytest.fixture(name="setup")
 def _setup(azure: FakeAzureDevOps, tmp_path: Path) -> tuple[str, list[str]]:
     """A manifests repository whose dev branch has two publishes; the cluster file and dev's commits, newest first."""
-    ops = GitOps(Sources(credentials=Credentials({urlsplit(azure.org_url).netloc: TOKEN_ENV})))
-    for name in ("cluster-hld", "manifests"):
-        azure.state.create_repo("Ops", name)
-    manifests = azure.repo_url("Ops", "manifests")
-    first = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 1\n"}, "publish 1", expected=None)
-    second = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 2\n"}, "publish 2", expected=first)
-    assert first is not None
-    assert second is not None
-    config = tmp_path / "fabpromote.yaml"
-    config.write_text(
-        f"name: c\nhld: {azure.repo_url('Ops', 'cluster-hld')}\nmanifests: {manifests}\n"
-        f"environments: [dev, stage]\nhosts:\n"
-        f"  '127.0.0.1':\n    type: azure-devops\n    api_url: {azure.org_url!r}\n    token_env: {TOKEN_ENV}\n"
-    )
-    return str(config), [second, first]
+    return hosted(azure).published_cluster(tmp_path)
 
 
 def test_report_status_posts_through_the_statuses_api(
@@ -40,13 +22,7 @@ def test_report_status_posts_through_the_statuses_api(
 ) -> None:
     """On dev's head by default, on an earlier publish with --sha; each is a POST .../commits/{sha}/statuses."""
     config, (head, earlier) = setup
-    argv = ["report-status", "dev", "ci/e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
-    assert main([*argv, "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["sha"] == head
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
-        == 0
-    )
+    report_two_statuses(config, head, earlier, capsys, context="ci/e2e")
     posted = [
         (r.method, r.path, r.status) for r in azure.requests if r.method == "POST" and r.path.endswith("/statuses")
     ]
@@ -68,12 +44,7 @@ def test_report_status_posts_through_the_statuses_api(
         {"genre": "kustomization/app", "name": "1a2b"},
         "failed",
     )
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "azure-devops"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "failure")
-    ]
+    assert statuses_read_back(config, earlier) == ("azure-devops", [("kustomization/app/1a2b", "failure")])
 
 
 @pytest.mark.parametrize(
@@ -93,8 +64,5 @@ def test_report_status_refusals_post_nothing(
 ) -> None:
     """A bad state, an environment never published, a SHA Azure does not have: one line, no status."""
     config, _ = setup
-    assert main(["report-status", *argv, "--config", config]) == 1
-    err = capsys.readouterr().err
-    assert error in err
-    assert len(err.strip().splitlines()) == 1
+    assert error in report_status_refused(argv, config, capsys)
     assert not [r for r in azure.requests if r.method == "POST" and r.path.endswith("/statuses")]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from azure_testing import TOKEN_ENV
+from azure_testing import TOKEN_ENV, hosted
 from fake_azure import FakeAzureDevOps
 
 from fabpromote import Plugins
-from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gatedstory import run_gated_story
 from fabpromote.testing.story import CreateRepo, run_seed_story
 
@@ -25,18 +22,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def create(azure: FakeAzureDevOps) -> CreateRepo:
     """Makes the story's repositories on the fake Azure DevOps (project Story), pushing each branch through git."""
-    ops = GitOps(Sources(credentials=Credentials({urlsplit(azure.org_url).netloc: TOKEN_ENV})))
-
-    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
-        azure.state.create_repo("Story", name)
-        url = azure.repo_url("Story", name)
-        first = next(iter(branches), None)
-        for branch, files in branches.items():
-            start = None if branch == first else first
-            ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=start)
-        return url
-
-    return create
+    return hosted(azure, "Story").story_repos()
 
 
 HOSTS = {"127.0.0.1": {"type": "azure-devops", "token_env": TOKEN_ENV, "backoff": "0.01"}}

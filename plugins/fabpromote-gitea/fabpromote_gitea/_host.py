@@ -18,7 +18,6 @@ write whose purpose a branch does not accept raises
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,17 +40,22 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
-from fabpromote_gitea import _settings as convert
-from fabpromote_gitea._client import (
+from fabpromote.rest import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
+    ClientsByApi,
+    client_settings,
+    sources_setting,
+)
+from fabpromote_gitea import _settings as convert
+from fabpromote_gitea._client import (
+    CHECKS,
     DEFAULT_TOKEN_ENV,
     MESSAGE_LENGTH,
     GiteaClient,
     message,
-    number,
     token_env,
 )
 from fabpromote_gitea._errors import GiteaError, GiteaNotFoundError, GiteaSettingsError, RepositoryNotFoundError
@@ -87,7 +91,7 @@ class GiteaHost:
         clock: What retries wait on; tests give a fake clock.
     """
 
-    _sources: Sources = attrs.field(default=None, converter=convert.sources)
+    _sources: Sources = attrs.field(default=None, converter=sources_setting)
     _protected: BranchPolicy = attrs.field(default=None, converter=convert.branch_policy)
     kind: str = attrs.field(default="gitea", kw_only=True)
     api_url: str | None = attrs.field(default=None, converter=convert.optional_api_url, kw_only=True)
@@ -99,14 +103,17 @@ class GiteaHost:
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=convert.max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
-    _clients: dict[str, GiteaClient] = attrs.field(init=False, factory=dict, repr=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+    _clients: ClientsByApi[GiteaClient] = attrs.field(init=False, repr=False)
     _git: LocalHost = attrs.field(init=False, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
 
     @_git.default
     def _make_git(self) -> LocalHost:
         return LocalHost(sources=self._sources, protected=self._protected, token_env=self.token_env)
+
+    @_clients.default
+    def _make_clients(self) -> ClientsByApi[GiteaClient]:
+        return ClientsByApi(lambda api_url: GiteaClient(api_url, **client_settings(self), kind=self.kind))
 
     @_ops.default
     def _make_ops(self) -> GitOps:
@@ -119,13 +126,9 @@ class GiteaHost:
         Raises:
             GiteaSettingsError: A bad value.
         """
-        policy: dict[str, Any] = {}
-        if "required_contexts" in settings:
-            policy["contexts"] = settings.pop("required_contexts")
-        if "required_approvals" in settings:
-            policy["required_approvals"] = number("required_approvals", settings.pop("required_approvals"), int)
-        if "strict" in settings:
-            policy["strict"] = convert.boolean("strict", settings.pop("strict"))
+        policy = CHECKS.take(
+            settings, renamed={"required_contexts": "contexts"}, counts=("required_approvals",), booleans=("strict",)
+        )
         return cls(kind=kind, policy=ProtectionPolicy(**policy), **settings)
 
     @property
@@ -397,21 +400,7 @@ class GiteaHost:
 
     def _repo(self, repo_url: str) -> tuple[RepoRef, GiteaClient]:
         ref = parse_repo(repo_url)
-        base = self.api_url or ref.api_url
-        with self._lock:
-            client = self._clients.get(base)
-            if client is None:
-                client = self._clients[base] = GiteaClient(
-                    base,
-                    self.token_env,
-                    kind=self.kind,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    max_wait=self.max_wait,
-                    clock=self.clock,
-                )
-        return ref, client
+        return ref, self._clients.get(self.api_url or ref.api_url)
 
     def _check_repo(self, ref: RepoRef, client: GiteaClient) -> None:
         if client.request("GET", _path(ref), expect=(200, 404)).status_code == 404:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fabpromote.testing.gitrepos import GIT_ENV
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 from fabpromote.testing.unavailable import unavailable
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -16,22 +16,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 import gitea_swagger
 from fabpromote_gitea import GiteaHost
 from fake_gitea import FakeGitea
-from gitea_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+from gitea_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("GITEA_TOKEN", raising=False)
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    isolate(monkeypatch, tmp_path, token_env=TOKEN_ENV, token=TOKEN, host_variable="GITEA_TOKEN")
 
 
 @pytest.fixture(name="swagger", scope="session")
@@ -50,7 +41,7 @@ def _gitea(tmp_path: Path, swagger: gitea_swagger.Swagger) -> Iterator[FakeGitea
     Every request and answer of the test must follow Gitea's swagger description.
     """
     with FakeGitea(tmp_path / "gitea", token=TOKEN, swagger=swagger) as fake:
-        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.create_repo(OWNER, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
     assert fake.violations == [], "\n".join(fake.violations)
 

@@ -19,8 +19,6 @@ Every request and answer is checked against Gitea's swagger description
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import itertools
 import json
 import os
@@ -30,13 +28,14 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 from fake_gitea_git import _git, _is_ancestor, _merge_tree, _now, _rev, _update_ref
 from fake_gitea_json import DEFAULT_RULE, EMPTY_COMBINED_STATUS, GiteaJson
 
 from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest, Routes
 
 __all__ = ["FakeGitea"]
 
@@ -95,13 +94,15 @@ class _Repo:
         return f"{self.owner}/{self.name}"
 
 
-class FakeGitea(GiteaJson):
+class FakeGitea(GiteaJson, FakeRestHost):
     """Gitea's API for the repositories under ``base_dir``, and git over smart HTTP.
 
     Attributes:
         requests: ``(method, path, body)`` of every API request, oldest first.
         violations: Requests and answers that break Gitea's swagger description.
     """
+
+    content_type = "application/json;charset=utf-8"
 
     def __init__(self, base_dir: str | Path, *, token: str, swagger: Any = None, login: str = "fabpromote-bot") -> None:
         self.base_dir = Path(base_dir)
@@ -111,11 +112,10 @@ class FakeGitea(GiteaJson):
         self.swagger = swagger
         self.requests: list[tuple[str, str, Any]] = []
         self.violations: list[str] = []
-        self.git_server = SmartHTTPServer(self.base_dir, token=token)
+        FakeRestHost.__init__(self, SmartHTTPServer(self.base_dir, token=token))
         self._repos: dict[str, _Repo] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._httpd: _Server | None = None
         self._failures: list[int] = []
         #: While True, pull requests are being checked for conflicts, as Gitea does after each push:
         #: they say ``mergeable: false`` and merging them is refused (405).
@@ -127,8 +127,7 @@ class FakeGitea(GiteaJson):
 
     @property
     def api_url(self) -> str:
-        assert self._httpd is not None, "the fake is not started"
-        return f"http://{HOST}:{self._httpd.server_address[1]}{API}"
+        return f"{self.url}{API}"
 
     @property
     def web_url(self) -> str:
@@ -138,17 +137,12 @@ class FakeGitea(GiteaJson):
     def repo_url(self, owner: str, name: str) -> str:
         return f"{self.web_url}{owner}/{name}.git"
 
-    def __enter__(self) -> FakeGitea:
-        self.git_server.start()
-        self._httpd = _Server((HOST, 0), _Handler, fake=self)
-        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        self.git_server.stop()
+    def answer(self, request: RestRequest) -> Answer:
+        """Answer one API request (see :meth:`handle`)."""
+        status, body, headers = self.handle(
+            request.method, request.target, request.headers.get("Authorization", ""), request.body
+        )
+        return Answer(status, body, headers)
 
     # Server-side state, as a test sets it up
 
@@ -249,20 +243,19 @@ class FakeGitea(GiteaJson):
                 {"message": "user does not exist [uid: 0, name: ]" if auth else "token is required", "url": DOCS},
                 {},
             )
-        for route_method, pattern, name in _ROUTES:
-            match = pattern.fullmatch(path)
-            if match and route_method == method:
-                params = {key: unquote(value) for key, value in match.groupdict().items()}
-                if "/branch_protections" in path and not self.admin:
-                    message = "user should be an owner or a collaborator with admin write of a repository"
-                    return 403, {"message": message, "url": DOCS}, {}
-                try:
-                    with self._lock:
-                        repo = self._api_repo(params.pop("owner"), params.pop("repo"))
-                        return getattr(self, name)(repo, query=query, body=body or {}, **params)
-                except ApiError as exc:
-                    return exc.status, {"message": exc.message, "url": DOCS}, {}
-        return 404, {"message": "Not Found", "url": DOCS}, {}
+        found = _ROUTES.find(method, path)
+        if found is None:
+            return 404, {"message": "Not Found", "url": DOCS}, {}
+        name, params = found
+        if "/branch_protections" in path and not self.admin:
+            message = "user should be an owner or a collaborator with admin write of a repository"
+            return 403, {"message": message, "url": DOCS}, {}
+        try:
+            with self._lock:
+                repo = self._api_repo(params.pop("owner"), params.pop("repo"))
+                return getattr(self, name)(repo, query=query, body=body or {}, **params)
+        except ApiError as exc:
+            return exc.status, {"message": exc.message, "url": DOCS}, {}
 
     # Endpoints (the lock held)
 
@@ -470,9 +463,8 @@ class FakeGitea(GiteaJson):
 
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-_ROUTES = [
-    (method, re.compile(_REPO + pattern), name)
-    for method, pattern, name in [
+_ROUTES = Routes(
+    [
         ("GET", "", "get_repo"),
         ("GET", "/pulls", "list_pulls"),
         ("POST", "/pulls", "create_pull"),
@@ -485,43 +477,6 @@ _ROUTES = [
         ("POST", r"/branch_protections", "create_rule"),
         ("PATCH", r"/branch_protections/(?P<name>.+)", "edit_rule"),
         ("DELETE", r"/branches/(?P<branch>.+)", "delete_branch"),
-    ]
-]
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], handler: type[_Handler], *, fake: FakeGitea) -> None:
-        self.fake = fake
-        super().__init__(address, handler)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, answer, headers = self.server.fake.handle(
-            self.command, self.path, self.headers.get("Authorization", ""), body
-        )
-        data = b"" if answer is None else json.dumps(answer).encode()
-        with contextlib.suppress(OSError):
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+    ],
+    prefix=_REPO,
+)

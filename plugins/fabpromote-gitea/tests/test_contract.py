@@ -10,7 +10,7 @@ from fake_gitea import FakeGitea
 from gitea_testing import make_host
 
 from fabpromote.testing.contracts import GitHostContract, ServedRepo
-from fabpromote.testing.gitrepos import git
+from fabpromote.testing.hosted import served_repo
 
 
 class TestGiteaContract(GitHostContract):
@@ -23,7 +23,4 @@ class TestGiteaContract(GitHostContract):
     @pytest.fixture(name="repo")
     def _repo(self, gitea: FakeGitea, tmp_path: Path) -> ServedRepo:
         gitea.create_repo("octo", "contract", {"README.md": "hello\n", "hld/config/common.yaml": "config: {}\n"})
-        bare = gitea.base_dir / "octo" / "contract.git"
-        work = tmp_path / "contract-work"
-        git("clone", "-q", str(bare), str(work))
-        return ServedRepo(bare, work, gitea.repo_url("octo", "contract"))
+        return served_repo(gitea.base_dir / "octo" / "contract.git", gitea.repo_url("octo", "contract"), tmp_path)

@@ -4,16 +4,13 @@ the expected head, statuses through Gitea's status API)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from fake_gitea import FakeGitea
-from gitea_testing import TOKEN_ENV
+from gitea_testing import hosted
 
 from fabpromote import Plugins
-from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gatedstory import run_gated_story
 from fabpromote.testing.story import CreateRepo, run_seed_story
 
@@ -26,23 +23,11 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def create(gitea: FakeGitea) -> CreateRepo:
     """Makes the story's repositories on the fake Gitea, pushing each branch through git."""
-    host = urlsplit(gitea.web_url).netloc
-    ops = GitOps(Sources(credentials=Credentials({host: TOKEN_ENV})))
-
-    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
-        gitea.create_repo("octo", name, empty=True)
-        url = gitea.repo_url("octo", name)
-        first = next(iter(branches), None)
-        for branch, files in branches.items():
-            start = None if branch == first else first
-            ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=start)
-        return url
-
-    return create
+    return hosted(gitea).story_repos()
 
 
 def _hosts(gitea: FakeGitea, kind: str = "gitea") -> dict[str, dict[str, str]]:
-    return {"127.0.0.1": {"type": kind, "api_url": gitea.api_url, "token_env": TOKEN_ENV, "backoff": "0.01"}}
+    return hosted(gitea, kind).hosts(backoff="0.01")
 
 
 def test_seed_story(gitea: FakeGitea, create: CreateRepo, tmp_path: Path) -> None:

@@ -18,28 +18,27 @@ The token is read from the environment for each request, sent only in the
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import attrs
 import requests
-from urllib3.exceptions import ReadTimeoutError
 
-from fabpromote.git import redact
-from fabpromote.network import (
-    IDEMPOTENT_METHODS,
-    Clock,
-    RetryPolicy,
-    api_url_setting,
-    network_timeout,
-    number_setting,
-    retry_stopped,
-    token_env_setting,
+from fabpromote.network import IDEMPOTENT_METHODS, Clock, network_timeout
+from fabpromote.rest import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HostErrors,
+    RestClient,
+    SettingChecks,
+    TokenAuth,
+    may_have_been_done,
 )
 from fabpromote_github._errors import (
     GitHubAuthenticationError,
@@ -48,8 +47,6 @@ from fabpromote_github._errors import (
     GitHubRateLimitError,
     GitHubSettingsError,
 )
-
-N = TypeVar("N", int, float)
 
 __all__ = [
     "API_VERSION",
@@ -64,12 +61,6 @@ __all__ = [
 log = logging.getLogger("fabpromote.github")
 
 DEFAULT_TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the name of the variable, not a token
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF = 1.0
-#: The longest single wait for a rate limit or a retry; longer is an error.
-DEFAULT_MAX_WAIT = 600.0
-MAX_BACKOFF = 60.0
 #: GitHub: "otherwise, wait for at least one minute before retrying" (secondary limits).
 SECONDARY_LIMIT_WAIT = 60.0
 #: Added to X-RateLimit-Reset: the reset is in whole seconds and clocks drift.
@@ -78,37 +69,37 @@ RESET_MARGIN = 0.5
 REMAINING_HEADER, RESET_HEADER = "X-RateLimit-Remaining", "X-RateLimit-Reset"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
-MESSAGE_LENGTH = 500
 
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-
-
-def _api_url(value: str) -> str:
-    return api_url_setting(value, GitHubSettingsError)
+#: The checks of the settings, raising GitHubSettingsError.
+CHECKS = SettingChecks(GitHubSettingsError, DEFAULT_TOKEN_ENV)
 
 
-def _number(name: str, value: Any, kind: type[N]) -> N:
-    return number_setting(name, value, kind, GitHubSettingsError)
+# Named functions: mypy's attrs plugin takes no bound method nor (strictly) lambda as a converter.
+def _api_url(value: Any) -> str:
+    return CHECKS.api_url(value)
 
 
-def _token_env(value: str) -> str:
-    return token_env_setting(value, DEFAULT_TOKEN_ENV, GitHubSettingsError)
+def _token_env(value: Any) -> str:
+    return CHECKS.token_env(value)
 
 
 def _timeout(value: Any) -> float:
-    return float(_number("timeout", value, float))
+    return CHECKS.number("timeout", value, float)
 
 
 def _max_retries(value: Any) -> int:
-    return int(_number("max_retries", value, int))
+    return CHECKS.number("max_retries", value, int)
 
 
 def _backoff(value: Any) -> float:
-    return float(_number("backoff", value, float))
+    return CHECKS.number("backoff", value, float)
 
 
 def _max_wait(value: Any) -> float:
-    return float(_number("max_wait", value, float))
+    return CHECKS.number("max_wait", value, float)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 def _new_session() -> requests.Session:
@@ -126,8 +117,16 @@ def _new_session() -> requests.Session:
 
 
 @attrs.define
-class GitHubClient:
+class GitHubClient(RestClient):
     """Talks to one GitHub REST API base (``https://api.github.com``, ``https://HOST/api/v3``).
+
+    A :class:`fabpromote.rest.RestClient`: the token goes as ``Authorization:
+    Bearer``; GitHub's rate limits (primary and secondary) are honoured, and a
+    used-up primary limit makes the next request wait for its reset. Its
+    :meth:`request` raises GitHubAuthenticationError (HTTP 401),
+    GitHubNotFoundError (404 unless expected), GitHubRateLimitError (a limit
+    lasting longer than ``max_wait`` or the rest of
+    ``$FABPROMOTE_NETWORK_TIMEOUT``), GitHubError (any other failure).
 
     Args:
         api_url: The API base URL.
@@ -144,6 +143,19 @@ class GitHubClient:
             to the API are retried under :attr:`retry_policy`.
     """
 
+    label: ClassVar[str] = "GitHub"
+    auth: ClassVar[TokenAuth] = TokenAuth.bearer()
+    errors: ClassVar[HostErrors] = HostErrors(
+        error=GitHubError,
+        not_found=GitHubNotFoundError,
+        authentication=GitHubAuthenticationError,
+        rate_limit=GitHubRateLimitError,
+    )
+    remaining_header: ClassVar[str] = REMAINING_HEADER
+    reset_header: ClassVar[str] = RESET_HEADER
+    limit_wait: ClassVar[float | None] = SECONDARY_LIMIT_WAIT
+    rights: ClassVar[str] = "permissions"
+
     api_url: str = attrs.field(converter=_api_url)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=_token_env)
     timeout: float = attrs.field(default=DEFAULT_TIMEOUT, converter=_timeout)
@@ -156,85 +168,9 @@ class GitHubClient:
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self.retry_policy.mount(self.session, self.api_url + "/")
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """How this API's requests are retried: the settings, GitHub's rate-limit headers, the clock."""
-        return RetryPolicy(
-            retries=self.max_retries,
-            backoff=self.backoff,
-            backoff_max=MAX_BACKOFF,
-            max_wait=self.max_wait,
-            limit_wait=SECONDARY_LIMIT_WAIT,
-            remaining_header=REMAINING_HEADER,
-            reset_header=RESET_HEADER,
-            clock=self.clock,
-        )
-
-    # Tokens
-
-    def token(self) -> str | None:
-        """The token, read from ``token_env`` now; None when unset or empty."""
-        return os.environ.get(self.token_env) or None
-
-    def redact(self, text: str) -> str:
-        """``text`` without the token, nor credentials in URLs."""
-        token = self.token()
-        return redact(text, [token] if token else [])
+        self.mount_retries()
 
     # Requests
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> requests.Response:
-        """Send a request, retrying and waiting as needed; return the response.
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
-            path: Below the API base (``/repos/o/r``), its parts already
-                quoted; or a full URL on the API's host (a ``Link`` target).
-            params: The query.
-            json: The body, sent as JSON.
-            expect: The statuses returned to the caller; any other is an error.
-
-        Raises:
-            GitHubAuthenticationError: HTTP 401.
-            GitHubNotFoundError: HTTP 404 (unless expected).
-            GitHubRateLimitError: A rate limit lasts longer than ``max_wait``,
-                or than what is left of ``$FABPROMOTE_NETWORK_TIMEOUT``.
-            GitHubError: Any other unexpected status, or GitHub cannot be reached.
-        """
-        url = self._url(path)
-        shown = urlsplit(url).path
-        self._wait_for_reset()
-        try:
-            response = self._send(method, url, params=params, json=json)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise GitHubError(
-                self.redact(f"cannot reach GitHub at {self.api_url}: {self._reason(exc, method)} ({method} {shown})")
-            ) from exc
-        except requests.RequestException as exc:
-            raise GitHubError(self.redact(f"GitHub {method} {shown}: {self._reason(exc, method)}")) from exc
-        log.debug(
-            "GitHub %s %s -> %d (rate limit remaining %s)",
-            method,
-            shown,
-            response.status_code,
-            response.headers.get(REMAINING_HEADER, "?"),
-        )
-        self._note_limits(response)
-        if response.status_code in expect:
-            return response
-        error = self._failure(response, method, shown)
-        response.close()
-        raise error
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None, expect: tuple[int, ...] = (200,)) -> Any:
         """The JSON of a GET; None for an expected status other than 200."""
@@ -276,23 +212,56 @@ class GitHubClient:
                 if limit is not None and count >= limit:
                     return
 
-    # Helpers
+    # What differs from the base
 
-    def _url(self, path: str) -> str:
-        if "://" not in path:
-            return self.api_url + path
-        base, target = urlsplit(self.api_url), urlsplit(path)
-        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-            # A Link header pointing elsewhere must not receive the token.
-            raise GitHubError(self.redact(f"refusing to follow {path} off the API host {base.netloc}"))
-        return path
+    def unreachable(self, exc: BaseException, method: str, shown: str) -> GitHubError:
+        """A connection that failed or timed out cannot reach GitHub; any other failure is told as it is."""
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+            return GitHubError(
+                self.redact(f"cannot reach GitHub at {self.api_url}: {self.reason(exc, method)} ({method} {shown})")
+            )
+        return GitHubError(self.redact(f"GitHub {method} {shown}: {self.reason(exc, method)}"))
 
-    def _send(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any) -> requests.Response:
-        headers = {}
-        token = self.token()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, url, params=params, json=json, headers=headers, timeout=self.timeout)
+    def reason(self, exc: BaseException, method: str) -> str:
+        """Why a request got no answer: the timeout in seconds, or the system's words (``Connection refused``)."""
+        if may_have_been_done(exc) or (
+            isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
+        ):
+            if method.upper() not in IDEMPOTENT_METHODS:
+                # It may have been done: sending it again could do it twice.
+                return f"no answer within {self.timeout:g} s; not sent again, as the {method} may have been done"
+            return f"no answer within {self.timeout:g} s"
+        text = str(exc)
+        found = _ERRNO.search(text)
+        if found:
+            return found.group(1).strip()
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return f"no connection within {self.timeout:g} s"
+        return text or type(exc).__name__
+
+    def rate_limited(self, response: requests.Response) -> bool:
+        """A rate limit by its headers, or a 403 whose message says so."""
+        # A secondary limit may say so only in its message: it is not retried (GitHub asks
+        # for a minute or more then, past the default deadline), but it is named a limit.
+        return super().rate_limited(response) or (
+            response.status_code == 403 and "rate limit" in self.message(response).lower()
+        )
+
+    def auth_advice(self, status: int, message: str) -> str:
+        """A missing token is asked for; a refused one is said refused."""
+        if self.token() is None:
+            return f"authentication required (HTTP {status}): set ${self.token_env} to a GitHub token"
+        return f"authentication failed (HTTP {status}: {message}): the token in ${self.token_env} was refused"
+
+    # Rate limits
+
+    def before_send(self) -> None:
+        """Wait for the reset of a used-up primary limit (see :meth:`_wait_for_reset`)."""
+        self._wait_for_reset()
+
+    def answered(self, response: requests.Response) -> None:
+        """Note a used-up primary limit (see :meth:`_note_limits`)."""
+        self._note_limits(response)
 
     def _wait_for_reset(self) -> None:
         """Wait for the reset of a primary limit the last answer used up, when it comes soon enough.
@@ -309,92 +278,13 @@ class GitHubClient:
 
     def _note_limits(self, response: requests.Response) -> None:
         """Remember a used-up primary limit, so that the next request waits for the reset."""
+        log.debug("GitHub rate limit remaining %s", response.headers.get(REMAINING_HEADER, "?"))
         if response.headers.get(REMAINING_HEADER) != "0" or response.status_code >= 400:
             return
         reset = _float(response.headers.get(RESET_HEADER))
         if reset is not None:
             with self._lock:
                 self._paused_until = reset + RESET_MARGIN
-
-    def _failure(self, response: requests.Response, method: str, path: str) -> GitHubError:
-        status = response.status_code
-        message = _message(response)
-        where = f"GitHub {method} {path}"
-        stopped = retry_stopped(response)
-        if self._rate_limited(response, message):
-            return GitHubRateLimitError(
-                self.redact(f"{where}: rate limited (HTTP {status}): {message}" + (f"; {stopped}" if stopped else "")),
-                status=status,
-            )
-        if status == 401:
-            return GitHubAuthenticationError(
-                self.redact(f"{where}: {self._auth_advice(message)}"), status=401, variable=self.token_env
-            )
-        if status == 403:
-            return GitHubError(
-                self.redact(
-                    f"{where}: access denied (HTTP 403): {message}; "
-                    f"check the permissions of the token in ${self.token_env}"
-                ),
-                status=403,
-            )
-        if status == 404:
-            return GitHubNotFoundError(self.redact(f"{where}: not found (HTTP 404): {message}"), status=404)
-        return GitHubError(
-            self.redact(f"{where}: HTTP {status}: {message}" + (f"; {stopped}" if stopped else "")), status=status
-        )
-
-    def _rate_limited(self, response: requests.Response, message: str) -> bool:
-        # A secondary limit may say so only in its message: it is not retried (GitHub asks
-        # for a minute or more then, past the default deadline), but it is named a limit.
-        status = response.status_code
-        return self.retry_policy.is_rate_limit(status, response.headers) or (
-            status == 403 and "rate limit" in message.lower()
-        )
-
-    def _auth_advice(self, message: str) -> str:
-        if self.token() is None:
-            return f"authentication required (HTTP 401): set ${self.token_env} to a GitHub token"
-        return f"authentication failed (HTTP 401: {message}): the token in ${self.token_env} was refused"
-
-    def _reason(self, exc: BaseException, method: str) -> str:
-        # After its retries, a read that timed out is wrapped: a ConnectionError of urllib3's MaxRetryError.
-        wrapped = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(wrapped, ReadTimeoutError) or (
-            isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
-        ):
-            if method.upper() not in IDEMPOTENT_METHODS:
-                # It may have been done: sending it again could do it twice.
-                return f"no answer within {self.timeout:g} s; not sent again, as the {method} may have been done"
-            return f"no answer within {self.timeout:g} s"
-        text = str(exc)
-        found = _ERRNO.search(text)
-        if found:
-            return found.group(1).strip()
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return f"no connection within {self.timeout:g} s"
-        return text or type(exc).__name__
-
-
-def _message(response: requests.Response) -> str:
-    """GitHub's ``message`` and the details of its ``errors``, or the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        text = " ".join(response.text.split())
-        return text[:MESSAGE_LENGTH] or response.reason or f"HTTP {response.status_code}"
-    if not isinstance(data, dict):
-        return str(data)[:MESSAGE_LENGTH]
-    parts = [str(data.get("message") or "").strip()]
-    for error in data.get("errors") or ():
-        if isinstance(error, dict):
-            detail = error.get("message") or " ".join(
-                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
-            )
-        else:
-            detail = str(error)
-        parts.append(str(detail).strip())
-    return "; ".join(part for part in parts if part)[:MESSAGE_LENGTH] or f"HTTP {response.status_code}"
 
 
 def _float(value: str | None) -> float | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -29,7 +28,6 @@ from dulwich.trailers import parse_trailers
 from fabpromote import git
 from fabpromote.exceptions import (
     AuthenticationError,
-    BranchPolicyError,
     RefNotFoundError,
     StaleBranchError,
     UnsafePathError,
@@ -47,19 +45,18 @@ from fabpromote.git import (
     redact,
 )
 from fabpromote.network import Clock
+from fabpromote.rest import ClientsByApi, client_settings, error_message, sources_setting
 from fabpromote_github._client import (
+    CHECKS,
     DEFAULT_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
     GitHubClient,
-    _api_url,
     _backoff,
     _max_retries,
     _max_wait,
-    _message,
-    _number,
     _timeout,
     _token_env,
 )
@@ -96,24 +93,14 @@ OPTIONS = (
 SETTINGS = ("sources", "protected", "token_env", *OPTIONS)
 #: Commits per page when walking history; the first-parent chain may skip merged-in commits.
 LOG_PAGE = 100
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def _protection(value: Mapping[str, Iterable[str]] | None) -> BranchPolicy:
-    # Core's rules, refused as every other bad setting of this host is.
-    try:
-        return BranchPolicy(value)
-    except BranchPolicyError as exc:
-        raise GitHubSettingsError(str(exc)) from None
+    return CHECKS.branch_policy(value)
 
 
-def _sources(value: Sources | None) -> Sources:
-    return value if value is not None else Sources()
-
-
-def _optional_api_url(value: str | None) -> str | None:
-    return _api_url(value) if value else None
+def _optional_api_url(value: Any) -> str | None:
+    return CHECKS.optional_api_url(value)
 
 
 def _merge_method(value: str) -> str:
@@ -121,20 +108,6 @@ def _merge_method(value: str) -> str:
     if method not in MERGE_METHODS:
         raise GitHubSettingsError(f"merge_method must be one of {', '.join(MERGE_METHODS)}, not {value!r}")
     return method
-
-
-def _bool(name: str) -> Any:
-    def convert(value: Any) -> bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise GitHubSettingsError(f"{name} must be true or false, not {value!r}")
-
-    return convert
 
 
 @attrs.define
@@ -164,7 +137,7 @@ class GitHubHost:
 
     name: ClassVar[str] = "github"
 
-    _sources: Sources = attrs.field(default=None, converter=_sources, repr=False)
+    _sources: Sources = attrs.field(default=None, converter=sources_setting, repr=False)
     _protected: BranchPolicy = attrs.field(default=None, converter=_protection)
     api_url: str | None = attrs.field(default=None, converter=_optional_api_url, kw_only=True)
     token_env: str = attrs.field(default=DEFAULT_TOKEN_ENV, converter=_token_env, kw_only=True)
@@ -175,9 +148,12 @@ class GitHubHost:
     max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, converter=_max_wait, kw_only=True)
     policy: ProtectionPolicy = attrs.field(factory=ProtectionPolicy, kw_only=True)
     clock: Clock = attrs.field(default=time, kw_only=True, repr=False)
-    _clients: dict[str, GitHubClient] = attrs.field(init=False, factory=dict, repr=False)
+    _clients: ClientsByApi[GitHubClient] = attrs.field(init=False, repr=False)
     _ops: GitOps = attrs.field(init=False, repr=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+
+    @_clients.default
+    def _make_clients(self) -> ClientsByApi[GitHubClient]:
+        return ClientsByApi(lambda api_url: GitHubClient(api_url, **client_settings(self)))
 
     @_ops.default
     def _make_ops(self) -> GitOps:
@@ -190,19 +166,13 @@ class GitHubHost:
         Raises:
             GitHubSettingsError: An unknown setting, or a bad value.
         """
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise GitHubSettingsError(
-                f"unknown setting(s) of the github host: {', '.join(unknown)} (known: {', '.join(SETTINGS)})"
-            )
-        policy: dict[str, Any] = {}
-        if "required_contexts" in settings:
-            policy["contexts"] = settings.pop("required_contexts")
-        if "required_reviews" in settings:
-            policy["required_reviews"] = _number("required_reviews", settings.pop("required_reviews"), int)
-        for key in ("strict", "enforce_admins"):
-            if key in settings:
-                policy[key] = _bool(key)(settings.pop(key))
+        CHECKS.known(settings, SETTINGS, "github")
+        policy = CHECKS.take(
+            settings,
+            renamed={"required_contexts": "contexts"},
+            counts=("required_reviews",),
+            booleans=("strict", "enforce_admins"),
+        )
         return cls(policy=ProtectionPolicy(**policy), **settings)
 
     @property
@@ -249,7 +219,7 @@ class GitHubHost:
             "GET", _repo_path(repo_ref, "contents", _file_path(path)), params={"ref": ref}, expect=(200, 404)
         )
         if response.status_code == 404:
-            message = _message(response)
+            message = error_message(response)
             if message.lower().startswith("no commit found"):
                 raise GitHubNotFoundError(
                     client.redact(f"{repo_ref.full_name}: no branch, tag or commit named {ref!r}"), status=404
@@ -358,7 +328,7 @@ class GitHubHost:
             if response.status_code == 201:
                 number = int(response.json()["number"])
             else:
-                reason = _message(response)
+                reason = error_message(response)
                 # Another run may have opened it since we looked.
                 number = self._find_pull(ref, client, base=base, head=head) if "already exists" in reason else None
                 if number is None:
@@ -424,7 +394,7 @@ class GitHubHost:
         if response.status_code == 409:
             actual = self.read_branch(repo, change.head)
             raise StaleBranchError(change.head, expected_head_sha, actual, url=redact(repo))
-        reason = _message(response)
+        reason = error_message(response)
         pull = client.get(_repo_path(ref, "pulls", str(change.number)))
         if pull.get("merged") and pull["head"]["sha"] == expected_head_sha:
             # A retried PUT whose first attempt went through: it is merged.
@@ -567,12 +537,12 @@ class GitHubHost:
         if response.status_code == 403:
             raise GitHubError(
                 client.redact(
-                    f"{ref.full_name}: cannot read the protection of {branch!r} (HTTP 403: {_message(response)}); "
+                    f"{ref.full_name}: cannot read the protection of {branch!r} (HTTP 403: {error_message(response)}); "
                     f"it needs a token with admin rights on the repository in ${client.token_env}"
                 ),
                 status=403,
             )
-        if _message(response).lower().startswith("branch not protected"):
+        if error_message(response).lower().startswith("branch not protected"):
             return None
         if self.read_branch(repo, branch) is None:
             raise GitHubNotFoundError(client.redact(f"{ref.full_name} has no branch {branch!r}"), status=404)
@@ -624,20 +594,7 @@ class GitHubHost:
         return ref, self._api(ref)
 
     def _api(self, ref: RepoRef) -> GitHubClient:
-        api_url = self.api_url or default_api_url(ref)
-        with self._lock:
-            client = self._clients.get(api_url)
-            if client is None:
-                client = self._clients[api_url] = GitHubClient(
-                    api_url,
-                    token_env=self.token_env,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    max_wait=self.max_wait,
-                    clock=self.clock,
-                )
-            return client
+        return self._clients.get(self.api_url or default_api_url(ref))
 
     def _check_repo(self, ref: RepoRef, client: GitHubClient) -> None:
         """Raise :class:`RepositoryNotFoundError` when the repository itself answers 404."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.gitrepos import GIT_ENV
+from fabpromote.testing.hosted import APP_REPO_FILES, isolate
 from fabpromote.testing.unavailable import unavailable
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import github_openapi
 from fabpromote_github import GitHubHost
 from fake_github import FakeGitHub
-from github_testing import FILES, NAME, OWNER, TOKEN, TOKEN_ENV, make_host
+from github_testing import NAME, OWNER, TOKEN, TOKEN_ENV, make_host
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,16 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Home, cache and git configuration in tmp_path; the test token set; no proxy."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    isolate(monkeypatch, tmp_path, token_env=TOKEN_ENV, token=TOKEN, host_variable="GITHUB_TOKEN")
 
 
 @pytest.fixture(name="clock")
@@ -74,7 +65,7 @@ def _github(tmp_path: Path, clock: FakeClock, openapi: github_openapi.OpenAPI) -
     """
     with FakeGitHub(tmp_path / "github", token=TOKEN, openapi=openapi) as fake:
         fake.clock = clock
-        fake.create_repo(OWNER, NAME, FILES, branches=("dev", "stage", "prod"))
+        fake.create_repo(OWNER, NAME, APP_REPO_FILES, branches=("dev", "stage", "prod"))
         yield fake
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.server
 import itertools
 import json
 import math
@@ -40,20 +39,21 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 import github_shapes as shapes
 from github_openapi import OpenAPI, Violation
 
+from fabpromote.testing.fakegit import ServerGit
 from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest, Routes
 
 __all__ = ["FakeGitHub", "Recorded"]
 
@@ -199,7 +199,7 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-class FakeGitHub:
+class FakeGitHub(FakeRestHost):
     """GitHub's REST API for the repositories under ``base_dir``, and git over smart HTTP.
 
     Args:
@@ -213,6 +213,8 @@ class FakeGitHub:
         requests: Every API request, oldest first.
         large_file: Files larger than this come from the contents API without content.
     """
+
+    socket_timeout = SOCKET_TIMEOUT
 
     def __init__(
         self,
@@ -234,7 +236,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.openapi = openapi
         self.violations: list[Violation] = []
-        self.git_server = SmartHTTPServer(self.base_dir, token=token)
+        super().__init__(SmartHTTPServer(self.base_dir, token=token))
         self._repos: dict[str, _Repo] = {}
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1000)
@@ -242,20 +244,13 @@ class FakeGitHub:
         self._remaining = RATE_LIMIT
         self._reset = int(time.time()) + 3600
         self._limit_status = 403
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # Lifecycle
 
     @property
-    def port(self) -> int:
-        assert self._httpd is not None, "the fake is not started"
-        return int(self._httpd.server_address[1])
-
-    @property
     def api_url(self) -> str:
         """The API base, as a GitHub Enterprise Server has it: ``http://127.0.0.1:PORT/api/v3``."""
-        return f"http://{HOST}:{self.port}{API_PREFIX}"
+        return f"{self.url}{API_PREFIX}"
 
     @property
     def web_url(self) -> str:
@@ -266,27 +261,8 @@ class FakeGitHub:
         """The clone URL of a repository."""
         return f"{self.web_url}{owner}/{name}.git"
 
-    def start(self) -> None:
-        self.git_server.start()
-        self._httpd = _Server((HOST, 0), _Handler, fake=self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.git_server.stop()
-
-    def __enter__(self) -> FakeGitHub:
-        self.start()
-        return self
-
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
-        self.stop()
+        super().__exit__(exc_type, *exc_info)
         if exc_type is None and self.violations:
             raise AssertionError(self.violation_report(self.take_violations()))
 
@@ -479,7 +455,16 @@ class FakeGitHub:
                 if (method is None or request.method == method) and (path is None or re.search(path, request.path))
             ]
 
-    # Serving (called by the handler, in its thread)
+    # Serving (called by the server, in its thread)
+
+    def answer(self, request: RestRequest) -> Answer:
+        """Answer one request below :data:`API_PREFIX` with GitHub's headers; any other path is not found."""
+        if not request.path.startswith(API_PREFIX + "/"):
+            found = _Answer(404, ApiError(404, "Not Found").body())
+        else:
+            found = self.handle(request.method, request.target, request.headers, request.body)
+        github = {"X-GitHub-Media-Type": "github.v3; format=json", "X-GitHub-Request-Id": f"0000:{id(request):x}"}
+        return Answer(found.status, found.body, {**github, **found.headers})
 
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> _Answer:
         split = urlsplit(raw_path)
@@ -528,15 +513,12 @@ class FakeGitHub:
             self._charge(limits)
             if body is _INVALID_JSON:
                 raise ApiError(400, "Problems parsing JSON")
-            for route_method, pattern, name in _ROUTES:
-                match = pattern.fullmatch(path)
-                if match and route_method == method:
-                    params = {key: unquote(value) for key, value in match.groupdict().items() if value is not None}
-                    with self._lock:
-                        answer: _Answer = getattr(self, name)(query=query, body=body, **params)
-                    break
-            else:
+            found = _ROUTES.find(method, path)
+            if found is None:
                 raise ApiError(404, "Not Found")
+            name, params = found
+            with self._lock:
+                answer: _Answer = getattr(self, name)(query=query, body=body, **params)
         except ApiError as exc:
             return _Answer(exc.status, exc.body(), {**limits, **exc.headers})
         if answer.page_of is not None:
@@ -930,14 +912,7 @@ class FakeGitHub:
             new = _git(found.path, "commit-tree", tree, "-p", base_sha, "-m", message)
         else:
             new = _rebase(found.path, base_sha, head_sha)
-        done = subprocess.run(
-            ["git", "update-ref", f"refs/heads/{pull.base}", new, base_sha],
-            cwd=found.path,
-            env=_env(),
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
+        if not GIT.update_ref(found.path, f"refs/heads/{pull.base}", new, base_sha):
             raise ApiError(405, "Base branch was modified. Review and try the merge again.")
         now = _now()
         pull.state, pull.merged, pull.merged_at, pull.closed_at = "closed", True, now, now
@@ -1039,7 +1014,7 @@ class FakeGitHub:
         return f"{self.web_url}{repo.full_name}"
 
     def _api_root(self) -> str:
-        return f"http://{HOST}:{self.port}{API_PREFIX}"
+        return f"{self.url}{API_PREFIX}"
 
     def _user(self, login: str | None = None, *, kind: str = "User") -> dict[str, Any]:
         return shapes.user(self._api_root(), self.web_url, login or self.login, kind=kind)
@@ -1357,9 +1332,8 @@ class _Answer:
 
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-_ROUTES = [
-    (method, re.compile(pattern), name)
-    for method, pattern, name in [
+_ROUTES = Routes(
+    [
         ("GET", "/rate_limit", "rate_limit"),
         ("GET", _REPO, "get_repo"),
         ("GET", _REPO + r"/branches/(?P<branch>.+)/protection", "get_protection"),
@@ -1381,106 +1355,15 @@ _ROUTES = [
         ("PUT", _REPO + r"/pulls/(?P<number>\d+)/merge", "merge_pull"),
         ("POST", _REPO + r"/pulls/(?P<number>\d+)/reviews", "create_review"),
     ]
-]
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], handler: type[_Handler], *, fake: FakeGitHub) -> None:
-        self.fake = fake
-        super().__init__(address, handler)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    timeout = SOCKET_TIMEOUT
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # Quiet; FakeGitHub.requests keeps the history.
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if not self.path.startswith(API_PREFIX + "/"):
-            answer = _Answer(404, ApiError(404, "Not Found").body())
-        else:
-            answer = self.server.fake.handle(self.command, self.path, self.headers, body)
-        data = b"" if answer.body is None else json.dumps(answer.body).encode()
-        with contextlib.suppress(OSError):  # The client may have given up (a timeout test).
-            self.send_response(answer.status)
-            if answer.body is not None:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-            self.send_header("X-GitHub-Request-Id", f"0000:{id(self):x}")
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+)
 
 
 # git
 
 
-def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="GitHub",
-        GIT_AUTHOR_EMAIL="noreply@github.com",
-        GIT_COMMITTER_NAME="GitHub",
-        GIT_COMMITTER_EMAIL="noreply@github.com",
-    )
-    env.update(extra or {})
-    return env
-
-
-def _git_bytes(cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, env=_env(env), capture_output=True, check=False, timeout=60
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout
-
-
-def _git(
-    cwd: Path,
-    *args: str,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-    check: bool = True,
-    strip: bool = True,
-) -> str:
-    """git's output; with ``check=False`` an empty string when it fails."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, env=_env(env), capture_output=True, check=False, timeout=60
-    )
-    if done.returncode != 0:
-        if not check:
-            return ""
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-    text = done.stdout.decode()
-    return text.strip() if strip else text
+GIT = ServerGit("GitHub", "noreply@github.com")
+_git, _git_bytes = GIT.run, GIT.run_bytes
+_is_ancestor, _merge_tree = GIT.is_ancestor, GIT.merge_tree
 
 
 def _rev(path: Path, rev: str) -> str | None:
@@ -1490,29 +1373,8 @@ def _rev(path: Path, rev: str) -> str | None:
     return _git(path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False) or None
 
 
-def _is_ancestor(path: Path, ancestor: str, descendant: str) -> bool:
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", ancestor, descendant],
-        cwd=path,
-        env=_env(),
-        capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
-
-
 def _has_refs(path: Path) -> bool:
     return bool(_git(path, "for-each-ref", "--count=1", "refs/heads/", check=False))
-
-
-def _merge_tree(path: Path, base: str, head: str) -> tuple[str, bool]:
-    """The merged tree of two commits (stored) and whether it merged cleanly."""
-    done = subprocess.run(
-        ["git", "merge-tree", "--write-tree", base, head], cwd=path, env=_env(), capture_output=True, check=False
-    )
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"git merge-tree failed: {done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().split("\n", 1)[0].strip(), done.returncode == 0
 
 
 def _rebase(path: Path, base: str, head: str) -> str:

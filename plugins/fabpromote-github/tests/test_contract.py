@@ -10,7 +10,7 @@ from fake_github import FakeGitHub
 from github_testing import make_host
 
 from fabpromote.testing.contracts import GitHostContract, ServedRepo
-from fabpromote.testing.gitrepos import git
+from fabpromote.testing.hosted import served_repo
 
 
 class TestGitHubContract(GitHostContract):
@@ -23,7 +23,4 @@ class TestGitHubContract(GitHostContract):
     @pytest.fixture(name="repo")
     def _repo(self, github: FakeGitHub, tmp_path: Path) -> ServedRepo:
         github.create_repo("octo", "contract", {"README.md": "hello\n", "hld/config/common.yaml": "config: {}\n"})
-        bare = github.base_dir / "octo" / "contract.git"
-        work = tmp_path / "contract-work"
-        git("clone", "-q", str(bare), str(work))
-        return ServedRepo(bare, work, github.repo_url("octo", "contract"))
+        return served_repo(github.base_dir / "octo" / "contract.git", github.repo_url("octo", "contract"), tmp_path)

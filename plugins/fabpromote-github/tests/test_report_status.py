@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from fake_github import FakeGitHub
-from github_testing import TOKEN_ENV
+from github_testing import hosted
 
-from fabpromote import Cluster, host_for
-from fabpromote.cli import main
-from fabpromote.git import Credentials, GitOps, Sources
+from fabpromote.testing.hosted import report_status_refused, report_two_statuses, statuses_read_back
 
 
 @pytest.fixture(name="setup")
 def _setup(github: FakeGitHub, tmp_path: Path) -> tuple[str, list[str]]:
     """A manifests repository whose dev branch has two publishes; the cluster file and dev's commits, newest first."""
-    ops = GitOps(Sources(credentials=Credentials({urlsplit(github.web_url).netloc: TOKEN_ENV})))
-    for name in ("cluster-hld", "manifests"):
-        github.create_repo("octo", name, empty=True)
-    manifests = github.repo_url("octo", "manifests")
-    first = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 1\n"}, "publish 1", expected=None)
-    second = ops.commit_files(manifests, "dev", {"app.yaml": b"v: 2\n"}, "publish 2", expected=first)
-    assert first is not None
-    assert second is not None
-    config = tmp_path / "fabpromote.yaml"
-    config.write_text(
-        f"name: c\nhld: {github.repo_url('octo', 'cluster-hld')}\nmanifests: {manifests}\n"
-        f"environments: [dev, stage]\nhosts:\n"
-        f"  '127.0.0.1':\n    type: github\n    api_url: {github.api_url!r}\n    token_env: {TOKEN_ENV}\n"
-    )
-    return str(config), [second, first]
+    return hosted(github).published_cluster(tmp_path)
 
 
 def test_report_status_posts_through_the_status_api(
@@ -40,13 +22,7 @@ def test_report_status_posts_through_the_status_api(
 ) -> None:
     """On dev's head by default, on an earlier publish with --sha; each is a POST .../statuses/{sha}."""
     config, (head, earlier) = setup
-    argv = ["report-status", "dev", "e2e", "success", "--description", "42 passed", "--url", "https://ci/7"]
-    assert main([*argv, "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["sha"] == head
-    assert (
-        main(["report-status", "dev", "kustomization/app/1a2b", "failure", "--sha", earlier[:8], "--config", config])
-        == 0
-    )
+    report_two_statuses(config, head, earlier, capsys)
     posted = [
         (r.method, r.path, r.status)
         for r in github.requests
@@ -63,12 +39,7 @@ def test_report_status_posts_through_the_status_api(
         "42 passed",
         "https://ci/7",
     )
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "github"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "failure")
-    ]
+    assert statuses_read_back(config, earlier) == ("github", [("kustomization/app/1a2b", "failure")])
 
 
 @pytest.mark.parametrize(
@@ -88,8 +59,5 @@ def test_report_status_refusals_post_nothing(
 ) -> None:
     """A bad state, an environment never published, a SHA GitHub does not have: one line, no status."""
     config, _ = setup
-    assert main(["report-status", *argv, "--config", config]) == 1
-    err = capsys.readouterr().err
-    assert error in err
-    assert len(err.strip().splitlines()) == 1
+    assert error in report_status_refused(argv, config, capsys)
     assert not [r for r in github.requests if r.method == "POST" and "/statuses/" in r.path]

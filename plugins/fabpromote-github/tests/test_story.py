@@ -4,16 +4,13 @@ expected head, statuses through the status API)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from fake_github import FakeGitHub
-from github_testing import TOKEN_ENV
+from github_testing import hosted
 
 from fabpromote import Plugins
-from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gatedstory import run_gated_story
 from fabpromote.testing.story import CreateRepo, run_seed_story
 
@@ -26,23 +23,11 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def create(github: FakeGitHub) -> CreateRepo:
     """Makes the story's repositories on the fake GitHub, pushing each branch through git."""
-    host = urlsplit(github.web_url).netloc
-    ops = GitOps(Sources(credentials=Credentials({host: TOKEN_ENV})))
-
-    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
-        github.create_repo("octo", name, empty=True)
-        url = github.repo_url("octo", name)
-        first = next(iter(branches), None)
-        for branch, files in branches.items():
-            start = None if branch == first else first
-            ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=start)
-        return url
-
-    return create
+    return hosted(github).story_repos()
 
 
 def _hosts(github: FakeGitHub) -> dict[str, dict[str, str]]:
-    return {"127.0.0.1": {"type": "github", "api_url": github.api_url, "token_env": TOKEN_ENV, "backoff": "0.01"}}
+    return hosted(github).hosts(backoff="0.01")
 
 
 def test_seed_story(github: FakeGitHub, create: CreateRepo, tmp_path: Path) -> None:

@@ -20,19 +20,17 @@ status and a message that says what to do (``401``: which variable to set).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
 
 import attrs
 import requests
 
 from fabpromote.exceptions import GitHostError
-from fabpromote.git import redact
-from fabpromote.network import IDEMPOTENT_METHODS, Clock, RetryPolicy, request_failure, retry_stopped
+from fabpromote.network import Clock, retry_stopped
+from fabpromote.rest import HostErrors, RestClient, TokenAuth, origin
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN_ENV", "Api", "message_of"]
 
@@ -49,7 +47,6 @@ MAX_WAIT = 120.0
 REMAINING_HEADER, RESET_HEADER = "RateLimit-Remaining", "RateLimit-Reset"
 _SHOWN_BODY = 300
 _TAG = re.compile(r"<[^>]*>")
-# urllib3 starts its messages with the connection object: "HTTPConnection(host=..., port=...): ".
 
 
 def message_of(response: requests.Response) -> str:
@@ -81,8 +78,12 @@ def _without_slash(url: str) -> str:
 
 
 @attrs.define
-class Api:
+class Api(RestClient):
     """A client of one GitLab REST API.
+
+    A :class:`fabpromote.rest.RestClient`: the token goes as ``PRIVATE-TOKEN``,
+    no redirect is followed, and GitLab's answers get GitLab's messages (every
+    error a :class:`~fabpromote.exceptions.GitHostError` of host ``gitlab``).
 
     Args:
         base_url: The API root, e.g. ``https://gitlab.com/api/v4``.
@@ -96,6 +97,14 @@ class Api:
             :class:`fabpromote.testing.clock.FakeClock`.
     """
 
+    label: ClassVar[str] = "GitLab"
+    auth: ClassVar[TokenAuth] = TokenAuth.in_header("PRIVATE-TOKEN")
+    errors: ClassVar[HostErrors] = HostErrors(error=GitHostError, not_found=GitHostError, authentication=GitHostError)
+    follow_redirects: ClassVar[bool] = False
+    remaining_header: ClassVar[str] = REMAINING_HEADER
+    reset_header: ClassVar[str] = RESET_HEADER
+    backoff_max: ClassVar[float] = MAX_WAIT
+
     base_url: str = attrs.field(converter=_without_slash)
     token_env: str = DEFAULT_TOKEN_ENV
     timeout: float = DEFAULT_TIMEOUT
@@ -105,24 +114,26 @@ class Api:
     clock: Clock = attrs.field(default=time, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self.retry_policy.mount(self.session, self.base_url + "/")
+        self.mount_retries()
 
     @property
-    def retry_policy(self) -> RetryPolicy:
-        """How this API's requests are retried: the settings, GitLab's rate-limit headers, the clock."""
-        return RetryPolicy(
-            retries=self.retries,
-            backoff=self.backoff,
-            backoff_max=MAX_WAIT,
-            max_wait=MAX_WAIT,
-            remaining_header=REMAINING_HEADER,
-            reset_header=RESET_HEADER,
-            clock=self.clock,
-        )
+    def api_url(self) -> str:
+        """The API root (:attr:`base_url`)."""
+        return self.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is tried again (:attr:`retries`)."""
+        return self.retries
+
+    @property
+    def max_wait(self) -> float:
+        """The longest wait GitLab may ask for: :data:`MAX_WAIT`."""
+        return MAX_WAIT
 
     # Requests
 
-    def request(
+    def request(  # type: ignore[override]  # GitLab's own contract: any 2xx, and the statuses in allow
         self,
         method: str,
         path: str,
@@ -143,22 +154,9 @@ class Api:
         Raises:
             GitHostError: The request failed, with its HTTP status when there was one.
         """
-        url = self._url(path)
-        shown = self._shown(url)
-        try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                headers=self._headers(),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise GitHostError(
-                self.redact(f"cannot reach GitLab ({method} {shown}): {_reason(exc, method)}"), host=HOST
-            ) from exc
+        url = self.url(path)
+        shown = self.shown(url)
+        response = self.send(method, url, shown, params=params, json=json)
         log.debug("GitLab %s %s -> %d", method, shown, response.status_code)
         status = response.status_code
         if status < 300 or (status in allow and not _project_missing(response, project)):
@@ -190,7 +188,7 @@ class Api:
             response = self.request("GET", url, params=query, project=project)
             items = self.json(response)
             if not isinstance(items, list):
-                raise GitHostError(f"GitLab sent no list for {self._shown(self._url(url))}", host=HOST)
+                raise GitHostError(f"GitLab sent no list for {self.shown(self.url(url))}", host=HOST)
             for item in items:
                 yield item
                 count += 1
@@ -210,42 +208,36 @@ class Api:
         try:
             return response.json()
         except ValueError:
-            shown = self._shown(response.request.url or "") if response.request else self.base_url
+            shown = self.shown(response.request.url or "") if response.request else self.base_url
             raise GitHostError(
                 f"GitLab answered {shown} with no JSON (HTTP {response.status_code}): {message_of(response)}",
                 host=HOST,
                 status=response.status_code,
             ) from None
 
-    # Helpers
+    # What differs from the base
 
-    def token(self) -> str:
-        """The token, read now from its variable ("" when unset)."""
-        return os.environ.get(self.token_env, "")
+    def headers(self) -> dict[str, str]:
+        """JSON is asked for on each request (the session may be the caller's), with the token."""
+        return {"Accept": "application/json", **super().headers()}
 
-    def redact(self, text: str) -> str:
-        """``text`` without URL user info nor the token."""
-        return redact(text, [self.token()])
+    def off_origin(self, url: str) -> str:
+        """A link to another server is not followed: the token must not go anywhere else."""
+        return self.redact(f"GitLab sent a link to another server ({origin(url)}); not following it")
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        token = self.token()
-        if token:
-            headers["PRIVATE-TOKEN"] = token
-        return headers
-
-    def _url(self, path: str) -> str:
-        if "://" not in path:
-            return f"{self.base_url}/{path.lstrip('/')}"
-        # Only links back to the API itself: the token must not go anywhere else.
-        if _origin(path) != _origin(self.base_url):
-            raise GitHostError(
-                self.redact(f"GitLab sent a link to another server ({_origin(path)}); not following it"), host=HOST
-            )
-        return path
-
-    def _shown(self, url: str) -> str:
+    def shown(self, url: str) -> str:
+        """A request is named by its whole URL, without the query."""
         return self.redact(url.split("?", 1)[0])
+
+    def error_options(self) -> dict[str, Any]:
+        """Every error is a GitHostError of host ``gitlab``."""
+        return {"host": HOST}
+
+    def unreachable(self, exc: BaseException, method: str, shown: str) -> GitHostError:
+        """GitLab could not be reached, and why."""
+        return GitHostError(
+            self.redact(f"cannot reach GitLab ({method} {shown}): {self.reason(exc, method)}"), host=HOST
+        )
 
     def _error(self, response: requests.Response, method: str, shown: str, project: str) -> GitHostError:
         status = response.status_code
@@ -257,14 +249,14 @@ class Api:
                 advice = f"the token in ${variable} was refused (expired, revoked, or for another server?)"
             else:
                 advice = f"set ${variable} to a GitLab access token (scope api)"
-            text = f"GitLab authentication failed (HTTP 401) at {self._shown(self.base_url)}: {advice}"
+            text = f"GitLab authentication failed (HTTP 401) at {self.shown(self.base_url)}: {advice}"
         elif status == 403:
             text = (
                 f"GitLab refused {method} {shown} (HTTP 403): the token in ${variable} lacks the role "
                 f"or scope for it: {message}"
             )
         elif _project_missing(response, project):
-            text = f"repository {project} not found (or the token cannot see it) at {self._shown(self.base_url)}"
+            text = f"repository {project} not found (or the token cannot see it) at {self.shown(self.base_url)}"
         elif status == 429:
             text = f"GitLab rate limit hit ({method} {shown}); try again later: {message}"
             text += f"; {stopped}" if stopped else ""
@@ -281,22 +273,3 @@ class Api:
 def _project_missing(response: requests.Response, project: str) -> bool:
     """A 404 about the project itself, which callers allowing a 404 (of a branch, a file) never mean."""
     return bool(project) and response.status_code == 404 and "project not found" in message_of(response).lower()
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or ""), port or default
-
-
-def _reason(exc: BaseException, method: str) -> str:
-    """The readable part of a requests/urllib3 error: "Connection refused", "Read timed out"."""
-    text = request_failure(exc)
-    if isinstance(exc, requests.ReadTimeout) and method.upper() not in IDEMPOTENT_METHODS:
-        # It may have been done: sending it again could do it twice.
-        text += f"; not sent again, as the {method} may have been done"
-    return text

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fabpromote.testing.clock import FakeClock
-from fabpromote.testing.gitrepos import GIT_ENV
+from fabpromote.testing.hosted import isolate
 from fabpromote.testing.unavailable import unavailable
 
 if TYPE_CHECKING:
@@ -51,16 +51,7 @@ PROJECT = "group/sub/app"
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep home and cache in tmp_path; git with no user or system config; no token, no proxy."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FABPROMOTE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
-    # Requests to the test servers must not go through a proxy of the developer's shell.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    isolate(monkeypatch, tmp_path, host_variable="GITLAB_TOKEN")
 
 
 @functools.cache

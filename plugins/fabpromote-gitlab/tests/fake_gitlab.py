@@ -45,8 +45,11 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import attrs
 import fake_gitlab_views as views
 
+from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gitrepos import GIT_ENV
 from fabpromote.testing.gitservers import SmartHTTPServer
+from fabpromote.testing.restserver import Answer, FakeRestHost, RestRequest
+from fabpromote.testing.story import CreateRepo
 
 if TYPE_CHECKING:
     from gitlab_description import Description
@@ -316,7 +319,7 @@ class _Request:
 
 
 @attrs.define
-class FakeGitLab:
+class FakeGitLab(FakeRestHost):
     """GitLab's REST API v4 (``api_url``) and its repositories over smart HTTP (``repo_url(path)``).
 
     Attributes:
@@ -343,58 +346,66 @@ class FakeGitLab:
     _lock: threading.RLock = attrs.field(init=False, factory=threading.RLock)
     _ids: Iterable[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
     _group_ids: dict[str, int] = attrs.field(init=False, factory=dict)
-    _git_server: SmartHTTPServer | None = attrs.field(init=False, default=None)
-    _httpd: http.server.ThreadingHTTPServer | None = attrs.field(init=False, default=None)
-    _thread: threading.Thread | None = attrs.field(init=False, default=None)
+
+    # The API answers as GitLab's nginx front does.
+    socket_timeout = 30.0
+    server_version = "nginx"
+    content_type = "application/json"
+
+    def __attrs_post_init__(self) -> None:
+        FakeRestHost.__init__(self)
 
     # Life cycle
 
     def start(self) -> None:
         """Serve the API and the repositories on two ports of 127.0.0.1."""
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
-        self._git_server = SmartHTTPServer(self.root / "repos", token=self.token)
-        self._git_server.start()
-        httpd = http.server.ThreadingHTTPServer((HOST, 0), _Handler)
-        httpd.daemon_threads = True
-        httpd.fake = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="fake-gitlab", daemon=True)
-        self._thread.start()
+        self.git_server = SmartHTTPServer(self.root / "repos", token=self.token)
+        super().start()
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._git_server is not None:
-            self._git_server.stop()
-
-    def __enter__(self) -> FakeGitLab:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def answer(self, request: RestRequest) -> Answer:
+        """Answer one request (see :meth:`handle`)."""
+        headers = {name.lower(): value for name, value in request.headers.items()}  # names are case-insensitive
+        reply = self.handle(request.method, request.target, headers, request.body)
+        return Answer(reply.status, reply.body, reply.headers)
 
     # Addresses
 
     @property
     def api_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://{HOST}:{self._httpd.server_address[1]}/api/v4"
+        return f"{self.url}/api/v4"
 
     @property
     def git_url(self) -> str:
-        assert self._git_server is not None
-        return self._git_server.url
+        assert isinstance(self.git_server, SmartHTTPServer), "the fake is not started"
+        return self.git_server.url
 
     def repo_url(self, path: str) -> str:
         """The project's clone URL, which is also the URL the plugin is given."""
         return f"{self.git_url}{path}.git"
 
     # Setting up and inspecting state
+
+    def story_repos(self, ops: GitOps) -> CreateRepo:
+        """Makes a story's repositories as projects of ``group``: the first branch server-side, each further
+        one pushed through ``ops``."""
+
+        def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
+            first = next(iter(branches), "master")
+            url = self.create_project(
+                f"group/{name}", dict(branches.get(first, {"README.md": b"x\n"})), branches=(first,)
+            )
+            for branch, files in branches.items():
+                if branch != first:
+                    ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=first)
+            return url
+
+        return create
+
+    def git_ops(self) -> GitOps:
+        """Git operations that push to the fake with ``$GITLAB_TOKEN`` (user ``oauth2``, as GitLab takes it)."""
+        host = urlsplit(self.git_url).netloc
+        return GitOps(Sources(credentials=Credentials({host: "GITLAB_TOKEN"}, usernames={host: "oauth2"})))
 
     def create_project(
         self,
@@ -1088,52 +1099,6 @@ def _routes(segments: list[str]) -> dict[str, Route]:
         for method, pattern, route in _ROUTES
         if len(pattern) == len(segments) and all(p is None or p == s for p, s in zip(pattern, segments, strict=True))
     }
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-    server_version = "nginx"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # FakeGitLab.requests keeps the history
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        fake: FakeGitLab = self.server.fake  # type: ignore[attr-defined]
-        try:
-            headers = {name.lower(): value for name, value in self.headers.items()}  # names are case-insensitive
-            reply = fake.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake: answer like GitLab's 500, and keep serving
-            reply = _Reply(500, {"message": f"500 Internal Server Error: {exc!r}"})
-        if isinstance(reply.body, bytes):
-            data = reply.body
-        elif reply.body is None:
-            data = b""
-        else:
-            data = json.dumps(reply.body).encode()
-            reply.headers.setdefault("Content-Type", "application/json")
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fabpromote import Cluster, host_for
 from fabpromote.cli import main
+from fabpromote.testing.hosted import report_status_refused, statuses_read_back
 
 if TYPE_CHECKING:
     from fake_gitlab import FakeGitLab
@@ -50,13 +50,8 @@ def test_report_status_posts_through_the_status_api(
         (head, "e2e", "success"),
         (earlier, "kustomization/app/1a2b", "canceled"),
     ]
-    cluster = Cluster.from_file(config)
-    host = host_for(cluster, cluster.manifests.url)
-    assert host.name == "gitlab"
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, head)] == [("e2e", "success")]
-    assert [(s.context, s.state) for s in host.commit_statuses(cluster.manifests.url, earlier)] == [
-        ("kustomization/app/1a2b", "error")
-    ]
+    assert statuses_read_back(config, head) == ("gitlab", [("e2e", "success")])
+    assert statuses_read_back(config, earlier) == ("gitlab", [("kustomization/app/1a2b", "error")])
 
 
 @pytest.mark.parametrize(
@@ -76,8 +71,5 @@ def test_report_status_refusals_post_nothing(
 ) -> None:
     """A GitLab state is not ours (failed), an environment never published, an unknown SHA: one line, no status."""
     config, _ = setup
-    assert main(["report-status", *argv, "--config", config]) == 1
-    err = capsys.readouterr().err
-    assert error in err
-    assert len(err.strip().splitlines()) == 1
+    assert error in report_status_refused(argv, config, capsys)
     assert gitlab.project("group/manifests").statuses == []

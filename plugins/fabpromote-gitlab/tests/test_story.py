@@ -4,15 +4,12 @@ expected head, statuses through the status API)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
 from fabpromote import Plugins
-from fabpromote.git import Credentials, GitOps, Sources
 from fabpromote.testing.gatedstory import run_gated_story
 from fabpromote.testing.story import CreateRepo, run_seed_story
 
@@ -28,20 +25,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def create(gitlab: FakeGitLab, token: str) -> CreateRepo:
     """Makes the story's repositories on the fake GitLab, pushing each further branch through git."""
-    host = urlsplit(gitlab.git_url).netloc
-    ops = GitOps(Sources(credentials=Credentials({host: "GITLAB_TOKEN"}, usernames={host: "oauth2"})))
-
-    def create(name: str, branches: Mapping[str, Mapping[str, bytes]]) -> str:
-        first = next(iter(branches), "master")
-        url = gitlab.create_project(
-            f"group/{name}", dict(branches.get(first, {"README.md": b"x\n"})), branches=(first,)
-        )
-        for branch, files in branches.items():
-            if branch != first:
-                ops.commit_files(url, branch, dict(files), f"{name} {branch}", expected=None, start=first)
-        return url
-
-    return create
+    del token  # sets GITLAB_TOKEN
+    return gitlab.story_repos(gitlab.git_ops())
 
 
 def _hosts(gitlab: FakeGitLab) -> dict[str, dict[str, str]]:
