@@ -71,7 +71,10 @@ class Cluster:
         """Render into ``out`` with the cache ``cache``, as CI does."""
         if self.generate:
             # generate writes <hld>/generated/dev: render into a fresh one, then move it to `out`.
+            # An empty one, not none: a first run into a new folder keeps no parse cache, whose
+            # damage this test covers too.
             shutil.rmtree(self.folder / "generated", ignore_errors=True)
+            (self.folder / "generated" / "dev").mkdir(parents=True)
             args = ["generate", "dev", "--path", str(self.folder)]
         else:
             args = ["materialize", "dev", "--out", str(out)]
