@@ -107,8 +107,8 @@ def _seal(stamp: dict[str, Any]) -> bytes:
 
 def unseal(data: bytes) -> dict[str, Any] | None:
     """The stamp in a file's ``data``; None when damaged or not a stamp."""
-    head, _, body = data.partition(b"\n")
-    if head != b"%08x" % zlib.crc32(body):
+    body = memoryview(data)[9:]  # a view, not a copy of the body: "%08x\n" is 9 bytes
+    if data[:9] != b"%08x\n" % zlib.crc32(body):
         return None
     try:
         # loads, not load: load reads a file object in many small reads, ten times slower.
@@ -196,21 +196,20 @@ def tree(root: str, skip: Skip = NO_SKIP) -> Tree | None:
     return root, identity, skip, sorted(name for name, _ in entries if "/" not in name), entries
 
 
-def _top(root: str, skip: Skip) -> list[str] | None:
-    """The names at the top of ``root`` that :func:`_snapshot` takes, sorted; None if it cannot be listed.
+def _top(folder: int, skip: Skip) -> list[str]:
+    """The names at the top of the open ``folder`` that :func:`_snapshot` takes, sorted.
 
     The top folder's own times are not kept: writing ``generated/`` moves them.
     """
     anywhere, at_top = skip
-    try:
-        with os.scandir(root) as listing:
-            return sorted(
-                entry.name
-                for entry in listing
-                if not (entry.name in anywhere or entry.name in at_top) or not entry.is_dir(follow_symlinks=False)
-            )
-    except OSError:
-        return None
+    # A listing, not a scan: only the few names skip holds need their type.
+    names = os.listdir(folder)
+    return sorted(name for name in names if not (name in anywhere or name in at_top) or not _is_folder(folder, name))
+
+
+def _is_folder(folder: int, name: str) -> bool:
+    """Whether ``name`` in the open ``folder`` is a folder itself, not a link to one."""
+    return stat.S_ISDIR(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
 
 
 def changes(
@@ -227,19 +226,23 @@ def changes(
     the stamp).
     """
     try:
-        info = os.lstat(root)
+        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None  # gone, or a link
+    # Everything from the folder's descriptor: it cannot be swapped meanwhile, and the kernel
+    # walks the root's path once, not per entry.
+    try:
+        if os.fstat(folder).st_ino != identity or _top(folder, skip) != top:
+            return None
+        changes = []
+        for index, (name, signature) in enumerate(entries):
+            info = os.stat(name, dir_fd=folder)
+            if (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) != signature:
+                changes.append((index, info))
     except OSError:
         return None
-    if info.st_ino != identity or not stat.S_ISDIR(info.st_mode) or _top(root, skip) != top:
-        return None
-    changes = []
-    for index, (name, signature) in enumerate(entries):
-        try:
-            info = os.stat(f"{root}/{name}")
-        except OSError:
-            return None
-        if (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) != signature:
-            changes.append((index, info))
+    finally:
+        os.close(folder)
     return changes
 
 
