@@ -82,6 +82,15 @@ def _output(root: Path) -> Manifests:
     return Manifests.read(root / "generated" / "prod")
 
 
+def _changed_after_stamp(root: Path, change: Callable[[], object], *, rendered: bool) -> None:
+    """Stamp, make ``change``, run again: rendered or not, as said, and the output is the render's."""
+    _stamped(root)
+    change()
+    status, printed, engine = _run(root)
+    assert (status, engine) == (0, rendered), printed
+    assert _output(root) == generate(root, ["prod"])
+
+
 def test_nothing_changed_is_answered_without_the_engine(hld: Path) -> None:
     printed = _stamped(hld)
     assert printed.startswith(f"unchanged: 4 files in {hld}/generated/prod (sha256 ")
@@ -185,11 +194,7 @@ def test_a_component_folder_holding_its_own_file_is_rendered(hld: Path) -> None:
     (solo / "cm.yaml").write_text("kind: ConfigMap\n")
     _edit(hld / "component.yaml", "subcomponents:\n", "subcomponents:\n  - name: solo\n    source: ./solo\n")
     time.sleep(2.1)
-    _stamped(hld)
-    _edit(solo / "cm.yaml", "ConfigMap", "Secret")
-    status, printed, engine = _run(hld)
-    assert (status, engine) == (0, True), printed
-    assert _output(hld) == generate(hld, ["prod"])
+    _changed_after_stamp(hld, lambda: _edit(solo / "cm.yaml", "ConfigMap", "Secret"), rendered=True)
 
 
 @pytest.mark.parametrize(
@@ -326,11 +331,7 @@ def test_a_file_named_like_a_skipped_folder_is_an_input(hld: Path) -> None:
     for name in (".git", "__pycache__"):
         (hld / "apps/app2" / name).write_text(f"kind: {name}\n")
     time.sleep(2.1)
-    _stamped(hld)
-    _edit(hld / "apps/app2/.git", ".git", "Edited")
-    status, printed, engine = _run(hld)
-    assert (status, engine) == (0, False), printed
-    assert _output(hld) == generate(hld, ["prod"])
+    _changed_after_stamp(hld, lambda: _edit(hld / "apps/app2/.git", ".git", "Edited"), rendered=False)
     assert b"kind: Edited" in _output(hld)["app2.yaml"]
 
 
