@@ -33,7 +33,7 @@ from fabpromote._sources.cache import (
     seal,
     unseal,
 )
-from fabpromote._util.fsutil import changed_recently
+from fabpromote._util.racy import changed_recently
 from fabpromote._util.settings import RunSettings
 
 __all__ = [

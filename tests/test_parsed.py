@@ -12,7 +12,7 @@ import pytest
 from fabpromote import Component, ComponentConfig, Hooks, generate, load_component
 from fabpromote._cli.cachecheck import check_cache
 from fabpromote._hld import parsed as _parsed
-from fabpromote._util import fsutil as _fsutil
+from fabpromote._util import racy as _racy
 from fabpromote.exceptions import HLDError, UnknownBackendError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ subcomponents:
 @pytest.fixture(name="parses")
 def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files parsed from YAML (not taken from the cache), in order; no file counts as racy."""
-    monkeypatch.setattr(_fsutil, "RACY_NS", -(10**12))
+    monkeypatch.setattr(_racy, "RACY_NS", -(10**12))
     seen: list[str] = []
     parse = _parsed._parse
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Plugins
-from fabpromote._util import fsutil as _fsutil
+from fabpromote._util import racy as _racy
 from fabpromote.cli import main
 from fabpromote.testing.gitrepos import git
 
@@ -130,7 +130,7 @@ def _empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     monkeypatch.setenv("TMPDIR", str(scratch))
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     # The files were just written: count them as settled, so that the parse cache keeps them too.
-    monkeypatch.setattr(_fsutil, "RACY_NS", -(10**19))
+    monkeypatch.setattr(_racy, "RACY_NS", -(10**19))
     return home, scratch
 
 

@@ -145,7 +145,7 @@ def _renewed(
     racy = dict(stamp["racy"])
     for index, info in changes:
         name = entries[index][0]
-        entries[index] = (name, _signature(info))
+        entries[index] = (name, stamps.stat_signature(info))
         racy.pop(f"{root}/{name}", None)
     known = stamps.known_contents([static], set(stamp["definitions"]))
     recent = stamps.racy_inputs(root, [entries[index] for index, _ in changes], started, known)
@@ -158,12 +158,8 @@ def _renewed(
         folder = os.path.dirname(written)
         for index, (name, _) in enumerate(out_entries):
             if name in (written, folder):
-                out_entries[index] = (name, _signature(os.stat(os.path.join(out_root, name))))
+                out_entries[index] = (name, stamps.stat_signature(os.stat(os.path.join(out_root, name))))
         racy[f"{out_root}/{written}"] = static_manifest(static[2])  # what was just written
     if sum(len(kept) for path, kept in racy.items() if path.startswith(f"{out_root}/")) > stamps.RACY_BYTES:
         return None
     return stamp | {"trees": [(*hld, entries), code, (*output_tree, out_entries)], "racy": racy}
-
-
-def _signature(info: os.stat_result) -> tuple[int, ...]:
-    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns

@@ -19,6 +19,7 @@ import sys
 import zlib
 
 from fabpromote._util.cachedir import cache_root
+from fabpromote._util.racy import changed_recently
 
 # Not typing's, which would cost more than the whole check (type checkers take this one for theirs).
 TYPE_CHECKING = False
@@ -30,7 +31,6 @@ __all__ = [
     "FOLDER",
     "NO_SKIP",
     "RACY_BYTES",
-    "RACY_NS",
     "Entries",
     "Skip",
     "Tree",
@@ -45,6 +45,7 @@ __all__ = [
     "settled",
     "signature",
     "stamp_path",
+    "stat_signature",
     "summary_line",
     "tree",
     "unseal",
@@ -53,8 +54,6 @@ __all__ = [
 
 #: Bumped when the stamp's layout changes; stamps of another layout are ignored.
 _LAYOUT = 3
-#: A file changed this recently before a render began may have changed again within the clock tick of its stat.
-RACY_NS = 2_000_000_000
 #: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
 RACY_BYTES = 4 << 20
 #: The cache folder of the stamps.
@@ -177,7 +176,7 @@ def _snapshot(root: str, skip: Skip) -> Entries | None:
                 if entry.name in anywhere or (not relative and entry.name in at_top):
                     continue
                 folders.append(name)
-            entries.append((name, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)))
+            entries.append((name, stat_signature(info)))
     return entries
 
 
@@ -237,6 +236,7 @@ def changes(
         changes = []
         for index, (name, signature) in enumerate(entries):
             info = os.stat(name, dir_fd=folder)
+            # stat_signature(info), inline: this loop is most of a warm check.
             if (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) != signature:
                 changes.append((index, info))
     except OSError:
@@ -307,9 +307,8 @@ def racy_inputs(
     None when such an entry is not in ``known`` (absolute paths).
     """
     racy = {}
-    since = started - RACY_NS
-    for name, (_, _, modified, changed) in entries:
-        if modified >= since or changed >= since:
+    for name, (_, _, *times) in entries:
+        if changed_recently(times, started):
             path = f"{root}/{name}"
             content = known.get(os.path.abspath(path))
             if content is None:
@@ -319,11 +318,15 @@ def racy_inputs(
 
 
 def signature(path: str) -> tuple[int, ...] | None:
-    """The stat signature of ``path`` as a stamp keeps it (inode, size, modification and change times); None: gone."""
+    """The stat signature of ``path`` (see :func:`stat_signature`); None: gone."""
     try:
-        info = os.stat(path)
+        return stat_signature(os.stat(path))
     except OSError:
         return None
+
+
+def stat_signature(info: os.stat_result) -> tuple[int, ...]:
+    """A ``stat`` as a stamp keeps it: inode, size, modification and change times."""
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
@@ -335,12 +338,12 @@ def settled(stamp: dict[str, Any], started: int) -> dict[str, Any]:
     the change time past it. Checking by signature alone spares the next runs
     reading those files again.
     """
-    since = started - RACY_NS
     racy = stamp["racy"]
-    record, kept = stamp["record"]
-    old = {record} if max(kept[2:]) < since else set()
+    record, signature = stamp["record"]
+    old = set() if changed_recently(signature[2:], started) else {record}
     for root, *_, entries in stamp["trees"]:
         # Only the names kept by content are looked up: the trees hold thousands of entries.
         wanted = {path[len(root) + 1 :] for path in racy if path.startswith(f"{root}/")}
-        old.update(f"{root}/{name}" for name, sig in entries if name in wanted and max(sig[2:]) < since)
-    return stamp | {"racy": {path: kept for path, kept in racy.items() if path not in old}}
+        settled = (name for name, sig in entries if name in wanted and not changed_recently(sig[2:], started))
+        old.update(f"{root}/{name}" for name in settled)
+    return stamp | {"racy": {path: content for path, content in racy.items() if path not in old}}

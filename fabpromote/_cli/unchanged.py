@@ -44,6 +44,7 @@ import time
 
 from fabpromote._cli import stamps
 from fabpromote._util.cachedir import cache_root
+from fabpromote._util.racy import changed_recently
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def _record_file(output: str, started: int) -> tuple[str, tuple[int, ...], dict[
     signature = stamps.signature(path)
     if signature is None:
         return None
-    if max(signature[2], signature[3]) < started - stamps.RACY_NS:
+    if not changed_recently(signature[2:], started):
         return path, signature, {}
     try:
         with open(path, "rb") as file:
@@ -206,9 +207,8 @@ def _generate_args(argv: list[str]) -> tuple[str, tuple[str, ...]] | None:
 
 
 def _changed_since(entries: Entries, started: int) -> bool:
-    """Whether a file or folder changed less than ``RACY_NS`` before ``started``, or after (see stamps)."""
-    since = started - stamps.RACY_NS
-    return any(modified >= since or changed >= since for _, (_, _, modified, changed) in entries)
+    """Whether a file or folder changed too recently before ``started`` to trust its signature, or after."""
+    return any(changed_recently(signature[2:], started) for _, signature in entries)
 
 
 def _racy_outputs(output: str, entries: Entries, written: Mapping[str, bytes], started: int) -> dict[str, bytes] | None:
@@ -218,10 +218,9 @@ def _racy_outputs(output: str, entries: Entries, written: Mapping[str, bytes], s
     files add up to more than :data:`stamps.RACY_BYTES` (the next run stamps them).
     """
     racy = {}
-    since = started - stamps.RACY_NS
     for name, (_, _, *times) in entries:
         if name in written:
-            if max(times) >= since:
+            if changed_recently(times, started):
                 racy[os.path.join(output, name)] = written[name]
         elif not os.path.isdir(os.path.join(output, name)):
             return None

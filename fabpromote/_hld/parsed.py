@@ -40,7 +40,7 @@ import attrs
 from fabpromote._hld import plain as _plain
 from fabpromote._hld.model import NO_HOOKS, Component, ComponentConfig, Hooks
 from fabpromote._sources.cache import Cache, atomic_write
-from fabpromote._util.fsutil import changed_recently
+from fabpromote._util.racy import changed_recently
 
 __all__ = ["FOLDER", "MAGIC", "ParsedFiles", "component", "config", "is_sound", "remembered"]
 

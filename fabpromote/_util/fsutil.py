@@ -13,27 +13,15 @@ from typing import TYPE_CHECKING
 from fabpromote._util import signals as _signals
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
 __all__ = [
-    "RACY_NS",
-    "changed_recently",
     "copy_writable",
     "files_under",
     "replace_path",
     "staged_beside",
     "staging_dir",
 ]
-
-#: A file changed this recently may be written again within the same clock
-#: tick and keep its stat signature (size, times, inode): caches keyed by
-#: signatures do not trust it yet, as git does not for its index.
-RACY_NS = 2_000_000_000
-
-
-def changed_recently(times_ns: Iterable[int], now_ns: int) -> bool:
-    """Whether one of the file times ``times_ns`` lies within :data:`RACY_NS` before ``now_ns`` (or after it)."""
-    return any(time_ns >= now_ns - RACY_NS for time_ns in times_ns)
 
 
 def files_under(folder: str | os.PathLike[str]) -> Iterator[tuple[str, os.DirEntry[str]]]:
