@@ -28,7 +28,8 @@ import os
 import stat
 
 from fabpromote._cli import stamps
-from fabpromote._engine.formats import manifests_digest, record_bytes, static_manifest
+from fabpromote._engine.formats import manifests_digest, record_bytes, record_lock_path, static_manifest
+from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.locks import FileLock
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
@@ -53,7 +54,7 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
         manifest = static_manifest(contents)
         # A render or another rewrite may have changed the folder since it was checked: each
         # takes the same lock and writes a new record, which is checked again under it.
-        with FileLock(record + ".lock"):
+        with FileLock(record_lock_path(record)):
             if not stamps.output_holds(stamp, thorough=False):
                 return None
             files = {path: _read(os.path.join(out_root, path)) for path in stamp["files"]}
@@ -119,12 +120,12 @@ def _replace(
     The temporary file lies beside the output folder, not in it: a kill
     leaves no file there that fabpromote would refuse to replace.
     """
-    stamps.replace_file(record, record_bytes(after, before), mode=0o600)
+    replace_file(record, record_bytes(after, before), mode=0o600)
     # 0666 less the umask, as the engine's open(..., "wb") gives.
-    stamps.replace_file(
+    replace_file(
         os.path.join(out_root, output), manifest, mode=0o666, beside=os.path.dirname(os.path.abspath(out_root))
     )
-    stamps.replace_file(record, record_bytes(after), mode=0o600)
+    replace_file(record, record_bytes(after), mode=0o600)
 
 
 def _renewed(

@@ -18,6 +18,7 @@ import stat
 import sys
 import zlib
 
+from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.cachedir import cache_root
 from fabpromote._util.racy import changed_recently
 
@@ -40,7 +41,6 @@ __all__ = [
     "known_contents",
     "output_holds",
     "racy_inputs",
-    "replace_file",
     "same_contents",
     "settled",
     "signature",
@@ -126,27 +126,6 @@ def write(stamp: dict[str, Any]) -> None:
         replace_file(target, _seal(stamp), mode=0o600)
     except OSError:
         pass
-
-
-def replace_file(target: str, data: bytes, *, mode: int, beside: str | None = None) -> None:
-    """Put a file of ``data`` at ``target`` in one step, through a temporary file in folder ``beside``.
-
-    ``beside`` (default: ``target``'s folder) must be on the same file system.
-    The temporary file has a dot name, as the cache's other temporary files
-    (cache check clears one a kill leaves behind); on failure it is removed.
-    """
-    folder = os.path.dirname(target) if beside is None else beside
-    temporary = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
-    try:
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        import contextlib  # only on failure: its import costs more than the check
-
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _snapshot(root: str, skip: Skip) -> Entries | None:

@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["cache_record_path", "manifests_digest", "record_bytes", "static_manifest"]
+__all__ = ["cache_record_path", "manifests_digest", "record_bytes", "record_lock_path", "static_manifest"]
 
 
 def static_manifest(contents: Iterable[bytes]) -> bytes:
@@ -44,3 +44,8 @@ def cache_record_path(cache_root: str, folder: str) -> str:
     """Where the cache keeps the record of output ``folder`` (one file per real path)."""
     key = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()
     return os.path.join(cache_root, "outputs", key)
+
+
+def record_lock_path(record: str) -> str:
+    """The lock held while the folder of cache ``record`` is checked and changed (render and rewrite alike)."""
+    return record + ".lock"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from fabpromote._engine.formats import cache_record_path, record_bytes
+from fabpromote._engine.formats import cache_record_path, record_bytes, record_lock_path
 from fabpromote._sources.cache import atomic_write, cache_root, folder_digests
 from fabpromote._util.locks import FileLock
 from fabpromote.exceptions import OutputRefusedError
@@ -116,7 +116,7 @@ class Output:
         takes it too, so neither changes the folder under the other.
         """
         if self.place == "cache":
-            return FileLock(str(self._cache_record()) + ".lock")
+            return FileLock(record_lock_path(str(self._cache_record())))
         return contextlib.nullcontext()
 
     def record(self, *states: Mapping[str, str], staging: Path | None = None) -> None:

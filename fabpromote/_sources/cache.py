@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from fabpromote._util import signals as _signals
+from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.fsutil import files_under
 from fabpromote._util.settings import ENV_CACHE_DIR, RunSettings, default_cache_dir
 
@@ -83,20 +82,9 @@ class Cache:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers never see a partial file."""
+    """Write ``data`` to ``path`` (0600) so that readers never see a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp: str | None = None
-    try:
-        # Made and named in one step: a signal between the two would leave it behind, unnamed.
-        with _signals.deferred():
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(str(path), data, mode=0o600)
 
 
 def seal(label: str, key: str, body: bytes) -> bytes:

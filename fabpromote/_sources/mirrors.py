@@ -7,7 +7,6 @@ fetch offers the server as already there, and what keeps them from being pruned.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from dulwich.repo import Repo
 from dulwich.walk import Walker
 
 from fabpromote._sources.transport import reason
+from fabpromote._util.locks import FileLock
 from fabpromote._util.shas import is_sha
 from fabpromote.exceptions import SourceError
 
@@ -52,14 +52,11 @@ KEEP_REF_PREFIX = "refs/fabpromote/"
 @contextlib.contextmanager
 def locked_mirror(remote: Remote, redact: Callable[[str], str]) -> Iterator[Repo]:
     """The mirror of ``remote``, created if missing, with its lock held: one writer at a time."""
-    try:
-        remote.mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Opened for append: the lock file is never truncated, so it is never replaced.
-        lock = open(remote.mirror.with_suffix(".lock"), "ab")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise _cache_failure(remote, exc, redact) from None
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(FileLock(str(remote.mirror.with_suffix(".lock"))))
+        except OSError as exc:
+            raise _cache_failure(remote, exc, redact) from None
         if remote.mirror.is_dir():
             # With the lock held no writer is running: what one left was killed with it.
             _remove_debris(remote.mirror)

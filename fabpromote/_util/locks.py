@@ -1,9 +1,10 @@
 """An exclusive lock between fabpromote processes, on a lock file (the standard library only).
 
-Used where two commands could write one output folder at once: a render
-replacing it and the CLI rewriting one file of it from a stamp
-(:mod:`fabpromote._cli.patching`) each hold the folder's lock while they
-check what it holds and change it.
+Used where two commands could write one thing at once: a git mirror in the
+cache (:mod:`fabpromote._sources.mirrors`), and an output folder, which a
+render replacing it and the CLI rewriting one file of it from a stamp
+(:mod:`fabpromote._cli.patching`) each lock while they check what it holds
+and change it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ class FileLock:
     """``flock`` on the file ``path`` (made 0600, with its folder, if missing), held for a ``with`` block.
 
     The lock ends with the block, or with the process: a killed holder
-    leaves no stale lock behind, only the empty file.
+    leaves no stale lock behind, only the empty file, which is never
+    truncated or replaced (another process may hold it).
     """
 
     def __init__(self, path: str) -> None:
