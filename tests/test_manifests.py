@@ -29,9 +29,9 @@ class TestMapping:
         assert base.digest != Manifests({"a": b"1", "c": b"2"}).digest
         assert base.digest != Manifests({"a": b"12", "b": b""}).digest
 
-    @pytest.mark.parametrize("path", ["../x", "/abs", "a/../../b", "a\0b", ""])
+    @pytest.mark.parametrize("path", ["../x", "/abs", "a/../../b", "a\0b", "", "a//b", "a/./b", ".", "a/", "a\\b"])
     def test_paths_stay_inside(self, path: str) -> None:
-        """A path that would leave the output folder is refused."""
+        """A path that would leave the output folder, or that no file read back from it has, is refused."""
         with pytest.raises(UnsafePathError):
             Manifests({path: b""})
 

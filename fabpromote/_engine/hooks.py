@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fabpromote._hld.model import Component
+from fabpromote._hld.model import NO_HOOKS, Component
 from fabpromote.exceptions import HookError, HooksNotAllowedError
 
 __all__ = ["check_allowed", "run_hook"]
@@ -19,7 +19,7 @@ def check_allowed(component: Component, stages: tuple[str, ...], *, allowed: boo
     Raises:
         HooksNotAllowedError: It has such commands and hooks are not allowed.
     """
-    if allowed:
+    if allowed or component.hooks is NO_HOOKS:  # most components: no attribute lookups per stage
         return
     present = [stage for stage in stages if getattr(component.hooks, stage.replace("-", "_"))]
     if present:

@@ -7,25 +7,33 @@ import hashlib
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from fabpromote._engine.formats import manifests_digest
 from fabpromote._engine.outputs import MARKER, Output, RecordPlace
 from fabpromote._util.fsutil import files_under, replace_path, staged_beside
+from fabpromote._util.wholefiles import write_new_file
 from fabpromote.exceptions import OutputWriteError, UnsafePathError
 
 __all__ = ["Manifests"]
+
+#: The parts of a path that make it leave its folder, absolute (a first empty part) or unclean.
+_UNCLEAN = frozenset(("", ".", ".."))
 
 
 def check_relative(path: str) -> str:
     """Return ``path`` if it is a clean relative POSIX path inside its root.
 
+    Clean: the path a file read back from the folder has, so that the
+    manifests equal what :meth:`Manifests.read` finds after writing them.
+
     Raises:
-        UnsafePathError: The path is absolute, empty, has ``..`` or NUL.
+        UnsafePathError: The path is absolute or empty, has an empty, ``.``
+            or ``..`` part (``a//b``, ``a/./b``, ``a/``), a backslash or NUL.
     """
-    parts = PurePosixPath(path).parts
-    if not path or "\0" in path or path.startswith("/") or any(part in ("..", ".") for part in parts) or "\\" in path:
-        raise UnsafePathError(f"output path {path!r} would leave the output directory")
+    # Strings, not PurePosixPath: this runs once per output file.
+    if "\0" in path or "\\" in path or any(part in _UNCLEAN for part in path.split("/")):
+        raise UnsafePathError(f"output path {path!r} would leave the output directory or is not clean")
     return path
 
 
@@ -150,8 +158,7 @@ class Manifests(Mapping[str, bytes]):
                     file = os.path.join(staging, path)
                     unchanged = held is not None and held.get(path) == files[path]
                     if not (unchanged and _linked(os.path.join(output.path, path), file)):
-                        with open(file, "wb") as stream:
-                            stream.write(data)
+                        write_new_file(file, data)
                 os.chmod(staging, 0o755)  # noqa: S103 - mkdtemp makes 0700; output is meant to be read
                 output.record(files, *([held] if held and output.place == "cache" else []), staging=staging)
                 replace_path(staging, output.path)

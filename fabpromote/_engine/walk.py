@@ -117,6 +117,8 @@ class RenderRequest:
         Raises:
             UnsafePathError: A fetched component points outside its snapshot.
         """
+        if self.boundary is None:
+            return path
         return check_inside(self.boundary, path, self.entry_path or self.component.name, boundaries(self.cache))
 
 

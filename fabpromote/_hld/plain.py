@@ -20,13 +20,13 @@ composes a node tree per file nor imports PyYAML.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from fabpromote._hld.model import NO_HOOKS, Component
 from fabpromote._util.limits import FILE_BYTES
+from fabpromote._util.wholefiles import read_file
 from fabpromote.exceptions import HLDError
 
 __all__ = ["component", "read"]
@@ -48,13 +48,7 @@ def read(file: str | Path) -> bytes:
     """
     limit = FILE_BYTES.value()
     try:
-        with open(file, "rb") as handle:
-            # Never more than the limit: a huge file must not fill memory. Asked for what the file
-            # holds, as read(n) allocates n bytes first: the limit each time was a third of parsing it.
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(min(size, limit) + 1)
-            if len(data) > size:  # it grew since: read on, up to the limit
-                data += handle.read(limit + 1 - len(data))
+        data = read_file(file, limit)  # never more than the limit: a huge file must not fill memory
     except OSError as exc:
         raise HLDError(f"cannot read: {exc.strerror}", file=str(Path(file))) from None
     if len(data) > limit:
