@@ -114,6 +114,10 @@ def _never_plain(_data: bytes) -> None:
     """No plain reader: every component file goes through go-yaml's rules (and PyYAML is imported)."""
 
 
+def _collected_at_exit() -> None:
+    """The interpreter's teardown collects every object the command made, as Python does by default."""
+
+
 #: case -> (module, attribute, the plain replacement made from the original).
 PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "helm_locale": ("fabpromote_helm._helm", "_template_env", lambda env: _users_variables(env, ("LC_ALL",))),
@@ -129,6 +133,7 @@ PLAIN: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "generate_stamp": ("fabpromote._cli.unchanged", "answer", lambda _: _never_answered),
     "generate_patch": ("fabpromote._cli.patching", "patch", lambda _: _never_patched),
     "plain_components": ("fabpromote._hld.plain", "component", lambda _: _never_plain),
+    "exit_freeze": ("fabpromote._cli.console", "_spare_the_exit", lambda _: _collected_at_exit),
 }
 
 
@@ -408,6 +413,19 @@ def plain_components(bench: Bench, result: type[Result]) -> None:
     _compare(bench, result, "plain_components", f"CLI generate, cold, {n} static apps", measure)
 
 
+def exit_freeze(bench: Bench, result: type[Result]) -> None:
+    """No collections in the interpreter's teardown (fabpromote/_cli/console.py): a cold CLI generate."""
+    n = bench.large
+    hld = _local_hld(bench, "exit_freeze", n, "static")
+
+    def measure(side: str) -> tuple[float, float]:
+        if (hld / "generated").exists():  # untimed: a cold run finds no output (and a new cache would refuse it)
+            os.rename(hld / "generated", bench.fresh("tricks-set-aside") / "generated")
+        return _cli("exit_freeze", side, hld, bench.fresh("cache-tricks-exit_freeze"))
+
+    _compare(bench, result, "exit_freeze", f"CLI generate, cold, {n} static apps", measure)
+
+
 CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     helm_locale,
     helm_go_runtime,
@@ -418,6 +436,7 @@ CASES: tuple[Callable[[Bench, type[Result]], None], ...] = (
     generate_stamp,
     generate_patch,
     plain_components,
+    exit_freeze,
 )
 
 

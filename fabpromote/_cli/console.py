@@ -6,6 +6,7 @@ command must run (see there).
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from fabpromote._cli import unchanged
@@ -21,4 +22,20 @@ def main() -> int:
         return 0
     from fabpromote._cli.app import main as run
 
-    return run()
+    status = run()
+    _spare_the_exit()
+    return status
+
+
+# Earns its place: bench/tricks.py::exit_freeze
+def _spare_the_exit() -> None:
+    """Leave every object to the process's end, not to the collections of the interpreter's teardown.
+
+    Those collections walk all the objects a command made (and the modules
+    it imported) to free them one by one: 10 ms of a 190 ms cold generate
+    of 1000 apps, where the system takes the whole memory back at once.
+    Exit handlers still run, and what is freed when its last reference goes
+    still is: only objects in reference cycles are left, as Python allows
+    at exit (``__del__`` is not promised for objects alive then).
+    """
+    gc.freeze()

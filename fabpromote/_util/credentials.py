@@ -14,7 +14,6 @@ reads tokens from (so a token is hidden even where it appears outside a URL).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import threading
@@ -220,6 +219,8 @@ def _may_carry_token(scheme: str, host: str | None) -> bool:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only plain-HTTP URLs come here: every command imports this module
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

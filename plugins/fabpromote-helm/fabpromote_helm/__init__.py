@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fabpromote.hookspecs import Register, hookimpl
-from fabpromote_helm._stats import RenderStats, reset_stats, stats
 
 if TYPE_CHECKING:
     from fabpromote_helm._errors import ChartNotFoundError, ChartRepositoryError, ChartVersionNotFoundError
     from fabpromote_helm._generator import HelmGenerator
     from fabpromote_helm._settings import HelmSettings
+    from fabpromote_helm._stats import RenderStats, reset_stats, stats
 
 __all__ = [
     "ChartNotFoundError",
@@ -36,6 +36,9 @@ _LAZY = {
     "ChartVersionNotFoundError": "fabpromote_helm._errors",
     "HelmGenerator": "fabpromote_helm._generator",
     "HelmSettings": "fabpromote_helm._settings",
+    "RenderStats": "fabpromote_helm._stats",
+    "reset_stats": "fabpromote_helm._stats",
+    "stats": "fabpromote_helm._stats",
 }
 
 
@@ -52,7 +55,7 @@ def fabpromote_register_generators(register: Register) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # Read lazily: the generator modules and importlib.metadata are not needed to load the plugin.
+    # Read lazily: the generator modules, the counters and importlib.metadata are not needed to load the plugin.
     if name in _LAZY:
         import importlib
 
