@@ -93,6 +93,8 @@ GROUPS = ("generate", "materialize", "baseline", "publish", "changed", "memory",
 ENV = "prod"
 # Other processes using more than this share of the CPUs during a run disturb it.
 BUSY_THRESHOLD = 0.15
+#: Waiting on the disk this share of the last ten seconds is not idle (see _wait_until_idle).
+IO_STALL_THRESHOLD = 0.01
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -163,11 +165,28 @@ def _cpu_busy(sample: float = 0.5) -> float | None:
     return (second[0] - first[0]) / (second[1] - first[1])
 
 
+def _io_stalled() -> float | None:
+    """The share of the last ten seconds some task waited on the disk (Linux PSI); None where unknown."""
+    try:
+        with open("/proc/pressure/io") as stream:
+            some = stream.readline().split()
+    except OSError:
+        return None
+    return float(some[1].removeprefix("avg10=")) / 100
+
+
 def _wait_until_idle(limit: float, *, threshold: float = BUSY_THRESHOLD) -> float | None:
-    """Wait up to ``limit`` seconds for other processes to leave the CPUs alone; the last busy share."""
+    """Wait up to ``limit`` seconds for other processes to leave the CPUs and the disk alone; the last busy share.
+
+    The disk too: on this kind of machine, deleting many files leaves the
+    file system slow to create new ones for a minute or more (see
+    :func:`_file_create_us`), which would fall on the first measures.
+    """
     deadline = time.monotonic() + limit
     busy = _cpu_busy()
-    while busy is not None and busy > threshold and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        (busy is not None and busy > threshold) or (_io_stalled() or 0.0) > IO_STALL_THRESHOLD
+    ):
         busy = _cpu_busy(2.0)
     return busy
 
@@ -1054,7 +1073,9 @@ class Bench:
                 busy = _wait_until_idle(self.wait_idle)
                 self.busy[group] = busy
                 shown = "unknown" if busy is None else f"{busy:.0%}"
-                _log(f"== {group} (CPUs busy before it: {shown})")
+                stalled = _io_stalled()
+                disk = "unknown" if stalled is None else f"{stalled:.0%}"
+                _log(f"== {group} (CPUs busy before it: {shown}; tasks waiting on the disk: {disk})")
                 getattr(self, f"run_{group}")()
 
 
