@@ -318,7 +318,8 @@ class _Walk:
             with contextlib.closing(self.children(request, ancestors)) as children:
                 for child in children:
                     self.visit(child[0])
-                    queue.append(child)
+                    if child[0].component.subcomponents:  # a leaf has nothing to list: most of a large tree
+                        queue.append(child)
 
     def root(self, root_dir: Path, boundary: Path | None) -> RenderRequest:
         """The request of the root component in ``root_dir`` (``boundary``: the snapshot it lies in, if any).

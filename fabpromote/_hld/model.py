@@ -33,7 +33,11 @@ def _components(value: Any) -> tuple[Component, ...]:
 
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return types.MappingProxyType(dict(value or {}))
+    # One empty view serves every empty field: most components and configs have them all empty.
+    return types.MappingProxyType(dict(value)) if value else _EMPTY_MAP
+
+
+_EMPTY_MAP: Mapping[str, Any] = types.MappingProxyType({})
 
 
 @attrs.frozen(kw_only=True)
