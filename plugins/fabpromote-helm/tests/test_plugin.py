@@ -114,3 +114,18 @@ class TestEndToEnd:
         again = fabpromote.generate(hld, ["prod"], plugins=Plugins.load(autoload=False, plugins=[fabpromote_helm]))
         assert again == manifests
         assert fabpromote_helm.stats() == RenderStats(helm_calls=1, cache_hits=1, cache_misses=1)
+
+
+class TestInProcessBackend:
+    @pytest.mark.skipif(not _installed(), reason="fabpromote-helm is not installed (pip install -e it)")
+    @pytest.mark.xfail(
+        strict=True,
+        reason="issue 20, item 5, is blocked: helm-python-sdk (0.2.1 and 0.2.2, the only releases) has no "
+        "`template` action and embeds helm v4.2.3, while the newest helm v4 binary this project can install "
+        "is v4.1.4, which renders differently: no byte-for-byte check against the binary is possible "
+        "(docs/performance.md, In-process helm)",
+    )
+    def test_offers_an_in_process_backend(self) -> None:
+        """Issue 20, item 5: an optional backend on helm-python-sdk, installed as the plugin's ``sdk`` extra."""
+        extras = importlib.metadata.metadata("fabpromote-helm").get_all("Provides-Extra") or []
+        assert "sdk" in extras
