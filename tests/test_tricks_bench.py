@@ -155,3 +155,19 @@ def test_plain_components_go_through_go_yaml(
         assert calls == ([] if side == "trick" else ["component.yaml"])
     assert components["trick"] == components["plain"]
     assert components["plain"].subcomponents[0].source == "./app"
+
+
+def test_plain_exit_leaves_the_objects_to_the_collector(tricks: ModuleType) -> None:
+    """The trick freezes the collector's objects before the CLI exits; the plain code leaves them to the teardown."""
+    import gc
+
+    from fabpromote._cli import console
+
+    try:
+        for side, frozen in (("plain", False), ("trick", True)):
+            gc.unfreeze()
+            with tricks._variant("exit_freeze", side):
+                console._spare_the_exit()
+            assert (gc.get_freeze_count() > 0) is frozen
+    finally:
+        gc.unfreeze()
