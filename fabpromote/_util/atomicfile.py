@@ -10,6 +10,8 @@ from __future__ import annotations
 import _thread  # threading costs more to import than a warm stamp check; the ident is the same
 import os
 
+from fabpromote._util.wholefiles import write_new_file
+
 __all__ = ["replace_file"]
 
 
@@ -26,8 +28,7 @@ def replace_file(target: str, data: bytes, *, mode: int, beside: str | None = No
     name = f".{os.path.basename(target)}.{os.getpid()}.{_thread.get_ident()}.tmp"
     temporary = os.path.join(folder, name)
     try:
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as file:
-            file.write(data)
+        write_new_file(temporary, data, mode=mode)
         os.replace(temporary, target)
     except BaseException:
         import contextlib  # only on failure: its import costs more than a warm stamp check

@@ -40,14 +40,14 @@ def read_file(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
         os.close(fd)
 
 
-def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
-    """Create file ``path`` (mode 0666 less the umask) holding ``data``.
+def write_new_file(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666) -> None:
+    """Create file ``path`` (``mode`` less the umask) holding ``data``.
 
     Raises:
         FileExistsError: Something is at ``path`` already (a symlink too: it is not followed).
         OSError: The file system refused.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         view = memoryview(data)
         while view:
