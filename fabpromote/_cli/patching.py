@@ -31,6 +31,7 @@ from fabpromote._cli import stamps
 from fabpromote._engine.formats import manifests_digest, record_bytes, record_lock_path, static_manifest
 from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.locks import FileLock
+from fabpromote._util.wholefiles import read_file
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
@@ -50,14 +51,14 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
         if output is None:
             return None
         folder, names = stamp["statics"][output]
-        contents = [_read(os.path.join(folder, name)) for name in names]
+        contents = [read_file(os.path.join(folder, name)) for name in names]
         manifest = static_manifest(contents)
         # A render or another rewrite may have changed the folder since it was checked: each
         # takes the same lock and writes a new record, which is checked again under it.
         with FileLock(record_lock_path(record)):
             if not stamps.output_holds(stamp, thorough=False):
                 return None
-            files = {path: _read(os.path.join(out_root, path)) for path in stamp["files"]}
+            files = {path: read_file(os.path.join(out_root, path)) for path in stamp["files"]}
             written = files[output] != manifest
             if written:
                 before = _sha256s(files)
@@ -68,7 +69,7 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
         return None  # the command runs, and says what failed
     digest = manifests_digest(files.items())
     try:
-        renewed = _renewed(stamp, changes, started, (folder, names, contents), output if written else None)
+        renewed = _renewed(stamp, changes, started, (folder, names, contents), (output, manifest) if written else None)
     except OSError:
         renewed = None  # the next run takes the full path, which stamps again
     if renewed is not None:
@@ -103,11 +104,6 @@ def _touched(root: str, changed: list[tuple[str, os.stat_result]], stamp: dict[s
     return touched.pop() if len(touched) == 1 else None
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read()
-
-
 def _sha256s(files: dict[str, bytes]) -> dict[str, str]:
     return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
 
@@ -121,7 +117,7 @@ def _replace(
     leaves no file there that fabpromote would refuse to replace.
     """
     replace_file(record, record_bytes(after, before), mode=0o600)
-    # 0666 less the umask, as the engine's open(..., "wb") gives.
+    # 0666 less the umask, as the engine's write (wholefiles.write_new_file) gives.
     replace_file(
         os.path.join(out_root, output), manifest, mode=0o666, beside=os.path.dirname(os.path.abspath(out_root))
     )
@@ -133,9 +129,11 @@ def _renewed(
     changes: list[tuple[int, os.stat_result]],
     started: int,
     static: tuple[str, list[str], list[bytes]],
-    written: str | None,
+    written: tuple[str, bytes] | None,
 ) -> dict[str, Any] | None:
     """The stamp of the tree as patched: new signatures, recent inputs and the written file kept by content.
+
+    ``written``: the output path rewritten and what was written there (None: nothing was).
 
     None if a recent input is not one the patch read (the walk reads it too),
     or if the recent output files add up to more than ``RACY_BYTES``.
@@ -156,11 +154,12 @@ def _renewed(
     out_entries = list(out_entries)
     if written is not None:
         # The file and the folder it was renamed into have new signatures; the file is recent, so kept by content.
-        folder = os.path.dirname(written)
+        path, manifest = written
+        folder = os.path.dirname(path)
         for index, (name, _) in enumerate(out_entries):
-            if name in (written, folder):
+            if name in (path, folder):
                 out_entries[index] = (name, stamps.stat_signature(os.stat(os.path.join(out_root, name))))
-        racy[f"{out_root}/{written}"] = static_manifest(static[2])  # what was just written
+        racy[f"{out_root}/{path}"] = manifest
     if sum(len(kept) for path, kept in racy.items() if path.startswith(f"{out_root}/")) > stamps.RACY_BYTES:
         return None
     return stamp | {"trees": [(*hld, entries), code, (*output_tree, out_entries)], "racy": racy}

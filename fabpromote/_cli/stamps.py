@@ -21,6 +21,7 @@ import zlib
 from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.cachedir import cache_root
 from fabpromote._util.racy import changed_recently
+from fabpromote._util.wholefiles import read_file
 
 # Not typing's, which would cost more than the whole check (type checkers take this one for theirs).
 TYPE_CHECKING = False
@@ -252,9 +253,8 @@ def same_contents(racy: dict[str, bytes | list[str]]) -> bool:
                 if sorted(os.listdir(path)) != content:
                     return False
                 continue
-            with open(path, "rb") as file:
-                if file.read(len(content) + 1) != content:
-                    return False
+            if read_file(path, len(content)) != content:  # never more than one byte past what was kept
+                return False
         except OSError:
             return False
     return True

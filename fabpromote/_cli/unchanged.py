@@ -45,6 +45,7 @@ import time
 from fabpromote._cli import stamps
 from fabpromote._util.cachedir import cache_root
 from fabpromote._util.racy import changed_recently
+from fabpromote._util.wholefiles import read_file
 
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
@@ -77,8 +78,7 @@ def answer(argv: list[str]) -> str | None:
         return None
     try:
         key = stamps.key(*parsed)  # getcwd fails in a folder since removed: then the command says so
-        with open(stamps.stamp_path(key), "rb") as file:
-            stamp = stamps.unseal(file.read())
+        stamp = stamps.unseal(read_file(stamps.stamp_path(key)))
     except OSError:
         return None
     try:
@@ -179,8 +179,7 @@ def _record_file(output: str, started: int) -> tuple[str, tuple[int, ...], dict[
     if not changed_recently(signature[2:], started):
         return path, signature, {}
     try:
-        with open(path, "rb") as file:
-            return path, signature, {path: file.read()}
+        return path, signature, {path: read_file(path)}
     except OSError:
         return None
 
