@@ -23,12 +23,17 @@ formats: it runs before the rest of the command is imported.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 
 from fabpromote._cli import stamps
-from fabpromote._engine.formats import manifests_digest, record_bytes, record_lock_path, static_manifest
+from fabpromote._engine.formats import (
+    file_digests,
+    manifests_digest,
+    record_bytes,
+    record_lock_path,
+    static_manifest,
+)
 from fabpromote._util.atomicfile import replace_file
 from fabpromote._util.locks import FileLock
 from fabpromote._util.wholefiles import read_file
@@ -61,9 +66,9 @@ def patch(stamp: dict[str, Any], changes: list[tuple[int, os.stat_result]], star
             files = {path: read_file(os.path.join(out_root, path)) for path in stamp["files"]}
             written = files[output] != manifest
             if written:
-                before = _sha256s(files)
+                before = file_digests(files)
                 files[output] = manifest
-                after = _sha256s(files)
+                after = file_digests(files)
                 _replace(out_root, output, manifest, record, before, after)
     except OSError:
         return None  # the command runs, and says what failed
@@ -102,10 +107,6 @@ def _touched(root: str, changed: list[tuple[str, os.stat_result]], stamp: dict[s
                 return None
         touched.update(outputs)
     return touched.pop() if len(touched) == 1 else None
-
-
-def _sha256s(files: dict[str, bytes]) -> dict[str, str]:
-    return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
 
 
 def _replace(

@@ -17,7 +17,14 @@ TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["cache_record_path", "manifests_digest", "record_bytes", "record_lock_path", "static_manifest"]
+__all__ = [
+    "cache_record_path",
+    "file_digests",
+    "manifests_digest",
+    "record_bytes",
+    "record_lock_path",
+    "static_manifest",
+]
 
 
 def static_manifest(contents: Iterable[bytes]) -> bytes:
@@ -33,6 +40,11 @@ def manifests_digest(files: Iterable[tuple[str, bytes]]) -> str:
         sha.update(len(encoded).to_bytes(8, "big") + encoded)
         sha.update(len(data).to_bytes(8, "big") + data)
     return sha.hexdigest()
+
+
+def file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    """An output folder's state as its record keeps it: each path -> the sha256 of its bytes (hex)."""
+    return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
 
 
 def record_bytes(*states: Mapping[str, str]) -> bytes:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from fabpromote._engine.formats import manifests_digest
+from fabpromote._engine.formats import file_digests, manifests_digest
 from fabpromote._engine.outputs import MARKER, Output, RecordPlace
 from fabpromote._util.fsutil import files_under, replace_path, staged_beside
 from fabpromote._util.wholefiles import write_new_file
@@ -139,7 +138,7 @@ class Manifests(Mapping[str, bytes]):
             except OSError as exc:
                 raise OutputWriteError(f"cannot lock {output.path} (in the cache): {exc.strerror or exc}") from None
             held = output.check()
-            files = {path: hashlib.sha256(data).hexdigest() for path, data in self._files.items()}
+            files = file_digests(self._files)
             if held == files:
                 return False
             self._replace(output, held, files)
