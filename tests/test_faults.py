@@ -268,6 +268,7 @@ class TestFullDisk:
         """ENOSPC after some files of a snapshot, or in an atomic write: a clear error, no partial entry left."""
         import fabpromote._sources.cache
         import fabpromote._sources.snapshots
+        import fabpromote._util.wholefiles
 
         fleet.many = 5
         base = f"{fleet.served}/"
@@ -289,14 +290,8 @@ class TestFullDisk:
             assert str(cache) in str(info.value)
             assert not list((cache / "snapshots").rglob(".*"))
         else:
-            real_fdopen = os.fdopen
-
-            def failing_fdopen(fd: int, *args: object, **kwargs: object) -> object:
-                handle = real_fdopen(fd, *args, **kwargs)  # type: ignore[arg-type]
-                handle.write = enospc  # type: ignore[method-assign]
-                return handle
-
-            monkeypatch.setattr(fabpromote._sources.cache.os, "fdopen", failing_fdopen)
+            # The temporary file is made, then the disk is full at its first write (wholefiles.write_new_file).
+            monkeypatch.setattr(fabpromote._util.wholefiles.os, "write", enospc)
             target = cache / "downloads" / ("0" * 64)
             with pytest.raises(OSError, match="No space"):
                 fabpromote._sources.cache.atomic_write(target, b"data")
