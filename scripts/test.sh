@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-# helm v3.18.0 on PATH, the reference; the helm plugin's tests also run against helm 4.
-FABPROMOTE_HELM4="$(bash scripts/install-helm.sh 4)/helm" PATH="$(bash scripts/install-helm.sh):$PATH" \
+# helm v3.18.0 on PATH, the reference; the helm plugin's tests also run against helm 4, and
+# against the in-process backend, checked against helm v4.2.3, the helm it embeds.
+FABPROMOTE_HELM4="$(bash scripts/install-helm.sh 4)/helm" FABPROMOTE_HELM42="$(bash scripts/install-helm.sh 4.2)/helm" \
+    PATH="$(bash scripts/install-helm.sh):$PATH" \
     exec .venv/bin/python -m pytest -q -n auto "$@"

@@ -1,7 +1,8 @@
 """The ``helm`` generator: ``helm template`` plus Fabrikate's cleaning, with a render cache.
 
 Charts that ``fab install`` did not put into ``helm_repos/`` are fetched
-through the cache first (:mod:`._fetching`).
+through the cache first (:mod:`._fetching`). ``helm template`` is the helm
+binary (:mod:`._helm`), or helm's v4 SDK in this process (:mod:`._sdk`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from fabpromote.exceptions import FabpromoteError, GeneratorError
-from fabpromote_helm import _chart_digest, _fetching, _helm, _render_cache
+from fabpromote_helm import _chart_digest, _fetching, _helm, _render_cache, _sdk
 from fabpromote_helm._fetching import chart_location
 from fabpromote_helm._run_cache import HelmCache
 from fabpromote_helm._settings import HelmSettings
@@ -114,9 +115,9 @@ class HelmGenerator:
         config = request.config
         namespace, inject = _namespaces(config)
         state = HelmCache.of(request.cache)
-        binary = _helm.find_helm(self.settings.helm, state)
+        engine = self._engine(state)
         chart = _fetching.chart_path(request, self.settings)
-        key, cached = self._lookup(request, state, binary, chart)
+        key, cached = self._lookup(request, state, engine, chart)
         if cached is not None:
             return cached
         if key is not None:
@@ -126,7 +127,7 @@ class HelmGenerator:
             values = values_yaml(config.config)
         except GeneratorError as exc:
             raise GeneratorError(f"component {component.name!r}: {exc}") from None
-        run = self._template(binary, component.name, chart, values, namespace)
+        run = self._template(engine, component.name, chart, values, namespace)
         self._warn(component.name, chart, run.stderr)
         manifest = self._clean(component.name, run.output, inject)
         if key is not None:
@@ -144,21 +145,27 @@ class HelmGenerator:
             return None
         state = HelmCache.of(request.cache)
         try:
-            binary = _helm.find_helm(self.settings.helm, state)
+            engine = self._engine(state)
             chart = _fetching.chart_path(request, self.settings)
         except FabpromoteError:
             return None
-        return self._lookup(request, state, binary, chart)[1]
+        return self._lookup(request, state, engine, chart)[1]
+
+    def _engine(self, state: HelmCache) -> str:
+        """What renders: the helm binary's path, or :data:`._sdk.ENGINE` for the in-process backend."""
+        if self.settings.helm_backend == "sdk":
+            return _sdk.ENGINE
+        return _helm.find_helm(self.settings.helm, state)
 
     def _lookup(
-        self, request: RenderRequest, state: HelmCache, binary: str, chart: str
+        self, request: RenderRequest, state: HelmCache, engine: str, chart: str
     ) -> tuple[str | None, bytes | None]:
         """The render cache key (None: not cacheable) and the cached render (None: a miss)."""
         config = request.config
         namespace, inject = _namespaces(config)
         # The key needs the values' identity, not their YAML: dumping waits for a miss.
         key = self._cache_key(
-            state, binary, request.component.name, chart, values_identity(config.config), namespace, inject
+            state, engine, request.component.name, chart, values_identity(config.config), namespace, inject
         )
         cached = _render_cache.load(state.cache, key) if key is not None else None
         if cached is None:
@@ -168,7 +175,7 @@ class HelmGenerator:
         return key, cached.manifest
 
     def _cache_key(
-        self, state: HelmCache, binary: str, release: str, chart: str, values: bytes, namespace: str, inject: str
+        self, state: HelmCache, engine: str, release: str, chart: str, values: bytes, namespace: str, inject: str
     ) -> str | None:
         """The render cache key, or None when the cache is off or the chart cannot be cached."""
         if not self.settings.render_cache:
@@ -182,7 +189,7 @@ class HelmGenerator:
             values=values,
             release=release,
             namespace=namespace,
-            helm_version=_helm.helm_version(binary, state),
+            helm_version=_sdk.identity(state) if engine == _sdk.ENGINE else _helm.helm_version(engine, state),
             stderr=self.settings.helm_stderr,
             split=self.settings.helm_split,
             inject_namespace=inject,
@@ -204,16 +211,26 @@ class HelmGenerator:
                 ) from None
         return manifest.encode("utf-8", "surrogateescape")
 
-    def _template(self, binary: str, release: str, chart: str, values: bytes, namespace: str) -> _helm.TemplateRun:
+    def _template(self, engine: str, release: str, chart: str, values: bytes, namespace: str) -> _helm.TemplateRun:
         COUNTERS.add("helm_calls")
+        combine = self.settings.helm_stderr == "combine"
+        if engine == _sdk.ENGINE:
+            return _sdk.run_template(
+                release=release,
+                chart=chart,
+                values=values,
+                namespace=namespace,
+                combine_stderr=combine,
+                component=release,
+            )
         return _helm.run_template(
-            binary,
+            engine,
             release=release,
             chart=chart,
             values=values,
             namespace=namespace,
             timeout=self.settings.helm_timeout,
-            combine_stderr=self.settings.helm_stderr == "combine",
+            combine_stderr=combine,
             component=release,
         )
 

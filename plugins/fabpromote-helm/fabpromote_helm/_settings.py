@@ -18,6 +18,10 @@ factory reads these environment variables (library users may instead build
 ``FABPROMOTE_HELM_PLAIN_HTTP``
     Comma-separated OCI registries (``host`` or ``host:port``) reached over
     plain HTTP instead of HTTPS (helm's ``--plain-http``); default none.
+``FABPROMOTE_HELM_BACKEND``
+    ``binary`` (default: run ``helm template``, one process per render) or
+    ``sdk`` (render in this process with helm-python-sdk, the Helm v4 SDK;
+    install it with ``pip install 'fabpromote-helm[sdk]'``).
 ``FABPROMOTE_NO_RENDER_CACHE``
     Set to anything but ``""``/``0`` to render every time, without the cache.
 """
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "ENV_BACKEND",
     "ENV_HELM",
     "ENV_NO_RENDER_CACHE",
     "ENV_PLAIN_HTTP",
@@ -51,12 +56,15 @@ ENV_STDERR = "FABPROMOTE_HELM_STDERR"
 ENV_SPLIT = "FABPROMOTE_HELM_SPLIT"
 ENV_NO_RENDER_CACHE = "FABPROMOTE_NO_RENDER_CACHE"
 ENV_PLAIN_HTTP = "FABPROMOTE_HELM_PLAIN_HTTP"
+ENV_BACKEND = "FABPROMOTE_HELM_BACKEND"
 
 StderrMode = Literal["combine", "separate"]
 SplitMode = Literal["compat", "documents"]
+Backend = Literal["binary", "sdk"]
 
 _STDERR_MODES = ("combine", "separate")
 _SPLIT_MODES = ("compat", "documents")
+_BACKENDS = ("binary", "sdk")
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -91,6 +99,10 @@ class HelmSettings:
             followed by a blank or the end of the line).
         render_cache: Keep renders in the on-disk render cache.
         helm_plain_http: The OCI registries (``host`` or ``host:port``) reached over plain HTTP.
+        helm_backend: ``binary`` runs ``helm template``; ``sdk`` renders in
+            this process with helm-python-sdk (helm v4.2.3, the ``sdk`` extra),
+            with the same output as that helm's binary. Fetching charts and
+            building a git chart's dependencies still run the binary.
     """
 
     helm: str | None = None
@@ -99,6 +111,7 @@ class HelmSettings:
     helm_split: SplitMode = attrs.field(default="compat", validator=attrs.validators.in_(_SPLIT_MODES))
     render_cache: bool = True
     helm_plain_http: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+    helm_backend: Backend = attrs.field(default="binary", validator=attrs.validators.in_(_BACKENDS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HelmSettings:
@@ -120,6 +133,9 @@ class HelmSettings:
         split = env.get(ENV_SPLIT, "").strip() or "compat"
         if split not in _SPLIT_MODES:
             raise GeneratorError(f"{ENV_SPLIT} must be 'compat' or 'documents', not {split!r}")
+        backend = env.get(ENV_BACKEND, "").strip() or "binary"
+        if backend not in _BACKENDS:
+            raise GeneratorError(f"{ENV_BACKEND} must be 'binary' or 'sdk', not {backend!r}")
         no_cache = env.get(ENV_NO_RENDER_CACHE, "").strip()
         return cls(
             helm=env.get(ENV_HELM) or None,
@@ -128,4 +144,5 @@ class HelmSettings:
             helm_split=split,  # type: ignore[arg-type]  # checked against _SPLIT_MODES above
             render_cache=no_cache in ("", "0"),
             helm_plain_http=env.get(ENV_PLAIN_HTTP, "").split(","),
+            helm_backend=backend,  # type: ignore[arg-type]  # checked against _BACKENDS above
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import shutil
 import socket
@@ -31,6 +32,7 @@ _SETTINGS_ENV = (
     "FABPROMOTE_HELM_STDERR",
     "FABPROMOTE_HELM_SPLIT",
     "FABPROMOTE_NO_RENDER_CACHE",
+    "FABPROMOTE_HELM_BACKEND",
 )
 
 
@@ -53,6 +55,25 @@ def _major(binary: str | None) -> int | None:
 _HELMS = {3: _find_helm(), 4: os.environ.get("FABPROMOTE_HELM4") or None}
 #: The major each of them really is, asked once per session (None: missing or not helm).
 _MAJORS = {major: _major(binary) for major, binary in _HELMS.items()}
+#: helm v4.2.3 (scripts/install-helm.sh 4.2), the helm inside helm-python-sdk 0.2.2: the in-process
+#: backend's output is compared with its output, and it pulls and builds charts for that backend.
+HELM42 = os.environ.get("FABPROMOTE_HELM42") or None
+HELM42_VERSION = "v4.2.3"
+
+
+def _version(binary: str | None) -> str | None:
+    if binary is None or not os.access(binary, os.X_OK):
+        return None
+    return subprocess.run([binary, "version", "--template", "{{.Version}}"], capture_output=True, text=True).stdout
+
+
+def sdk_missing() -> str | None:
+    """Why the in-process backend's tests cannot run, or None when they can."""
+    if importlib.util.find_spec("helm_python") is None:
+        return "needs helm-python-sdk: pip install 'fabpromote-helm[sdk]' (scripts/bootstrap.sh does)"
+    if _version(HELM42) != HELM42_VERSION:
+        return f"needs helm {HELM42_VERSION}: set FABPROMOTE_HELM42 to `bash scripts/install-helm.sh 4.2`'s helm"
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -81,12 +102,22 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fabpromote_helm.reset_stats()
 
 
-@pytest.fixture(name="helm_binary", params=[3, 4], ids=["helm3", "helm4"])
+@pytest.fixture(name="helm_binary", params=[3, 4, "sdk"], ids=["helm3", "helm4", "sdk"])
 def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A real helm of each major, also exported as FABPROMOTE_HELM: every test using it runs with both.
+    """A real helm of each major, also exported as FABPROMOTE_HELM: every test using it runs with each.
 
-    Without that helm the test skips, except in CI (``CI`` set), where scripts/bootstrap.sh installed both.
+    The third run renders in-process (FABPROMOTE_HELM_BACKEND=sdk), with
+    helm v4.2.3 as the binary for what still runs one (pulls, dependency builds).
+    Without that helm the test skips, except in CI (``CI`` set), where scripts/bootstrap.sh installed all.
     """
+    if request.param == "sdk":
+        missing = sdk_missing()
+        if missing:
+            unavailable(missing)
+        assert HELM42 is not None
+        monkeypatch.setenv("FABPROMOTE_HELM", HELM42)
+        monkeypatch.setenv("FABPROMOTE_HELM_BACKEND", "sdk")
+        return HELM42
     major: int = request.param
     binary = _HELMS[major]
     if _MAJORS[major] != major:
@@ -103,9 +134,16 @@ def _helm_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture(name="helm_major")
 def _helm_major(helm_binary: str, request: pytest.FixtureRequest) -> int:
-    """The major version of ``helm_binary``: 3 or 4 (the fixture checked it is that major)."""
-    major: int = request.node.callspec.params["helm_binary"]
-    return major
+    """The major version of ``helm_binary``: 3 or 4 (the fixture checked it is that major; the SDK's helm is 4)."""
+    param = request.node.callspec.params["helm_binary"]
+    return 4 if param == "sdk" else int(param)
+
+
+@pytest.fixture(name="helm_minor")
+def _helm_minor(helm_major: int, request: pytest.FixtureRequest) -> tuple[int, int]:
+    """(major, minor) of the helm that renders: v3.18.0, v4.1.4 (FABPROMOTE_HELM4) or the SDK's v4.2.3."""
+    param = request.node.callspec.params["helm_binary"]
+    return {3: (3, 18), 4: (4, 1), "sdk": (4, 2)}[param]
 
 
 CONFIGMAP = """\
