@@ -46,6 +46,16 @@ def test_the_edited_case_is_compared_with_fabs_warm_run() -> None:
     assert "measured in this run" in measured.how
 
 
+def test_a_lower_bound_stands_in_only_when_there_is_no_figure() -> None:
+    bound = targets.fab_for("helm", 100, "cold", None, lower_bound=2.0)
+    assert (bound.seconds, bound.measured) == (2.0, False)
+    assert "a lower bound" in bound.how
+    assert targets.fab_for("helm", 100, "cold", 3.0, lower_bound=2.0).seconds == 3.0
+    assert targets.fab_for("static", 1000, "cold", None, lower_bound=2.0).seconds == 0.21
+    assert targets.versus_fab(0.4, bound, targets.HELM_COLD_RATIO)[1] == "MET"
+    assert targets.versus_fab(0.6, bound, targets.HELM_COLD_RATIO)[1] == "NOT MET"
+
+
 def test_verdicts_follow_the_ratio_to_fab() -> None:
     fab = targets.Fab(0.46, "fab 0.46 s quoted")
     target, status, note = targets.versus_fab(0.04, fab, targets.WARM_RATIO)

@@ -30,10 +30,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from fabpromote.exceptions import GeneratorError
-from fabpromote_helm import _hooks
 from fabpromote_helm._helm import TemplateRun
 
 if TYPE_CHECKING:
@@ -124,6 +121,10 @@ def run_template(
             or installed, or a template fails; the message names the
             component and the chart.
     """
+    import yaml  # with _hooks: the YAML parsers, which a run whose renders are all cached never needs
+
+    from fabpromote_helm import _hooks
+
     sdk = _sdk()
     try:
         with sdk.Chart.load(chart) as loaded:
