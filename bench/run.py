@@ -65,6 +65,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -788,6 +789,11 @@ class Bench:
             self.generate("static", self.large, case, "generate")
         for kind in ("helm", HELM_SDK):
             for case in ("cold", "warm"):
+                if kind == HELM_SDK and importlib.util.find_spec("helm_python") is None:
+                    name = f"fabpromote generate prod (CLI), {self.medium} {kind} apps, {case}"
+                    skipped = "skipped: no helm-python-sdk (pip install 'fabpromote-helm[sdk]'; nox -s bench does)"
+                    self.add(Result("generate", name, None, "s", status=skipped))
+                    continue
                 self.generate(kind, self.medium, case, "generate")
 
         def command(*args: str) -> Callable[[], tuple[float, None]]:
