@@ -34,6 +34,7 @@ __all__ = [
     "GitHostFactory",
     "HostSettings",
     "ProtectingHost",
+    "RenderInputs",
 ]
 
 
@@ -52,6 +53,14 @@ class Generator(Protocol):
     the walking thread before a render is scheduled: the manifest when it is
     known without rendering (a cache hit), else None. It must run nothing
     and fetch nothing, and leave every error to ``generate``.
+
+    And an ``inputs(request) -> RenderInputs | None`` method, asked in the
+    walking thread while ``fabpromote generate`` records what its render read,
+    so that the same command can later be answered without rendering when
+    none of it changed (see :class:`RenderInputs`). None (or no such method):
+    the render may read more than it can name (the network, fetched content),
+    and the command is never answered that way. It must run nothing and
+    fetch nothing; on any error it returns None.
     """
 
     def generate(self, request: RenderRequest) -> bytes:
@@ -64,6 +73,33 @@ class Generator(Protocol):
             GeneratorError: The component cannot be rendered.
         """
         ...
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class RenderInputs:
+    """What a generator's render of one component reads besides the HLD tree.
+
+    The HLD tree (every file under the folder ``generate`` renders, the
+    component's files and its chart or manifests among them) and the
+    ``FABPROMOTE_*`` variables are watched already; a render that reads
+    nothing else returns ``RenderInputs()``.
+
+    Attributes:
+        paths: Absolute paths of the files and folders outside the tree it
+            reads or runs: the tool it starts, a library it loads, its own
+            code. A folder stands for every file under it (``__pycache__``
+            left out).
+        environment: Names of the environment variables it reads, besides
+            ``FABPROMOTE_*``; a name ending in ``*`` stands for every
+            variable that begins with what precedes it (``HELM_*``).
+    """
+
+    paths: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    environment: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @runtime_checkable

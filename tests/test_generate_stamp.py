@@ -409,3 +409,130 @@ def test_a_first_generate_into_a_new_folder_keeps_no_parse_cache(hld: Path) -> N
     assert (set(parsed.iterdir()) if parsed.exists() else set()) == before
     assert _run(hld)[0] == 0
     assert len(set(parsed.iterdir()) - before) == 1
+
+
+# Plugin generators: answered from the stamp only when they name what they read outside the tree.
+
+PROBE_PLUGIN = '''
+import logging
+import os
+
+from fabpromote.hookspecs import hookimpl
+from fabpromote.typing import RenderInputs
+
+
+class Unnamed:
+    """Reads a file outside the tree (PROBE_TOOL) and a variable, and says nothing of it."""
+
+    parallel = False
+
+    def generate(self, request):
+        if os.environ.get("PROBE_WARN"):
+            logging.getLogger("fabpromote.probe").warning("careful")
+        with open(os.environ["PROBE_TOOL"]) as tool:
+            seen = tool.read()
+        setting = os.environ.get("PROBE_SETTING", "")
+        return f"kind: ConfigMap\\ndata:\\n  tool: {seen!r}\\n  setting: {setting!r}\\n".encode()
+
+
+class Named(Unnamed):
+    def inputs(self, request):
+        return RenderInputs(paths=(os.environ["PROBE_TOOL"],), environment=("PROBE_SETTING", "PROBE_WARN*"))
+
+
+@hookimpl
+def fabpromote_register_generators(register):
+    register("unnamed", Unnamed)
+    register("named", Named)
+'''
+
+
+@pytest.fixture(scope="module")
+def _probe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``named`` and ``unnamed`` generators, as an installed plugin (an entry point on PYTHONPATH)."""
+    site = tmp_path_factory.mktemp("probe-site")
+    (site / "fabpromote_stamp_probe.py").write_text(PROBE_PLUGIN)
+    info = site / "fabpromote_stamp_probe-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fabpromote-stamp-probe\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[fabpromote]\nprobe = fabpromote_stamp_probe\n")
+    return site
+
+
+@pytest.fixture(scope="module")
+def _probe_hlds(tmp_path_factory: pytest.TempPathFactory, _probe_site: Path) -> list[Path]:
+    base = tmp_path_factory.mktemp("probes")
+    roots = []
+    for n in range(6):
+        for kind in ("named", "unnamed"):
+            root = base / f"{kind}{n}" / "hld"
+            (root / "app").mkdir(parents=True)
+            (root / "component.yaml").write_text(
+                f"name: fleet\nsubcomponents:\n  - name: app\n    type: {kind}\n    path: ./app\n"
+            )
+            (root.parent / "tool").write_text("v1")
+            roots.append(root)
+    time.sleep(2.1)  # older than the stamp's two seconds of distrust
+    return roots
+
+
+@pytest.fixture
+def probe(_probe_hlds: list[Path], _probe_site: Path) -> Callable[[str], tuple[Path, dict[str, str]]]:
+    """An HLD of one ``named`` or ``unnamed`` component, and the environment its runs need."""
+
+    def make(kind: str) -> tuple[Path, dict[str, str]]:
+        root = next(root for root in _probe_hlds if root.parent.name.startswith(kind))
+        _probe_hlds.remove(root)
+        env = {**os.environ, "PYTHONPATH": str(_probe_site), "PROBE_TOOL": str(root.parent / "tool")}
+        env.pop("PROBE_SETTING", None)
+        return root, env
+
+    return make
+
+
+def test_a_plugin_generator_naming_its_inputs_is_answered(probe: Callable[[str], tuple[Path, dict[str, str]]]) -> None:
+    root, env = probe("named")
+    for engine in (True, True, False):  # written, found unchanged (stamped), answered
+        status, printed, rendered = _run(root, env=env)
+        assert (status, rendered) == (0, engine), printed
+    assert printed.startswith("unchanged: 2 files in ")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root, env: (root.parent / "tool").write_text("v2"),
+        lambda root, env: env.update(PROBE_SETTING="on"),
+        lambda root, env: env.update(PROBE_WARNING_FREE="1"),  # a variable the prefix names
+    ],
+    ids=["its-file", "its-variable", "a-variable-of-its-prefix"],
+)
+def test_a_change_a_plugin_generator_named_is_rendered(
+    probe: Callable[[str], tuple[Path, dict[str, str]]], change: Callable[[Path, dict[str, str]], object]
+) -> None:
+    root, env = probe("named")
+    for _ in range(3):
+        assert _run(root, env=env)[0] == 0
+    change(root, env)
+    status, printed, rendered = _run(root, env=env)
+    assert (status, rendered) == (0, True), printed
+    output = (root / "generated" / "prod" / "app.yaml").read_text()
+    assert output.endswith(f"setting: {env.get('PROBE_SETTING', '')!r}\n")
+    assert f"tool: {(root.parent / 'tool').read_text()!r}" in output
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [("unnamed", {}), ("named", {"PROBE_WARN": "1"})],
+    ids=["names-nothing", "logs-a-warning"],
+)
+def test_a_plugin_generator_is_rendered_every_time(
+    probe: Callable[[str], tuple[Path, dict[str, str]]], kind: str, extra: dict[str, str]
+) -> None:
+    """Without ``inputs`` it may read anything; a warning logged would not be logged again by an answer."""
+    root, env = probe(kind)
+    env.update(extra)
+    for _ in range(3):
+        status, printed, rendered = _run(root, env=env)
+        assert (status, rendered) == (0, True), printed
+    assert ("careful" in printed) == bool(extra)

@@ -37,6 +37,7 @@ __all__ = [
     "Skip",
     "Tree",
     "changes",
+    "environment",
     "is_sound",
     "key",
     "known_contents",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Bumped when the stamp's layout changes; stamps of another layout are ignored.
-_LAYOUT = 3
+_LAYOUT = 4
 #: At most this many bytes of recent output files are kept in a stamp, to be compared by content.
 RACY_BYTES = 4 << 20
 #: The cache folder of the stamps.
@@ -86,6 +87,15 @@ def key(path: str, environments: tuple[str, ...]) -> str:
     settings = sorted((name, value) for name, value in os.environ.items() if name.startswith("FABPROMOTE_"))
     folders = [(folder, signature(folder)) for folder in sys.path]
     return repr((_LAYOUT, os.getcwd(), path, environments, sys.executable, sys.version, settings, folders))
+
+
+def environment(names: Iterable[str]) -> list[tuple[str, str]]:
+    """The variables ``names`` names, with their values, sorted: a name ending in ``*`` is a prefix."""
+    exact = {name for name in names if not name.endswith("*")}
+    prefixes = tuple(name[:-1] for name in names if name.endswith("*"))
+    return sorted(
+        (name, value) for name, value in os.environ.items() if name in exact or (prefixes and name.startswith(prefixes))
+    )
 
 
 def stamp_path(key: str) -> str:

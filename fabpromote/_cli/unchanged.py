@@ -3,14 +3,18 @@
 A warm ``generate`` that changes nothing still costs the imports of the
 engine and a walk of the HLD, several times what ``fab generate`` takes for
 the same work. So when a render read nothing but the files of its HLD tree
-(:mod:`fabpromote._util.reads`: built-in generators only, nothing fetched or
+and what its plugin generators name (:mod:`fabpromote._util.reads`: built-in
+generators, or plugin ones that say what they read outside the tree through
+``inputs``, see :class:`fabpromote.typing.RenderInputs`; nothing fetched or
 downloaded, every component folder inside the tree, no plugin told of the
-result) into an output folder that was there before, the command keeps a
-*stamp* in the cache (:mod:`fabpromote._cli.stamps`): the stat signature
-(inode, size, modification and change times) of every file and folder of
-the HLD tree (without its top-level ``generated/``, and without ``.git/``
-folders), of the output folder and of fabpromote's own code, with what the
-command printed and which folder each static component joined. The same
+result, no warning logged) into an output folder that was there before, the
+command keeps a *stamp* in the cache (:mod:`fabpromote._cli.stamps`): the
+stat signature (inode, size, modification and change times) of every file
+and folder of the HLD tree (without its top-level ``generated/``, and
+without ``.git/`` folders), of the output folder, of fabpromote's own code
+and of the files the plugin generators named, with the environment
+variables they named, what the command printed and which folder each
+static component joined. The same
 command line in the same environment then checks those signatures first
 and, when every one holds, prints the line again without importing anything
 else: inputs and outputs are the files the stamped run saw, so the render
@@ -50,6 +54,7 @@ from fabpromote._util.wholefiles import read_file
 TYPE_CHECKING = False  # not typing's: see fabpromote._cli.stamps
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from fabpromote._cli.stamps import Entries
     from fabpromote._util.reads import Reads
@@ -85,7 +90,7 @@ def answer(argv: list[str]) -> str | None:
         if stamp is None or stamp["key"] != key or len(stamp["trees"]) != _TREES:
             return None
         hld, code = (stamps.changes(*tree) for tree in stamp["trees"][:2])
-        if hld is None or code != [] or not stamps.output_holds(stamp):
+        if hld is None or code != [] or not stamps.output_holds(stamp) or not _inputs_hold(stamp["inputs"]):
             return None
         root, *_, entries = stamp["trees"][0]
         # A file kept by content that changed since is a change like any other, seen on its stat.
@@ -142,7 +147,8 @@ def record(
         return
     racy_out = _racy_outputs(output, outputs, written, started)
     record_file = _record_file(output, started)
-    if racy_out is None or record_file is None:
+    inputs = _inputs(reads, started)
+    if racy_out is None or record_file is None or inputs is None:
         return
     try:
         key = stamps.key(path, environments)
@@ -160,7 +166,39 @@ def record(
             "files": list(written),
             "statics": statics,
             "definitions": sorted(definitions),
+            "inputs": inputs,
         }
+    )
+
+
+def _inputs(reads: Reads, started: int) -> dict[str, Any] | None:
+    """The snapshot of what plugin generators read outside the tree; None when any of it is gone or too recent.
+
+    Kept by signature only: those are tools and libraries, not worth
+    keeping by content, and one changed in the last two seconds means no stamp.
+    """
+    trees, files = [], {}
+    for path in sorted(reads.paths):
+        if os.path.isdir(path):
+            tree = stamps.tree(path, _CODE_SKIP)
+            if tree is None or _changed_since(tree[4], started):
+                return None
+            trees.append(tree)
+        else:
+            signature = stamps.signature(path)
+            if signature is None or changed_recently(signature[2:], started):
+                return None
+            files[path] = signature
+    names = sorted(reads.environment)
+    return {"trees": trees, "files": files, "names": names, "environment": stamps.environment(names)}
+
+
+def _inputs_hold(inputs: dict[str, Any]) -> bool:
+    """Whether what plugin generators read outside the tree is as stamped (see :func:`_inputs`)."""
+    return (
+        all(stamps.changes(*tree) == [] for tree in inputs["trees"])
+        and all(stamps.signature(path) == signature for path, signature in inputs["files"].items())
+        and stamps.environment(inputs["names"]) == inputs["environment"]
     )
 
 

@@ -58,6 +58,21 @@ __all__ = [
 _GENERATE_STAGES = ("before-generate", "after-generate")
 #: Generators whose output depends on nothing but the files they read (see :mod:`fabpromote._util.reads`).
 _PURE_GENERATORS = (ComponentGenerator, StaticGenerator)
+
+
+def _note_inputs(generator: object, request: RenderRequest) -> None:
+    """Record what a plugin generator says its render of ``request`` reads outside the tree (see ``Generator``)."""
+    inputs = getattr(generator, "inputs", None)
+    try:
+        declared = inputs(request) if inputs is not None else None
+    except Exception:  # the contract asks for None on error: a broken plugin only costs the stamp
+        declared = None
+    if declared is None:
+        _reads.spoil(f"generator {request.component.kind!r}")
+    else:
+        _reads.note_inputs(tuple(declared.paths), tuple(declared.environment))
+
+
 #: The config of an entry its parent's config does not mention (frozen: one serves all).
 _NO_CONFIG = ComponentConfig()
 
@@ -378,8 +393,8 @@ class _Walk:
         except UnknownBackendError as exc:
             raise exc.written_at(kind_written_at(request.directory, component)) from None
         _reads.note_folder(request.directory, component.path)
-        if not isinstance(generator, _PURE_GENERATORS):
-            _reads.spoil(f"generator {component.kind!r}")
+        if not isinstance(generator, _PURE_GENERATORS) and _reads.recording():
+            _note_inputs(generator, request)
         if component.hooks.before_generate or component.hooks.after_generate:
             _reads.spoil(f"hooks of {component.name!r}")
             _signals.wait(future for _, future in self.pending)

@@ -8,6 +8,7 @@ binary (:mod:`._helm`), or helm's v4 SDK in this process (:mod:`._sdk`).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
     from fabpromote import ComponentConfig, RenderRequest
+    from fabpromote.typing import RenderInputs
 
 __all__ = ["HelmGenerator", "chart_location", "values_identity", "values_yaml"]
 
@@ -30,6 +32,12 @@ log = logging.getLogger("fabpromote.helm")
 
 #: helm's namespace when the config names none, as in Fabrikate.
 DEFAULT_NAMESPACE = "default"
+
+#: The environment variables a render may read besides FABPROMOTE_*: where helm is found, its
+#: settings and homes, the Go runtime's, and where the SDK's library is (HELM_C_LIB).
+HELM_ENVIRONMENT = ("PATH", "HOME", "KUBECONFIG", "HELM_*", "GO*", "XDG_*")
+#: This plugin's code, which a stamped answer must also find unchanged.
+_CODE = os.path.dirname(os.path.realpath(__file__))
 
 
 def values_yaml(config: Mapping[str, Any]) -> bytes:
@@ -150,6 +158,24 @@ class HelmGenerator:
         except FabpromoteError:
             return None
         return self._lookup(request, state, engine, chart)[1]
+
+    def inputs(self, request: RenderRequest) -> RenderInputs | None:
+        """What a render of ``request`` reads outside the HLD tree; see :class:`fabpromote.typing.Generator`.
+
+        For a chart in the tree: this plugin's code, helm (the binary, or the
+        SDK's package and library) and the environment helm reads. None for
+        charts from a chart repository or git, which are not in the tree.
+        """
+        from fabpromote.typing import RenderInputs  # only asked when a run records what it read
+
+        if request.component.method in _fetching.REMOTE_METHODS:
+            return None
+        try:
+            engine = self._engine(HelmCache.of(request.cache))
+            helm = _sdk.paths() if engine == _sdk.ENGINE else (engine,)
+        except FabpromoteError:
+            return None
+        return RenderInputs(paths=(_CODE, *helm), environment=HELM_ENVIRONMENT)
 
     def _engine(self, state: HelmCache) -> str:
         """What renders: the helm binary's path, or :data:`._sdk.ENGINE` for the in-process backend."""

@@ -78,17 +78,27 @@ def identity(state: HelmCache) -> str:
 
 
 def _identity() -> str:
+    package, *override = paths()
+    places = [Path(package), Path(package) / "lib", *map(Path, override)]
+    return "helm-python-sdk " + " ".join(_stat(place) for place in places)
+
+
+def paths() -> tuple[str, ...]:
+    """The SDK's files, found without loading it: its package folder (its library inside), and ``HELM_C_LIB``'s.
+
+    Raises:
+        GeneratorError: helm-python-sdk is not installed.
+    """
     spec = importlib.util.find_spec("helm_python")
     if spec is None or spec.origin is None:
         raise GeneratorError(
             f"the in-process helm backend needs helm-python-sdk, which is not installed; {INSTALL_HINT}"
         )
-    package = Path(spec.origin).parent
-    places = [package, package / "lib"]
+    found = [os.path.dirname(os.path.realpath(spec.origin))]
     override = os.environ.get("HELM_C_LIB")
     if override:
-        places.append(Path(override).expanduser().absolute())
-    return "helm-python-sdk " + " ".join(_stat(place) for place in places)
+        found.append(os.path.realpath(os.path.expanduser(override)))
+    return tuple(found)
 
 
 def _stat(place: Path) -> str:
