@@ -5,7 +5,7 @@ whose summary leaves the hooks out; they are found again here in the
 rendered templates, by the rules of helm's ``releaseutil.SortManifests``
 (``pkg/release/v1/util/manifest_sorter.go`` and ``kind_sorter.go``, v4.2.3):
 
-* files in sorted path order, skipping partials (``_*``) and blank files;
+* files in sorted path order, skipping partials (``_*``), notes (``NOTES.txt``) and blank files;
 * each file split into documents at helm's separator, in file order;
 * a document is a hook when its ``helm.sh/hook`` annotation is there; a hook
   naming an event helm does not know is dropped (helm logs it, at info level);

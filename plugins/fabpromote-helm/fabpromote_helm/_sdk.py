@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from fabpromote_helm._run_cache import HelmCache
 
-__all__ = ["ENGINE", "INSTALL_HINT", "identity", "run_template", "sdk_version"]
+__all__ = ["ENGINE", "INSTALL_HINT", "identity", "paths", "run_template"]
 
 #: Stands for the in-process backend where the generator otherwise holds the helm binary's path.
 ENGINE = "helm-python-sdk (in-process)"
@@ -58,12 +58,6 @@ def _sdk() -> ModuleType:
     except ImportError as exc:
         raise GeneratorError(f"the in-process helm backend needs helm-python-sdk ({exc}); {INSTALL_HINT}") from None
     return helm_python
-
-
-def sdk_version() -> str:
-    """The helm inside the SDK and the SDK's own versions, e.g. ``v4.2.3 (helm-python-sdk 0.2.2, libhelm_c 0.2.2)``."""
-    sdk = _sdk()
-    return f"{sdk.helm_sdk_version()} (helm-python-sdk {sdk.__version__}, libhelm_c {sdk.helm_c_version()})"
 
 
 def identity(state: HelmCache) -> str:
