@@ -21,7 +21,7 @@ from fabpromote import Cluster, Plugins, Repo, host_for
 from fabpromote._cluster.hosts import credentials_for, repo_for
 from fabpromote.cli import main
 from fabpromote.exceptions import HLDError
-from fabpromote.testing.plugin import SmartHttpUrl
+from fabpromote.testing.plugin import SmartHttpUrl, install_plugin
 
 needs_helm = pytest.mark.skipif(
     shutil.which("helm") is None or "helm" not in Plugins.load().generators.names(),
@@ -70,11 +70,7 @@ def fabpromote_register_git_hosts(register):
 def _recorded(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> object:
     """The ``recorded`` Git host, installed as a plugin (an entry point found on sys.path)."""
     site = tmp_path_factory.mktemp("site")
-    (site / "fabpromote_recorded_host.py").write_text(RECORDED_HOST)
-    info = site / "fabpromote_recorded_host-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fabpromote-recorded-host\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[fabpromote]\nrecorded = fabpromote_recorded_host\n")
+    install_plugin(site, "fabpromote_recorded_host", RECORDED_HOST)
     monkeypatch.syspath_prepend(str(site))
     import fabpromote_recorded_host as module  # type: ignore[import-not-found]
 

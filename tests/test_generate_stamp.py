@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from fabpromote import Manifests, generate
+from fabpromote.testing.plugin import install_plugin
 from fabpromote.testing.unavailable import unavailable
 
 APPS = 3
@@ -451,11 +452,7 @@ def fabpromote_register_generators(register):
 def _probe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``named`` and ``unnamed`` generators, as an installed plugin (an entry point on PYTHONPATH)."""
     site = tmp_path_factory.mktemp("probe-site")
-    (site / "fabpromote_stamp_probe.py").write_text(PROBE_PLUGIN)
-    info = site / "fabpromote_stamp_probe-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fabpromote-stamp-probe\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[fabpromote]\nprobe = fabpromote_stamp_probe\n")
+    install_plugin(site, "fabpromote_stamp_probe", PROBE_PLUGIN)
     return site
 
 

@@ -11,6 +11,8 @@ Fixtures:
     fabpromote_cache: An empty cache and home directory for this test only.
     git_daemon_url: Serve a folder of repositories with ``git daemon`` on 127.0.0.1.
     smart_http_url: Serve a folder of repositories over smart HTTP on 127.0.0.1.
+
+And :func:`install_plugin`, which installs a plugin module where fabpromote finds it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,25 @@ import pytest
 
 from fabpromote.testing.gitrepos import GIT_ENV, WorkRepo, git
 
-__all__ = ["GitDaemonUrl", "GitRepoFactory", "HldTree", "SmartHttpUrl"]
+__all__ = ["GitDaemonUrl", "GitRepoFactory", "HldTree", "SmartHttpUrl", "install_plugin"]
+
+
+def install_plugin(site: Path, module: str, source: str) -> Path:
+    """Write ``source`` as module ``module`` in folder ``site``, installed as a plugin; return the module's file.
+
+    Beside it goes a distribution (``<module>-1.0.dist-info``) whose entry
+    point in group ``fabpromote`` names the module, as ``pip install`` of a
+    plugin leaves it. Put ``site`` on ``sys.path`` (``monkeypatch.syspath_prepend``)
+    or on ``PYTHONPATH`` (a CLI subprocess) and fabpromote loads the plugin.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[fabpromote]\n{module} = {module}\n")
+    path = site / f"{module}.py"
+    path.write_text(source)
+    return path
 
 
 class HldTree:
