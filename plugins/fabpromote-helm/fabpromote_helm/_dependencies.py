@@ -46,6 +46,8 @@ from fabpromote_helm import _archive, _chart_digest, _helm_home
 from fabpromote_helm._stats import COUNTERS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fabpromote_helm._run_cache import HelmCache
 
 __all__ = ["Dependency", "built_chart", "declared_dependencies", "missing_dependencies"]
@@ -123,7 +125,7 @@ def missing_dependencies(chart: Path) -> list[Dependency]:
 def built_chart(
     *,
     state: HelmCache,
-    binary: str,
+    helm: Callable[[], str],
     timeout: float,
     tree: Path,
     chart: Path,
@@ -135,6 +137,7 @@ def built_chart(
 
     Args:
         state: The run's helm cache; the built chart is kept in its folder.
+        helm: Finds the helm binary, asked only when a build runs.
         tree: The read-only snapshot ``chart`` lies in.
         chart: The chart folder inside ``tree``.
         component: The component's name, for messages.
@@ -168,7 +171,7 @@ def built_chart(
             return entry
         _build(
             state,
-            binary,
+            helm(),
             timeout,
             entry,
             chart=chart,

@@ -94,10 +94,13 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
             f"(the {'chart repository' if component.method == 'helm' else 'git repository'} URL)"
         )
     state = HelmCache.of(request.cache)
-    binary = _helm.find_helm(settings.helm, state)
+
+    def binary() -> str:  # looked up when helm must run: the in-process backend renders without it
+        return _helm.find_helm(settings.helm, state)
+
     if component.method == "helm":
         return _pull.pulled_chart(
-            binary=binary,
+            binary=binary(),
             timeout=settings.helm_timeout,
             component=component.name,
             entry_path=request.entry_path,
@@ -124,7 +127,7 @@ def fetch(request: RenderRequest, settings: HelmSettings) -> Path | None:
     if chart.is_dir():
         built = _dependencies.built_chart(
             state=state,
-            binary=binary,
+            helm=binary,
             timeout=settings.helm_timeout,
             tree=tree,
             chart=chart,

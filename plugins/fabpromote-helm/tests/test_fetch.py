@@ -17,12 +17,14 @@ from fabpromote_helm import (
     ChartRepositoryError,
     ChartVersionNotFoundError,
     HelmGenerator,
+    HelmSettings,
     RenderStats,
 )
 
 import fabpromote
 from fabpromote import Fetcher, LockEntry, Plugins
 from fabpromote.exceptions import GeneratorError, LockMismatchError, RefNotFoundError, UnsafePathError
+from fabpromote.testing.unavailable import unavailable
 
 from .conftest import (
     ChartServer,
@@ -30,6 +32,7 @@ from .conftest import (
     commit_all,
     git,
     init_repo,
+    sdk_missing,
     versioned_configmap,
     write_chart,
 )
@@ -344,6 +347,26 @@ class TestGitCharts:
             make_request(tmp_path, method="git", source=str(repo), path="charts/demo", branch="old", fetcher=Fetcher())
         )
         assert b'version: "0.1.0"' in output
+
+    def test_in_process_needs_no_helm_binary(
+        self,
+        charts_repo: tuple[Path, str, str],
+        tmp_path: Path,
+        make_request: MakeRequest,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The in-process backend renders a git chart that needs no dependency build with no helm to be found."""
+        missing = sdk_missing()
+        if missing:
+            unavailable(missing)
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        monkeypatch.delenv("FABPROMOTE_HELM", raising=False)
+        repo, _one, _two = charts_repo
+        generator = HelmGenerator(settings=HelmSettings(helm_backend="sdk"))
+        request = make_request(tmp_path, method="git", source=str(repo), path="charts/demo", fetcher=Fetcher())
+        assert b'version: "0.2.0"' in generator.generate(request)
+        with pytest.raises(GeneratorError, match="helm was not found on PATH"):
+            HelmGenerator(settings=HelmSettings()).generate(request)
 
     def test_version_is_a_commit(
         self, helm_binary: str, charts_repo: tuple[Path, str, str], tmp_path: Path, make_request: MakeRequest
