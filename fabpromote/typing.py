@@ -96,10 +96,15 @@ class RenderInputs:
         environment: Names of the environment variables it reads, besides
             ``FABPROMOTE_*``; a name ending in ``*`` stands for every
             variable that begins with what precedes it (``HELM_*``).
+        listings: Absolute paths of folders whose names it reads, not their
+            files: the folders of ``PATH`` a tool was looked up in (one put
+            in an earlier folder would be found instead). A folder that does
+            not exist counts as such.
     """
 
     paths: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     environment: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    listings: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @runtime_checkable

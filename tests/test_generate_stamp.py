@@ -438,7 +438,11 @@ class Unnamed:
 
 class Named(Unnamed):
     def inputs(self, request):
-        return RenderInputs(paths=(os.environ["PROBE_TOOL"],), environment=("PROBE_SETTING", "PROBE_WARN*"))
+        return RenderInputs(
+            paths=(os.environ["PROBE_TOOL"],),
+            environment=("PROBE_SETTING", "PROBE_WARN*"),
+            listings=(os.environ["PROBE_BIN"],),
+        )
 
 
 @hookimpl
@@ -466,8 +470,12 @@ def _probe_hlds(tmp_path_factory: pytest.TempPathFactory, _probe_site: Path) -> 
             (root / "app").mkdir(parents=True)
             (root / "component.yaml").write_text(
                 f"name: fleet\nsubcomponents:\n  - name: app\n    type: {kind}\n    path: ./app\n"
+                "  - name: plain\n    type: static\n    path: ./plain\n"
             )
+            (root / "plain").mkdir()
+            (root / "plain" / "cm.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: plain\n")
             (root.parent / "tool").write_text("v1")
+            (root.parent / "bin").mkdir()
             roots.append(root)
     time.sleep(2.1)  # older than the stamp's two seconds of distrust
     return roots
@@ -480,7 +488,12 @@ def probe(_probe_hlds: list[Path], _probe_site: Path) -> Callable[[str], tuple[P
     def make(kind: str) -> tuple[Path, dict[str, str]]:
         root = next(root for root in _probe_hlds if root.parent.name.startswith(kind))
         _probe_hlds.remove(root)
-        env = {**os.environ, "PYTHONPATH": str(_probe_site), "PROBE_TOOL": str(root.parent / "tool")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(_probe_site),
+            "PROBE_TOOL": str(root.parent / "tool"),
+            "PROBE_BIN": str(root.parent / "bin"),
+        }
         env.pop("PROBE_SETTING", None)
         return root, env
 
@@ -492,7 +505,7 @@ def test_a_plugin_generator_naming_its_inputs_is_answered(probe: Callable[[str],
     for engine in (True, True, False):  # written, found unchanged (stamped), answered
         status, printed, rendered = _run(root, env=env)
         assert (status, rendered) == (0, engine), printed
-    assert printed.startswith("unchanged: 2 files in ")
+    assert printed.startswith("unchanged: 3 files in ")
 
 
 @pytest.mark.parametrize(
@@ -501,8 +514,10 @@ def test_a_plugin_generator_naming_its_inputs_is_answered(probe: Callable[[str],
         lambda root, env: (root.parent / "tool").write_text("v2"),
         lambda root, env: env.update(PROBE_SETTING="on"),
         lambda root, env: env.update(PROBE_WARNING_FREE="1"),  # a variable the prefix names
+        lambda root, env: (root.parent / "bin" / "tool").write_text("another"),  # a name in a listed folder
+        lambda root, env: (root / "plain" / "cm.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: edited\n"),
     ],
-    ids=["its-file", "its-variable", "a-variable-of-its-prefix"],
+    ids=["its-file", "its-variable", "a-variable-of-its-prefix", "a-listed-folder", "a-static-file"],
 )
 def test_a_change_a_plugin_generator_named_is_rendered(
     probe: Callable[[str], tuple[Path, dict[str, str]]], change: Callable[[Path, dict[str, str]], object]
@@ -516,6 +531,9 @@ def test_a_change_a_plugin_generator_named_is_rendered(
     output = (root / "generated" / "prod" / "app.yaml").read_text()
     assert output.endswith(f"setting: {env.get('PROBE_SETTING', '')!r}\n")
     assert f"tool: {(root.parent / 'tool').read_text()!r}" in output
+    # With a plugin generator in the render, even a static component's edit is rendered, not patched:
+    # the plugin may read that file too.
+    assert (root / "plain" / "cm.yaml").read_text() in (root / "generated" / "prod" / "plain.yaml").read_text()
 
 
 @pytest.mark.parametrize(

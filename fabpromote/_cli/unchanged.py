@@ -98,6 +98,8 @@ def answer(argv: list[str]) -> str | None:
         if not stamps.same_contents({path: kept for path, kept in stamp["racy"].items() if path not in changed}):
             return None
         if hld:
+            if stamp["inputs"]["plugins"]:
+                return None  # a plugin generator may read the changed files too: only a render knows
             from fabpromote._cli import patching
 
             return patching.patch(stamp, hld, started)
@@ -190,7 +192,18 @@ def _inputs(reads: Reads, started: int) -> dict[str, Any] | None:
                 return None
             files[path] = signature
     names = sorted(reads.environment)
-    return {"trees": trees, "files": files, "names": names, "environment": stamps.environment(names)}
+    # A folder's signature moves when a name in it is added, removed or renamed; one missing stays missing.
+    listings = {folder: stamps.signature(folder) for folder in sorted(reads.listings)}
+    if any(signature is not None and changed_recently(signature[2:], started) for signature in listings.values()):
+        return None
+    return {
+        "trees": trees,
+        "files": files,
+        "listings": listings,
+        "names": names,
+        "environment": stamps.environment(names),
+        "plugins": reads.plugins,
+    }
 
 
 def _inputs_hold(inputs: dict[str, Any]) -> bool:
@@ -198,6 +211,7 @@ def _inputs_hold(inputs: dict[str, Any]) -> bool:
     return (
         all(stamps.changes(*tree) == [] for tree in inputs["trees"])
         and all(stamps.signature(path) == signature for path, signature in inputs["files"].items())
+        and all(stamps.signature(folder) == signature for folder, signature in inputs["listings"].items())
         and stamps.environment(inputs["names"]) == inputs["environment"]
     )
 

@@ -28,9 +28,11 @@ __all__ = [
     "TemplateRun",
     "find_helm",
     "helm_version",
+    "is_script",
     "one_line",
     "output_tail",
     "run_template",
+    "searched_folders",
 ]
 
 INSTALL_HINT = (
@@ -95,6 +97,31 @@ def _find_helm(explicit: str | None) -> str:
     return str(Path(found).absolute())
 
 
+def is_script(binary: str) -> bool:
+    """Whether ``binary`` is a script (``#!``), such as a version manager's shim: not the helm that renders."""
+    try:
+        with open(binary, "rb") as file:
+            return file.read(2) == b"#!"
+    except OSError:
+        return False
+
+
+def searched_folders(explicit: str | None, found: str) -> tuple[str, ...]:
+    """The ``PATH`` folders looked in to find ``found``, up to its own: a ``helm`` put in one would be found instead.
+
+    None when the setting names a path: no folder is searched.
+    """
+    if explicit and os.sep in explicit:
+        return ()
+    folders = []
+    home = os.path.dirname(os.path.abspath(found))
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        folders.append(os.path.abspath(entry))  # "" is the working folder, as for shutil.which
+        if folders[-1] == home:
+            break
+    return tuple(folders)
+
+
 _VERSION_LABEL = "fabpromote-helm version 1"
 
 
@@ -116,18 +143,21 @@ def helm_version(binary: str, state: HelmCache) -> str:
         cached = state.versions.get(key)
     if cached is not None:
         return cached
-    # Also kept on disk: asking helm costs a process start on every run otherwise.
+    # Also kept on disk: asking helm costs a process start on every run otherwise. Not for a
+    # script (a version manager's shim), which runs whichever helm its own settings pick.
     # Earns its place: bench/tricks.py::helm_version_file
     name = hashlib.sha256(repr(key).encode()).hexdigest()
     remembered = state.path("helm", "versions", name)
+    script = is_script(binary)
     try:
         # Sealed: a damaged answer (a restored cache) would pick another major's output rules.
-        found = unseal(name, remembered.read_bytes(), _VERSION_LABEL)
+        found = None if script else unseal(name, remembered.read_bytes(), _VERSION_LABEL)
     except OSError:
         found = None
     if found is None:
         version = _ask_version(binary)
-        atomic_write(remembered, seal(_VERSION_LABEL, name, version.encode()))
+        if not script:
+            atomic_write(remembered, seal(_VERSION_LABEL, name, version.encode()))
     else:
         version = found.decode("utf-8", "replace")
     _check_supported(binary, version)

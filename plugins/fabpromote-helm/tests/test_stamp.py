@@ -67,3 +67,47 @@ def test_a_chart_edit_is_rendered(helm_binary: str, tmp_path: Path) -> None:
     assert rendered
     assert printed.startswith("wrote ")
     assert 'greeting: "changed"' in (root / "generated" / "prod" / "web.yaml").read_text()
+
+
+def test_a_helm_put_earlier_on_path_is_rendered_with(helm_binary: str, tmp_path: Path) -> None:
+    """helm found on PATH: one installed in a folder searched before its own is what the next run must use."""
+    if os.environ.get("FABPROMOTE_HELM_BACKEND") == "sdk":
+        return  # no helm is looked up to render: nothing on PATH takes part
+    root = _hld(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy2(helm_binary, second / "helm")
+    env = {k: v for k, v in os.environ.items() if k != "FABPROMOTE_HELM"}
+    env["PATH"] = os.pathsep.join([str(first), str(second), env["PATH"]])
+    time.sleep(2.1)
+    assert [_run(root, env)[1] for _ in range(3)] == [True, True, False]
+    (first / "helm").write_text("#!/bin/sh\necho 'v3.99.0+gshim'; exit 0\n")  # answers any command alike
+    (first / "helm").chmod(0o755)
+    printed, rendered = _run(root, env)
+    assert rendered, printed
+
+
+def test_a_helm_shim_is_never_trusted(helm_binary: str, tmp_path: Path) -> None:
+    """A script in front of helm (asdf, mise) picks the helm it runs by its own settings: no stamp, no kept version."""
+    if os.environ.get("FABPROMOTE_HELM_BACKEND") == "sdk":
+        return
+    root = _hld(tmp_path)
+    real = tmp_path / "real-helm"
+    real.write_text(str(helm_binary))
+    shim = tmp_path / "helm"
+    shim.write_text(f'#!/bin/sh\nexec "$(cat {real})" "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "FABPROMOTE_HELM": str(shim)}
+    time.sleep(2.1)
+    assert [_run(root, env)[1] for _ in range(3)] == [True, True, True]
+    other = tmp_path / "other-helm"
+    other.write_text(
+        '#!/bin/sh\nif [ "$1" = version ]; then echo v4.0.0+gother; '
+        "else printf 'kind: ConfigMap\\nmetadata:\\n  name: from-other\\n'; fi\n"
+    )
+    other.chmod(0o755)
+    real.write_text(str(other))  # the shim now runs another helm, whose version the next run must ask
+    printed, rendered = _run(root, env)
+    assert rendered, printed
+    assert "name: from-other" in (root / "generated" / "prod" / "web.yaml").read_text()  # not the old render
