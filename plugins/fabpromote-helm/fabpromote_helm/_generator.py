@@ -215,6 +215,7 @@ class HelmGenerator:
         """The render cache key, or None when the cache is off or the chart cannot be cached."""
         if not self.settings.render_cache:
             return None
+        in_process = engine == _sdk.ENGINE
         digest = _chart_digest.chart_digest(chart, state)
         if digest is None:
             log.info("chart %s of component %r cannot be cached; rendering it", chart, release)
@@ -224,10 +225,11 @@ class HelmGenerator:
             values=values,
             release=release,
             namespace=namespace,
-            helm_version=_sdk.identity(state) if engine == _sdk.ENGINE else _helm.helm_version(engine, state),
+            helm_version=_sdk.identity(state) if in_process else _helm.helm_version(engine, state),
             stderr=self.settings.helm_stderr,
             split=self.settings.helm_split,
             inject_namespace=inject,
+            helm_debug="" if in_process else os.environ.get("HELM_DEBUG", ""),
         ).hexdigest()
 
     def _clean(self, release: str, output: bytes, inject: str) -> bytes:

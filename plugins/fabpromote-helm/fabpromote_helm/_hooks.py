@@ -18,7 +18,9 @@ others are parsed: a chart's plain resources cost no YAML parsing.
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -163,19 +165,55 @@ def _generic_documents(manifest: str) -> Counter[tuple[str, str]]:
 
 
 def _field(value: Any, name: str) -> Any:
-    """A struct field as Go's ``encoding/json`` fills it: keys match in any case, the last in key order wins."""
+    """A struct field as helm's ``yaml.Unmarshal`` (sigs.k8s.io/yaml, then ``encoding/json``) fills it.
+
+    Keys match the field's name in any case and are decoded in sorted
+    order: a later map merges into the earlier one (Go reuses the struct or
+    map a pointer holds), a later null clears it, any other value replaces it.
+    """
     if not isinstance(value, Mapping):
         return None
-    found = None
+    found: Any = None
     for key, item in sorted(value.items(), key=lambda pair: str(pair[0])):
         if str(key).lower() == name:
-            found = item
+            both_maps = isinstance(found, Mapping) and isinstance(item, Mapping)
+            found = {**found, **item} if both_maps else item
     return found
 
 
 def _text(value: Any) -> str:
-    """A string field's value: helm's install has already refused any other type, and reads null as ``""``."""
-    return value if isinstance(value, str) else ""
+    """A string field's value as sigs.k8s.io/yaml gives it: numbers and booleans in Go's spelling, null as ``""``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float32(value)
+    return ""
+
+
+def _go_float32(value: float) -> str:
+    """Go's ``strconv.FormatFloat(value, 'g', -1, 32)``: the fewest digits that read back as the same float32."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    single = _float32(value)
+    for digits in range(1, 10):
+        scientific = f"{single:.{digits - 1}e}"
+        if _float32(float(scientific)) == single:
+            break
+    mantissa, exponent = scientific.split("e")
+    power = int(exponent)
+    if -4 <= power < 6:  # %f, as Go's shortest 'g' decides
+        return f"{single:.{max(digits - 1 - power, 0)}f}"
+    return f"{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+
+
+def _float32(value: float) -> float:
+    return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
 def _kind_order(hook: Hook) -> tuple[int, str]:

@@ -51,6 +51,8 @@ class RenderKey:
         stderr: How stderr was read (``combine`` or ``separate``).
         split: How the output was split (``compat`` or ``documents``).
         inject_namespace: The namespace injected into the documents, or ``""``.
+        helm_debug: ``HELM_DEBUG`` as the helm binary saw it (its debug lines
+            join the output when stderr is combined), or ``""``.
     """
 
     chart: str
@@ -61,6 +63,7 @@ class RenderKey:
     stderr: str
     split: str
     inject_namespace: str
+    helm_debug: str = ""
 
     def hexdigest(self) -> str:
         """The cache key: the sha256 of a canonical encoding of every field."""

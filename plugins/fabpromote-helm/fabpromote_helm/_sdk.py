@@ -51,12 +51,27 @@ DEPRECATED_LINE = 'level=WARN msg="this chart is deprecated"\n'
 _local = threading.local()
 
 
+#: The SDK and the helm inside it whose behaviour this module follows (the ``sdk`` extra pins it).
+SDK_VERSION = "0.2.2"
+HELM_VERSION = "v4.2.3"
+
+
 def _sdk() -> ModuleType:
-    """helm_python, imported on first use: loading its library costs about 60 ms."""
+    """helm_python, imported on first use (loading its library costs about 60 ms), checked to be the one followed.
+
+    Another version may render differently from what is done around it here:
+    it is refused rather than trusted.
+    """
     try:
         import helm_python
     except ImportError as exc:
         raise GeneratorError(f"the in-process helm backend needs helm-python-sdk ({exc}); {INSTALL_HINT}") from None
+    found = (helm_python.__version__, helm_python.helm_sdk_version())
+    if found != (SDK_VERSION, HELM_VERSION):
+        raise GeneratorError(
+            f"the in-process helm backend follows helm-python-sdk {SDK_VERSION} (helm {HELM_VERSION}), "
+            f"not {found[0]} (helm {found[1]}, library {helm_python.library_path}); {INSTALL_HINT}"
+        )
     return helm_python
 
 

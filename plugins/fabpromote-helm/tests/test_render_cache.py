@@ -102,6 +102,17 @@ class TestRenderCache:
         assert fabpromote_helm.stats().helm_calls == 2
         assert after != before
 
+    def test_helm_debug_re_renders(
+        self, helm_binary: str, chart: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """HELM_DEBUG adds helm's debug lines to a combined output: a render without them is not reused."""
+        generator = HelmGenerator.from_env()
+        generator.generate(make_request(chart))
+        monkeypatch.setenv("HELM_DEBUG", "true")
+        generator.generate(make_request(chart))
+        in_process = os.environ.get("FABPROMOTE_HELM_BACKEND") == "sdk"  # the SDK reads no HELM_DEBUG
+        assert fabpromote_helm.stats().helm_calls == (1 if in_process else 2)
+
     def test_changed_chart_file_re_renders(self, helm_binary: str, chart: Path, make_request: MakeRequest) -> None:
         """Editing a template, even keeping its size, renders again with the new text."""
         generator = HelmGenerator.from_env()

@@ -129,6 +129,61 @@ metadata:
 """
 
 
+#: Hooks whose head only Go's decoding reads right: keys in two cases (merged), typed scalars (spelled as strings).
+ODD_HOOKS = """\
+apiVersion: v1
+kind: ConfigMap
+Metadata:
+  annotations:
+    helm.sh/hook: pre-install
+metadata:
+  name: merged
+---
+apiVersion: v1
+kind: 5
+metadata:
+  name: five
+  annotations:
+    helm.sh/hook: post-install
+---
+apiVersion: v1
+kind: "4"
+metadata:
+  name: four
+  annotations:
+    helm.sh/hook: post-install
+---
+apiVersion: v1
+kind: 7.5
+metadata:
+  name: seven-and-a-half
+  annotations:
+    helm.sh/hook: post-install
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: boolean-hook
+  annotations:
+    helm.sh/hook: yes
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: number-hook
+  annotations:
+    helm.sh/hook: 5
+---
+apiVersion: v1
+kind: ConfigMap
+METADATA:
+  name: cleared
+  annotations:
+    helm.sh/hook: pre-install
+metadata: null
+"""
+
+
 def hooks_chart(directory: Path, *, deprecated: bool = False) -> Path:
     """A chart with hooks in two files, a partial, notes, a blank file, one enabled and one disabled subchart."""
     write_chart(
@@ -164,6 +219,7 @@ CHARTS = {
     "configmap": lambda directory: write_chart(directory),
     "hooks": hooks_chart,
     "deprecated-hooks": lambda directory: hooks_chart(directory, deprecated=True),
+    "odd-hooks": lambda directory: write_chart(directory, templates={"odd.yaml": ODD_HOOKS}),
     "empty": lambda directory: write_chart(directory, templates={"x.yaml": "{{- if false }}\nx: 1\n{{- end }}\n"}),
     "only-hooks": lambda directory: write_chart(
         directory, templates={"job.yaml": SUBCHART_HOOK.split("---")[0], "test.yaml": HOOKS.split("---")[0]}
@@ -318,3 +374,38 @@ def test_without_the_sdk_the_error_says_how_to_install_it(
     generator = HelmGenerator(settings=HelmSettings(helm_backend="sdk", render_cache=render_cache))
     with pytest.raises(GeneratorError, match=re.escape("pip install 'fabpromote-helm[sdk]'")):
         generator.generate(make_request(chart))
+
+
+def test_another_sdk_version_is_refused(
+    chart: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its output rules are helm v4.2.3's, as helm-python-sdk 0.2.2 embeds it: another release is not trusted."""
+    import helm_python
+
+    monkeypatch.setattr(helm_python, "__version__", "0.2.1")
+    generator = HelmGenerator(settings=HelmSettings(helm_backend="sdk", render_cache=False))
+    with pytest.raises(GeneratorError, match=r"follows helm-python-sdk 0\.2\.2 \(helm v4\.2\.3\), not 0\.2\.1"):
+        generator.generate(make_request(chart))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="libhelm_c 0.2.2 is built without helm's version stamps: its .Capabilities.HelmVersion is v4.2 with no "
+    "commit nor tree state, and go1.26.6 where the helm v4.2.3 binary says v4.2.3, 43e8b7f..., clean, go1.26.5",
+)
+def test_capabilities_helm_version_is_the_binarys(tmp_path: Path, make_request: MakeRequest) -> None:
+    """A template that prints the helm version it runs in: a difference the README lists, shown here."""
+    write_chart(
+        tmp_path / "chart",
+        templates={
+            "cm.yaml": """\
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: version
+                data:
+                  helm: {{ .Capabilities.HelmVersion | toJson | quote }}
+                """
+        },
+    )
+    _both(make_request, tmp_path)
