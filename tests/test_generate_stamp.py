@@ -464,7 +464,7 @@ def _probe_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _probe_hlds(tmp_path_factory: pytest.TempPathFactory, _probe_site: Path) -> list[Path]:
     base = tmp_path_factory.mktemp("probes")
     roots = []
-    for n in range(6):
+    for n in range(10):  # more than the tests of either kind: each takes its own
         for kind in ("named", "unnamed"):
             root = base / f"{kind}{n}" / "hld"
             (root / "app").mkdir(parents=True)
