@@ -92,19 +92,16 @@ class RenderInputs:
         paths: Absolute paths of the files and folders outside the tree it
             reads or runs: the tool it starts, a library it loads, its own
             code. A folder stands for every file under it (``__pycache__``
-            left out).
+            left out). A path that does not exist counts too, as one that
+            must still not exist: the places a tool was looked for before
+            the one it was found in (one put there would be found instead).
         environment: Names of the environment variables it reads, besides
             ``FABPROMOTE_*``; a name ending in ``*`` stands for every
             variable that begins with what precedes it (``HELM_*``).
-        listings: Absolute paths of folders whose names it reads, not their
-            files: the folders of ``PATH`` a tool was looked up in (one put
-            in an earlier folder would be found instead). A folder that does
-            not exist counts as such.
     """
 
     paths: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     environment: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    listings: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @runtime_checkable

@@ -423,7 +423,7 @@ from fabpromote.typing import RenderInputs
 
 
 class Unnamed:
-    """Reads a file outside the tree (PROBE_TOOL) and a variable, and says nothing of it."""
+    """Reads a file outside the tree (PROBE_TOOL), the static component's file and a variable; names none of it."""
 
     parallel = False
 
@@ -432,16 +432,21 @@ class Unnamed:
             logging.getLogger("fabpromote.probe").warning("careful")
         with open(os.environ["PROBE_TOOL"]) as tool:
             seen = tool.read()
+        shared = os.path.join(request.directory, "plain", "cm.yaml")
+        with open(shared) as file:
+            plain = file.read()
+        if os.environ.get("PROBE_EDIT"):  # an edit that lands between this read and the static generator's
+            with open(shared, "w") as file:
+                file.write(plain.replace("name: plain", "name: edited"))
         setting = os.environ.get("PROBE_SETTING", "")
-        return f"kind: ConfigMap\\ndata:\\n  tool: {seen!r}\\n  setting: {setting!r}\\n".encode()
+        return f"kind: ConfigMap\\ndata:\\n  tool: {seen!r}\\n  plain: {plain!r}\\n  setting: {setting!r}\\n".encode()
 
 
 class Named(Unnamed):
     def inputs(self, request):
         return RenderInputs(
-            paths=(os.environ["PROBE_TOOL"],),
+            paths=(os.environ["PROBE_TOOL"], os.path.join(os.environ["PROBE_BIN"], "tool")),  # the second is absent
             environment=("PROBE_SETTING", "PROBE_WARN*"),
-            listings=(os.environ["PROBE_BIN"],),
         )
 
 
@@ -514,10 +519,10 @@ def test_a_plugin_generator_naming_its_inputs_is_answered(probe: Callable[[str],
         lambda root, env: (root.parent / "tool").write_text("v2"),
         lambda root, env: env.update(PROBE_SETTING="on"),
         lambda root, env: env.update(PROBE_WARNING_FREE="1"),  # a variable the prefix names
-        lambda root, env: (root.parent / "bin" / "tool").write_text("another"),  # a name in a listed folder
+        lambda root, env: (root.parent / "bin" / "tool").write_text("another"),  # a path that was absent
         lambda root, env: (root / "plain" / "cm.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: edited\n"),
     ],
-    ids=["its-file", "its-variable", "a-variable-of-its-prefix", "a-listed-folder", "a-static-file"],
+    ids=["its-file", "its-variable", "a-variable-of-its-prefix", "a-path-that-was-absent", "a-static-file"],
 )
 def test_a_change_a_plugin_generator_named_is_rendered(
     probe: Callable[[str], tuple[Path, dict[str, str]]], change: Callable[[Path, dict[str, str]], object]
@@ -531,6 +536,7 @@ def test_a_change_a_plugin_generator_named_is_rendered(
     output = (root / "generated" / "prod" / "app.yaml").read_text()
     assert output.endswith(f"setting: {env.get('PROBE_SETTING', '')!r}\n")
     assert f"tool: {(root.parent / 'tool').read_text()!r}" in output
+    assert f"plain: {(root / 'plain' / 'cm.yaml').read_text()!r}" in output
     # With a plugin generator in the render, even a static component's edit is rendered, not patched:
     # the plugin may read that file too.
     assert (root / "plain" / "cm.yaml").read_text() in (root / "generated" / "prod" / "plain.yaml").read_text()
@@ -551,3 +557,14 @@ def test_a_plugin_generator_is_rendered_every_time(
         status, printed, rendered = _run(root, env=env)
         assert (status, rendered) == (0, True), printed
     assert ("careful" in printed) == bool(extra)
+
+
+def test_a_file_a_plugin_read_then_changed_keeps_no_stamp(probe: Callable[[str], tuple[Path, dict[str, str]]]) -> None:
+    """Changed between the plugin's read and the static generator's: what the static one saw proves nothing."""
+    root, env = probe("named")
+    assert _run(root, env=env)[0] == 0  # the output folder, which a stamp needs
+    status, printed, rendered = _run(root, env={**env, "PROBE_EDIT": "1"})
+    assert (status, rendered) == (0, True), printed
+    status, printed, rendered = _run(root, env=env)
+    assert (status, rendered) == (0, True), printed
+    assert "plain: 'kind: ConfigMap\\nmetadata:\\n  name: edited\\n'" in (root / "generated/prod/app.yaml").read_text()

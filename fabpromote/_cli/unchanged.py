@@ -143,7 +143,9 @@ def record(
         return
     (*_, inputs), (*_, code), (*_, outputs) = trees  # type: ignore[misc]  # None was ruled out above
     definitions = {os.path.abspath(folder) for folder in reads.definitions}
-    known = stamps.known_contents(reads.statics.values(), definitions)
+    # With a plugin's render, a file changed just before could have been read by it, then changed
+    # again before the static generator read it: what the static generator saw proves nothing.
+    known = {} if reads.plugins else stamps.known_contents(reads.statics.values(), definitions)
     racy = stamps.racy_inputs(path, inputs, started, known)
     if racy is None or _changed_since(code, started):
         return
@@ -174,10 +176,11 @@ def record(
 
 
 def _inputs(reads: Reads, started: int) -> dict[str, Any] | None:
-    """The snapshot of what plugin generators read outside the tree; None when any of it is gone or too recent.
+    """The snapshot of what plugin generators read outside the tree; None when any of it is too recent.
 
     Kept by signature only: those are tools and libraries, not worth
-    keeping by content, and one changed in the last two seconds means no stamp.
+    keeping by content, and one changed in the last two seconds means no
+    stamp. A path that does not exist is kept as such (no signature).
     """
     trees, files = [], {}
     for path in sorted(reads.paths):
@@ -188,18 +191,13 @@ def _inputs(reads: Reads, started: int) -> dict[str, Any] | None:
             trees.append(tree)
         else:
             signature = stamps.signature(path)
-            if signature is None or changed_recently(signature[2:], started):
+            if signature is not None and changed_recently(signature[2:], started):
                 return None
             files[path] = signature
     names = sorted(reads.environment)
-    # A folder's signature moves when a name in it is added, removed or renamed; one missing stays missing.
-    listings = {folder: stamps.signature(folder) for folder in sorted(reads.listings)}
-    if any(signature is not None and changed_recently(signature[2:], started) for signature in listings.values()):
-        return None
     return {
         "trees": trees,
         "files": files,
-        "listings": listings,
         "names": names,
         "environment": stamps.environment(names),
         "plugins": reads.plugins,
@@ -211,7 +209,6 @@ def _inputs_hold(inputs: dict[str, Any]) -> bool:
     return (
         all(stamps.changes(*tree) == [] for tree in inputs["trees"])
         and all(stamps.signature(path) == signature for path, signature in inputs["files"].items())
-        and all(stamps.signature(folder) == signature for folder, signature in inputs["listings"].items())
         and stamps.environment(inputs["names"]) == inputs["environment"]
     )
 

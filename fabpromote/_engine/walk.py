@@ -70,7 +70,7 @@ def _note_inputs(generator: object, request: RenderRequest) -> None:
     if declared is None:
         _reads.spoil(f"generator {request.component.kind!r}")
     else:
-        _reads.note_inputs(tuple(declared.paths), tuple(declared.environment), tuple(declared.listings))
+        _reads.note_inputs(tuple(declared.paths), tuple(declared.environment))
 
 
 #: The config of an entry its parent's config does not mention (frozen: one serves all).

@@ -41,7 +41,6 @@ class Reads:
             plugin generators said their renders read.
         environment: The environment variables they said they read (a
             trailing ``*``: every variable with that prefix).
-        listings: Absolute paths of the folders whose names they said they read.
         plugins: Whether a plugin generator rendered a component (it may
             read any file of the tree, a static component's too).
     """
@@ -53,7 +52,6 @@ class Reads:
         self.spoiled: list[str] = []
         self.paths: set[str] = set()
         self.environment: set[str] = set()
-        self.listings: set[str] = set()
         self.plugins = False
 
 
@@ -107,13 +105,12 @@ def note_static(output_path: str, folder: str, names: list[str], contents: list[
         reads.statics[output_path] = (folder, names, contents)
 
 
-def note_inputs(paths: tuple[str, ...], environment: tuple[str, ...], listings: tuple[str, ...] = ()) -> None:
-    """A plugin generator's render read ``paths`` outside the tree, the ``environment`` variables and ``listings``."""
+def note_inputs(paths: tuple[str, ...], environment: tuple[str, ...]) -> None:
+    """A plugin generator's render read ``paths`` (absolute) outside the tree and the ``environment`` variables."""
     reads = _current.get()
     if reads is not None:
         reads.paths.update(paths)
         reads.environment.update(environment)
-        reads.listings.update(listings)
         reads.plugins = True
 
 

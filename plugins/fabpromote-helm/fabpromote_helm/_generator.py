@@ -163,10 +163,11 @@ class HelmGenerator:
         """What a render of ``request`` reads outside the HLD tree; see :class:`fabpromote.typing.Generator`.
 
         For a chart in the tree: this plugin's code, helm (the binary, or the
-        SDK's package and library), the ``PATH`` folders helm was looked up
-        in, and the environment helm reads. None for charts from a chart
-        repository or git, which are not in the tree, and for a helm that is a
-        script (a shim, which picks the helm it runs by settings of its own).
+        SDK's package and library), the places on ``PATH`` helm was looked
+        for before it was found, and the environment helm reads. None for
+        charts from a chart repository or git, which are not in the tree, and
+        for a version manager's shim, which picks the helm it runs by settings
+        of its own.
         """
         from fabpromote.typing import RenderInputs  # only asked when a run records what it read
 
@@ -178,13 +179,10 @@ class HelmGenerator:
                 return RenderInputs(paths=(_CODE, *_sdk.paths()), environment=HELM_ENVIRONMENT)
         except FabpromoteError:
             return None
-        if _helm.is_script(engine):  # a shim: the helm it runs is not this file
+        if _helm.is_shim(engine):  # the helm it runs is not this file
             return None
-        return RenderInputs(
-            paths=(_CODE, engine),
-            environment=HELM_ENVIRONMENT,
-            listings=_helm.searched_folders(self.settings.helm, engine),
-        )
+        looked_up = _helm.looked_up(self.settings.helm, engine)
+        return RenderInputs(paths=(_CODE, engine, *looked_up), environment=HELM_ENVIRONMENT)
 
     def _engine(self, state: HelmCache) -> str:
         """What renders: the helm binary's path, or :data:`._sdk.ENGINE` for the in-process backend."""

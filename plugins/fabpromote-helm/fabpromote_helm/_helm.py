@@ -28,11 +28,11 @@ __all__ = [
     "TemplateRun",
     "find_helm",
     "helm_version",
-    "is_script",
+    "is_shim",
+    "looked_up",
     "one_line",
     "output_tail",
     "run_template",
-    "searched_folders",
 ]
 
 INSTALL_HINT = (
@@ -97,8 +97,14 @@ def _find_helm(explicit: str | None) -> str:
     return str(Path(found).absolute())
 
 
-def is_script(binary: str) -> bool:
-    """Whether ``binary`` is a script (``#!``), such as a version manager's shim: not the helm that renders."""
+def is_shim(binary: str) -> bool:
+    """Whether ``binary`` looks like a version manager's shim rather than helm: it may run another helm each time.
+
+    A script (``#!``: asdf), or a link to a program not named helm (mise,
+    snap, volta, aqua link their own program under each tool's name).
+    """
+    if not os.path.basename(os.path.realpath(binary)).startswith("helm"):
+        return True
     try:
         with open(binary, "rb") as file:
             return file.read(2) == b"#!"
@@ -106,20 +112,25 @@ def is_script(binary: str) -> bool:
         return False
 
 
-def searched_folders(explicit: str | None, found: str) -> tuple[str, ...]:
-    """The ``PATH`` folders looked in to find ``found``, up to its own: a ``helm`` put in one would be found instead.
+def looked_up(explicit: str | None, found: str) -> tuple[str, ...]:
+    """The paths ``shutil.which`` tried before ``found``: a ``helm`` made to exist there would be found instead.
 
-    None when the setting names a path: no folder is searched.
+    None when the setting names a path: nothing is looked up.
     """
-    if explicit and os.sep in explicit:
+    name = explicit or "helm"
+    if os.sep in name:
         return ()
-    folders = []
-    home = os.path.dirname(os.path.abspath(found))
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        folders.append(os.path.abspath(entry))  # "" is the working folder, as for shutil.which
-        if folders[-1] == home:
+    path = os.environ.get("PATH")
+    if path is None:  # as shutil.which does
+        path = os.confstr("CS_PATH") if hasattr(os, "confstr") else None
+        path = path or os.defpath
+    tried = []
+    for folder in path.split(os.pathsep):
+        candidate = os.path.abspath(os.path.join(folder, name))  # "" is the working folder
+        if candidate == os.path.abspath(found):
             break
-    return tuple(folders)
+        tried.append(candidate)
+    return tuple(tried)
 
 
 _VERSION_LABEL = "fabpromote-helm version 1"
@@ -144,11 +155,11 @@ def helm_version(binary: str, state: HelmCache) -> str:
     if cached is not None:
         return cached
     # Also kept on disk: asking helm costs a process start on every run otherwise. Not for a
-    # script (a version manager's shim), which runs whichever helm its own settings pick.
+    # version manager's shim, which runs whichever helm its own settings pick.
     # Earns its place: bench/tricks.py::helm_version_file
     name = hashlib.sha256(repr(key).encode()).hexdigest()
     remembered = state.path("helm", "versions", name)
-    script = is_script(binary)
+    script = is_shim(binary)
     try:
         # Sealed: a damaged answer (a restored cache) would pick another major's output rules.
         found = None if script else unseal(name, remembered.read_bytes(), _VERSION_LABEL)

@@ -133,7 +133,7 @@ def hooks(templates: Mapping[str, str], manifest: str) -> tuple[list[Hook], list
             if not isinstance(annotations, Mapping) or HOOK_ANNOTATION not in annotations:
                 continue  # helm put it in the manifest; a parser's disagreement must not make it a hook
             events = _text(annotations[HOOK_ANNOTATION])
-            if all(event.strip(GO_SPACE).lower() in EVENTS for event in events.split(",")):
+            if all(_go_lower(event.strip(GO_SPACE)) in EVENTS for event in events.split(",")):
                 found.append(Hook(path=path, kind=_text(_field(head, "kind")), manifest=document))
             else:
                 unknown.append(events)
@@ -175,10 +175,15 @@ def _field(value: Any, name: str) -> Any:
         return None
     found: Any = None
     for key, item in sorted(value.items(), key=lambda pair: str(pair[0])):
-        if str(key).lower() == name:
+        if str(key).casefold() == name:  # Go's EqualFold: U+017F (long s) is an "s"; no name here holds "ss"
             both_maps = isinstance(found, Mapping) and isinstance(item, Mapping)
             found = {**found, **item} if both_maps else item
     return found
+
+
+def _go_lower(text: str) -> str:
+    """Go's ``strings.ToLower``: one character for one, where Python lowers ``İ`` to two."""
+    return text.lower() if "\u0130" not in text else "".join("i" if char == "\u0130" else char.lower() for char in text)
 
 
 def _text(value: Any) -> str:

@@ -66,11 +66,13 @@ def _sdk() -> ModuleType:
         import helm_python
     except ImportError as exc:
         raise GeneratorError(f"the in-process helm backend needs helm-python-sdk ({exc}); {INSTALL_HINT}") from None
-    found = (helm_python.__version__, helm_python.helm_sdk_version())
-    if found != (SDK_VERSION, HELM_VERSION):
+    except Exception as exc:  # helm_python.HelmLibraryError, which cannot be named before the import succeeds
+        raise GeneratorError(f"helm-python-sdk cannot load its library (HELM_C_LIB?): {exc}") from None
+    found = (helm_python.__version__, helm_python.helm_sdk_version(), helm_python.helm_c_version())
+    if found != (SDK_VERSION, HELM_VERSION, SDK_VERSION):
         raise GeneratorError(
             f"the in-process helm backend follows helm-python-sdk {SDK_VERSION} (helm {HELM_VERSION}), "
-            f"not {found[0]} (helm {found[1]}, library {helm_python.library_path}); {INSTALL_HINT}"
+            f"not {found[0]} (helm {found[1]}, library {found[2]} at {helm_python.library_path}); {INSTALL_HINT}"
         )
     return helm_python
 
@@ -105,8 +107,8 @@ def paths() -> tuple[str, ...]:
         )
     found = [os.path.dirname(os.path.realpath(spec.origin))]
     override = os.environ.get("HELM_C_LIB")
-    if override:
-        found.append(os.path.realpath(os.path.expanduser(override)))
+    if override:  # as given, not resolved: a link re-pointed is seen through its signature
+        found.append(os.path.abspath(os.path.expanduser(override)))
     return tuple(found)
 
 

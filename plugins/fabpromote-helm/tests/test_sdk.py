@@ -129,7 +129,8 @@ metadata:
 """
 
 
-#: Hooks whose head only Go's decoding reads right: keys in two cases (merged), typed scalars (spelled as strings).
+#: Hooks whose head only Go's decoding reads right: keys in two cases (merged), typed scalars (spelled as strings),
+#: Unicode case folding (a long s is an s; Go lowers a dotted capital I to one "i").
 ODD_HOOKS = """\
 apiVersion: v1
 kind: ConfigMap
@@ -173,6 +174,20 @@ metadata:
   name: number-hook
   annotations:
     helm.sh/hook: 5
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: long-s-key
+  annotation\u017f:
+    helm.sh/hook: pre-install
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dotted-capital-i
+  annotations:
+    helm.sh/hook: pre-\u0130nstall
 ---
 apiVersion: v1
 kind: ConfigMap

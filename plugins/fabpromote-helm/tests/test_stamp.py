@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import write_chart
 
 CLI = Path(sys.executable).parent / "fabpromote"
@@ -69,8 +71,9 @@ def test_a_chart_edit_is_rendered(helm_binary: str, tmp_path: Path) -> None:
     assert 'greeting: "changed"' in (root / "generated" / "prod" / "web.yaml").read_text()
 
 
-def test_a_helm_put_earlier_on_path_is_rendered_with(helm_binary: str, tmp_path: Path) -> None:
-    """helm found on PATH: one installed in a folder searched before its own is what the next run must use."""
+@pytest.mark.parametrize("how", ["put-there", "made-executable"])
+def test_a_helm_earlier_on_path_is_rendered_with(helm_binary: str, tmp_path: Path, how: str) -> None:
+    """helm found on PATH: one that appears in a folder searched before its own is what the next run must use."""
     if os.environ.get("FABPROMOTE_HELM_BACKEND") == "sdk":
         return  # no helm is looked up to render: nothing on PATH takes part
     root = _hld(tmp_path)
@@ -78,29 +81,44 @@ def test_a_helm_put_earlier_on_path_is_rendered_with(helm_binary: str, tmp_path:
     first.mkdir()
     second.mkdir()
     shutil.copy2(helm_binary, second / "helm")
+    if how == "made-executable":  # there all along, but not to be run: which() passes it by
+        shutil.copy2(helm_binary, first / "helm")
+        (first / "helm").chmod(0o644)
     env = {k: v for k, v in os.environ.items() if k != "FABPROMOTE_HELM"}
     env["PATH"] = os.pathsep.join([str(first), str(second), env["PATH"]])
     time.sleep(2.1)
     assert [_run(root, env)[1] for _ in range(3)] == [True, True, False]
-    (first / "helm").write_text("#!/bin/sh\necho 'v3.99.0+gshim'; exit 0\n")  # answers any command alike
+    if how == "put-there":
+        shutil.copy2(helm_binary, first / "helm")
     (first / "helm").chmod(0o755)
     printed, rendered = _run(root, env)
     assert rendered, printed
 
 
-def test_a_helm_shim_is_never_trusted(helm_binary: str, tmp_path: Path) -> None:
-    """A script in front of helm (asdf, mise) picks the helm it runs by its own settings: no stamp, no kept version."""
+@pytest.mark.parametrize("kind", ["script", "link-to-a-program"])
+def test_a_helm_shim_is_never_trusted(helm_binary: str, tmp_path: Path, kind: str) -> None:
+    """A version manager's shim picks the helm it runs by its own settings: no stamp, no version kept.
+
+    asdf's shims are scripts; mise, snap, volta and aqua link their own program under the tool's name.
+    """
     if os.environ.get("FABPROMOTE_HELM_BACKEND") == "sdk":
         return
     root = _hld(tmp_path)
     real = tmp_path / "real-helm"
     real.write_text(str(helm_binary))
-    shim = tmp_path / "helm"
-    shim.write_text(f'#!/bin/sh\nexec "$(cat {real})" "$@"\n')
-    shim.chmod(0o755)
+    shim = tmp_path / "shims" / "helm"
+    shim.parent.mkdir()
+    if kind == "script":
+        shim.write_text(f'#!/bin/sh\nexec "$(cat {real})" "$@"\n')
+        shim.chmod(0o755)
+    else:  # a program, not a script, under another name (here helm itself: what it runs is not checked)
+        shutil.copy2(helm_binary, tmp_path / "manager")
+        shim.symlink_to(tmp_path / "manager")
     env = {**os.environ, "FABPROMOTE_HELM": str(shim)}
     time.sleep(2.1)
     assert [_run(root, env)[1] for _ in range(3)] == [True, True, True]
+    if kind != "script":
+        return
     other = tmp_path / "other-helm"
     other.write_text(
         '#!/bin/sh\nif [ "$1" = version ]; then echo v4.0.0+gother; '
@@ -111,3 +129,24 @@ def test_a_helm_shim_is_never_trusted(helm_binary: str, tmp_path: Path) -> None:
     printed, rendered = _run(root, env)
     assert rendered, printed
     assert "name: from-other" in (root / "generated" / "prod" / "web.yaml").read_text()  # not the old render
+
+
+def test_helm_c_lib_re_pointed_is_rendered_with(helm_binary: str, tmp_path: Path) -> None:
+    """HELM_C_LIB names a link: pointing it at another library is a change, though the link's own path is the same."""
+    if os.environ.get("FABPROMOTE_HELM_BACKEND") != "sdk":
+        return
+    import helm_python
+
+    library = Path(helm_python.library_path)
+    link = tmp_path / "lib" / "libhelm_c.so"
+    link.parent.mkdir()
+    link.symlink_to(library)
+    root = _hld(tmp_path)
+    env = {**os.environ, "HELM_C_LIB": str(link)}
+    time.sleep(2.1)
+    assert [_run(root, env)[1] for _ in range(3)] == [True, True, False]
+    shutil.copy2(library, tmp_path / "lib" / "copy.so")  # the same library, another file
+    link.unlink()
+    link.symlink_to(tmp_path / "lib" / "copy.so")
+    printed, rendered = _run(root, env)
+    assert rendered, printed
