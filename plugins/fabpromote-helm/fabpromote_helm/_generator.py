@@ -169,16 +169,22 @@ class HelmGenerator:
         for a version manager's shim, which picks the helm it runs by settings
         of its own.
         """
-        from fabpromote.typing import RenderInputs  # only asked when a run records what it read
-
         if request.component.method in _fetching.REMOTE_METHODS:
             return None
         try:
             engine = self._engine(HelmCache.of(request.cache))
-            if engine == _sdk.ENGINE:
-                return RenderInputs(paths=(_CODE, *_sdk.paths()), environment=HELM_ENVIRONMENT)
+            # The same for every component of the run: found once (in a tuple, as None is an answer too).
+            name = f"fabpromote_helm.inputs {self.settings.helm!r} {engine}"
+            return request.cache.memo(name, lambda: (self._helm_inputs(engine),))[0]
         except FabpromoteError:
             return None
+
+    def _helm_inputs(self, engine: str) -> RenderInputs | None:
+        """What helm's renders read outside the tree (see :meth:`inputs`); ``engine`` as :meth:`_engine` gives it."""
+        from fabpromote.typing import RenderInputs  # only asked when a run records what it read
+
+        if engine == _sdk.ENGINE:
+            return RenderInputs(paths=(_CODE, *_sdk.paths()), environment=HELM_ENVIRONMENT)
         if _helm.is_shim(engine):  # the helm it runs is not this file
             return None
         looked_up = _helm.looked_up(self.settings.helm, engine)

@@ -61,6 +61,7 @@ HELM42 = os.environ.get("FABPROMOTE_HELM42") or None
 HELM42_VERSION = "v4.2.3"
 
 
+@functools.cache  # asked by every test of the in-process backend: one helm process per session
 def _version(binary: str | None) -> str | None:
     if binary is None or not os.access(binary, os.X_OK):
         return None
